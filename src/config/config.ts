@@ -1,0 +1,265 @@
+/**
+ * Typed configuration read from the environment (SPEC §2).
+ *
+ * `loadConfig(env)` is pure: it takes a plain record, validates every variable with one zod
+ * schema, and throws `ConfigError` naming the first bad variable. `readEnvironment()` merges a
+ * `.env` file under the real environment (the real environment always wins).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = this.constructor.name;
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+  }
+}
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = (protocols: string[]) =>
+  optionalString.refine(
+    (v) => {
+      if (v === undefined) return true;
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.join(' or ')})` },
+  );
+
+const modelWindows = optionalString.transform((v, ctx) => {
+  const out: Record<string, number> = {};
+  if (v === undefined) return out;
+  for (const pair of v.split(',')) {
+    const [name, tokens] = pair.split('=').map((s) => s.trim());
+    const n = Number(tokens);
+    if (!name || !Number.isInteger(n) || n < 256) {
+      ctx.addIssue({ code: 'custom', message: `must look like "name=tokens,name=tokens" with tokens ≥ 256 (bad part "${pair}")` });
+      return z.NEVER;
+    }
+    out[name] = n;
+  }
+  return out;
+});
+
+const EnvSchema = z.object({
+  HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
+  PORT: int(8000, 0, 65535),
+  DATA_DIR: optionalString.transform((v) => path.resolve(v ?? './data')),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DB_POOL_MAX: int(10, 1, 1000),
+  DB_STATEMENT_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  LLM_PROVIDER: z.enum(['openai', 'azure', 'offline', 'auto', '']).optional(),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url(['http:', 'https:']),
+  OPENAI_API_MODE: z.enum(['responses', 'chat_completions', 'auto', '']).optional(),
+  AZURE_OPENAI_ENDPOINT: url(['http:', 'https:']),
+  AZURE_OPENAI_API_KEY: optionalString,
+  AZURE_OPENAI_API_VERSION: optionalString,
+  DEFAULT_MODEL: optionalString,
+  MODELS: optionalString,
+  MODEL_CONTEXT_WINDOWS: modelWindows,
+  AUTH_MODE: z.enum(['none', 'jwt', '']).optional().transform((v) => (v ? v : 'none')),
+  JWT_SECRET: optionalString,
+  ALLOW_REGISTRATION: bool(true),
+  ALLOW_UNAUTHENTICATED_REMOTE: bool(false),
+  WS_MAX_CONNECTIONS: int(1000, 1, 1_000_000),
+  WS_MAX_CONNECTIONS_PER_SESSION: int(3, 1, 1000),
+  WS_IDLE_TIMEOUT_S: int(600, 1, 86_400),
+  WS_PING_INTERVAL_S: int(30, 1, 3600),
+  MCP_CONFIG: optionalString,
+  MCP_POOL_SIZE: int(3, 1, 64),
+  MCP_ACQUIRE_TIMEOUT_MS: int(30_000, 1, 600_000),
+  MAX_UPLOAD_BYTES: int(52_428_800, 1, 10 * 1024 ** 3),
+  CODE_INTERPRETER: z.enum(['auto', 'on', 'off', '']).optional().transform((v) => (v ? v : 'auto')),
+  CODE_INTERPRETER_TIMEOUT_S: int(60, 1, 3600),
+  CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', ''])
+    .optional()
+    .transform((v) => (v ? v : 'info')),
+  LOG_FORMAT: z.enum(['json', 'pretty', '']).optional().transform((v) => (v ? v : 'json')),
+  DEBUG: bool(false),
+});
+
+export type LlmProviderName = 'openai' | 'azure' | 'offline';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolMax: number;
+  dbStatementTimeoutMs: number;
+  llm: {
+    provider: LlmProviderName;
+    apiMode: 'responses' | 'chat_completions';
+    openaiApiKey: string | undefined;
+    openaiBaseUrl: string | undefined;
+    azureEndpoint: string | undefined;
+    azureApiKey: string | undefined;
+    azureApiVersion: string;
+    defaultModel: string;
+    models: string[];
+    contextWindowOverrides: Record<string, number>;
+  };
+  auth: {
+    mode: 'none' | 'jwt';
+    jwtSecret: string | undefined;
+    allowRegistration: boolean;
+    allowUnauthenticatedRemote: boolean;
+  };
+  ws: {
+    maxConnections: number;
+    maxConnectionsPerSession: number;
+    idleTimeoutS: number;
+    pingIntervalS: number;
+  };
+  mcp: { configPath: string | undefined; poolSize: number; acquireTimeoutMs: number };
+  maxUploadBytes: number;
+  codeInterpreter: { mode: 'auto' | 'on' | 'off'; timeoutS: number; memoryMb: number };
+  log: { level: string; format: 'json' | 'pretty' };
+  debug: boolean;
+}
+
+const DEFAULT_MODELS: Record<LlmProviderName, string[]> = {
+  openai: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-5', 'gpt-5-mini', 'o4-mini'],
+  azure: ['gpt-4o-mini', 'gpt-4o'],
+  offline: ['offline'],
+};
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/** Validates `env` and returns the typed configuration; throws `ConfigError` on the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const raw = env[variable];
+    const message =
+      issue?.code === 'invalid_value' && 'values' in issue
+        ? `must be one of ${(issue.values as unknown[]).filter((v) => v !== '').join(', ')} (got "${raw}")`
+        : (issue?.message ?? 'is invalid');
+    throw new ConfigError(variable, message);
+  }
+  const e = parsed.data;
+
+  const requested = e.LLM_PROVIDER && e.LLM_PROVIDER !== 'auto' ? e.LLM_PROVIDER : undefined;
+  const provider: LlmProviderName =
+    requested ??
+    (e.AZURE_OPENAI_ENDPOINT ? 'azure' : e.OPENAI_API_KEY || e.OPENAI_BASE_URL ? 'openai' : 'offline');
+  if (provider === 'azure' && !e.AZURE_OPENAI_ENDPOINT) {
+    throw new ConfigError('AZURE_OPENAI_ENDPOINT', 'is required when LLM_PROVIDER=azure');
+  }
+  if (provider === 'openai' && !e.OPENAI_API_KEY && !e.OPENAI_BASE_URL) {
+    throw new ConfigError('OPENAI_API_KEY', 'is required when LLM_PROVIDER=openai (or set OPENAI_BASE_URL)');
+  }
+  const apiMode =
+    e.OPENAI_API_MODE && e.OPENAI_API_MODE !== 'auto'
+      ? e.OPENAI_API_MODE
+      : provider === 'openai' && e.OPENAI_BASE_URL
+        ? 'chat_completions'
+        : 'responses';
+  const defaultModel = e.DEFAULT_MODEL ?? (provider === 'offline' ? 'offline' : 'gpt-4o-mini');
+  const listed = e.MODELS ? e.MODELS.split(',').map((m) => m.trim()).filter(Boolean) : DEFAULT_MODELS[provider];
+  const models = listed.includes(defaultModel) ? listed : [defaultModel, ...listed];
+
+  if (e.AUTH_MODE === 'jwt' && (!e.JWT_SECRET || e.JWT_SECRET.length < 32)) {
+    throw new ConfigError('JWT_SECRET', 'must be set to at least 32 characters when AUTH_MODE=jwt');
+  }
+  if (e.AUTH_MODE === 'none' && !isLoopback(e.HOST) && !e.ALLOW_UNAUTHENTICATED_REMOTE) {
+    throw new ConfigError(
+      'HOST',
+      `is not a loopback address (${e.HOST}) while AUTH_MODE=none; use AUTH_MODE=jwt or set ALLOW_UNAUTHENTICATED_REMOTE=true`,
+    );
+  }
+
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    dbPoolMax: e.DB_POOL_MAX,
+    dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    llm: {
+      provider,
+      apiMode,
+      openaiApiKey: e.OPENAI_API_KEY,
+      openaiBaseUrl: e.OPENAI_BASE_URL,
+      azureEndpoint: e.AZURE_OPENAI_ENDPOINT,
+      azureApiKey: e.AZURE_OPENAI_API_KEY,
+      azureApiVersion: e.AZURE_OPENAI_API_VERSION ?? '2025-03-01-preview',
+      defaultModel,
+      models,
+      contextWindowOverrides: e.MODEL_CONTEXT_WINDOWS,
+    },
+    auth: {
+      mode: e.AUTH_MODE,
+      jwtSecret: e.JWT_SECRET,
+      allowRegistration: e.ALLOW_REGISTRATION,
+      allowUnauthenticatedRemote: e.ALLOW_UNAUTHENTICATED_REMOTE,
+    },
+    ws: {
+      maxConnections: e.WS_MAX_CONNECTIONS,
+      maxConnectionsPerSession: e.WS_MAX_CONNECTIONS_PER_SESSION,
+      idleTimeoutS: e.WS_IDLE_TIMEOUT_S,
+      pingIntervalS: e.WS_PING_INTERVAL_S,
+    },
+    mcp: {
+      configPath: e.MCP_CONFIG ?? (existsSync(path.join(e.DATA_DIR, 'mcp.json')) ? path.join(e.DATA_DIR, 'mcp.json') : undefined),
+      poolSize: e.MCP_POOL_SIZE,
+      acquireTimeoutMs: e.MCP_ACQUIRE_TIMEOUT_MS,
+    },
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    codeInterpreter: {
+      mode: e.CODE_INTERPRETER as 'auto' | 'on' | 'off',
+      timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,
+      memoryMb: e.CODE_INTERPRETER_MEMORY_MB,
+    },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT as 'json' | 'pretty' },
+    debug: e.DEBUG,
+  };
+}
+
+/** The process environment over a `.env` file in `cwd` (the real environment always wins). */
+export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const file = path.join(cwd, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...env };
+}

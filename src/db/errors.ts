@@ -1,0 +1,41 @@
+/** Classifies driver errors: transient (retry), unavailable (503) or plain database errors. */
+import { AppError } from '../errors/app-error.js';
+
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'connection timeout',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error',
+  'Connection ended',
+  'Query read timeout',
+];
+
+function field(err: unknown, key: string): unknown {
+  return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[key] : undefined;
+}
+
+/** True when the database could not be reached or dropped the connection. */
+export function isConnectionError(err: unknown): boolean {
+  const code = field(err, 'code');
+  if (typeof code === 'string' && (CONNECTION_ERRNOS.has(code) || code.startsWith('08'))) return true;
+  const message = field(err, 'message');
+  return typeof message === 'string' && CONNECTION_MESSAGES.some((m) => message.includes(m));
+}
+
+/** True for errors worth retrying: lost connections, admin shutdown, serialization failures, deadlocks. */
+export function isTransientError(err: unknown): boolean {
+  const code = field(err, 'code');
+  if (typeof code === 'string' && TRANSIENT_SQLSTATES.has(code)) return true;
+  return isConnectionError(err);
+}
+
+/** Turns a driver error into the wire error the client should see (DB_8002 or DB_8001). */
+export function toDatabaseAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isConnectionError(err) || field(err, 'code') === '57P01' || field(err, 'code') === '57P03') {
+    return new AppError('DB_8002', 'The database is unavailable; try again shortly.', undefined, { cause: err });
+  }
+  return new AppError('DB_8001', undefined, undefined, { cause: err });
+}

@@ -1,0 +1,82 @@
+/**
+ * The embedded driver: PGlite (PostgreSQL compiled to WASM) on disk. PGlite has one connection,
+ * so every statement and every transaction takes one mutex: a transaction never interleaves with
+ * another caller's statements.
+ */
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
+
+const INT8_OID = 20;
+
+/** A FIFO mutex: `run(fn)` waits for every earlier `fn` to settle. */
+export class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  get waiting(): number {
+    return this.queued;
+  }
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    this.queued++;
+    const result = this.tail.then(() => {
+      this.queued--;
+      return fn();
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
+export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
+  if (dir) mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir ?? 'memory://', {
+    parsers: { [INT8_OID]: (value: string) => Number(value) },
+  });
+  const mutex = new Mutex();
+  let statements = 0;
+  let closed = false;
+
+  const run = async <Row>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
+    statements++;
+    if (params === undefined || params.length === 0) {
+      // exec allows several statements (migrations); it returns one result per statement.
+      if (!/\$\d/.test(sql)) {
+        const results = await pglite.exec(sql);
+        const last = results[results.length - 1];
+        return { rows: (last?.rows ?? []) as Row[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+      }
+    }
+    const result = await pglite.query<Row>(sql, normalizeParams(params));
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  };
+
+  return {
+    driver: 'pglite',
+    query: (sql, params) => mutex.run(() => run(sql, params)),
+    transaction: (fn) =>
+      mutex.run(async () => {
+        await run('BEGIN');
+        try {
+          const tx: Queryable = { query: (sql, params) => run(sql, params) };
+          const value = await fn(tx);
+          await run('COMMIT');
+          return value;
+        } catch (err) {
+          await run('ROLLBACK');
+          throw err;
+        }
+      }),
+    async ping() {
+      if (closed) throw new Error('Connection terminated: database closed');
+      await mutex.run(() => run('SELECT 1'));
+    },
+    poolStats: () => ({ total: 1, idle: mutex.waiting === 0 ? 1 : 0, waiting: mutex.waiting }),
+    statementCount: () => statements,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await mutex.run(() => pglite.close());
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Wire errors: one registry of codes and HTTP statuses (SPEC §11), and `AppError`, the only
+ * error class whose message may reach a client. Anything else that escapes is logged and leaves
+ * as a generic `INT_9001`.
+ */
+
+export const ERROR_CODES = {
+  AUTH_1001: { status: 401, message: 'Authentication required.' },
+  AUTH_1002: { status: 401, message: 'Invalid token.' },
+  AUTH_1003: { status: 401, message: 'Token expired or already used.' },
+  AUTH_1004: { status: 403, message: 'Forbidden.' },
+  AUTH_1006: { status: 401, message: 'Invalid email or password.' },
+  AUTH_1007: { status: 429, message: 'Too many attempts; try again later.' },
+  VAL_2001: { status: 422, message: 'The request is not valid.' },
+  VAL_2002: { status: 400, message: 'The request body is not valid JSON.' },
+  VAL_2003: { status: 413, message: 'The request body is too large.' },
+  VAL_2004: { status: 415, message: 'Unsupported content type.' },
+  RES_3001: { status: 404, message: 'Not found.' },
+  RES_3002: { status: 409, message: 'Already exists.' },
+  RES_3004: { status: 409, message: 'Busy: a turn is running.' },
+  RES_3005: { status: 405, message: 'Method not allowed.' },
+  SES_4001: { status: 404, message: 'Session not found.' },
+  CTX_4101: { status: 413, message: 'The context is too large for the model.' },
+  FILE_5001: { status: 404, message: 'File not found.' },
+  FILE_5002: { status: 413, message: 'File too large.' },
+  FILE_5004: { status: 400, message: 'Path refused.' },
+  WS_6002: { status: 400, message: 'Bad frame.' },
+  EXT_7001: { status: 502, message: 'Upstream error.' },
+  EXT_7002: { status: 504, message: 'Upstream timeout.' },
+  EXT_7003: { status: 429, message: 'Upstream rate limit.' },
+  EXT_7010: { status: 502, message: 'Model provider error.' },
+  EXT_7020: { status: 502, message: 'MCP server error.' },
+  DB_8001: { status: 500, message: 'Database error.' },
+  DB_8002: { status: 503, message: 'Database unavailable.' },
+  INT_9001: { status: 500, message: 'Internal error.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetail {
+  field: string;
+  message: string;
+  code?: string;
+}
+
+/** An error meant for the client: its code decides the HTTP status, its message is shown as is. */
+export class AppError extends Error {
+  override name = this.constructor.name;
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: ErrorDetail[],
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? ERROR_CODES[code].message, options);
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

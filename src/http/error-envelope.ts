@@ -1,0 +1,106 @@
+/**
+ * Turns any error into the envelope of SPEC §11. Framework errors (bad JSON, body too large,
+ * wrong content type, validation) get their own codes; unknown errors become `INT_9001` and are
+ * logged with their cause. Stack traces, SQL and secrets leave only with `DEBUG=true`.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_CODES, type ErrorCode, type ErrorDetail } from '../errors/app-error.js';
+import { isConnectionError, toDatabaseAppError } from '../db/errors.js';
+
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    request_id: string;
+    timestamp: string;
+    path: string;
+    details?: ErrorDetail[];
+    debug?: { name: string; message: string; stack?: string };
+  };
+}
+
+export function errorBody(
+  error: AppError,
+  request: { id: string; url: string },
+  debug?: unknown,
+): ErrorBody {
+  const body: ErrorBody = {
+    error: {
+      code: error.code,
+      message: error.message,
+      request_id: request.id,
+      timestamp: new Date().toISOString(),
+      path: request.url.split('?')[0] ?? request.url,
+    },
+  };
+  if (error.details?.length) body.error.details = error.details;
+  if (debug instanceof Error) body.error.debug = { name: debug.name, message: debug.message, stack: debug.stack };
+  return body;
+}
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+function fieldOf(issue: ValidationIssue, context: string | undefined): string {
+  const fromPath = (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const missing = issue.params?.missingProperty;
+  const name = fromPath || (typeof missing === 'string' ? missing : '');
+  return name || context || 'body';
+}
+
+/** Maps an error thrown in a route (or by Fastify itself) to an `AppError`. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
+  if (Array.isArray(fe.validation)) {
+    const details = fe.validation.map((issue) => ({
+      field: fieldOf(issue, fe.validationContext),
+      message: issue.message ?? 'is invalid',
+      ...(issue.keyword ? { code: issue.keyword } : {}),
+    }));
+    const summary = details.map((d) => `${d.field}: ${d.message}`).join('; ');
+    return new AppError('VAL_2001', `Validation failed: ${summary}`, details, { cause: err });
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('VAL_2002', fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'The JSON body is empty.' : undefined, undefined, { cause: err });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('VAL_2003', 'The request body is larger than the limit (1 MiB for JSON).', undefined, { cause: err });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('VAL_2004', 'Unsupported content type; send application/json.', undefined, { cause: err });
+  }
+  if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('VAL_2002', undefined, undefined, { cause: err });
+  if (isConnectionError(err)) return toDatabaseAppError(err);
+  if (typeof fe.code === 'string' && /^(08|57|53|40|42|23|22)[0-9A-Z]{3}$/.test(fe.code)) return toDatabaseAppError(err);
+  const status = fe.statusCode ?? 500;
+  if (status === 404) return new AppError('RES_3001', undefined, undefined, { cause: err });
+  if (status === 405) return new AppError('RES_3005', undefined, undefined, { cause: err });
+  if (status === 413) return new AppError('VAL_2003', undefined, undefined, { cause: err });
+  if (status === 415) return new AppError('VAL_2004', undefined, undefined, { cause: err });
+  if (status >= 400 && status < 500) return new AppError('VAL_2002', 'The request is malformed.', undefined, { cause: err });
+  return new AppError('INT_9001', ERROR_CODES.INT_9001.message, undefined, { cause: err });
+}
+
+export function sendError(
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  debug: boolean,
+): FastifyReply {
+  const appError = toAppError(err);
+  if (appError.status >= 500) {
+    request.log.error({ err: appError.cause ?? appError, code: appError.code }, 'request failed');
+  } else {
+    request.log.info({ code: appError.code, status: appError.status }, appError.message);
+  }
+  return reply
+    .code(appError.status)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(appError, request, debug ? (appError.cause ?? appError) : undefined));
+}

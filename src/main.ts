@@ -1,0 +1,71 @@
+/**
+ * Process entry: configuration, database, server, signals. Exits non-zero with one clear line
+ * when the configuration is invalid or the database cannot be reached.
+ */
+import { ConfigError, loadConfig, readEnvironment } from './config/config.js';
+import { createDatabase, DatabaseUnreachableError, waitForDatabase } from './db/create-database.js';
+import { createLogger } from './observability/logger.js';
+import { createPulp } from './app.js';
+
+const SHUTDOWN_GRACE_MS = 12_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log);
+  const db = await createDatabase(config, logger);
+  try {
+    await waitForDatabase(db, logger);
+  } catch (err) {
+    if (err instanceof DatabaseUnreachableError) {
+      logger.fatal(err.message);
+      await db.close().catch(() => undefined);
+      process.exit(3);
+    }
+    throw err;
+  }
+  const server = await createPulp({ config, db, logger, defaultMetrics: true });
+  const address = await server.app.listen({ host: config.host, port: config.port });
+  logger.info({ address, database: db.driver, llm: config.llm.provider, auth: config.auth.mode }, `Pulp listening on ${address}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close().then(
+      () => {
+        logger.info('shutdown complete');
+        logger.flush?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Pulp failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
