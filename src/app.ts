@@ -2,14 +2,22 @@
  * The composition root: builds every capability from the configuration and wires them into one
  * Fastify server. It only wires; behaviour lives in the capability folders.
  */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
+import { AuthService } from './auth/auth-service.js';
+import { RateLimiter } from './auth/rate-limit.js';
+import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
+import { registerConfigRoute } from './config/routes.js';
+import { contextWindowFor } from './context/model-windows.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { defaultHealthSources, type HealthSources } from './health/health-sources.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
 
 export interface PulpServer {
@@ -18,6 +26,7 @@ export interface PulpServer {
   db: Database;
   metrics: Metrics;
   health: HealthSources;
+  auth: AuthService;
   /** Stops accepting, ends running work, closes sockets, pools and the database — in that order. */
   close(): Promise<void>;
 }
@@ -37,7 +46,49 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const health = defaultHealthSources({ provider: config.llm.provider, mode: config.llm.apiMode });
   const app = await createHttpServer({ logger, metrics, debug: config.debug, version: VERSION });
 
+  const warnUnknownModel = (model: string, assumed: number) =>
+    logger.warn({ model, assumed_window: assumed }, 'unknown model: assuming a context window; set MODEL_CONTEXT_WINDOWS to correct it');
+  const contextWindow = (model: string) => contextWindowFor(model, config.llm.contextWindowOverrides, warnUnknownModel);
+
+  const auth = new AuthService({
+    db,
+    mode: config.auth.mode,
+    jwtSecret: config.auth.jwtSecret,
+    allowRegistration: config.auth.allowRegistration,
+  });
+  await auth.init();
+  const authenticate = (token: string | undefined) => auth.authenticate(token);
+
+  const sessionsRoot = path.join(config.dataDir, 'sessions');
+  const workspace = {
+    async create(publicId: string) {
+      await mkdir(path.join(sessionsRoot, publicId, 'input'), { recursive: true });
+      await mkdir(path.join(sessionsRoot, publicId, 'output'), { recursive: true });
+    },
+    async remove(publicId: string) {
+      await rm(path.join(sessionsRoot, publicId), { recursive: true, force: true });
+    },
+  };
+
   registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now() });
+  registerConfigRoute(app, {
+    config,
+    version: VERSION,
+    contextWindow,
+    mcpServers: () => [],
+    codeInterpreterAvailable: () => health.codeInterpreter().available,
+  });
+  registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
+  registerSessionRoutes(app, {
+    db,
+    authenticate,
+    models: config.llm.models,
+    defaultModel: config.llm.defaultModel,
+    contextWindow,
+    mcp: { unknownNames: (names) => names, defaultNames: () => [] },
+    workspace,
+    turns: { isRunning: () => false, interrupt: async () => {} },
+  });
 
   app.addHook('onClose', async () => {
     await db.close();
@@ -51,6 +102,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     db,
     metrics,
     health,
+    auth,
     close: () => (closing ??= app.close()),
   };
 }

@@ -3,7 +3,7 @@
  * when the configuration is invalid or the database cannot be reached.
  */
 import { ConfigError, loadConfig, readEnvironment } from './config/config.js';
-import { createDatabase, DatabaseUnreachableError, waitForDatabase } from './db/create-database.js';
+import { createDatabase, DatabaseUnreachableError, STARTUP_RETRY, waitForDatabase } from './db/create-database.js';
 import { createLogger } from './observability/logger.js';
 import { createPulp } from './app.js';
 
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log);
   const db = await createDatabase(config, logger);
   try {
-    await waitForDatabase(db, logger);
+    await waitForDatabase(db, logger, { ...STARTUP_RETRY, attempts: config.dbStartupAttempts });
   } catch (err) {
     if (err instanceof DatabaseUnreachableError) {
       logger.fatal(err.message);

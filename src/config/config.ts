@@ -81,6 +81,7 @@ const EnvSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']),
   DB_POOL_MAX: int(10, 1, 1000),
   DB_STATEMENT_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  DB_STARTUP_ATTEMPTS: int(6, 1, 100),
   LLM_PROVIDER: z.enum(['openai', 'azure', 'offline', 'auto', '']).optional(),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url(['http:', 'https:']),
@@ -94,6 +95,7 @@ const EnvSchema = z.object({
   AUTH_MODE: z.enum(['none', 'jwt', '']).optional().transform((v) => (v ? v : 'none')),
   JWT_SECRET: optionalString,
   ALLOW_REGISTRATION: bool(true),
+  AUTH_RATE_LIMIT_PER_MIN: int(10, 1, 1_000_000),
   ALLOW_UNAUTHENTICATED_REMOTE: bool(false),
   WS_MAX_CONNECTIONS: int(1000, 1, 1_000_000),
   WS_MAX_CONNECTIONS_PER_SESSION: int(3, 1, 1000),
@@ -123,6 +125,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dbPoolMax: number;
   dbStatementTimeoutMs: number;
+  dbStartupAttempts: number;
   llm: {
     provider: LlmProviderName;
     apiMode: 'responses' | 'chat_completions';
@@ -140,6 +143,7 @@ export interface Config {
     jwtSecret: string | undefined;
     allowRegistration: boolean;
     allowUnauthenticatedRemote: boolean;
+    rateLimitPerMinute: number;
   };
   ws: {
     maxConnections: number;
@@ -217,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     dbPoolMax: e.DB_POOL_MAX,
     dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    dbStartupAttempts: e.DB_STARTUP_ATTEMPTS,
     llm: {
       provider,
       apiMode,
@@ -234,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jwtSecret: e.JWT_SECRET,
       allowRegistration: e.ALLOW_REGISTRATION,
       allowUnauthenticatedRemote: e.ALLOW_UNAUTHENTICATED_REMOTE,
+      rateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MIN,
     },
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,

@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { sendError } from './error-envelope.js';
 import { RouteTable } from './method-not-allowed.js';
 import { genReqId } from './request-id.js';
+import '../auth/request-user.js';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 export const API_PREFIX = '/api/v1';
@@ -44,6 +45,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Pulp
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   }).withTypeProvider<ZodTypeProvider>();
 
+  app.decorateRequest('user', null);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: a text/plain body on a JSON route is a 415, not a string that fails validation later.

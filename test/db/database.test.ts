@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/database.js';
+import { migrate, readMigrations } from '../../src/db/migrate.js';
+import { backoffDelay, DB_RETRY, withRetry } from '../../src/db/retry.js';
+import { isTransientError, toDatabaseAppError } from '../../src/db/errors.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+
+const drivers: Array<'pglite' | 'auto'> = TEST_DATABASE_URL ? ['pglite', 'auto'] : ['pglite'];
+
+describe.each(drivers)('the database layer (%s)', (driver) => {
+  let t: TestDatabase;
+  let db: Database;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+    db = t.db;
+    await migrate(db);
+  });
+  afterAll(() => t.drop());
+
+  it('returns int8 as a number, jsonb as JSON and timestamptz as a Date on every driver', async () => {
+    const { rows } = await db.query<{ n: number; j: unknown; t: Date; a: unknown }>(
+      "SELECT 9007199254740::bigint AS n, $1::jsonb AS j, now() AS t, $2::jsonb AS a",
+      [{ k: [1, 'two', null] }, JSON.stringify([1, 2])],
+    );
+    expect(rows[0]).toMatchObject({ n: 9007199254740, j: { k: [1, 'two', null] }, a: [1, 2] });
+    expect(rows[0]?.t).toBeInstanceOf(Date);
+  });
+
+  it('rolls a failed transaction back and commits a good one', async () => {
+    await db.query("INSERT INTO users (email) VALUES ('keep@example.com')");
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO users (email) VALUES ('gone@example.com')");
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const value = await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO users (email) VALUES ('tx@example.com')");
+      return 42;
+    });
+    expect(value).toBe(42);
+    const { rows } = await db.query<{ email: string }>('SELECT email FROM users ORDER BY email');
+    expect(rows.map((r) => r.email)).toEqual(['keep@example.com', 'tx@example.com']);
+  });
+
+  it('applies each migration once, even when two servers migrate at the same moment', async () => {
+    const again = await Promise.all([migrate(db), migrate(db)]);
+    expect(again).toEqual([[], []]);
+    const { rows } = await db.query<{ name: string }>('SELECT name FROM schema_migrations');
+    expect(rows.map((r) => r.name)).toEqual(readMigrations().map((m) => m.name));
+  });
+
+  it('keeps transactions apart from concurrent statements', async () => {
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        db.transaction(async (tx) => {
+          await tx.query('INSERT INTO users (email) VALUES ($1)', [`c${i}@example.com`]);
+          await tx.query('SELECT 1');
+        }),
+      ),
+    );
+    const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE email LIKE 'c%'");
+    expect(rows[0]?.n).toBe(10);
+    expect(db.statementCount()).toBeGreaterThan(30);
+    expect(db.poolStats().total).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports a constraint violation as a database error, not as unavailable', async () => {
+    const err = await db.query("INSERT INTO users (email) VALUES ('keep@example.com')").catch((e: unknown) => e);
+    expect(isTransientError(err)).toBe(false);
+    expect(toDatabaseAppError(err).code).toBe('DB_8001');
+  });
+});
+
+describe('retrying transient errors', () => {
+  const transient = Object.assign(new Error('Connection terminated unexpectedly'), {});
+  it('retries up to three attempts with growing, capped, jittered delays', async () => {
+    const waits: number[] = [];
+    let calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw transient;
+        },
+        DB_RETRY,
+        async (ms) => {
+          waits.push(ms);
+        },
+      ),
+    ).rejects.toBe(transient);
+    expect(calls).toBe(3);
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(50);
+    expect(waits[0]).toBeLessThanOrEqual(100);
+    expect(waits[1]).toBeGreaterThanOrEqual(100);
+    expect(waits[1]).toBeLessThanOrEqual(200);
+    expect(backoffDelay(DB_RETRY, 10, () => 1)).toBe(2000);
+    expect(backoffDelay(DB_RETRY, 1, () => 0)).toBe(50);
+  });
+
+  it('does not retry an error that is not transient, and succeeds after a passing fault', async () => {
+    let calls = 0;
+    const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
+    await expect(withRetry(async () => { calls++; throw syntax; }, DB_RETRY, async () => {})).rejects.toBe(syntax);
+    expect(calls).toBe(1);
+    let n = 0;
+    const deadlock = Object.assign(new Error('deadlock'), { code: '40P01' });
+    expect(await withRetry(async () => { if (n++ === 0) throw deadlock; return 'ok'; }, DB_RETRY, async () => {})).toBe('ok');
+  });
+
+  it('classifies connection loss, admin shutdown and serialization failures as transient', () => {
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', '08006', '57P01', '40001', '40P01']) {
+      expect(isTransientError({ code })).toBe(true);
+    }
+    expect(isTransientError({ code: '23505' })).toBe(false);
+    expect(toDatabaseAppError({ code: 'ECONNREFUSED' }).code).toBe('DB_8002');
+  });
+});
