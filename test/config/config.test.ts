@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, readEnvironment } from '../../src/config/config.js';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('starts with no configuration on the offline model, the embedded database and no auth', () => {
+    const c = loadConfig({});
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.port).toBe(8000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.llm.provider).toBe('offline');
+    expect(c.llm.defaultModel).toBe('offline');
+    expect(c.auth.mode).toBe('none');
+    expect(c.ws).toEqual({ maxConnections: 1000, maxConnectionsPerSession: 3, idleTimeoutS: 600, pingIntervalS: 30 });
+    expect(c.maxUploadBytes).toBe(52_428_800);
+    expect(c.dataDir).toBe(path.resolve('./data'));
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DB_POOL_MAX: '0' }, 'DB_POOL_MAX'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ LLM_PROVIDER: 'anthropic' }, 'LLM_PROVIDER'],
+    [{ AUTH_MODE: 'basic' }, 'AUTH_MODE'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ AUTH_MODE: 'jwt' }, 'JWT_SECRET'],
+    [{ MODEL_CONTEXT_WINDOWS: 'gpt-4o=abc' }, 'MODEL_CONTEXT_WINDOWS'],
+    [{ ALLOW_REGISTRATION: 'maybe' }, 'ALLOW_REGISTRATION'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ LLM_PROVIDER: 'azure' }, 'AZURE_OPENAI_ENDPOINT'],
+    [{ OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
+  ])('refuses %o with one line naming %s', (env, variable) => {
+    const err = configError(env);
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('refuses a non-loopback HOST without auth unless explicitly allowed', () => {
+    expect(configError({ HOST: '0.0.0.0' }).variable).toBe('HOST');
+    expect(loadConfig({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED_REMOTE: 'true' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) }).auth.mode).toBe('jwt');
+    expect(loadConfig({ HOST: 'localhost' }).host).toBe('localhost');
+  });
+
+  it('picks the provider from what is configured', () => {
+    expect(loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://x.openai.azure.com', OPENAI_API_KEY: 'k' }).llm.provider).toBe('azure');
+    const openai = loadConfig({ OPENAI_API_KEY: 'k' });
+    expect(openai.llm).toMatchObject({ provider: 'openai', apiMode: 'responses', defaultModel: 'gpt-4o-mini' });
+    const local = loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' });
+    expect(local.llm).toMatchObject({ provider: 'openai', apiMode: 'chat_completions' });
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://h/v1', OPENAI_API_MODE: 'responses' }).llm.apiMode).toBe('responses');
+  });
+
+  it('offers the default model first among the configured models and parses window overrides', () => {
+    const c = loadConfig({ OPENAI_API_KEY: 'k', MODELS: 'a, b', DEFAULT_MODEL: 'c', MODEL_CONTEXT_WINDOWS: 'a=1000, c=2048' });
+    expect(c.llm.models).toEqual(['c', 'a', 'b']);
+    expect(c.llm.contextWindowOverrides).toEqual({ a: 1000, c: 2048 });
+  });
+
+  it('reads .env but the real environment wins', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pulp-env-'));
+    writeFileSync(path.join(dir, '.env'), 'PORT=9001\nLOG_LEVEL=debug\n');
+    const env = readEnvironment(dir, { PORT: '9002' });
+    expect(env.PORT).toBe('9002');
+    expect(env.LOG_LEVEL).toBe('debug');
+    expect(readEnvironment(path.join(dir, 'none'), {})).toEqual({});
+  });
+});
