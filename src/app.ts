@@ -16,6 +16,7 @@ import { migrate } from './db/migrate.js';
 import { defaultHealthSources, type HealthSources } from './health/health-sources.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
+import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
@@ -27,6 +28,7 @@ export interface PulpServer {
   metrics: Metrics;
   health: HealthSources;
   auth: AuthService;
+  mcp: McpManager;
   /** Stops accepting, ends running work, closes sockets, pools and the database — in that order. */
   close(): Promise<void>;
 }
@@ -37,6 +39,8 @@ export interface CreatePulpOptions {
   logger: Logger;
   /** Collect process metrics (off in tests, where many servers share one process). */
   defaultMetrics?: boolean;
+  /** Start the built-in MCP servers (default true; tests that do not need them turn them off). */
+  mcpBuiltins?: boolean;
 }
 
 export async function createPulp(options: CreatePulpOptions): Promise<PulpServer> {
@@ -59,6 +63,15 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   await auth.init();
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
+  const mcp = new McpManager({
+    config: { ...config.mcp, dataDir: config.dataDir },
+    logger,
+    registry: metrics.registry,
+    builtins: options.mcpBuiltins ?? true,
+  });
+  await mcp.start();
+  health.mcp = () => mcp.health();
+
   const sessionsRoot = path.join(config.dataDir, 'sessions');
   const workspace = {
     async create(publicId: string) {
@@ -75,7 +88,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     config,
     version: VERSION,
     contextWindow,
-    mcpServers: () => [],
+    mcpServers: () => mcp.describeServers(),
     codeInterpreterAvailable: () => health.codeInterpreter().available,
   });
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
@@ -85,12 +98,13 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     models: config.llm.models,
     defaultModel: config.llm.defaultModel,
     contextWindow,
-    mcp: { unknownNames: (names) => names, defaultNames: () => [] },
+    mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
     workspace,
     turns: { isRunning: () => false, interrupt: async () => {} },
   });
 
   app.addHook('onClose', async () => {
+    await mcp.close();
     await db.close();
   });
   await app.ready();
@@ -103,6 +117,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     metrics,
     health,
     auth,
+    mcp,
     close: () => (closing ??= app.close()),
   };
 }

@@ -18,11 +18,17 @@ export interface TestServer {
 
 export const silentLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export async function startTestServer(env: Record<string, string> = {}, options: { database?: TestDatabase } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  database?: TestDatabase;
+  /** Start the built-in MCP servers (off by default: most tests do not need six child processes). */
+  mcpBuiltins?: boolean;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-test-'));
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'offline', ...env });
   const database = options.database ?? (await createTestDatabase());
-  const pulp = await createPulp({ config, db: database.db, logger: silentLogger() });
+  const pulp = await createPulp({ config, db: database.db, logger: silentLogger(), mcpBuiltins: options.mcpBuiltins ?? false });
   const address = await pulp.app.listen({ host: '127.0.0.1', port: 0 });
   return {
     pulp,

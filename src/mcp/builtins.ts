@@ -1,0 +1,57 @@
+/**
+ * The built-in MCP servers, available with no configuration file: `sequential-thinking` (the npm
+ * package, started from node_modules with this Node binary — never downloaded at run time) and
+ * `fetch` (Pulp's own server in `fetch-server.ts`, run through tsx's loader).
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ServerDefinition } from './config.js';
+
+const require = createRequire(import.meta.url);
+
+/** Absolute path of a package's bin script, resolved from node_modules. */
+export function resolvePackageBin(pkg: string, bin?: string): string {
+  const manifestPath = require.resolve(`${pkg}/package.json`);
+  const manifest = require(manifestPath) as { bin?: string | Record<string, string> };
+  const entry =
+    typeof manifest.bin === 'string' ? manifest.bin : bin ? manifest.bin?.[bin] : Object.values(manifest.bin ?? {})[0];
+  if (!entry) throw new Error(`package ${pkg} has no bin script`);
+  return path.resolve(path.dirname(manifestPath), entry);
+}
+
+/** `--import` value for tsx, as a file URL so it resolves whatever the child's working directory. */
+export function tsxImportUrl(): string {
+  return pathToFileURL(require.resolve('tsx')).href;
+}
+
+export const FETCH_SERVER_PATH = fileURLToPath(new URL('./fetch-server.ts', import.meta.url));
+
+export function builtinServers(): ServerDefinition[] {
+  return [
+    {
+      name: 'sequential-thinking',
+      description: 'Step-by-step thinking: lets the agent plan, revise and branch its reasoning.',
+      enabled: true,
+      builtin: true,
+      transport: {
+        kind: 'stdio',
+        command: process.execPath,
+        args: [resolvePackageBin('@modelcontextprotocol/server-sequential-thinking')],
+        env: {},
+      },
+    },
+    {
+      name: 'fetch',
+      description: 'Fetches a web page (HTTP GET) and returns it as readable text or markdown.',
+      enabled: true,
+      builtin: true,
+      transport: {
+        kind: 'stdio',
+        command: process.execPath,
+        args: ['--import', tsxImportUrl(), FETCH_SERVER_PATH],
+        env: {},
+      },
+    },
+  ];
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { CompleteFn } from '../../src/context/summarizer.js';
+import { cleanTitle, DEFAULT_TITLE, fallbackTitle, generateTitle, TITLE_INSTRUCTIONS, TITLE_MAX_CHARS } from '../../src/context/title.js';
+
+const answering =
+  (answer: string): CompleteFn =>
+  async () =>
+    answer;
+const failing: CompleteFn = async () => {
+  throw new Error('provider down');
+};
+const live = () => new AbortController().signal;
+
+describe('session titles', () => {
+  it('asks the model for a 3–5 word title of the first exchange', async () => {
+    let seen: { instructions: string; input: string } | undefined;
+    const complete: CompleteFn = async (instructions, input) => {
+      seen = { instructions, input };
+      return 'Quarterly Sales Chart';
+    };
+    await expect(generateTitle('Plot my sales by quarter', 'Here is the chart.', complete, live())).resolves.toBe('Quarterly Sales Chart');
+    expect(seen?.instructions).toBe(TITLE_INSTRUCTIONS);
+    expect(TITLE_INSTRUCTIONS).toMatch(/3 to 5 words/);
+    expect(seen?.input).toContain('Plot my sales by quarter');
+    expect(seen?.input).toContain('Here is the chart.');
+  });
+
+  it.each([
+    ['"Debugging a Flaky Test."', 'Debugging a Flaky Test'],
+    ['Title: CSV Cleanup Plan', 'CSV Cleanup Plan'],
+    ["**'Travel Budget for Rome'**!", 'Travel Budget for Rome'],
+    ['\n\n  Parsing Logs with Python?\nSecond line ignored', 'Parsing Logs with Python'],
+    ['“Résumé Feedback Session”…', 'Résumé Feedback Session'],
+    ['# Markdown Heading Title', 'Markdown Heading Title'],
+    ['Many   spaces\tinside', 'Many spaces inside'],
+  ])('cleans the answer %j into %j', (answer, title) => {
+    expect(cleanTitle(answer)).toBe(title);
+  });
+
+  it('caps a long title at 200 characters', async () => {
+    const title = await generateTitle('q', 'a', answering('word '.repeat(100)), live());
+    expect(title.length).toBeLessThanOrEqual(TITLE_MAX_CHARS);
+    expect(title.length).toBeGreaterThan(100);
+    expect(cleanTitle('x'.repeat(500))).toHaveLength(TITLE_MAX_CHARS);
+  });
+
+  it('falls back to the first words of the user text when the model fails', async () => {
+    await expect(generateTitle('  How do I   merge two pandas data frames on a key?', 'Use merge.', failing, live())).resolves.toBe(
+      'How do I merge two',
+    );
+  });
+
+  it('falls back when the model answers nothing usable', async () => {
+    await expect(generateTitle('Explain closures in JavaScript please', '...', answering(' "" \n . '), live())).resolves.toBe(
+      'Explain closures in JavaScript please',
+    );
+    expect(fallbackTitle('   ')).toBe(DEFAULT_TITLE);
+  });
+
+  it('gives up without a title when the caller aborts', async () => {
+    const controller = new AbortController();
+    const complete: CompleteFn = async () => {
+      controller.abort(new Error('session deleted'));
+      throw new Error('aborted request');
+    };
+    await expect(generateTitle('q', 'a', complete, controller.signal)).rejects.toThrow('session deleted');
+  });
+});
