@@ -16,6 +16,7 @@ import { migrate } from './db/migrate.js';
 import { defaultHealthSources, type HealthSources } from './health/health-sources.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
+import { describeLlm } from './llm/index.js';
 import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
@@ -47,7 +48,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const { config, db, logger } = options;
   await migrate(db);
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-  const health = defaultHealthSources({ provider: config.llm.provider, mode: config.llm.apiMode });
+  const health = defaultHealthSources(describeLlm(config.llm));
   const app = await createHttpServer({ logger, metrics, debug: config.debug, version: VERSION });
 
   const warnUnknownModel = (model: string, assumed: number) =>
@@ -69,7 +70,8 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     registry: metrics.registry,
     builtins: options.mcpBuiltins ?? true,
   });
-  await mcp.start();
+  // Pools start in the background so the server answers at once; a tool list waits for its pool.
+  mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
   health.mcp = () => mcp.health();
 
   const sessionsRoot = path.join(config.dataDir, 'sessions');

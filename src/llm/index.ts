@@ -1,0 +1,6 @@
+/**
+ * Model providers and the offline model (SPEC §6.6). The entry file only re-exports; see README.md.
+ */
+export { createErrorClassifier, createModelProvider, createOpenAIClient, describeLlm, type LlmConfig, type ModelProviderOptions } from './provider.js';
+export { classifyProviderError, redactSecrets, type ClassifyOptions } from './provider-errors.js';
+export { OfflineModel, OfflineModelProvider, countTextTokens, type OfflineModelOptions } from './offline-model.js';

@@ -1,0 +1,384 @@
+/**
+ * A scripted OpenAI-compatible HTTP server for tests (SPEC §14: the model is a fake server the
+ * tests start, never a mocked SDK). It serves POST /v1/responses, POST /v1/chat/completions
+ * (streaming SSE and plain JSON) and GET /v1/models on 127.0.0.1, records every request, and
+ * notices when a client closes a request before its answer ended (interrupt tests).
+ *
+ * Errors are answered with `x-should-retry: false` so the official client surfaces them at once
+ * instead of retrying with back-off, whatever its `maxRetries`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export type FakeStep =
+  | { type: 'text'; deltas: string[] }
+  | { type: 'reasoning'; text: string }
+  | { type: 'tool_call'; name: string; arguments: Record<string, unknown>; callId?: string }
+  | { type: 'wait'; until: Promise<unknown> }
+  | { type: 'pace'; ms: number }
+  | { type: 'hang' };
+export interface FakeResponse {
+  steps: FakeStep[];
+  usage?: { input_tokens: number; output_tokens: number };
+  error?: { status: number; message: string; code?: string };
+}
+export interface RecordedRequest {
+  api: 'responses' | 'chat_completions';
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the raw wire body, read freely by tests
+  body: any; // the parsed JSON body exactly as the SDK sent it
+  stream: boolean;
+  receivedAt: number;
+  abortedAt?: number;
+  completed: boolean;
+}
+export interface FakeOpenAI {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  enqueue(...responses: FakeResponse[]): void;
+  setHandler(fn: ((req: RecordedRequest) => FakeResponse | undefined) | undefined): void;
+  nextRequest(): Promise<RecordedRequest>;
+  nextAbort(): Promise<RecordedRequest>;
+  close(): Promise<void>;
+}
+
+/** Thrown inside a request's script when its client went away; ends the script quietly. */
+class ClientGone extends Error {}
+
+type Json = Record<string, unknown>;
+
+/** Rough token estimate (≈ 4 characters a token), good enough for usage assertions. */
+const estimateTokens = (text: string): number => (text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4)));
+
+/** Splits a string into at most `parts` non-empty chunks, so arguments arrive as several deltas. */
+function chunk(text: string, parts: number): string[] {
+  const size = Math.max(1, Math.ceil(text.length / parts));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [''];
+}
+
+/** One request's live state: its script is abortable by the client closing the connection. */
+interface Live {
+  gone: AbortSignal;
+  paceMs: number;
+  res: ServerResponse;
+  stream: boolean;
+}
+
+async function pause(live: Live, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      live.gone.removeEventListener('abort', onGone);
+      resolve();
+    }
+    function onGone(): void {
+      clearTimeout(timer);
+      reject(new ClientGone());
+    }
+    if (live.gone.aborted) onGone();
+    else live.gone.addEventListener('abort', onGone, { once: true });
+  });
+}
+
+/** Waits until `until` settles (forever when undefined) or the client goes away. */
+async function waitFor(live: Live, until: Promise<unknown> | undefined): Promise<void> {
+  let onGone = (): void => undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onGone = (): void => reject(new ClientGone());
+      if (live.gone.aborted) return onGone();
+      live.gone.addEventListener('abort', onGone, { once: true });
+      void until?.then(
+        () => resolve(),
+        () => resolve(),
+      );
+    });
+  } finally {
+    live.gone.removeEventListener('abort', onGone);
+  }
+}
+
+/** What each API does with the script's output; `runScript` decides the timing. */
+interface Emitter {
+  reasoning(text: string): void;
+  textStart(): void;
+  textDelta(delta: string): void;
+  textEnd(): void;
+  toolCall(name: string, args: string, callId: string): void;
+  toolArgs(delta: string): void;
+  toolEnd(): void;
+}
+/**
+ * Walks the script, calling `emit` for each output event; `wait`, `pace` and `hang` steps are
+ * honoured here so both APIs share one timing model. Throws `ClientGone` if the client leaves.
+ */
+async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter): Promise<void> {
+  let calls = 0;
+  for (const step of steps) {
+    switch (step.type) {
+      case 'pace':
+        live.paceMs = step.ms;
+        break;
+      case 'wait':
+        await waitFor(live, step.until);
+        break;
+      case 'hang':
+        await waitFor(live, undefined);
+        break;
+      case 'reasoning':
+        emit.reasoning(step.text);
+        await pause(live, live.paceMs);
+        break;
+      case 'text':
+        emit.textStart();
+        for (const delta of step.deltas) {
+          emit.textDelta(delta);
+          await pause(live, live.paceMs);
+        }
+        emit.textEnd();
+        break;
+      case 'tool_call': {
+        const args = JSON.stringify(step.arguments);
+        calls += 1;
+        emit.toolCall(step.name, args, step.callId ?? `call_${n}_${calls}`);
+        for (const part of chunk(args, 3)) {
+          emit.toolArgs(part);
+          await pause(live, live.paceMs);
+        }
+        emit.toolEnd();
+        break;
+      }
+    }
+  }
+}
+
+function usageOf(script: FakeResponse, body: Json, outputText: string, reasoning: string) {
+  const input = script.usage?.input_tokens ?? estimateTokens(JSON.stringify(body.input ?? body.messages ?? '') + String(body.instructions ?? ''));
+  const output = script.usage?.output_tokens ?? estimateTokens(outputText + reasoning);
+  return { input, output, reasoning: estimateTokens(reasoning) };
+}
+
+/** Writes one SSE frame (the Responses API names its events; Chat Completions does not). */
+function sse(live: Live, data: unknown, event?: string): void {
+  if (!live.stream || live.res.destroyed) return;
+  live.res.write(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+}
+
+async function answerResponses(live: Live, body: Json, script: FakeResponse, n: number): Promise<Json> {
+  const id = `resp_fake_${n}`;
+  const model = String(body.model ?? 'fake-model');
+  const created_at = Math.floor(Date.now() / 1000);
+  let seq = 0;
+  const send = (type: string, fields: Json): void => sse(live, { type, sequence_number: seq++, ...fields }, type);
+  const base = (status: string, output: Json[], usage: Json | null): Json => ({
+    id, object: 'response', created_at, status, model, output, usage, error: null, incomplete_details: null,
+    instructions: body.instructions ?? null, metadata: {}, parallel_tool_calls: true, temperature: null, top_p: null,
+    tool_choice: body.tool_choice ?? 'auto', tools: body.tools ?? [], text: { format: { type: 'text' } },
+  });
+  const output: Json[] = [];
+  let current: Json = {};
+  let currentText = '';
+  let allText = '';
+  let allReasoning = '';
+  const index = (): number => output.length;
+  send('response.created', { response: base('in_progress', [], null) });
+  send('response.in_progress', { response: base('in_progress', [], null) });
+  await runScript(live, script.steps, n, {
+    reasoning(text) {
+      allReasoning += text;
+      const item_id = `rs_${n}_${index()}`;
+      const at = { item_id, output_index: index() };
+      send('response.output_item.added', { output_index: index(), item: { id: item_id, type: 'reasoning', summary: [] } });
+      send('response.reasoning_summary_part.added', { ...at, summary_index: 0, part: { type: 'summary_text', text: '' } });
+      send('response.reasoning_summary_text.delta', { ...at, summary_index: 0, delta: text });
+      send('response.reasoning_summary_text.done', { ...at, summary_index: 0, text });
+      send('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text } });
+      const item = { id: item_id, type: 'reasoning', summary: [{ type: 'summary_text', text }] };
+      send('response.output_item.done', { output_index: index(), item });
+      output.push(item);
+    },
+    textStart() {
+      current = { id: `msg_${n}_${index()}`, type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+      currentText = '';
+      send('response.output_item.added', { output_index: index(), item: current });
+      send('response.content_part.added', { item_id: current.id, output_index: index(), content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
+    },
+    textDelta(delta) {
+      currentText += delta;
+      allText += delta;
+      send('response.output_text.delta', { item_id: current.id, output_index: index(), content_index: 0, delta, logprobs: [] });
+    },
+    textEnd() {
+      const text = currentText;
+      const part = { type: 'output_text', text, annotations: [], logprobs: [] };
+      send('response.output_text.done', { item_id: current.id, output_index: index(), content_index: 0, text, logprobs: [] });
+      send('response.content_part.done', { item_id: current.id, output_index: index(), content_index: 0, part });
+      const item = { id: current.id, type: 'message', status: 'completed', role: 'assistant', content: [part] };
+      send('response.output_item.done', { output_index: index(), item });
+      output.push(item);
+    },
+    toolCall(name, args, call_id) {
+      current = { id: `fc_${n}_${index()}`, type: 'function_call', status: 'in_progress', call_id, name, arguments: '' };
+      send('response.output_item.added', { output_index: index(), item: current });
+      current = { ...current, arguments: args };
+    },
+    toolArgs(delta) {
+      send('response.function_call_arguments.delta', { item_id: current.id, output_index: index(), delta });
+    },
+    toolEnd() {
+      const item = { ...current, status: 'completed' };
+      send('response.function_call_arguments.done', { item_id: current.id, output_index: index(), name: current.name, arguments: current.arguments });
+      send('response.output_item.done', { output_index: index(), item });
+      output.push(item);
+    },
+  });
+  const u = usageOf(script, body, allText, allReasoning);
+  const usage = {
+    input_tokens: u.input, input_tokens_details: { cached_tokens: 0 },
+    output_tokens: u.output, output_tokens_details: { reasoning_tokens: u.reasoning }, total_tokens: u.input + u.output,
+  };
+  const final = base('completed', output, usage);
+  send('response.completed', { response: final });
+  return final;
+}
+
+async function answerChat(live: Live, body: Json, script: FakeResponse, n: number): Promise<Json> {
+  const id = `chatcmpl-fake-${n}`;
+  const model = String(body.model ?? 'fake-model');
+  const created = Math.floor(Date.now() / 1000);
+  const send = (delta: Json, finish_reason: string | null = null): void =>
+    sse(live, { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason }] });
+  const calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
+  let text = '';
+  let reasoning = '';
+  send({ role: 'assistant', content: '' });
+  await runScript(live, script.steps, n, {
+    // vLLM/DeepSeek style servers name it `reasoning_content`, newer ones (and the SDK) `reasoning`.
+    reasoning(t) {
+      reasoning += t;
+      send({ reasoning: t, reasoning_content: t });
+    },
+    textStart() {},
+    textDelta(delta) {
+      text += delta;
+      send({ content: delta });
+    },
+    textEnd() {},
+    toolCall(name, _args, callId) {
+      calls.push({ id: callId, type: 'function', function: { name, arguments: '' } });
+      send({ tool_calls: [{ index: calls.length - 1, id: callId, type: 'function', function: { name, arguments: '' } }] });
+    },
+    toolArgs(delta) {
+      const call = calls[calls.length - 1];
+      if (call) call.function.arguments += delta;
+      send({ tool_calls: [{ index: calls.length - 1, function: { arguments: delta } }] });
+    },
+    toolEnd() {},
+  });
+  const finish = calls.length > 0 ? 'tool_calls' : 'stop';
+  const u = usageOf(script, body, text + calls.map((c) => c.function.arguments).join(''), reasoning);
+  const usage = {
+    prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output,
+    prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: u.reasoning },
+  };
+  send({}, finish);
+  sse(live, { id, object: 'chat.completion.chunk', created, model, choices: [], usage });
+  if (live.stream && !live.res.destroyed) live.res.write('data: [DONE]\n\n');
+  const message: Json = { role: 'assistant', content: text === '' ? null : text, refusal: null };
+  if (reasoning) Object.assign(message, { reasoning, reasoning_content: reasoning });
+  if (calls.length > 0) message.tool_calls = calls;
+  return { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage };
+}
+
+async function readJson(req: IncomingMessage): Promise<Json> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Json) : {};
+}
+
+/** Starts the fake on 127.0.0.1 with a free port. */
+export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+  const requests: RecordedRequest[] = [];
+  const queue: FakeResponse[] = [];
+  let handler: ((req: RecordedRequest) => FakeResponse | undefined) | undefined;
+  let requestWaiters: Array<(r: RecordedRequest) => void> = [];
+  let abortWaiters: Array<(r: RecordedRequest) => void> = [];
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const json = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(payload));
+    };
+    if (req.method === 'GET' && url.pathname === '/v1/models') {
+      return json(200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] });
+    }
+    const api = url.pathname === '/v1/responses' ? 'responses' : url.pathname === '/v1/chat/completions' ? 'chat_completions' : undefined;
+    if (req.method !== 'POST' || !api) {
+      return json(404, { error: { message: `No route ${req.method} ${url.pathname}`, type: 'invalid_request_error', code: null, param: null } });
+    }
+    const body = await readJson(req);
+    const record: RecordedRequest = { api, body, stream: body.stream === true, receivedAt: performance.now(), completed: false };
+    requests.push(record);
+    const n = requests.length;
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (res.writableEnded) return;
+      record.abortedAt = performance.now();
+      gone.abort();
+      const waiters = abortWaiters;
+      abortWaiters = [];
+      for (const w of waiters) w(record);
+    });
+    const waiters = requestWaiters;
+    requestWaiters = [];
+    for (const w of waiters) w(record);
+
+    const script = queue.shift() ?? handler?.(record) ?? { steps: [{ type: 'text', deltas: ['Fake ', 'answer ', `${n}.`] }] };
+    if (script.error) {
+      const { status, message, code } = script.error;
+      const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+      json(status, { error: { message, type, code: code ?? null, param: null } }, { 'x-should-retry': 'false' });
+      record.completed = true;
+      return;
+    }
+    const live: Live = { gone: gone.signal, paceMs: 0, res, stream: record.stream };
+    if (record.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.flushHeaders();
+    }
+    try {
+      const answer = api === 'responses' ? await answerResponses(live, body, script, n) : await answerChat(live, body, script, n);
+      if (record.stream) res.end();
+      else json(200, answer);
+      record.completed = true;
+    } catch (err) {
+      if (!(err instanceof ClientGone)) throw err;
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'x-should-retry': 'false' });
+      res.end(JSON.stringify({ error: { message: `fake server failure: ${String(err)}`, type: 'server_error', code: null, param: null } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    enqueue: (...responses) => void queue.push(...responses),
+    setHandler: (fn) => void (handler = fn),
+    nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
+    nextAbort: () => new Promise((resolve) => abortWaiters.push(resolve)),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
