@@ -16,7 +16,11 @@ import { migrate } from './db/migrate.js';
 import { defaultHealthSources, type HealthSources } from './health/health-sources.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
-import { describeLlm } from './llm/index.js';
+import { registerChatSocket } from './chat/ws-routes.js';
+import { countItems } from './context/tokens.js';
+import { createContextHooks } from './context/turn-hooks.js';
+import { createErrorClassifier, createModelProvider, describeLlm } from './llm/index.js';
+import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
@@ -94,6 +98,24 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     codeInterpreterAvailable: () => health.codeInterpreter().available,
   });
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
+  const modelProvider = createModelProvider(config.llm);
+  const contextHooks = createContextHooks({ modelProvider, metrics });
+  const chat = await registerChatSocket(app, {
+    db,
+    config,
+    logger,
+    metrics,
+    authenticate,
+    findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
+    modelProvider,
+    tools: async (session) => mcp.toolsFor(session.mcp_config),
+    countTokens: (model, items) => countItems(model, items),
+    contextWindow,
+    hooks: contextHooks,
+    classifyError: createErrorClassifier(config.llm),
+  });
+  health.websocket = () => chat.registry.counts();
+
   registerSessionRoutes(app, {
     db,
     authenticate,
@@ -102,7 +124,14 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     contextWindow,
     mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
     workspace,
-    turns: { isRunning: () => false, interrupt: async () => {} },
+    turns: {
+      isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),
+      interrupt: async (sessionUuid) => {
+        chat.interrupt(sessionUuid);
+        await chat.coordinator.whenIdle(sessionUuid, 10_000);
+      },
+    },
+    summarize: (session) => contextHooks.summarizeNow(db, session, contextWindow(session.model)),
   });
 
   app.addHook('onClose', async () => {

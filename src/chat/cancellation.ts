@@ -1,0 +1,132 @@
+/**
+ * Cancellation of one chat turn: a token with distinct reason classes (a user stop is not a
+ * timeout), `onCancel` callbacks, an AbortSignal for the SDK and tools, and a scope that ties the
+ * token to an outside signal for as long as the scope lives.
+ */
+
+/** Base class of every reason a turn can be cancelled for. */
+export abstract class CancelReason extends Error {
+  override name = this.constructor.name;
+  /** The `assistant_end.finish_reason` a turn ended by this reason reports. */
+  abstract readonly finishReason: 'interrupted' | 'error';
+}
+
+/** The user pressed stop (an `interrupt` frame). */
+export class UserInterrupt extends CancelReason {
+  readonly finishReason = 'interrupted' as const;
+  constructor(message = 'Interrupted by the user.') {
+    super(message);
+  }
+}
+
+/** A new `message` for the same session replaces the running turn. */
+export class NewMessageInterrupt extends CancelReason {
+  readonly finishReason = 'interrupted' as const;
+  constructor(message = 'Interrupted by a new message.') {
+    super(message);
+  }
+}
+
+/** The server is shutting down; the turn saves its partial and ends. */
+export class ShutdownInterrupt extends CancelReason {
+  readonly finishReason = 'interrupted' as const;
+  constructor(message = 'The server is shutting down.') {
+    super(message);
+  }
+}
+
+/** A named bound was reached (model call, tool, whole turn). */
+export class Timeout extends CancelReason {
+  readonly finishReason = 'error' as const;
+  constructor(
+    message = 'Timed out.',
+    readonly afterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export type CancelCallback = (reason: CancelReason) => void;
+
+/**
+ * One turn's cancellation. The first `cancel` wins; later calls are ignored. Callbacks run once,
+ * synchronously, in registration order; a callback registered after cancellation runs at once.
+ */
+export class CancellationToken {
+  #controller = new AbortController();
+  #reason: CancelReason | undefined;
+  #callbacks = new Set<CancelCallback>();
+
+  get cancelled(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  get reason(): CancelReason | undefined {
+    return this.#reason;
+  }
+
+  /** Aborted (with the reason) when the token is cancelled. Replaced by `reset`. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Cancels with `reason`; returns false when the token was already cancelled. */
+  cancel(reason: CancelReason): boolean {
+    if (this.#reason) return false;
+    this.#reason = reason;
+    this.#controller.abort(reason);
+    const callbacks = [...this.#callbacks];
+    this.#callbacks.clear();
+    for (const cb of callbacks) {
+      try {
+        cb(reason);
+      } catch {
+        // A failing listener must not stop the others from hearing about the cancel.
+      }
+    }
+    return true;
+  }
+
+  /** Registers `cb`; returns a function that removes it. */
+  onCancel(cb: CancelCallback): () => void {
+    if (this.#reason) {
+      cb(this.#reason);
+      return () => undefined;
+    }
+    this.#callbacks.add(cb);
+    return () => {
+      this.#callbacks.delete(cb);
+    };
+  }
+
+  /** Throws the reason when cancelled. */
+  throwIfCancelled(): void {
+    if (this.#reason) throw this.#reason;
+  }
+
+  /**
+   * Ties this token to `external` until the returned scope is disposed: an abort of `external`
+   * cancels the token with `toReason(external.reason)`. Dispose removes the listener.
+   */
+  scope(external: AbortSignal, toReason: (reason: unknown) => CancelReason): { dispose(): void; [Symbol.dispose](): void } {
+    const onAbort = () => {
+      this.cancel(toReason(external.reason));
+    };
+    if (external.aborted) onAbort();
+    else external.addEventListener('abort', onAbort, { once: true });
+    const dispose = () => external.removeEventListener('abort', onAbort);
+    return { dispose, [Symbol.dispose]: dispose };
+  }
+
+  /** Makes the token fresh again (new signal, no reason, no callbacks). */
+  reset(): void {
+    this.#reason = undefined;
+    this.#callbacks.clear();
+    this.#controller = new AbortController();
+  }
+}
+
+/** Maps whatever aborted an outside signal to a reason: a CancelReason stays itself. */
+export function asCancelReason(reason: unknown, fallback: () => CancelReason = () => new ShutdownInterrupt()): CancelReason {
+  return reason instanceof CancelReason ? reason : fallback();
+}

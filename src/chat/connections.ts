@@ -1,0 +1,70 @@
+/**
+ * The local connection registry: which sockets belong to which session, the SPEC §2 limits
+ * (WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_SESSION), counts for /health, and the `EventSink`
+ * that sends a session's events to every one of its connections (serialized once per event).
+ */
+import type { EventSink, ServerEvent } from './events.js';
+
+/** What the registry needs from a socket. */
+export interface ChatConnection {
+  readonly sessionUuid: string;
+  /** Public id, put on events this connection gets outside a turn. */
+  readonly sessionId: string;
+  /** Sends one text frame (already JSON). Must not throw. */
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface ConnectionLimits {
+  maxConnections: number;
+  maxConnectionsPerSession: number;
+}
+
+export type AddResult = 'ok' | 'limit';
+
+export class ConnectionRegistry implements EventSink {
+  #bySession = new Map<string, Set<ChatConnection>>();
+  #total = 0;
+
+  constructor(private readonly limits: ConnectionLimits) {}
+
+  /** Adds `conn` unless a limit is reached. */
+  add(conn: ChatConnection): AddResult {
+    const set = this.#bySession.get(conn.sessionUuid);
+    if (this.#total >= this.limits.maxConnections) return 'limit';
+    if (set && set.size >= this.limits.maxConnectionsPerSession) return 'limit';
+    if (set?.has(conn)) return 'ok';
+    if (set) set.add(conn);
+    else this.#bySession.set(conn.sessionUuid, new Set([conn]));
+    this.#total += 1;
+    return 'ok';
+  }
+
+  remove(conn: ChatConnection): void {
+    const set = this.#bySession.get(conn.sessionUuid);
+    if (!set?.delete(conn)) return;
+    this.#total -= 1;
+    if (set.size === 0) this.#bySession.delete(conn.sessionUuid);
+  }
+
+  publish(sessionUuid: string, event: ServerEvent): void {
+    const set = this.#bySession.get(sessionUuid);
+    if (!set) return;
+    const data = JSON.stringify(event);
+    for (const conn of set) conn.send(data);
+  }
+
+  /** Connections of one session. */
+  countFor(sessionUuid: string): number {
+    return this.#bySession.get(sessionUuid)?.size ?? 0;
+  }
+
+  /** For /health: open connections and sessions with at least one. */
+  counts(): { connections: number; sessions: number } {
+    return { connections: this.#total, sessions: this.#bySession.size };
+  }
+
+  all(): ChatConnection[] {
+    return [...this.#bySession.values()].flatMap((s) => [...s]);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * `llm_context` (SPEC §3): the SDK input items the model sees next turn, as an @openai/agents
+ * `Session` over the Database, plus the repairs that keep it valid after an interrupt or a crash
+ * (every function call gets an output; partial text is kept, marked as interrupted).
+ */
+import type { AgentInputItem, Session } from '@openai/agents';
+import type { Queryable } from '../db/database.js';
+
+export const INTERRUPTED_TOOL_RESULT = 'Interrupted by the user before the tool returned.';
+export const FAILED_TURN_TOOL_RESULT = 'The turn failed before the tool returned.';
+export const INTERRUPTED_TEXT_MARK = '\n\n[interrupted by the user]';
+
+const APPEND_SQL = `
+INSERT INTO llm_context (session_id, seq, item)
+SELECT $1, base.n + t.ord, t.value
+FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(value, ord),
+     (SELECT COALESCE(MAX(seq), 0) AS n FROM llm_context WHERE session_id = $1) AS base`;
+
+/** A session's `llm_context` rows as an SDK `Session`; `getItems` always returns a valid context. */
+export class ContextStore implements Session {
+  constructor(
+    private readonly db: Queryable,
+    private readonly sessionUuid: string,
+  ) {}
+
+  async getSessionId(): Promise<string> {
+    return this.sessionUuid;
+  }
+
+  async getItems(limit?: number): Promise<AgentInputItem[]> {
+    const { rows } =
+      limit === undefined
+        ? await this.db.query<{ item: AgentInputItem }>('SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq', [this.sessionUuid])
+        : await this.db.query<{ item: AgentInputItem }>(
+            'SELECT item FROM (SELECT item, seq FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
+            [this.sessionUuid, limit],
+          );
+    return repairContext(rows.map((r) => r.item));
+  }
+
+  /** Appends `items` after the last one, in one statement. */
+  async addItems(items: AgentInputItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.query(APPEND_SQL, [this.sessionUuid, JSON.stringify(items)]);
+  }
+
+  async popItem(): Promise<AgentInputItem | undefined> {
+    const { rows } = await this.db.query<{ item: AgentInputItem }>(
+      `DELETE FROM llm_context WHERE id = (SELECT id FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT 1) RETURNING item`,
+      [this.sessionUuid],
+    );
+    return rows[0]?.item;
+  }
+
+  async clearSession(): Promise<void> {
+    await this.db.query('DELETE FROM llm_context WHERE session_id = $1', [this.sessionUuid]);
+  }
+}
+
+type FunctionCall = Extract<AgentInputItem, { type: 'function_call' }>;
+type FunctionCallResult = Extract<AgentInputItem, { type: 'function_call_result' }>;
+
+function isFunctionCall(item: AgentInputItem): item is FunctionCall {
+  return (item as { type?: unknown }).type === 'function_call';
+}
+
+function isFunctionResult(item: AgentInputItem): item is FunctionCallResult {
+  return (item as { type?: unknown }).type === 'function_call_result';
+}
+
+export function syntheticToolResult(call: { callId: string; name: string }, output = INTERRUPTED_TOOL_RESULT): FunctionCallResult {
+  return { type: 'function_call_result', callId: call.callId, name: call.name, status: 'incomplete', output };
+}
+
+/** The partial answer of an interrupted turn, marked so the model knows it was cut. */
+export function interruptedAssistantMessage(text: string, mark = INTERRUPTED_TEXT_MARK): AgentInputItem {
+  return {
+    type: 'message',
+    role: 'assistant',
+    status: 'incomplete',
+    content: [{ type: 'output_text', text: text + mark }],
+  };
+}
+
+export function userMessage(content: string): AgentInputItem {
+  return { type: 'message', role: 'user', content };
+}
+
+/** Function calls in `items` that have no output, in order. */
+export function danglingCalls(items: readonly AgentInputItem[]): FunctionCall[] {
+  const answered = new Set<string>();
+  for (const item of items) if (isFunctionResult(item)) answered.add(item.callId);
+  return items.filter((i): i is FunctionCall => isFunctionCall(i) && !answered.has(i.callId));
+}
+
+/**
+ * Gives every function call without an output a synthetic one, placed right after the run of
+ * calls it belongs to (a crash between a call and its output must not break the next request).
+ * Returns `items` itself when nothing is missing.
+ */
+export function repairContext(items: AgentInputItem[], output = INTERRUPTED_TOOL_RESULT): AgentInputItem[] {
+  const missing = danglingCalls(items);
+  if (missing.length === 0) return items;
+  const missingIds = new Set(missing.map((c) => c.callId));
+  const out: AgentInputItem[] = [];
+  let pending: FunctionCall[] = [];
+  const release = () => {
+    for (const call of pending) out.push(syntheticToolResult(call, output));
+    pending = [];
+  };
+  for (const item of items) {
+    if (!isFunctionCall(item) && !isFunctionResult(item)) release();
+    out.push(item);
+    if (isFunctionCall(item) && missingIds.has(item.callId)) pending.push(item);
+  }
+  release();
+  return out;
+}

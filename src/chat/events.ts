@@ -1,0 +1,101 @@
+/**
+ * The WebSocket protocol of SPEC §5 as zod schemas: client frames (validated on every frame) and
+ * server events (the schemas are the types; the hot path does not re-validate what it builds).
+ */
+import { z } from 'zod';
+
+export const MAX_MESSAGES_PER_FRAME = 20;
+export const MAX_MESSAGE_CHARS = 100_000;
+
+export const ReasoningEffortSchema = z.enum(['none', 'low', 'medium', 'high']);
+
+export const MessageFrameSchema = z.strictObject({
+  type: z.literal('message'),
+  messages: z
+    .array(z.object({ content: z.string().min(1).max(MAX_MESSAGE_CHARS) }))
+    .min(1)
+    .max(MAX_MESSAGES_PER_FRAME),
+  model: z.string().min(1).max(200).optional(),
+  reasoning_effort: ReasoningEffortSchema.optional(),
+});
+
+export const ClientFrameSchema = z.discriminatedUnion('type', [
+  MessageFrameSchema,
+  z.object({ type: z.literal('interrupt') }),
+  z.object({ type: z.literal('ping') }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+export type MessageFrame = z.infer<typeof MessageFrameSchema>;
+
+export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns']);
+export type FinishReason = z.infer<typeof FinishReasonSchema>;
+
+/** Events of a turn, before the emitter stamps `type`-independent fields (session_id, turn_id, seq). */
+export const TurnEventBodySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('assistant_start') }),
+  z.object({ type: z.literal('assistant_delta'), content: z.string() }),
+  z.object({ type: z.literal('reasoning_delta'), content: z.string() }),
+  z.object({ type: z.literal('function_detected'), tool_call_id: z.string(), tool_name: z.string() }),
+  z.object({ type: z.literal('function_call_arguments_delta'), tool_call_id: z.string(), delta: z.string() }),
+  z.object({
+    type: z.literal('function_executing'),
+    tool_call_id: z.string(),
+    tool_name: z.string(),
+    tool_arguments: z.record(z.string(), z.unknown()),
+  }),
+  z.object({
+    type: z.literal('function_completed'),
+    tool_call_id: z.string(),
+    tool_name: z.string(),
+    tool_result: z.string(),
+    tool_success: z.boolean(),
+    interrupted: z.boolean().optional(),
+  }),
+  z.object({
+    type: z.literal('token_usage'),
+    current: z.number(),
+    limit: z.number(),
+    threshold: z.number(),
+    input_tokens: z.number().optional(),
+    output_tokens: z.number().optional(),
+  }),
+  z.object({ type: z.literal('stream_interrupted') }),
+  z.object({ type: z.literal('assistant_end'), finish_reason: FinishReasonSchema }),
+  z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    recoverable: z.boolean(),
+    request_id: z.string(),
+  }),
+]);
+export type TurnEventBody = z.infer<typeof TurnEventBodySchema>;
+
+/** Session-level events that are not part of a turn. */
+export const SessionEventBodySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('session_updated'), title: z.string().optional() }).catchall(z.unknown()),
+  z.object({ type: z.literal('ping') }),
+  z.object({ type: z.literal('pong') }),
+  z.object({ type: z.literal('server_shutdown'), message: z.string() }),
+  z.object({
+    type: z.literal('error'),
+    code: z.string(),
+    message: z.string(),
+    recoverable: z.boolean(),
+    request_id: z.string(),
+  }),
+]);
+export type SessionEventBody = z.infer<typeof SessionEventBodySchema>;
+
+/** What goes on the wire: every event has `type` and `session_id`; turn events also `turn_id` and `seq`. */
+export type ServerEvent = (TurnEventBody | SessionEventBody) & {
+  session_id: string;
+  turn_id?: string;
+  seq?: number;
+};
+
+/** Where a session's events go. The local connection registry implements it; a multi-server one can too. */
+export interface EventSink {
+  /** Sends `event` to every connection of the session with this `sessions.id`. */
+  publish(sessionUuid: string, event: ServerEvent): void;
+}

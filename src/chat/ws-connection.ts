@@ -1,0 +1,163 @@
+/**
+ * One chat WebSocket after the handshake: validates frames (SPEC §5), answers bad ones with
+ * WS_6002 and closes with 4429 after too many, keeps the connection alive (ping events and
+ * WebSocket pings), closes it with 4000 when idle, and hands `message`/`interrupt` to the chat
+ * service. Knows nothing of Fastify.
+ */
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import type { ChatConnection } from './connections.js';
+import { ClientFrameSchema, type MessageFrame, type ServerEvent, type SessionEventBody } from './events.js';
+
+export const BAD_FRAME_LIMIT = 20;
+export const BAD_FRAME_WINDOW_MS = 60_000;
+export const CLOSE_IDLE = 4000;
+export const CLOSE_TOO_MANY_BAD_FRAMES = 4429;
+
+export interface ConnectionHandlers {
+  onMessage(frame: MessageFrame): void;
+  onInterrupt(): void;
+  /** True while a turn of this session runs: a streaming connection is never idle. */
+  isBusy(): boolean;
+}
+
+export interface SocketOptions {
+  sessionUuid: string;
+  sessionId: string;
+  requestId: string;
+  idleTimeoutMs: number;
+  pingIntervalMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+function describeIssues(error: z.ZodError): string {
+  const first = error.issues[0];
+  if (!first) return 'The frame is not valid.';
+  const where = first.path.length > 0 ? `${first.path.join('.')}: ` : '';
+  return `${where}${first.message}`;
+}
+
+export class SocketConnection implements ChatConnection {
+  readonly sessionUuid: string;
+  readonly sessionId: string;
+  #badFrames: number[] = [];
+  #lastActivity: number;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #handlers: ConnectionHandlers | undefined;
+  readonly #now: () => number;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly options: SocketOptions,
+  ) {
+    this.sessionUuid = options.sessionUuid;
+    this.sessionId = options.sessionId;
+    this.#now = options.now ?? Date.now;
+    this.#lastActivity = this.#now();
+  }
+
+  /** Starts handling frames and timers. Frames that arrived before are handled by `receive` too. */
+  activate(handlers: ConnectionHandlers): void {
+    this.#handlers = handlers;
+    this.#armIdle(this.options.idleTimeoutMs);
+    this.#pingTimer = setInterval(() => this.#ping(), this.options.pingIntervalMs).unref();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(data: string): void {
+    if (this.#closed || this.socket.readyState !== this.socket.OPEN) return;
+    this.#lastActivity = this.#now();
+    this.socket.send(data);
+  }
+
+  sendEvent(body: SessionEventBody): void {
+    const event: ServerEvent = { ...body, session_id: this.options.sessionId };
+    this.send(JSON.stringify(event));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.dispose();
+    try {
+      this.socket.close(code, reason);
+    } catch (err) {
+      this.options.logger.debug({ err }, 'closing a socket failed');
+      this.socket.terminate();
+    }
+  }
+
+  /** Stops timers (the socket closed). */
+  dispose(): void {
+    this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#idleTimer = undefined;
+    this.#pingTimer = undefined;
+  }
+
+  /** Handles one inbound frame. Never throws. */
+  receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.#closed) return;
+    this.#lastActivity = this.#now();
+    try {
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      if (isBinary) return this.#badFrame('Frames must be JSON text.');
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        return this.#badFrame('The frame is not valid JSON.');
+      }
+      const parsed = ClientFrameSchema.safeParse(json);
+      if (!parsed.success) return this.#badFrame(describeIssues(parsed.error));
+      const frame = parsed.data;
+      if (frame.type === 'ping') this.sendEvent({ type: 'pong' });
+      else if (frame.type === 'interrupt') this.#handlers?.onInterrupt();
+      else this.#handlers?.onMessage(frame);
+    } catch (err) {
+      this.options.logger.error({ err }, 'handling a frame failed');
+      this.sendEvent({ type: 'error', code: 'INT_9001', message: 'The frame could not be handled.', recoverable: true, request_id: this.options.requestId });
+    }
+  }
+
+  #badFrame(message: string): void {
+    const now = this.#now();
+    this.#badFrames = this.#badFrames.filter((t) => now - t < BAD_FRAME_WINDOW_MS);
+    this.#badFrames.push(now);
+    if (this.#badFrames.length > BAD_FRAME_LIMIT) {
+      this.close(CLOSE_TOO_MANY_BAD_FRAMES, 'Too many bad frames');
+      return;
+    }
+    this.sendEvent({ type: 'error', code: 'WS_6002', message, recoverable: true, request_id: this.options.requestId });
+  }
+
+  #ping(): void {
+    // Keepalive frames do not count as activity, or a quiet connection would never be idle.
+    const last = this.#lastActivity;
+    this.send(JSON.stringify({ type: 'ping', session_id: this.options.sessionId } satisfies ServerEvent));
+    this.#lastActivity = last;
+    if (!this.#closed) this.socket.ping();
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => this.#checkIdle(), Math.max(ms, 1)).unref();
+  }
+
+  #checkIdle(): void {
+    if (this.#closed) return;
+    const idleFor = this.#now() - this.#lastActivity;
+    if (this.#handlers?.isBusy()) return this.#armIdle(this.options.idleTimeoutMs);
+    if (idleFor >= this.options.idleTimeoutMs) {
+      this.close(CLOSE_IDLE, 'Idle');
+      return;
+    }
+    this.#armIdle(this.options.idleTimeoutMs - idleFor);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * GET /ws/chat/:session_id (SPEC §5): the thin Fastify layer. Authenticates in `preValidation`
+ * (before the upgrade completes), accepts the socket and closes it with 4401/4403/4404/4503 when
+ * refused (so browsers see the code), and shuts down in `preClose`. The work is in ChatService
+ * and SocketConnection.
+ */
+import websocket from '@fastify/websocket';
+import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { isAppError } from '../errors/app-error.js';
+import type { PulpFastify } from '../http/server.js';
+import type { SessionRow } from '../sessions/types.js';
+import { ChatService, type ChatDeps } from './chat-service.js';
+import { SocketConnection } from './ws-connection.js';
+
+export type { ChatDeps } from './chat-service.js';
+
+/** SPEC §5: frames over 1 MiB close the connection with 1009 (done by `ws`). */
+export const WS_MAX_PAYLOAD = 1024 * 1024;
+
+export const CLOSE_NO_TOKEN = 4401;
+export const CLOSE_BAD_TOKEN = 4403;
+export const CLOSE_NO_SESSION = 4404;
+export const CLOSE_UNAVAILABLE = 4503;
+
+type Handshake = { ok: true; session: SessionRow } | { ok: false; code: number; reason: string };
+
+/** The bearer token from `Sec-WebSocket-Protocol: bearer, <token>`, else from `?token=`. */
+export function tokenFrom(request: Pick<FastifyRequest, 'headers' | 'query'>): string | undefined {
+  const header = request.headers['sec-websocket-protocol'];
+  if (typeof header === 'string') {
+    const parts = header.split(',').map((p) => p.trim());
+    const i = parts.indexOf('bearer');
+    const token = i >= 0 ? parts[i + 1] : undefined;
+    if (token) return token;
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.token;
+  return typeof fromQuery === 'string' && fromQuery !== '' ? fromQuery : undefined;
+}
+
+/**
+ * Registers @fastify/websocket (with the 1 MiB limit, the `bearer` subprotocol and the ordered
+ * shutdown) and the chat route. Returns the service for /health counts and REST interrupts.
+ */
+export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Promise<ChatService> {
+  const chat = new ChatService(deps);
+  const log = deps.logger.child({ module: 'chat-ws' });
+  const handshakes = new WeakMap<FastifyRequest, Handshake>();
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: WS_MAX_PAYLOAD,
+      handleProtocols: (protocols: Set<string>) => (protocols.has('bearer') ? 'bearer' : false),
+    },
+    preClose: async () => {
+      await chat.shutdown();
+      await new Promise<void>((resolve) => app.websocketServer.close(() => resolve()));
+    },
+  });
+
+  app.get<{ Params: { session_id: string } }>(
+    '/ws/chat/:session_id',
+    {
+      websocket: true,
+      schema: { hide: true },
+      preValidation: async (request) => {
+        handshakes.set(request, await handshake(request));
+      },
+    },
+    (socket: WebSocket, request) => {
+      const outcome = handshakes.get(request) ?? { ok: false, code: CLOSE_UNAVAILABLE, reason: 'Not ready' };
+      handshakes.delete(request);
+      if (!outcome.ok) {
+        socket.close(outcome.code, outcome.reason);
+        return;
+      }
+      const { session } = outcome;
+      const conn = new SocketConnection(socket, {
+        sessionUuid: session.id,
+        sessionId: session.session_id,
+        requestId: request.id,
+        idleTimeoutMs: deps.config.ws.idleTimeoutS * 1000,
+        pingIntervalMs: deps.config.ws.pingIntervalS * 1000,
+        logger: log,
+      });
+      // Listeners first, before anything else can happen on this socket.
+      socket.on('message', (data, isBinary) => conn.receive(data as Buffer, isBinary));
+      socket.on('close', () => {
+        conn.dispose();
+        chat.registry.remove(conn);
+        deps.metrics.wsConnections.set(chat.registry.counts().connections);
+      });
+      socket.on('error', (err) => log.debug({ err }, 'socket error'));
+      if (chat.closing) return conn.close(CLOSE_UNAVAILABLE, 'Server shutting down');
+      if (chat.registry.add(conn) === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
+      deps.metrics.wsConnections.set(chat.registry.counts().connections);
+      conn.activate({
+        onMessage: (frame) => {
+          void chat.startTurn({ session, frame, requestId: request.id }).catch((err: unknown) => log.error({ err }, 'turn crashed'));
+        },
+        onInterrupt: () => {
+          chat.interrupt(session.id);
+        },
+        isBusy: () => chat.coordinator.isRunning(session.id),
+      });
+    },
+  );
+
+  async function handshake(request: FastifyRequest): Promise<Handshake> {
+    const publicId = (request.params as { session_id: string }).session_id;
+    if (chat.closing) return { ok: false, code: CLOSE_UNAVAILABLE, reason: 'Server shutting down' };
+    let userId: string;
+    try {
+      userId = (await deps.authenticate(tokenFrom(request))).id;
+    } catch (err) {
+      if (isAppError(err) && err.code === 'AUTH_1001') return { ok: false, code: CLOSE_NO_TOKEN, reason: 'Authentication required' };
+      if (isAppError(err) && err.code.startsWith('AUTH_')) return { ok: false, code: CLOSE_BAD_TOKEN, reason: 'Invalid or expired token' };
+      log.error({ err }, 'authentication failed');
+      return { ok: false, code: 1011, reason: 'Internal error' };
+    }
+    try {
+      const session = await deps.findOwnedSession(userId, publicId);
+      if (!session) return { ok: false, code: CLOSE_NO_SESSION, reason: 'Session not found' };
+      return { ok: true, session };
+    } catch (err) {
+      log.error({ err }, 'session lookup failed');
+      return { ok: false, code: 1011, reason: 'Internal error' };
+    }
+  }
+
+  return chat;
+}

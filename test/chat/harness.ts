@@ -1,0 +1,209 @@
+/**
+ * A real chat server for the chat tests: createHttpServer + migrate + registerChatSocket on
+ * 127.0.0.1 port 0, a fresh database, the fake model server behind the real OpenAI provider, and
+ * a `ws` client that collects events and lets a test await them (no sleeps).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { OpenAIProvider, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
+import OpenAI from 'openai';
+import WebSocket from 'ws';
+import type { AuthUser } from '../../src/auth/types.js';
+import type { ChatService } from '../../src/chat/chat-service.js';
+import type { ServerEvent } from '../../src/chat/events.js';
+import { registerChatSocket, type ChatDeps } from '../../src/chat/ws-routes.js';
+import { loadConfig } from '../../src/config/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { AppError } from '../../src/errors/app-error.js';
+import { createHttpServer, type PulpFastify } from '../../src/http/server.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import type { SessionRow } from '../../src/sessions/types.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { silentLogger } from '../support/server.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+export interface ChatHarness {
+  app: PulpFastify;
+  chat: ChatService;
+  fake: FakeOpenAI;
+  database: TestDatabase;
+  wsUrl: string;
+  users: Record<'alice' | 'bob', AuthUser>;
+  /** Which OpenAI API the model provider speaks from now on. */
+  setApi(api: 'responses' | 'chat_completions'): void;
+  createSession(owner?: 'alice' | 'bob', model?: string): Promise<SessionRow>;
+  connect(sessionId: string, options?: { token?: string | null; via?: 'protocol' | 'query' }): Promise<TestClient>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  api?: 'responses' | 'chat_completions';
+  tools?: Tool[];
+  hooks?: ChatDeps['hooks'];
+}
+
+/** ≈ 4 characters a token plus 10 per item: the shape of SPEC §7.1 without the tokenizer. */
+export const roughCount = (_model: string, items: AgentInputItem[]): number =>
+  items.reduce((n, item) => n + Math.ceil(JSON.stringify(item).length / 4) + 10, 0);
+
+export async function startChatHarness(options: HarnessOptions = {}): Promise<ChatHarness> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-chat-'));
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'test', ...options.env });
+  const database = await createTestDatabase();
+  const db = database.db;
+  await migrate(db);
+  const fake = await startFakeOpenAI();
+  const logger = silentLogger();
+  const metrics = createMetrics();
+  const app = await createHttpServer({ logger, metrics, debug: false, version: 'test' });
+
+  const users = {} as Record<'alice' | 'bob', AuthUser>;
+  for (const name of ['alice', 'bob'] as const) {
+    const { rows } = await db.query<AuthUser>(
+      'INSERT INTO users (email, display_name) VALUES ($1, $2) RETURNING id, email, display_name',
+      [`${name}@example.test`, name],
+    );
+    users[name] = rows[0]!;
+  }
+  const openAIClient = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'test', maxRetries: 0 });
+  const providers = {
+    responses: new OpenAIProvider({ openAIClient, useResponses: true }),
+    chat_completions: new OpenAIProvider({ openAIClient, useResponses: false }),
+  };
+  let api = options.api ?? 'responses';
+  // One server per test file (a fresh database is slow); the API is switched between tests.
+  const modelProvider: ModelProvider = { getModel: (name) => providers[api].getModel(name) };
+
+  const chat = await registerChatSocket(app, {
+    db,
+    config,
+    logger,
+    metrics,
+    authenticate: async (token) => {
+      if (token === undefined) throw new AppError('AUTH_1001');
+      const user = users[token as 'alice' | 'bob'];
+      if (!user) throw new AppError('AUTH_1002');
+      return user;
+    },
+    findOwnedSession: async (userId, publicId) => {
+      const { rows } = await db.query<SessionRow>('SELECT * FROM sessions WHERE user_id = $1 AND session_id = $2', [userId, publicId]);
+      return rows[0] ?? null;
+    },
+    modelProvider,
+    tools: async () => options.tools ?? [],
+    countTokens: roughCount,
+    contextWindow: () => 128_000,
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const wsUrl = address.replace(/^http/, 'ws');
+  const clients: TestClient[] = [];
+  let n = 0;
+
+  return {
+    app,
+    chat,
+    fake,
+    database,
+    wsUrl,
+    users,
+    setApi(next) {
+      api = next;
+    },
+    async createSession(owner = 'alice', model = 'gpt-4o-mini') {
+      n += 1;
+      const publicId = `chat_${(Date.now() % 1e6).toString(16).padStart(6, '0')}${n.toString(16).padStart(6, '0')}`;
+      const { rows } = await db.query<SessionRow>('INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, $3) RETURNING *', [
+        users[owner].id,
+        publicId,
+        model,
+      ]);
+      return rows[0]!;
+    },
+    async connect(sessionId, opts = {}) {
+      const token = opts.token === undefined ? 'alice' : opts.token;
+      const via = opts.via ?? 'protocol';
+      const url = `${wsUrl}/ws/chat/${sessionId}${token !== null && via === 'query' ? `?token=${token}` : ''}`;
+      const protocols = token !== null && via === 'protocol' ? ['bearer', token] : undefined;
+      const client = await TestClient.open(url, protocols);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const c of clients) c.ws.terminate();
+      await app.close();
+      await fake.close();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Waiter = { pred: (e: ServerEvent) => boolean; from: number; resolve: (e: ServerEvent) => void };
+
+/** A `ws` client that records every event and resolves waiters as events arrive. */
+export class TestClient {
+  readonly events: ServerEvent[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  #waiters: Waiter[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const event = JSON.parse(String(data)) as ServerEvent;
+      this.events.push(event);
+      const index = this.events.length - 1;
+      this.#waiters = this.#waiters.filter((w) => {
+        if (index >= w.from && w.pred(event)) {
+          w.resolve(event);
+          return false;
+        }
+        return true;
+      });
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  }
+
+  static open(url: string, protocols?: string[]): Promise<TestClient> {
+    const ws = new WebSocket(url, protocols);
+    const client = new TestClient(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(client));
+      ws.once('error', reject);
+    });
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  message(...contents: string[]): void {
+    this.send({ type: 'message', messages: contents.map((content) => ({ content })) });
+  }
+
+  /** The first event (at or after index `from`) matching `pred`. */
+  waitFor(pred: (e: ServerEvent) => boolean, from = 0): Promise<ServerEvent> {
+    for (let i = from; i < this.events.length; i++) {
+      const e = this.events[i]!;
+      if (pred(e)) return Promise.resolve(e);
+    }
+    return new Promise((resolve) => this.#waiters.push({ pred, from, resolve }));
+  }
+
+  waitForType(type: ServerEvent['type'], from = 0): Promise<ServerEvent> {
+    return this.waitFor((e) => e.type === type, from);
+  }
+
+  /** Waits for the `assistant_end` of the turn that starts at or after index `from`, returns its events. */
+  async turn(from = 0): Promise<ServerEvent[]> {
+    const start = await this.waitForType('assistant_start', from);
+    await this.waitFor((e) => e.type === 'assistant_end' && e.turn_id === start.turn_id, from);
+    return this.events.filter((e) => e.turn_id === start.turn_id);
+  }
+}
+
+/** Field access on a wire event in tests. */
+export function field<T = unknown>(e: ServerEvent | undefined, key: string): T {
+  return (e as unknown as Record<string, T>)[key] as T;
+}

@@ -1,0 +1,119 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ContextStore, userMessage } from '../../src/chat/context-store.js';
+import { insertMessage, listMessages, toMessage, TurnMessageWriter } from '../../src/chat/message-store.js';
+import { migrate } from '../../src/db/migrate.js';
+import type { SessionRow } from '../../src/sessions/types.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+let database: TestDatabase;
+let userId: string;
+let n = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await migrate(database.db);
+  const { rows } = await database.db.query<{ id: string }>("INSERT INTO users (email) VALUES ('s@example.test') RETURNING id");
+  userId = rows[0]!.id;
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function newSession(): Promise<SessionRow> {
+  n += 1;
+  const { rows } = await database.db.query<SessionRow>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o') RETURNING *", [
+    userId,
+    `chat_${n.toString(16).padStart(12, '0')}`,
+  ]);
+  return rows[0]!;
+}
+
+describe('llm_context as an SDK session', () => {
+  it('keeps items in order, returns the newest ones for a limit, pops and clears', async () => {
+    const session = await newSession();
+    const store = new ContextStore(database.db, session.id);
+    expect(await store.getSessionId()).toBe(session.id);
+    await store.addItems([userMessage('one'), userMessage('two')]);
+    await store.addItems([]);
+    await store.addItems([userMessage('three')]);
+    const text = (items: unknown[]) => items.map((i) => (i as { content: string }).content);
+    expect(text(await store.getItems())).toEqual(['one', 'two', 'three']);
+    expect(text(await store.getItems(2))).toEqual(['two', 'three']);
+    expect(text([await store.popItem()])).toEqual(['three']);
+    expect(text(await store.getItems())).toEqual(['one', 'two']);
+    await store.clearSession();
+    expect(await store.getItems()).toEqual([]);
+    expect(await store.popItem()).toBeUndefined();
+  });
+
+  it('a function call saved without its output (a crash) comes back with one', async () => {
+    const session = await newSession();
+    const store = new ContextStore(database.db, session.id);
+    await store.addItems([userMessage('run it'), { type: 'function_call', callId: 'c9', name: 'tool', arguments: '{}' }]);
+    const items = await store.getItems();
+    expect(items.at(-1)).toMatchObject({ type: 'function_call_result', callId: 'c9' });
+  });
+});
+
+describe('the messages display history', () => {
+  it('numbers rows in insert order, counts them, and shows the same Message shape everywhere', async () => {
+    const session = await newSession();
+    await insertMessage(database.db, session.id, { role: 'user', content: 'hi' });
+    const row = await insertMessage(database.db, session.id, {
+      role: 'tool_call',
+      tool_call_id: 'c1',
+      tool_name: 'read_file',
+      tool_arguments: { path: 'a.txt' },
+    });
+    expect(toMessage(row)).toMatchObject({ seq: 2, role: 'tool_call', tool_arguments: { path: 'a.txt' }, status: null, partial: false });
+    expect(typeof toMessage(row).created_at).toBe('string');
+    const { rows } = await database.db.query<{ message_count: number }>('SELECT message_count FROM sessions WHERE id = $1', [session.id]);
+    expect(rows[0]!.message_count).toBe(2);
+  });
+
+  it('a tool that failed shows as failed, one that succeeded as completed', async () => {
+    const session = await newSession();
+    const writer = new TurnMessageWriter(database.db, session.id, pino({ level: 'silent' }));
+    writer.toolStarted('ok', 'tool', {});
+    writer.toolStarted('bad', 'tool', {});
+    expect(writer.openToolCalls().map((c) => c.callId)).toEqual(['ok', 'bad']);
+    writer.toolCompleted('ok', '{"ok":true}', true);
+    writer.toolCompleted('bad', 'nope', false);
+    await writer.flush();
+    expect(writer.openToolCalls()).toEqual([]);
+    expect((await listMessages(database.db, session.id)).map((m) => m.status)).toEqual(['completed', 'failed']);
+  });
+});
+
+describe('checkpoints of a streaming answer', () => {
+  it('saves the streaming text every 2 s into one row, and no write happens per delta', async () => {
+    const session = await newSession();
+    const db = database.db;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let writer: TurnMessageWriter;
+    try {
+      writer = new TurnMessageWriter(db, session.id, pino({ level: 'silent' }));
+      const before = db.statementCount();
+      for (let i = 0; i < 100; i++) writer.appendText('a');
+      vi.advanceTimersByTime(1_999);
+      expect(db.statementCount()).toBe(before);
+      vi.advanceTimersByTime(1);
+      for (let i = 0; i < 100; i++) writer.appendText('b');
+      vi.advanceTimersByTime(2_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await writer.flush();
+    let rows = await listMessages(db, session.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ role: 'assistant', content: 'a'.repeat(100) + 'b'.repeat(100), partial: true });
+    writer.appendText('c');
+    writer.closeText();
+    await writer.flush();
+    rows = await listMessages(db, session.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ content: 'a'.repeat(100) + 'b'.repeat(100) + 'c', partial: false, status: null });
+    writer.dispose();
+  });
+});

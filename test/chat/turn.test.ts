@@ -1,0 +1,350 @@
+import { tool } from '@openai/agents';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ContextStore } from '../../src/chat/context-store.js';
+import { listMessages } from '../../src/chat/message-store.js';
+import type { TurnHookContext } from '../../src/chat/turn.js';
+import { AppError } from '../../src/errors/app-error.js';
+import { field, startChatHarness, type ChatHarness, type TestClient } from './harness.js';
+
+const lookup = tool({
+  name: 'lookup',
+  description: 'Looks a word up.',
+  parameters: z.object({ word: z.string() }),
+  execute: async ({ word }) => JSON.stringify({ word, meaning: `the meaning of ${word}` }),
+});
+
+let slowAbortedAt: number | undefined;
+const slow = tool({
+  name: 'slow',
+  description: 'Takes forever unless cancelled.',
+  parameters: z.object({ seconds: z.number() }),
+  execute: async (_args, _ctx, details) =>
+    new Promise<string>((_resolve, reject) => {
+      const signal = details?.signal;
+      const onAbort = () => {
+        slowAbortedAt = performance.now();
+        reject(new Error('cancelled'));
+      };
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+});
+
+/** Every tool call in a recorded request has its output (both APIs). */
+function toolCallsAnswered(body: any): { calls: string[]; outputs: Map<string, string> } {
+  const calls: string[] = [];
+  const outputs = new Map<string, string>();
+  for (const item of body.input ?? []) {
+    if (item.type === 'function_call') calls.push(item.call_id);
+    if (item.type === 'function_call_output') outputs.set(item.call_id, typeof item.output === 'string' ? item.output : JSON.stringify(item.output));
+  }
+  for (const m of body.messages ?? []) {
+    for (const tc of m.tool_calls ?? []) calls.push(tc.id);
+    if (m.role === 'tool') outputs.set(m.tool_call_id, typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
+  }
+  return { calls, outputs };
+}
+
+function streamedText(client: TestClient, turnId: string | undefined): string {
+  return client.events
+    .filter((e) => e.type === 'assistant_delta' && e.turn_id === turnId)
+    .map((e) => field<string>(e, 'content'))
+    .join('');
+}
+
+let h: ChatHarness;
+let preflight: ((ctx: TurnHookContext) => Promise<void>) | undefined;
+let afterTurn: ((ctx: TurnHookContext) => Promise<void>) | undefined;
+const titled: string[] = [];
+beforeAll(async () => {
+  h = await startChatHarness({
+    tools: [lookup, slow],
+    hooks: {
+      beforeModelCall: async (ctx) => preflight?.(ctx),
+      afterTurn: async (ctx) => afterTurn?.(ctx),
+      onFirstTurnCompleted: (ctx) => void titled.push(ctx.session.session_id),
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe.each([
+  { name: 'Responses', api: 'responses' as const },
+  { name: 'Chat Completions', api: 'chat_completions' as const },
+])('a chat turn over the $name API', ({ api }) => {
+  beforeEach(() => h.setApi(api));
+
+  it('streams events in protocol order, and a reload shows the same text and tool calls in the same order', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue(
+      {
+        steps: [
+          { type: 'reasoning', text: 'Let me think.' },
+          { type: 'text', deltas: ['I will ', 'look it ', 'up.'] },
+          { type: 'tool_call', name: 'lookup', arguments: { word: 'pulp' }, callId: 'call_1' },
+        ],
+        usage: { input_tokens: 100, output_tokens: 20 },
+      },
+      { steps: [{ type: 'text', deltas: ['Pulp ', 'is ', 'soft.'] }], usage: { input_tokens: 150, output_tokens: 5 } },
+    );
+    client.message('What is pulp?');
+    const events = await client.turn();
+    const types = events.map((e) => e.type);
+
+    expect(types[0]).toBe('assistant_start');
+    expect(types.at(-1)).toBe('assistant_end');
+    expect(field(events.at(-1), 'finish_reason')).toBe('stop');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.every((e) => e.session_id === session.session_id)).toBe(true);
+    // The order of SPEC §5: reasoning, text, the tool card, more text, usage, end.
+    const order = types.filter((t, i) => t !== types[i - 1]);
+    expect(order).toEqual([
+      'assistant_start',
+      'reasoning_delta',
+      'assistant_delta',
+      'function_detected',
+      'function_call_arguments_delta',
+      'token_usage',
+      'function_executing',
+      'function_completed',
+      'assistant_delta',
+      'token_usage',
+      'assistant_end',
+    ]);
+    const text = events.filter((e) => e.type === 'assistant_delta').map((e) => field<string>(e, 'content'));
+    expect(text.join('')).toBe('I will look it up.Pulp is soft.');
+    expect(events.filter((e) => e.type === 'reasoning_delta').map((e) => field(e, 'content')).join('')).toBe('Let me think.');
+    const args = events.filter((e) => e.type === 'function_call_arguments_delta').map((e) => field<string>(e, 'delta'));
+    expect(JSON.parse(args.join(''))).toEqual({ word: 'pulp' });
+    expect(events.filter((e) => e.type === 'function_executing')).toHaveLength(1);
+    const executing = events.find((e) => e.type === 'function_executing');
+    expect(field(executing, 'tool_arguments')).toEqual({ word: 'pulp' });
+    const completed = events.find((e) => e.type === 'function_completed');
+    expect(field(completed, 'tool_success')).toBe(true);
+    expect(JSON.parse(field<string>(completed, 'tool_result'))).toEqual({ word: 'pulp', meaning: 'the meaning of pulp' });
+    const usage = events.filter((e) => e.type === 'token_usage').at(-1);
+    expect(field(usage, 'current')).toBe(155);
+    expect(field(usage, 'limit')).toBe(128_000);
+    expect(field(usage, 'threshold')).toBe(102_400);
+
+    const messages = await listMessages(h.database.db, session.id);
+    expect(messages.map((m) => [m.role, m.content ?? m.tool_name])).toEqual([
+      ['user', 'What is pulp?'],
+      ['assistant', 'I will look it up.'],
+      ['tool_call', 'lookup'],
+      ['assistant', 'Pulp is soft.'],
+    ]);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    const card = messages[2]!;
+    expect(card).toMatchObject({ tool_call_id: 'call_1', tool_arguments: { word: 'pulp' }, tool_success: true, status: 'completed', partial: false });
+    expect(messages[3]!.partial).toBe(false);
+
+    const { rows } = await h.database.db.query<{ message_count: number; turn_count: number; total_tokens: number }>(
+      'SELECT message_count, turn_count, total_tokens FROM sessions WHERE id = $1',
+      [session.id],
+    );
+    expect(rows[0]).toEqual({ message_count: 4, turn_count: 1, total_tokens: 155 });
+
+    // The next request carries the whole conversation, the tool call with its output.
+    const items = await new ContextStore(h.database.db, session.id).getItems();
+    const kinds = items.map((i) => ('role' in i ? `${i.type ?? 'message'}:${i.role}` : i.type));
+    expect(kinds).toEqual(['message:user', 'reasoning', 'message:assistant', 'function_call', 'function_call_result', 'message:assistant']);
+  });
+
+  it('sends the stored context with the next message, so the model sees the earlier turn', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['First answer.'] }] });
+    client.message('first question');
+    await client.turn();
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Second answer.'] }] });
+    const request = h.fake.nextRequest();
+    client.message('second question');
+    const body = JSON.stringify((await request).body);
+    await client.turn(client.events.length - 1);
+    expect(body).toContain('first question');
+    expect(body).toContain('First answer.');
+    expect(body).toContain('second question');
+  });
+
+  it('an interrupt during the text aborts the model request at once and saves the partial text', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Partial ', 'answer'] }, { type: 'hang' }] });
+    client.message('tell me a long story');
+    const start = await client.waitForType('assistant_start');
+    await client.waitFor(() => streamedText(client, start.turn_id) === 'Partial answer');
+    const abort = h.fake.nextAbort();
+    const sentAt = performance.now();
+    client.send({ type: 'interrupt' });
+    const aborted = await abort;
+    expect(aborted.abortedAt! - sentAt).toBeLessThan(500);
+    const events = await client.turn();
+    const types = events.map((e) => e.type);
+    expect(types.slice(-2)).toEqual(['token_usage', 'assistant_end']);
+    expect(types).toContain('stream_interrupted');
+    expect(types.indexOf('stream_interrupted')).toBeGreaterThan(types.lastIndexOf('assistant_delta'));
+    expect(field(events.at(-1), 'finish_reason')).toBe('interrupted');
+
+    const messages = await listMessages(h.database.db, session.id);
+    expect(messages.map((m) => [m.role, m.content, m.partial, m.status])).toEqual([
+      ['user', 'tell me a long story', false, null],
+      ['assistant', 'Partial answer', true, 'interrupted'],
+    ]);
+
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Fine.'] }] });
+    const next = h.fake.nextRequest();
+    client.message('go on');
+    const body = JSON.stringify((await next).body);
+    await client.turn(client.events.length - 1);
+    expect(body).toContain('Partial answer\\n\\n[interrupted by the user]');
+    expect(body).toContain('go on');
+  });
+
+  it('an interrupt during a tool call cancels the tool, completes its card as interrupted and keeps the context valid', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Working on it.'] }, { type: 'tool_call', name: 'slow', arguments: { seconds: 60 }, callId: 'call_slow' }] });
+    slowAbortedAt = undefined;
+    client.message('do the slow thing');
+    await client.waitForType('function_executing');
+    const sentAt = performance.now();
+    client.send({ type: 'interrupt' });
+    const events = await client.turn();
+    expect(slowAbortedAt).toBeDefined();
+    expect(slowAbortedAt! - sentAt).toBeLessThan(500);
+    const completed = events.filter((e) => e.type === 'function_completed');
+    expect(completed).toHaveLength(1);
+    expect(completed[0]).toMatchObject({
+      tool_call_id: 'call_slow',
+      tool_name: 'slow',
+      tool_success: false,
+      interrupted: true,
+      tool_result: 'Interrupted by the user before the tool returned.',
+    });
+    expect(field(events.at(-1), 'finish_reason')).toBe('interrupted');
+
+    const messages = await listMessages(h.database.db, session.id);
+    expect(messages.map((m) => [m.role, m.status])).toEqual([
+      ['user', null],
+      ['assistant', null],
+      ['tool_call', 'interrupted'],
+    ]);
+    expect(messages[2]).toMatchObject({ tool_success: false, tool_result: 'Interrupted by the user before the tool returned.', tool_arguments: { seconds: 60 } });
+
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Okay.'] }] });
+    const next = h.fake.nextRequest();
+    client.message('never mind');
+    const { calls, outputs } = toolCallsAnswered((await next).body);
+    await client.turn(client.events.length - 1);
+    expect(calls).toEqual(['call_slow']);
+    expect(outputs.get('call_slow')).toContain('Interrupted by the user before the tool returned.');
+  });
+
+  it('an interrupt before the first token aborts the request and leaves no assistant row', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue({ steps: [{ type: 'hang' }] });
+    const request = h.fake.nextRequest();
+    client.message('hello?');
+    await request;
+    const abort = h.fake.nextAbort();
+    const sentAt = performance.now();
+    client.send({ type: 'interrupt' });
+    expect((await abort).abortedAt! - sentAt).toBeLessThan(500);
+    const events = await client.turn();
+    expect(events.map((e) => e.type)).toEqual(['assistant_start', 'stream_interrupted', 'token_usage', 'assistant_end']);
+    const messages = await listMessages(h.database.db, session.id);
+    expect(messages.map((m) => m.role)).toEqual(['user']);
+  });
+
+  it('a provider error ends the turn with one error event and assistant_end{error}', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue({ steps: [], error: { status: 500, message: 'secret upstream detail' } });
+    client.message('hi');
+    const failed = await client.turn();
+    expect(failed.map((e) => e.type).slice(-2)).toEqual(['error', 'assistant_end']);
+    expect(failed.filter((e) => e.type === 'error')).toHaveLength(1);
+    const error = failed.at(-2);
+    expect(error).toMatchObject({ code: 'EXT_7010', recoverable: true });
+    expect(typeof field(error, 'request_id')).toBe('string');
+    expect(JSON.stringify(error)).not.toContain('secret upstream detail');
+    expect(field(failed.at(-1), 'finish_reason')).toBe('error');
+
+    h.fake.enqueue({ steps: [], error: { status: 429, message: 'slow down' } });
+    const from = client.events.length;
+    client.message('again');
+    const limited = await client.turn(from);
+    expect(limited.find((e) => e.type === 'error')).toMatchObject({ code: 'EXT_7003' });
+    expect((await listMessages(h.database.db, session.id)).map((m) => m.content)).toEqual(['hi', 'again']);
+  });
+});
+
+describe('database cost of a turn', () => {
+  beforeEach(() => h.setApi('responses'));
+
+  async function statementsFor(deltas: number): Promise<number> {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: Array.from({ length: deltas }, (_, i) => `w${i} `) }] });
+    const before = h.database.db.statementCount();
+    client.message('count');
+    const events = await client.turn();
+    const after = h.database.db.statementCount();
+    expect(streamedText(client, events[0]!.turn_id).split(' ').filter(Boolean)).toHaveLength(deltas);
+    return after - before;
+  }
+
+  it('does not grow with the number of streamed deltas', async () => {
+    const few = await statementsFor(10);
+    const many = await statementsFor(1000);
+    expect(many).toBe(few);
+    expect(few).toBeLessThan(20);
+  });
+});
+
+describe('turn hooks', () => {
+  beforeEach(() => h.setApi('responses'));
+
+  it('a pre-flight CTX_4101 ends the turn before any model call, with a non-recoverable error', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    const requestsBefore = h.fake.requests.length;
+    preflight = async (ctx) => {
+      expect(ctx.estimatedTokens).toBeGreaterThan(0);
+      throw new AppError('CTX_4101', 'Too large even after summarizing.');
+    };
+    try {
+      client.message('x'.repeat(5000));
+      const events = await client.turn();
+      expect(events.map((e) => e.type)).toEqual(['assistant_start', 'token_usage', 'error', 'assistant_end']);
+      expect(events[2]).toMatchObject({ code: 'CTX_4101', recoverable: false, message: 'Too large even after summarizing.' });
+      expect(h.fake.requests.length).toBe(requestsBefore);
+    } finally {
+      preflight = undefined;
+    }
+  });
+
+  it('afterTurn can show a card before assistant_end, and an untitled session asks for a title once it completes', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    afterTurn = async (ctx) => {
+      ctx.emit({ type: 'function_detected', tool_call_id: 'sum_00000000', tool_name: 'summarize_conversation' });
+      ctx.emit({ type: 'token_usage', current: 1, limit: ctx.contextWindow, threshold: ctx.threshold });
+    };
+    try {
+      h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }] });
+      client.message('hello');
+      const events = await client.turn();
+      expect(events.map((e) => e.type).slice(-3)).toEqual(['function_detected', 'token_usage', 'assistant_end']);
+      expect(titled).toContain(session.session_id);
+    } finally {
+      afterTurn = undefined;
+    }
+  });
+});
