@@ -25,6 +25,7 @@ import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
+import { registerWebClient } from './web/web-client.js';
 
 export interface PulpServer {
   app: PulpFastify;
@@ -133,6 +134,8 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     },
     summarize: (session) => contextHooks.summarizeNow(db, session, contextWindow(session.model)),
   });
+
+  await registerWebClient(app);
 
   app.addHook('onClose', async () => {
     await mcp.close();

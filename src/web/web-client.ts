@@ -1,0 +1,65 @@
+/**
+ * Serves the built web client (web/dist) at `/`. Routes are made per file at startup
+ * (`wildcard: false`), so the client can never shadow `/api`, `/ws` or `/metrics`, and unknown
+ * paths still get the JSON error envelope. Every file is revalidated (no-cache) because the bundle
+ * name is fixed, and pages carry a strict Content-Security-Policy.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { PulpFastify } from '../http/server.js';
+
+/** Where `npm run build:web` writes the client. */
+export const DEFAULT_WEB_DIST = path.resolve(import.meta.dirname, '../../web/dist');
+
+/**
+ * Scripts and styles only from this origin; sockets to this host; images from here, data: and
+ * blob: (downloads). Markdown from the model cannot load remote images or run scripts.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self' ws: wss:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export interface WebClientOptions {
+  /** The built client; must contain index.html (default: web/dist of this checkout). */
+  distDir?: string;
+}
+
+/**
+ * Registers the client's routes. When the client is not built, `/` answers 503 with a line that
+ * says how to build it, instead of a bare 404. Call before `app.ready()`.
+ */
+export async function registerWebClient(app: PulpFastify, options: WebClientOptions = {}): Promise<void> {
+  const distDir = path.resolve(options.distDir ?? DEFAULT_WEB_DIST);
+  if (!existsSync(path.join(distDir, 'index.html'))) {
+    app.log.warn({ distDir }, 'web client not built; run `npm run build:web`');
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply.code(503).type('text/plain; charset=utf-8').send('The Pulp web client is not built. Run `npm run build:web` and restart the server.\n'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: distDir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    // swagger-ui registers its own copy of @fastify/static; two cannot both decorate the reply.
+    decorateReply: false,
+    cacheControl: false,
+    serveDotFiles: false,
+    setHeaders(reply) {
+      reply.header('cache-control', 'no-cache');
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+    },
+  });
+}

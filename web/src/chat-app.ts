@@ -1,0 +1,313 @@
+/**
+ * The controller of the signed-in screen: owns the open session and its socket, turns server
+ * events into transcript, gauge and list updates, and turns user intents into REST calls. Every
+ * failure ends in a visible message — never a silent spinner.
+ */
+import { ApiClient, describeError } from './api.js';
+import { ChatSocket, type SocketStatus } from './chat-socket.js';
+import { byId } from './dom.js';
+import { FilePanel } from './file-panel.js';
+import { Pickers } from './pickers.js';
+import { MessagePageSchema, SessionDetailSchema, SessionListSchema, SessionSchema, type PublicConfig, type ServerEvent, type Session } from './protocol.js';
+import { SessionList, sessionLabel } from './session-list.js';
+import { TokenGauge } from './token-gauge.js';
+import { Transcript } from './transcript.js';
+
+/** How long a sent message may wait for `assistant_start` before the user is told. */
+export const START_WATCHDOG_MS = 30_000;
+const HISTORY_PAGE = 100;
+
+export class ChatApp {
+  readonly #transcript = new Transcript(byId<HTMLOListElement>('transcript'));
+  readonly #gauge = new TokenGauge(byId<HTMLMeterElement>('token-meter'), byId('token-label'));
+  readonly #composer = byId<HTMLTextAreaElement>('composer');
+  readonly #send = byId<HTMLButtonElement>('send-button');
+  readonly #stop = byId<HTMLButtonElement>('stop-button');
+  readonly #title = byId('session-title');
+  readonly #status = byId('connection-status');
+  readonly #errorBox = byId('error-banner');
+  readonly #errorText = byId('error-text');
+  readonly #loadEarlier = byId<HTMLButtonElement>('load-earlier');
+  readonly #list: SessionList;
+  readonly #files: FilePanel;
+  readonly #pickers: Pickers;
+  #session: Session | null = null;
+  #socket: ChatSocket | null = null;
+  #busy = false;
+  #oldestSeq: number | null = null;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly api: ApiClient,
+    config: PublicConfig,
+  ) {
+    this.#list = new SessionList(byId<HTMLUListElement>('session-list'), {
+      open: (id) => void this.open(id),
+      pin: (s) => void this.#patch(s, { pinned: !s.pinned }, true),
+      rename: (s, title) => void this.#patch(s, { title }, true),
+      remove: (s) => void this.#remove(s),
+    });
+    this.#files = new FilePanel(
+      api,
+      { upload: byId('upload-input'), status: byId('upload-status'), input: byId('input-files'), output: byId('output-files'), refresh: byId('files-refresh') },
+      (m) => this.showError(m),
+    );
+    this.#pickers = new Pickers(byId('model-picker'), byId('mcp-picker'), byId('mcp-options'), {
+      setModel: (model) => this.#session && void this.#patch(this.#session, { model }, false),
+      setMcp: (names) => this.#session && void this.#patch(this.#session, { mcp_config: names }, false),
+    });
+    this.#pickers.configure(config);
+    byId('new-session').addEventListener('click', () => void this.create());
+    byId('error-dismiss').addEventListener('click', () => this.clearError());
+    this.#loadEarlier.addEventListener('click', () => void this.#loadOlder());
+    this.#stop.addEventListener('click', () => this.stop());
+    byId<HTMLFormElement>('composer-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.sendMessage();
+    });
+    this.#composer.addEventListener('keydown', (ev) => {
+      // Enter sends, Shift+Enter is a new line; an IME composition's Enter is not a send.
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        this.sendMessage();
+      }
+    });
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && this.#busy && !ev.defaultPrevented) this.stop();
+    });
+    window.addEventListener('hashchange', () => {
+      const id = location.hash.slice(1);
+      if (id && id !== this.#session?.session_id) void this.open(id);
+    });
+    this.#setBusy(false);
+  }
+
+  /** Loads the session list and opens the session named in the URL, or the most recent one. */
+  async start(): Promise<void> {
+    const sessions = await this.#reloadList();
+    const wanted = location.hash.slice(1);
+    const first = sessions.find((s) => s.session_id === wanted) ?? sessions[0];
+    await this.open(first?.session_id ?? null);
+  }
+
+  stopAll(): void {
+    this.#socket?.close();
+    this.#socket = null;
+  }
+
+  async create(): Promise<void> {
+    try {
+      const session = await this.api.json('POST', '/sessions', SessionSchema, {});
+      await this.#reloadList();
+      await this.open(session.session_id);
+      this.#composer.focus();
+    } catch (err) {
+      this.showError(`Could not create a chat: ${describeError(err)}`);
+    }
+  }
+
+  async open(sessionId: string | null): Promise<void> {
+    this.stopAll();
+    this.#setBusy(false);
+    this.#transcript.clear();
+    this.#session = null;
+    this.#showSession(null);
+    if (!sessionId) {
+      history.replaceState(null, '', location.pathname);
+      await this.#files.open(null);
+      return;
+    }
+    history.replaceState(null, '', `#${sessionId}`);
+    try {
+      await this.#loadHistory(sessionId);
+    } catch (err) {
+      this.showError(`Could not open the chat: ${describeError(err)}`);
+      return;
+    }
+    void this.#files.open(sessionId);
+    this.#socket = new ChatSocket({
+      sessionId,
+      token: () => (this.api.jwt ? this.api.accessToken() : Promise.resolve(null)),
+      refresh: () => (this.api.jwt ? this.api.refresh() : Promise.resolve(true)),
+      onEvent: (ev) => this.#onEvent(ev),
+      onStatus: (st) => this.#onStatus(sessionId, st),
+    });
+  }
+
+  sendMessage(): void {
+    const text = this.#composer.value;
+    if (!text.trim() || !this.#session) return;
+    if (!this.#socket?.send({ type: 'message', messages: [{ content: text }] })) {
+      this.showError('Not connected to the server, so the message was not sent. It is still in the box; send it again once connected.');
+      return;
+    }
+    this.clearError();
+    this.#composer.value = '';
+    this.#transcript.addUser(text);
+    this.#setBusy(true);
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
+  }
+
+  stop(): void {
+    if (!this.#busy) return;
+    if (!this.#socket?.send({ type: 'interrupt' })) this.showError('Not connected: the stop request could not be sent.');
+  }
+
+  showError(message: string): void {
+    this.#errorText.textContent = message;
+    this.#errorBox.hidden = false;
+  }
+
+  clearError(): void {
+    this.#errorBox.hidden = true;
+    this.#errorText.textContent = '';
+  }
+
+  #onEvent(ev: ServerEvent): void {
+    // A turn seen mid-way (after a reconnect, or started in another tab) can be stopped here too.
+    if ('turn_id' in ev && ev.turn_id && ev.type !== 'assistant_end' && !this.#busy) this.#setBusy(true);
+    switch (ev.type) {
+      case 'assistant_start':
+        clearTimeout(this.#watchdog);
+        this.#setBusy(true);
+        this.#transcript.startTurn();
+        return;
+      case 'assistant_delta':
+        return this.#transcript.appendText(ev.content);
+      case 'reasoning_delta':
+        return this.#transcript.appendReasoning(ev.content);
+      case 'function_detected':
+        this.#transcript.toolCard(ev.tool_call_id, ev.tool_name);
+        return;
+      case 'function_call_arguments_delta':
+        return this.#transcript.toolCard(ev.tool_call_id, 'tool').appendArguments(ev.delta);
+      case 'function_executing':
+        return this.#transcript.toolCard(ev.tool_call_id, ev.tool_name).setArguments(ev.tool_arguments);
+      case 'function_completed':
+        return this.#transcript.toolCard(ev.tool_call_id, ev.tool_name).complete(ev.tool_result, ev.tool_success, ev.interrupted === true);
+      case 'token_usage':
+        return this.#gauge.show(ev.current, ev.threshold, ev.limit);
+      case 'stream_interrupted':
+        this.#status.textContent = 'Stopping…';
+        return;
+      case 'assistant_end':
+        clearTimeout(this.#watchdog);
+        this.#transcript.endTurn(ev.finish_reason);
+        this.#setBusy(false);
+        this.#status.textContent = 'Connected';
+        void this.#files.refresh();
+        void this.#reloadList().catch(() => undefined);
+        return;
+      case 'session_updated':
+        return this.#sessionUpdated(ev);
+      case 'error':
+        clearTimeout(this.#watchdog);
+        return this.showError(`${ev.message} (${ev.code})`);
+      case 'server_shutdown':
+        this.#status.textContent = 'The server is shutting down…';
+        return;
+      case 'ping':
+      case 'pong':
+        return;
+    }
+  }
+
+  #onStatus(sessionId: string, st: SocketStatus): void {
+    if (this.#session?.session_id !== sessionId && st.state !== 'failed') return;
+    this.#status.dataset.state = st.state;
+    if (st.state === 'connecting') this.#status.textContent = 'Connecting…';
+    else if (st.state === 'open') {
+      this.#status.textContent = 'Connected';
+      // After a dropped connection, what happened meanwhile is in the stored history.
+      if (st.reconnected) {
+        void this.#loadHistory(sessionId).catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
+        void this.#files.refresh();
+      }
+    } else if (st.state === 'waiting') {
+      this.#status.textContent = `${st.reason} Reconnecting in ${Math.ceil(st.retryInMs / 1000)} s…`;
+      clearTimeout(this.#watchdog);
+      this.#setBusy(false);
+    } else {
+      this.#status.textContent = 'Disconnected';
+      this.showError(st.reason);
+    }
+  }
+
+  async #loadHistory(sessionId: string): Promise<void> {
+    const detail = await this.api.json('GET', `/sessions/${encodeURIComponent(sessionId)}?limit=${HISTORY_PAGE}`, SessionDetailSchema);
+    this.#transcript.clear();
+    this.#transcript.showHistory(detail.messages);
+    this.#oldestSeq = detail.messages[0]?.seq ?? null;
+    this.#loadEarlier.hidden = !detail.has_more;
+    this.#showSession(detail.session);
+  }
+
+  async #loadOlder(): Promise<void> {
+    const s = this.#session;
+    if (!s || this.#oldestSeq === null) return;
+    try {
+      const page = await this.api.json('GET', `/sessions/${encodeURIComponent(s.session_id)}/messages?before_seq=${this.#oldestSeq}&limit=${HISTORY_PAGE}`, MessagePageSchema);
+      this.#transcript.showHistory(page.messages, true);
+      this.#oldestSeq = page.messages[0]?.seq ?? this.#oldestSeq;
+      this.#loadEarlier.hidden = !page.pagination.has_more;
+    } catch (err) {
+      this.showError(`Could not load earlier messages: ${describeError(err)}`);
+    }
+  }
+
+  #showSession(session: Session | null): void {
+    this.#session = session;
+    this.#title.textContent = session ? sessionLabel(session) : 'No chat open';
+    this.#composer.disabled = session === null;
+    this.#send.disabled = session === null;
+    this.#pickers.show(session);
+    if (session) this.#gauge.show(session.total_tokens, session.trigger_tokens, session.max_tokens);
+    else this.#gauge.show(0, 0, 0);
+    this.#list.show([...this.#list.sessions], session?.session_id ?? null);
+  }
+
+  #sessionUpdated(ev: Extract<ServerEvent, { type: 'session_updated' }>): void {
+    const current = this.#session;
+    if (!current) return;
+    const merged = SessionSchema.safeParse({ ...current, ...ev, session_id: current.session_id, id: current.id });
+    if (!merged.success) return;
+    this.#showSession(merged.data);
+    this.#list.update(merged.data);
+  }
+
+  async #reloadList(): Promise<Session[]> {
+    const answer = await this.api.json('GET', '/sessions?limit=100', SessionListSchema);
+    this.#list.show(answer.sessions, this.#session?.session_id ?? null);
+    return answer.sessions;
+  }
+
+  async #patch(session: Session, body: Record<string, unknown>, reorder: boolean): Promise<void> {
+    try {
+      const updated = await this.api.json('PATCH', `/sessions/${encodeURIComponent(session.session_id)}`, SessionSchema, body);
+      if (this.#session?.session_id === updated.session_id) this.#showSession(updated);
+      if (reorder) await this.#reloadList();
+      else this.#list.update(updated);
+    } catch (err) {
+      this.showError(`Could not change "${sessionLabel(session)}": ${describeError(err)}`);
+      // Put the pickers back to what the server has.
+      if (this.#session) this.#pickers.show(this.#session);
+    }
+  }
+
+  async #remove(session: Session): Promise<void> {
+    try {
+      await this.api.send(`/sessions/${encodeURIComponent(session.session_id)}`, { method: 'DELETE' });
+      const remaining = await this.#reloadList();
+      if (this.#session?.session_id === session.session_id) await this.open(remaining[0]?.session_id ?? null);
+    } catch (err) {
+      this.showError(`Could not delete "${sessionLabel(session)}": ${describeError(err)}`);
+    }
+  }
+
+  #setBusy(busy: boolean): void {
+    this.#busy = busy;
+    this.#stop.disabled = !busy;
+    document.body.dataset.busy = String(busy);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The server's wire shapes as the client reads them (SPEC §4 REST, §5 WebSocket), as zod/mini
+ * schemas (a fraction of classic zod's bundle size). Loose on purpose: extra fields a newer server
+ * adds are ignored, never fatal.
+ */
+import * as z from 'zod/mini';
+
+export const SessionSchema = z.object({
+  id: z.string(),
+  session_id: z.string(),
+  title: z.nullable(z.string()),
+  is_named: z.boolean(),
+  model: z.string(),
+  reasoning_effort: z.nullable(z.string()),
+  mcp_config: z.nullable(z.array(z.string())),
+  pinned: z.boolean(),
+  message_count: z.number(),
+  total_tokens: z.number(),
+  max_tokens: z.number(),
+  trigger_tokens: z.number(),
+  last_used_at: z.string(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+export const SessionListSchema = z.object({
+  sessions: z.array(SessionSchema),
+  pagination: z.object({ total_count: z.number(), has_more: z.boolean() }),
+});
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  seq: z.number(),
+  role: z.enum(['user', 'assistant', 'tool_call']),
+  content: z.nullable(z.string()),
+  partial: z.boolean(),
+  tool_call_id: z.nullable(z.string()),
+  tool_name: z.nullable(z.string()),
+  tool_arguments: z.nullable(z.record(z.string(), z.unknown())),
+  tool_result: z.nullable(z.string()),
+  tool_success: z.nullable(z.boolean()),
+  status: z.nullable(z.enum(['completed', 'failed', 'interrupted'])),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const SessionDetailSchema = z.object({
+  session: SessionSchema,
+  messages: z.array(MessageSchema),
+  has_more: z.boolean(),
+});
+
+export const MessagePageSchema = z.object({
+  messages: z.array(MessageSchema),
+  pagination: z.object({ has_more: z.boolean() }),
+});
+
+export const FileEntrySchema = z.object({
+  name: z.string(),
+  type: z.enum(['file', 'folder']),
+  size: z.optional(z.nullable(z.number())),
+  path: z.string(),
+});
+export type FileEntry = z.infer<typeof FileEntrySchema>;
+export const FileListSchema = z.object({ files: z.array(FileEntrySchema) });
+
+export const PublicConfigSchema = z.object({
+  models: z.array(z.object({ value: z.string(), label: z.string(), isDefault: z.boolean(), context_window: z.number() })),
+  mcp_servers: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), enabled: z.boolean() })),
+  max_file_size: z.number(),
+  auth_mode: z.enum(['none', 'jwt']),
+  allow_registration: z.optional(z.boolean()),
+  version: z.string(),
+});
+export type PublicConfig = z.infer<typeof PublicConfigSchema>;
+
+export const TokenPairSchema = z.object({ access_token: z.string(), refresh_token: z.string() });
+export type TokenPair = z.infer<typeof TokenPairSchema>;
+
+export const ErrorEnvelopeSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), request_id: z.optional(z.string()) }),
+});
+
+const turn = { session_id: z.optional(z.string()), turn_id: z.optional(z.string()) };
+
+/** Server → client events (SPEC §5). Unknown types fail to parse and are ignored by the caller. */
+export const ServerEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('assistant_start'), ...turn }),
+  z.object({ type: z.literal('assistant_delta'), content: z.string(), ...turn }),
+  z.object({ type: z.literal('reasoning_delta'), content: z.string(), ...turn }),
+  z.object({ type: z.literal('function_detected'), tool_call_id: z.string(), tool_name: z.string(), ...turn }),
+  z.object({ type: z.literal('function_call_arguments_delta'), tool_call_id: z.string(), delta: z.string(), ...turn }),
+  z.object({
+    type: z.literal('function_executing'),
+    tool_call_id: z.string(),
+    tool_name: z.string(),
+    tool_arguments: z.record(z.string(), z.unknown()),
+    ...turn,
+  }),
+  z.object({
+    type: z.literal('function_completed'),
+    tool_call_id: z.string(),
+    tool_name: z.string(),
+    tool_result: z.string(),
+    tool_success: z.boolean(),
+    interrupted: z.optional(z.boolean()),
+    ...turn,
+  }),
+  z.object({ type: z.literal('token_usage'), current: z.number(), limit: z.number(), threshold: z.number(), ...turn }),
+  z.object({ type: z.literal('stream_interrupted'), ...turn }),
+  z.object({ type: z.literal('assistant_end'), finish_reason: z.string(), ...turn }),
+  z.looseObject({ type: z.literal('session_updated'), title: z.optional(z.nullable(z.string())), session_id: z.optional(z.string()) }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), recoverable: z.optional(z.boolean()), ...turn }),
+  z.object({ type: z.literal('ping') }),
+  z.object({ type: z.literal('pong') }),
+  z.object({ type: z.literal('server_shutdown'), message: z.optional(z.string()) }),
+]);
+export type ServerEvent = z.infer<typeof ServerEventSchema>;
+
+export type ClientFrame =
+  | { type: 'message'; messages: Array<{ content: string }> }
+  | { type: 'interrupt' }
+  | { type: 'ping' };
+
+/** The tool name of the summarization card (SPEC §7.3). */
+export const SUMMARY_TOOL = 'summarize_conversation';

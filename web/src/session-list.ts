@@ -1,0 +1,103 @@
+/**
+ * The sidebar list of sessions: open, pin, rename (inline, Enter saves, Escape cancels) and
+ * delete (after a confirm). It only renders and reports intents; the app does the requests.
+ */
+import { h } from './dom.js';
+import type { Session } from './protocol.js';
+
+export interface SessionListActions {
+  open(sessionId: string): void;
+  pin(session: Session): void;
+  rename(session: Session, title: string): void;
+  remove(session: Session): void;
+}
+
+export function sessionLabel(s: Session): string {
+  return s.title?.trim() || 'New chat';
+}
+
+export class SessionList {
+  #sessions: Session[] = [];
+  #current: string | null = null;
+
+  constructor(
+    private readonly list: HTMLUListElement,
+    private readonly actions: SessionListActions,
+  ) {}
+
+  get sessions(): readonly Session[] {
+    return this.#sessions;
+  }
+
+  show(sessions: Session[], current: string | null): void {
+    this.#sessions = sessions;
+    this.#current = current;
+    this.list.replaceChildren(...sessions.map((s) => this.#item(s)));
+    if (sessions.length === 0) this.list.append(h('li', { class: 'empty' }, 'No chats yet.'));
+  }
+
+  /** Replaces one session (after a PATCH or a session_updated event) without a reload. */
+  update(session: Session): void {
+    this.show(
+      this.#sessions.map((s) => (s.session_id === session.session_id ? session : s)),
+      this.#current,
+    );
+  }
+
+  #item(s: Session): HTMLLIElement {
+    const label = sessionLabel(s);
+    const open = h(
+      'button',
+      { type: 'button', class: 'session-open', 'data-testid': 'session-open', 'aria-current': s.session_id === this.#current ? 'page' : undefined },
+      s.pinned ? h('span', { class: 'pin-mark', 'aria-label': 'pinned' }, '★ ') : null,
+      label,
+    );
+    open.addEventListener('click', () => this.actions.open(s.session_id));
+
+    const pin = h(
+      'button',
+      { type: 'button', class: 'icon', 'data-testid': 'session-pin', 'aria-pressed': String(s.pinned), 'aria-label': `${s.pinned ? 'Unpin' : 'Pin'} ${label}`, title: s.pinned ? 'Unpin' : 'Pin' },
+      s.pinned ? '★' : '☆',
+    );
+    pin.addEventListener('click', () => this.actions.pin(s));
+
+    const rename = h('button', { type: 'button', class: 'icon', 'data-testid': 'session-rename', 'aria-label': `Rename ${label}`, title: 'Rename' }, '✎');
+    rename.addEventListener('click', () => this.#startRename(li, open, s));
+
+    const remove = h('button', { type: 'button', class: 'icon danger', 'data-testid': 'session-delete', 'aria-label': `Delete ${label}`, title: 'Delete' }, '✕');
+    remove.addEventListener('click', () => {
+      if (confirm(`Delete "${label}" and its files? This cannot be undone.`)) this.actions.remove(s);
+    });
+
+    const li = h('li', { class: 'session-item', 'data-testid': 'session-item', 'data-session-id': s.session_id }, open, h('span', { class: 'session-actions' }, pin, rename, remove));
+    return li;
+  }
+
+  #startRename(li: HTMLLIElement, open: HTMLButtonElement, s: Session): void {
+    const input = h('input', { type: 'text', class: 'rename-input', 'data-testid': 'rename-input', 'aria-label': 'New title', maxlength: '200', value: s.title ?? '' });
+    let done = false;
+    const finish = (save: boolean) => {
+      if (done) return;
+      done = true;
+      const title = input.value.trim();
+      input.replaceWith(open);
+      open.focus();
+      if (save && title && title !== s.title) this.actions.rename(s, title);
+    };
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        finish(true);
+      } else if (ev.key === 'Escape') {
+        ev.preventDefault();
+        ev.stopPropagation();
+        finish(false);
+      }
+    });
+    input.addEventListener('blur', () => finish(true));
+    open.replaceWith(input);
+    li.classList.add('renaming');
+    input.focus();
+    input.select();
+  }
+}

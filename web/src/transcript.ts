@@ -1,0 +1,154 @@
+/**
+ * The conversation on screen: history rows from the REST API and the live events of a turn, in the
+ * order they happened — user bubbles, streamed markdown answers, reasoning, and tool cards.
+ */
+import { h } from './dom.js';
+import { renderMarkdown } from './markdown.js';
+import type { Message } from './protocol.js';
+import { ToolCard } from './tool-card.js';
+
+class AnswerBubble {
+  readonly el: HTMLElement;
+  readonly #body: HTMLDivElement;
+  #text = '';
+  #scheduled = false;
+
+  constructor(text = '') {
+    this.#body = h('div', { class: 'markdown' });
+    this.el = h('li', { class: 'msg msg-assistant', 'data-testid': 'assistant-message' }, h('span', { class: 'sr-only' }, 'Assistant:'), this.#body);
+    this.#text = text;
+    this.#render();
+  }
+
+  append(delta: string): void {
+    this.#text += delta;
+    // Re-render at most once per frame: markdown of a long answer is not re-parsed per word.
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    requestAnimationFrame(() => {
+      this.#scheduled = false;
+      this.#render();
+    });
+  }
+
+  markStreaming(on: boolean): void {
+    this.el.classList.toggle('streaming', on);
+    this.el.setAttribute('aria-busy', String(on));
+    if (!on) this.#render();
+  }
+
+  markPartial(note: string): void {
+    this.el.dataset.partial = 'true';
+    this.el.append(h('p', { class: 'partial-note', 'data-testid': 'partial-note' }, note));
+  }
+
+  #render(): void {
+    this.#body.innerHTML = renderMarkdown(this.#text);
+  }
+}
+
+export class Transcript {
+  readonly #list: HTMLOListElement;
+  readonly #cards = new Map<string, ToolCard>();
+  #answer: AnswerBubble | null = null;
+  #reasoning: HTMLPreElement | null = null;
+
+  constructor(list: HTMLOListElement) {
+    this.#list = list;
+  }
+
+  clear(): void {
+    this.#list.replaceChildren();
+    this.#cards.clear();
+    this.#answer = null;
+    this.#reasoning = null;
+  }
+
+  /** Renders history rows (oldest first); `prepend` puts older pages above what is shown. */
+  showHistory(messages: Message[], prepend = false): void {
+    const nodes = messages.map((m) => this.#historyNode(m));
+    if (prepend) this.#list.prepend(...nodes);
+    else this.#list.append(...nodes);
+    this.#scroll();
+  }
+
+  addUser(text: string): void {
+    this.#list.append(userNode(text));
+    this.#scroll();
+  }
+
+  startTurn(): void {
+    this.#finishSegment();
+  }
+
+  appendText(delta: string): void {
+    if (!this.#answer) {
+      this.#answer = new AnswerBubble();
+      this.#answer.markStreaming(true);
+      this.#list.append(this.#answer.el);
+    }
+    this.#answer.append(delta);
+    this.#scroll();
+  }
+
+  appendReasoning(delta: string): void {
+    if (!this.#reasoning) {
+      this.#reasoning = h('pre', { class: 'reasoning-text' });
+      this.#list.append(h('li', { class: 'msg msg-reasoning' }, h('details', {}, h('summary', {}, 'Reasoning'), this.#reasoning)));
+    }
+    this.#reasoning.textContent += delta;
+  }
+
+  /** A tool call started: the text before it is its own segment, as in the stored history. */
+  toolCard(toolCallId: string, toolName: string): ToolCard {
+    let card = this.#cards.get(toolCallId);
+    if (!card) {
+      this.#finishSegment();
+      card = new ToolCard(toolCallId, toolName);
+      this.#cards.set(toolCallId, card);
+      this.#list.append(h('li', { class: 'msg msg-tool' }, card.el));
+      this.#scroll();
+    }
+    return card;
+  }
+
+  endTurn(finishReason: string): void {
+    if (finishReason === 'interrupted') this.#answer?.markPartial('Stopped — the text so far is kept.');
+    else if (finishReason === 'error') this.#answer?.markPartial('The answer ended with an error.');
+    else if (finishReason === 'max_turns') this.#answer?.markPartial('The agent reached its limit of steps for one turn.');
+    for (const card of this.#cards.values()) if (card.el.dataset.status === 'running') card.setStatus('interrupted');
+    this.#finishSegment();
+  }
+
+  #finishSegment(): void {
+    this.#answer?.markStreaming(false);
+    this.#answer = null;
+    this.#reasoning = null;
+  }
+
+  #historyNode(m: Message): HTMLElement {
+    if (m.role === 'user') return userNode(m.content ?? '');
+    if (m.role === 'assistant') {
+      const bubble = new AnswerBubble(m.content ?? '');
+      if (m.partial || m.status === 'interrupted') bubble.markPartial('Stopped — the text so far is kept.');
+      else if (m.status === 'failed') bubble.markPartial('The answer ended with an error.');
+      return bubble.el;
+    }
+    const card = new ToolCard(m.tool_call_id ?? m.id, m.tool_name ?? 'tool');
+    card.setArguments(m.tool_arguments);
+    if (m.status === null) card.setStatus('running');
+    else card.complete(m.tool_result, m.status === 'completed', m.status === 'interrupted');
+    if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
+    return h('li', { class: 'msg msg-tool' }, card.el);
+  }
+
+  #scroll(): void {
+    const scroller = this.#list.parentElement;
+    if (scroller) scroller.scrollTop = scroller.scrollHeight;
+  }
+}
+
+function userNode(text: string): HTMLElement {
+  // The user's own words are shown as typed (text, not markdown): nothing to sanitize.
+  return h('li', { class: 'msg msg-user', 'data-testid': 'user-message' }, h('span', { class: 'sr-only' }, 'You:'), h('p', { class: 'user-text' }, text));
+}
