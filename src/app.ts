@@ -2,8 +2,6 @@
  * The composition root: builds every capability from the configuration and wires them into one
  * Fastify server. It only wires; behaviour lives in the capability folders.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { AuthService } from './auth/auth-service.js';
 import { RateLimiter } from './auth/rate-limit.js';
@@ -16,7 +14,9 @@ import { migrate } from './db/migrate.js';
 import { defaultHealthSources, type HealthSources } from './health/health-sources.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
+import { sessionInstructions } from './chat/instructions.js';
 import { registerChatSocket } from './chat/ws-routes.js';
+import { bearerToken } from './auth/request-user.js';
 import { countItems } from './context/tokens.js';
 import { createContextHooks } from './context/turn-hooks.js';
 import { createErrorClassifier, createModelProvider, describeLlm } from './llm/index.js';
@@ -26,6 +26,10 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
 import { registerWebClient } from './web/web-client.js';
+import { registerFileRoutes } from './workspace/http/file-routes.js';
+import { PythonSandbox } from './workspace/sandbox/sandbox.js';
+import { createWorkspaceTools } from './workspace/tools/workspace-tools.js';
+import { createWorkspace } from './workspace/workspace.js';
 
 export interface PulpServer {
   app: PulpFastify;
@@ -79,16 +83,9 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
   health.mcp = () => mcp.health();
 
-  const sessionsRoot = path.join(config.dataDir, 'sessions');
-  const workspace = {
-    async create(publicId: string) {
-      await mkdir(path.join(sessionsRoot, publicId, 'input'), { recursive: true });
-      await mkdir(path.join(sessionsRoot, publicId, 'output'), { recursive: true });
-    },
-    async remove(publicId: string) {
-      await rm(path.join(sessionsRoot, publicId), { recursive: true, force: true });
-    },
-  };
+  const workspace = createWorkspace(config.dataDir);
+  const sandbox = await startSandbox(config, logger);
+  health.codeInterpreter = () => ({ available: sandbox !== undefined });
 
   registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now() });
   registerConfigRoute(app, {
@@ -109,13 +106,24 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     authenticate,
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
-    tools: async (session) => mcp.toolsFor(session.mcp_config),
+    tools: async (session) => [
+      ...createWorkspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
+      ...(await mcp.toolsFor(session.mcp_config)),
+    ],
+    instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
     countTokens: (model, items) => countItems(model, items),
     contextWindow,
     hooks: contextHooks,
     classifyError: createErrorClassifier(config.llm),
   });
   health.websocket = () => chat.registry.counts();
+  await registerFileRoutes(app, {
+    db,
+    workspace,
+    maxUploadBytes: config.maxUploadBytes,
+    authenticate: (request) => auth.authenticate(bearerToken(request.headers.authorization)),
+    findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
+  });
 
   registerSessionRoutes(app, {
     db,
@@ -124,7 +132,12 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     defaultModel: config.llm.defaultModel,
     contextWindow,
     mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
-    workspace,
+    workspace: {
+      create: async (publicId) => {
+        await workspace.create(publicId);
+      },
+      remove: (publicId) => workspace.remove(publicId),
+    },
     turns: {
       isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),
       interrupt: async (sessionUuid) => {
@@ -154,4 +167,17 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     mcp,
     close: () => (closing ??= app.close()),
   };
+}
+
+/** The code interpreter when `CODE_INTERPRETER` allows it and the sandbox really runs here; never a fallback. */
+async function startSandbox(config: Config, logger: Logger): Promise<PythonSandbox | undefined> {
+  if (config.codeInterpreter.mode === 'off') return undefined;
+  const sandbox = new PythonSandbox({
+    defaultTimeoutMs: config.codeInterpreter.timeoutS * 1000,
+    defaultMemoryMb: config.codeInterpreter.memoryMb,
+  });
+  if (await sandbox.available()) return sandbox;
+  const log = config.codeInterpreter.mode === 'on' ? logger.error.bind(logger) : logger.info.bind(logger);
+  log({ reason: sandbox.reason }, 'code interpreter unavailable: the sandbox (bubblewrap + python3) does not run here');
+  return undefined;
 }

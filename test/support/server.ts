@@ -26,7 +26,7 @@ export interface TestServerOptions {
 
 export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-test-'));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'offline', ...env });
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'offline', CODE_INTERPRETER: 'off', ...env });
   const database = options.database ?? (await createTestDatabase());
   const pulp = await createPulp({ config, db: database.db, logger: silentLogger(), mcpBuiltins: options.mcpBuiltins ?? false });
   const address = await pulp.app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,0 +1,49 @@
+/**
+ * The agent's system instructions for a session (SPEC §6.2): what it can do, the session's file
+ * names (at most 50, so a big workspace cannot flood the prompt) and the enabled MCP servers.
+ */
+import type { Queryable } from '../db/database.js';
+import type { SessionRow } from '../sessions/types.js';
+
+export const MAX_LISTED_FILES = 50;
+
+export interface InstructionFacts {
+  files: string[];
+  moreFiles: boolean;
+  mcpServers: string[];
+  codeInterpreter: boolean;
+}
+
+export function renderInstructions(facts: InstructionFacts): string {
+  const lines = [
+    'You are Pulp, a helpful assistant in a self-hosted chat. Answer clearly and concisely in Markdown.',
+    'You work in this session\'s own workspace: `input/` holds the files the user uploaded (read-only for code), `output/` is where you write results.',
+    'Use list_directory, read_file, search_files and edit_file to work with files, and generate_document to write a file into output/.',
+  ];
+  if (facts.codeInterpreter) {
+    lines.push(
+      'execute_python_code runs Python 3 (numpy, pandas, matplotlib) in a sandbox with no network, with the session folder as working directory: read input/…, write output/…; figures are saved as PNG files in output/.',
+    );
+  }
+  if (facts.mcpServers.length > 0) lines.push(`Tools from these MCP servers are available: ${facts.mcpServers.join(', ')}.`);
+  if (facts.files.length > 0) {
+    lines.push(`Files in the workspace${facts.moreFiles ? ` (first ${facts.files.length})` : ''}: ${facts.files.join(', ')}.`);
+  } else {
+    lines.push('The workspace has no files yet.');
+  }
+  lines.push('Say what you did with tools, and never invent tool results.');
+  return lines.join('\n');
+}
+
+export async function sessionInstructions(db: Queryable, session: SessionRow, codeInterpreter: boolean): Promise<string> {
+  const { rows } = await db.query<{ folder: string; filename: string }>(
+    'SELECT folder, filename FROM files WHERE session_id = $1 ORDER BY folder, filename LIMIT $2',
+    [session.id, MAX_LISTED_FILES + 1],
+  );
+  return renderInstructions({
+    files: rows.slice(0, MAX_LISTED_FILES).map((r) => `${r.folder}/${r.filename}`),
+    moreFiles: rows.length > MAX_LISTED_FILES,
+    mcpServers: session.mcp_config ?? [],
+    codeInterpreter,
+  });
+}
