@@ -1,6 +1,7 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api.js';
+import { TestClient } from '../chat/harness.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const SECRET = 'sessions-test-secret-at-least-32-chars!!';
@@ -96,6 +97,33 @@ describe('sessions in jwt mode', () => {
         expect(res.status, `${method} ${path}`).toBe(401);
       }
     }
+  });
+
+  it('refuses the WebSocket handshake without a valid token (4401/4403) and for another user\'s session (4404)', async () => {
+    const { body } = await alice('POST', '/sessions', {});
+    const url = `${server.wsUrl}/ws/chat/${body.session_id}`;
+    const closeCode = async (u: string, protocols?: string[]) => (await (await TestClient.open(u, protocols)).closed).code;
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (secret: string, iat: number, exp: number) =>
+      new SignJWT({ email: 'alice@example.com', type: 'access' }).setProtectedHeader({ alg: 'HS256' }).setSubject(aliceId).setIssuedAt(iat).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+    expect(await closeCode(url)).toBe(4401);
+    for (const token of [
+      await sign('a-completely-different-secret-of-32-chars', now, now + 900),
+      new UnsecuredJWT({ email: 'alice@example.com', type: 'access' }).setSubject(aliceId).setIssuedAt().setExpirationTime('15m').encode(),
+      await sign(SECRET, now - 3600, now - 60),
+      (await sign(SECRET, now, now + 900)).slice(0, -3) + 'AAA',
+    ]) {
+      expect(await closeCode(`${url}?token=${token}`)).toBe(4403);
+      expect(await closeCode(url, ['bearer', token])).toBe(4403);
+    }
+    const bobToken = (await apiClient(server.baseUrl)('POST', '/auth/login', { email: 'bob@example.com', password: 'password123' })).body.access_token;
+    expect(await closeCode(url, ['bearer', bobToken])).toBe(4404);
+    expect(await closeCode(`${server.wsUrl}/ws/chat/chat_000000000000`, ['bearer', bobToken])).toBe(4404);
+    const aliceToken = (await apiClient(server.baseUrl)('POST', '/auth/login', { email: 'alice@example.com', password: 'password123' })).body.access_token;
+    const ok = await TestClient.open(url, ['bearer', aliceToken]);
+    ok.send({ type: 'ping' });
+    expect((await ok.waitForType('pong' as never)).type).toBe('pong');
+    ok.ws.close();
   });
 
   it('rejects every invalid field with 422 VAL_2001 naming it', async () => {
