@@ -187,6 +187,8 @@ export class ChatApp {
       case 'function_completed':
         return this.#transcript.toolCard(ev.tool_call_id, ev.tool_name).complete(ev.tool_result, ev.tool_success, ev.interrupted === true);
       case 'token_usage':
+        // Keep the session's count current too: a later session_updated re-renders from it.
+        if (this.#session) this.#session = { ...this.#session, total_tokens: ev.current };
         return this.#gauge.show(ev.current, ev.threshold, ev.limit);
       case 'stream_interrupted':
         this.#status.textContent = 'Stopping…';
