@@ -114,7 +114,9 @@ function longAnswer(count: string | undefined): OfflinePlan {
 
 /** 3–5 words taken from the text the model was asked to title. */
 function title(text: string): string {
-  const words = text
+  // The title prompt is "User: …\n\nAssistant: …": the user's words name the chat best.
+  const userPart = /^\s*user\s*:([\s\S]*?)(?:\n\s*assistant\s*:|$)/i.exec(text)?.[1] ?? text;
+  const words = userPart
     .replace(/^\s*(user|assistant)\s*:/gim, ' ')
     .split(/[^\p{L}\p{N}'-]+/u)
     .filter((w) => w.length > 0 && !w.startsWith('/'))
