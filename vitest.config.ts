@@ -14,7 +14,9 @@ export default defineConfig({
       exclude: ['src/main.ts'],
       reporter: ['text-summary', 'text', 'json-summary'],
       reportsDirectory: 'coverage',
-      thresholds: { lines: 85, branches: 75 },
+      // Gated where the whole suite runs (CI: real PostgreSQL, the sandbox installed). On a machine
+      // with only Node.js those tests skip, so their modules' coverage would be reported but not gated.
+      thresholds: process.env.CI ? { lines: 85, branches: 75 } : undefined,
     },
   },
 });
