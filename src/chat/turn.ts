@@ -53,7 +53,10 @@ export interface TurnHookContext {
 }
 
 export interface TurnHooks {
-  /** Pre-flight summarization; may throw AppError CTX_4101 to end the turn. */
+  /**
+   * Pre-flight summarization; may throw AppError CTX_4101 to end the turn, after removing the
+   * turn's user items from `llm_context` and leaving `sessions.total_tokens` right for the rest.
+   */
   beforeModelCall?(ctx: TurnHookContext): Promise<void>;
   /** Automatic summarization after a completed turn (before `assistant_end{stop}`). */
   afterTurn?(ctx: TurnHookContext): Promise<void>;
@@ -166,7 +169,18 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     const s = session;
     if (deps.hooks?.beforeModelCall) {
       const estimate = s.total_tokens + deps.countTokens(s.model, userItems);
-      await deps.hooks.beforeModelCall(hookCtx(s, estimate));
+      try {
+        await deps.hooks.beforeModelCall(hookCtx(s, estimate));
+      } catch (err) {
+        // CTX_4101: the hook took this turn's user items back out of llm_context and left
+        // total_tokens right for what remains; the end of the turn must not count them again.
+        if (err instanceof AppError && err.code === 'CTX_4101') {
+          turnItems.length = 0;
+          const { rows } = await deps.db.query<{ total_tokens: number }>('SELECT total_tokens FROM sessions WHERE id = $1', [req.sessionUuid]);
+          session = { ...s, total_tokens: rows[0]?.total_tokens ?? s.total_tokens };
+        }
+        throw err;
+      }
     }
     const history = await context.getItems();
     const [tools, instructions] = await Promise.all([deps.tools(s), deps.instructions(s)]);

@@ -4,7 +4,7 @@
  * Also the completion function the summarizer and titler use: the session's own model, run as an
  * agent without tools.
  */
-import { Agent, Runner, type ModelProvider } from '@openai/agents';
+import { Agent, Runner, type AgentInputItem, type ModelProvider } from '@openai/agents';
 import type { TurnHookContext, TurnHooks } from '../chat/turn.js';
 import type { Queryable } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
@@ -15,6 +15,7 @@ import type { CompleteFn } from './summarizer.js';
 import { SummarizationFailedError } from './summarizer.js';
 import { summarizeSession, summaryFailureAppError, type SummarizeResult } from './summarize-session.js';
 import { generateTitle } from './title.js';
+import { countItems } from './tokens.js';
 
 /** A completion on `model` with no tools: the summary and title prompts. */
 export function modelCompleter(modelProvider: ModelProvider, model: string): CompleteFn {
@@ -31,19 +32,26 @@ export interface ContextHookDeps {
   metrics: Metrics;
 }
 
-/** Removes the user items this turn added to `llm_context` (they can never fit the model). */
-async function dropTrailingUserItems(db: Queryable, sessionUuid: string): Promise<void> {
-  const { rows } = await db.query<{ seq: number; item: { role?: string } }>(
+/**
+ * Removes the user items this turn added to `llm_context` (they can never fit the model). When a
+ * summary was just written, `total_tokens` counted them too (`tokens_after` covers every item
+ * left), so they are taken out of it again; otherwise the stored total never included them.
+ */
+async function dropTrailingUserItems(db: Queryable, sessionUuid: string, model: string, summarized: boolean): Promise<void> {
+  const { rows } = await db.query<{ seq: number; item: AgentInputItem & { role?: string } }>(
     'SELECT seq, item FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT 50',
     [sessionUuid],
   );
   const trailing = [];
   for (const r of rows) {
     if (r.item.role !== 'user') break;
-    trailing.push(r.seq);
+    trailing.push(r);
   }
-  if (trailing.length > 0) {
-    await db.query('DELETE FROM llm_context WHERE session_id = $1 AND seq >= $2', [sessionUuid, Math.min(...trailing)]);
+  if (trailing.length === 0) return;
+  await db.query('DELETE FROM llm_context WHERE session_id = $1 AND seq >= $2', [sessionUuid, Math.min(...trailing.map((r) => r.seq))]);
+  if (summarized) {
+    const dropped = countItems(model, trailing.map((r) => r.item));
+    await db.query('UPDATE sessions SET total_tokens = GREATEST(0, total_tokens - $2) WHERE id = $1', [sessionUuid, dropped]);
   }
 }
 
@@ -81,7 +89,7 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
     async beforeModelCall(ctx) {
       const newTokens = Math.max(0, ctx.estimatedTokens - ctx.session.total_tokens);
       if (newTokens > ctx.contextWindow) {
-        await dropTrailingUserItems(ctx.db, ctx.session.id);
+        await dropTrailingUserItems(ctx.db, ctx.session.id, ctx.model, false);
         throw new AppError(
           'CTX_4101',
           `The message is about ${newTokens} tokens, more than this model's whole context window (${ctx.contextWindow}). Shorten it or attach it as a file.`,
@@ -91,7 +99,7 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
       const result = await summarize(ctx, true);
       const after = result?.success ? result.tokens_after : ctx.session.total_tokens + newTokens;
       if (after > ctx.contextWindow) {
-        await dropTrailingUserItems(ctx.db, ctx.session.id);
+        await dropTrailingUserItems(ctx.db, ctx.session.id, ctx.model, result?.success === true);
         throw new AppError('CTX_4101', 'The conversation does not fit the model’s context window even after summarizing it.');
       }
     },
