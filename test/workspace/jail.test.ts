@@ -1,0 +1,124 @@
+import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors/app-error.js';
+import { parseFolder, parseRelativePath, resolveInside, safeUploadName, WorkspaceJail } from '../../src/workspace/jail.js';
+import { createWorkspace } from '../../src/workspace/workspace.js';
+import { tempDirectory } from './support.js';
+
+const refusedWith5004 = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('FILE_5004');
+    return;
+  }
+  throw new Error('expected a FILE_5004 refusal');
+};
+
+describe('path text checks', () => {
+  it('normalizes harmless paths into segments', () => {
+    expect(parseRelativePath('')).toEqual([]);
+    expect(parseRelativePath('.')).toEqual([]);
+    expect(parseRelativePath('./input//data.csv/')).toEqual(['input', 'data.csv']);
+    expect(parseRelativePath('output/a b/ünïcode.txt')).toEqual(['output', 'a b', 'ünïcode.txt']);
+  });
+
+  it('refuses traversal, absolute paths, NUL, backslashes, encoded tricks, dot-only and overlong names', () => {
+    for (const bad of ['..', 'input/../..', '/etc/passwd', 'C:/x', 'a\0b', 'a\\b', '..%2fx', '%2e%2e/x', 'a%5cb', 'x%00', '...', 'a/..../b', 'n'.repeat(256), `${'d/'.repeat(2100)}x`]) {
+      refusedWith5004(() => parseRelativePath(bad));
+    }
+    refusedWith5004(() => parseRelativePath(42));
+  });
+
+  it('a name of 255 bytes is fine and 256 bytes is not, counting UTF-8 bytes', () => {
+    expect(parseRelativePath('é'.repeat(127) + 'a')).toHaveLength(1);
+    refusedWith5004(() => parseRelativePath('é'.repeat(128)));
+  });
+
+  it('folders are only input and output', () => {
+    expect(parseFolder('input')).toBe('input');
+    expect(parseFolder('output')).toBe('output');
+    for (const bad of ['..', 'Input', '', 'input/..', undefined]) refusedWith5004(() => parseFolder(bad));
+  });
+
+  it('upload names keep their text, lose control characters and outer spaces, and are refused when unsafe', () => {
+    expect(safeUploadName(' report\tfinal\u0007.csv ')).toBe('report_final_.csv');
+    expect(safeUploadName('日本語.txt')).toBe('日本語.txt');
+    for (const bad of ['a/b', 'a\\b', '..', '.', '...', '', '   ', 'x\0', 'x'.repeat(256), '%2e%2e%2fx']) refusedWith5004(() => safeUploadName(bad));
+  });
+});
+
+describe('resolving on disk', () => {
+  let dir: string;
+  let root: string;
+  let outside: string;
+
+  beforeAll(async () => {
+    dir = tempDirectory('pulp-jail-');
+    root = realpathSync(await createWorkspace(path.join(dir, 'data')).create('chat_00000000abcd'));
+    outside = path.join(dir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'secret'), 's');
+    writeFileSync(path.join(root, 'input', 'a.txt'), 'a');
+    symlinkSync(path.join(root, 'input', 'a.txt'), path.join(root, 'output', 'inside-link'));
+    symlinkSync(outside, path.join(root, 'output', 'out-dir'));
+    symlinkSync(path.join(outside, 'missing'), path.join(root, 'output', 'dangling'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('follows a symlink that stays inside the session', async () => {
+    expect(await resolveInside(root, ['output', 'inside-link'])).toEqual({ real: path.join(root, 'input', 'a.txt'), exists: true });
+  });
+
+  it('a path that does not exist yet resolves through its deepest existing folder', async () => {
+    expect(await resolveInside(root, ['output', 'new', 'deep.txt'])).toEqual({ real: path.join(root, 'output', 'new', 'deep.txt'), exists: false });
+  });
+
+  it('a new file under a folder symlink that stays inside resolves through the link', async () => {
+    symlinkSync(path.join(root, 'input'), path.join(root, 'output', 'in-dir'));
+    expect(await resolveInside(root, ['output', 'in-dir', 'fresh.txt'])).toEqual({ real: path.join(root, 'input', 'fresh.txt'), exists: false });
+  });
+
+  it('refuses a path that uses a file as a folder', async () => {
+    await expect(resolveInside(root, ['input', 'a.txt', 'x'])).rejects.toMatchObject({ code: 'FILE_5004' });
+  });
+
+  it('refuses paths through a link to outside, even to files that do not exist there', async () => {
+    await expect(resolveInside(root, ['output', 'out-dir', 'secret'])).rejects.toMatchObject({ code: 'FILE_5004' });
+    await expect(resolveInside(root, ['output', 'out-dir', 'not-yet'])).rejects.toMatchObject({ code: 'FILE_5004' });
+  });
+
+  it('refuses a dangling symlink, which a write would follow out of the session', async () => {
+    await expect(resolveInside(root, ['output', 'dangling'])).rejects.toMatchObject({ code: 'FILE_5004' });
+  });
+
+  it('the jail resolves paths relative to the session root and reports the normalized path', async () => {
+    const jail = new WorkspaceJail(root);
+    expect(await jail.resolve('./input//a.txt')).toMatchObject({ exists: true, relative: 'input/a.txt', segments: ['input', 'a.txt'] });
+  });
+});
+
+describe('session workspaces', () => {
+  it('are created with input/ and output/ and removed with everything in them', async () => {
+    const dir = tempDirectory('pulp-wsdir-');
+    try {
+      const workspace = createWorkspace(path.join(dir, 'data'));
+      const root = await workspace.create('chat_0123456789ab');
+      expect(root).toBe(path.join(dir, 'data', 'sessions', 'chat_0123456789ab'));
+      writeFileSync(path.join(root, 'output', 'x.txt'), 'x');
+      expect(await workspace.create('chat_0123456789ab')).toBe(root);
+      await workspace.remove('chat_0123456789ab');
+      await expect(import('node:fs/promises').then((fs) => fs.stat(root))).rejects.toMatchObject({ code: 'ENOENT' });
+      await workspace.remove('chat_0123456789ab');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never turn a crafted session id into a path', () => {
+    const workspace = createWorkspace('/tmp/never-used');
+    for (const bad of ['../x', 'chat_../../etc', 'chat_0123456789AB', 'chat_0123']) refusedWith5004(() => workspace.root(bad));
+  });
+});

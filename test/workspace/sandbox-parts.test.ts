@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { buildBwrapArgs, sandboxEnv, type BwrapPlan } from '../../src/workspace/sandbox/bwrap-args.js';
+import { CappedOutput } from '../../src/workspace/sandbox/capped-output.js';
+import { Semaphore } from '../../src/workspace/sandbox/semaphore.js';
+
+const plan = (mode: 'user' | 'root'): BwrapPlan => ({
+  mode,
+  inputDir: '/data/sessions/chat_1/input',
+  outputDir: '/data/sessions/chat_1/output',
+  runUid: 1_600_000_123,
+  memoryBytes: 512 * 1024 * 1024,
+  maxProcesses: 64,
+  maxFileBytes: 1024,
+  tmpBytes: 2048,
+  pythonPath: '/usr/bin/python3',
+  setprivPath: '/usr/bin/setpriv',
+  prlimitPath: '/usr/bin/prlimit',
+  env: { PATH: '/usr/bin' },
+  system: [{ kind: 'symlink', path: '/lib', target: 'usr/lib' }],
+  pythonArgs: ['-c', 'pass'],
+});
+
+const pairAfter = (args: string[], flag: string, value: string) => args.some((a, i) => a === flag && args[i + 1] === value);
+
+describe('the sandbox command line', () => {
+  it('unshares the network, binds input/ read-only and output/ read-write, and limits memory and processes', () => {
+    const args = buildBwrapArgs(plan('user'));
+    expect(args).toContain('--unshare-all');
+    expect(args).toContain('--unshare-user');
+    expect(args).toContain('--die-with-parent');
+    expect(pairAfter(args, '--ro-bind', '/data/sessions/chat_1/input')).toBe(true);
+    expect(pairAfter(args, '--bind', '/data/sessions/chat_1/output')).toBe(true);
+    expect(args).not.toContain('/data/sessions/chat_1');
+    expect(pairAfter(args, '--chdir', '/workspace')).toBe(true);
+    expect(args).toContain('--clearenv');
+    expect(args).toContain(`--as=${512 * 1024 * 1024}`);
+    expect(args).toContain('--nproc=64');
+    expect(args).not.toContain('/usr/bin/setpriv');
+    expect(args.slice(-3)).toEqual(['/usr/bin/python3', '-c', 'pass']);
+  });
+
+  it('as root, unshares the network without a user namespace and drops to the run uid before Python', () => {
+    const args = buildBwrapArgs(plan('root'));
+    expect(args).toContain('--unshare-net');
+    expect(args).not.toContain('--unshare-user');
+    const setpriv = args.indexOf('/usr/bin/setpriv');
+    expect(setpriv).toBeGreaterThan(args.indexOf('--'));
+    expect(args).toContain('--reuid=1600000123');
+    expect(args).toContain('--no-new-privs');
+    expect(args.indexOf('/usr/bin/prlimit')).toBeGreaterThan(setpriv);
+  });
+
+  it('passes only an allow-list of environment variables', () => {
+    const env = sandboxEnv({ OPENAI_API_KEY: 'sk-secret', DATABASE_URL: 'postgres://x', OPENBLAS_CORETYPE: 'haswell', HOME: '/root' });
+    expect(env.HOME).toBe('/tmp');
+    expect(env.OPENBLAS_CORETYPE).toBe('haswell');
+    expect(JSON.stringify(env)).not.toContain('sk-secret');
+    expect(JSON.stringify(env)).not.toContain('postgres');
+  });
+});
+
+describe('capped output', () => {
+  it('keeps everything under the cap', () => {
+    const out = new CappedOutput(1024);
+    out.push(Buffer.from('hello '));
+    out.push(Buffer.from('world'));
+    expect(out.text()).toBe('hello world');
+    expect(out.truncated).toBe(false);
+  });
+
+  it('over the cap keeps the head and the tail within the cap, saying how much was cut', () => {
+    const out = new CappedOutput(1024);
+    out.push(Buffer.from('H'.repeat(700)));
+    out.push(Buffer.from('m'.repeat(5000)));
+    out.push(Buffer.from('T'.repeat(10) + 'END'));
+    const text = out.text();
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(1024);
+    expect(text.startsWith('HHHH')).toBe(true);
+    expect(text.endsWith('TTTTTTTTTTEND')).toBe(true);
+    expect(text).toMatch(/\d+ bytes of output cut/);
+  });
+});
+
+describe('the concurrency gate', () => {
+  it('lets two holders in, queues the rest in order, and hands a freed slot to the next waiter', async () => {
+    const gate = new Semaphore(2);
+    const one = await gate.acquire();
+    const two = await gate.acquire();
+    const order: number[] = [];
+    const three = gate.acquire().then((release) => (order.push(3), release));
+    const four = gate.acquire().then((release) => (order.push(4), release));
+    expect(gate.waiting).toBe(2);
+    one();
+    one(); // Releasing twice frees one slot, not two.
+    const releaseThree = await three;
+    expect(order).toEqual([3]);
+    expect(gate.running).toBe(2);
+    two();
+    (await four)();
+    releaseThree();
+    expect({ running: gate.running, waiting: gate.waiting }).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('a waiter whose signal aborts leaves the queue with the abort reason', async () => {
+    const gate = new Semaphore(1);
+    const held = await gate.acquire();
+    const controller = new AbortController();
+    const waiting = gate.acquire(controller.signal);
+    expect(gate.waiting).toBe(1);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect(gate.waiting).toBe(0);
+    held();
+    expect(gate.running).toBe(0);
+  });
+});
