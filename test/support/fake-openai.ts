@@ -13,6 +13,8 @@ import { performance } from 'node:perf_hooks';
 
 export type FakeStep =
   | { type: 'text'; deltas: string[] }
+  /** `count` text deltas made at send time by `text(i)` (cheap long streams; send timestamps in the text). */
+  | { type: 'generated'; count: number; text: (i: number) => string }
   | { type: 'reasoning'; text: string }
   | { type: 'tool_call'; name: string; arguments: Record<string, unknown>; callId?: string }
   | { type: 'wait'; until: Promise<unknown> }
@@ -136,6 +138,14 @@ async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter
         emit.textStart();
         for (const delta of step.deltas) {
           emit.textDelta(delta);
+          await pause(live, live.paceMs);
+        }
+        emit.textEnd();
+        break;
+      case 'generated':
+        emit.textStart();
+        for (let i = 0; i < step.count; i++) {
+          emit.textDelta(step.text(i));
           await pause(live, live.paceMs);
         }
         emit.textEnd();

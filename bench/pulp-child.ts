@@ -1,0 +1,75 @@
+/**
+ * Pulp as a real child process (`src/main.ts`, as `npm start` runs it) for the benchmark, with its
+ * CPU time read from /proc/<pid>/stat so the server's cost is measured apart from the client's.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { spawnPulpRaw, type SpawnedPulp } from '../test/support/pulp-process.js';
+
+/** Linux clock ticks per second (USER_HZ); 100 on every mainstream kernel. */
+const TICKS_PER_S = 100;
+
+export interface PulpChild {
+  baseUrl: string;
+  wsUrl: string;
+  /** utime + stime of the server process so far, in microseconds (10 ms resolution). */
+  cpuMicros(): number;
+  createSession(): Promise<string>;
+  connect(sessionId: string): Promise<WebSocket>;
+  stop(): Promise<void>;
+}
+
+export async function startPulpChild(env: Record<string, string>): Promise<PulpChild> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-bench-'));
+  // The built-in MCP servers are child processes of their own; they take no part in a chat turn.
+  const off = { disabled: true };
+  writeFileSync(path.join(dataDir, 'mcp.json'), JSON.stringify({ mcpServers: { fetch: off, 'sequential-thinking': off } }));
+  let p: SpawnedPulp | undefined;
+  try {
+    p = spawnPulpRaw({ DATA_DIR: dataDir, CODE_INTERPRETER: 'off', WS_MAX_CONNECTIONS: '2000', ...env });
+    const line = await p.waitForLine((l) => l.includes('Pulp listening on'));
+    const baseUrl = /listening on (http:\/\/[^"\s]+)/.exec(line)?.[1];
+    if (!baseUrl) throw new Error(`no address in: ${line}`);
+    const child = p;
+    const pid = child.child.pid!;
+    return {
+      baseUrl,
+      wsUrl: baseUrl.replace(/^http/, 'ws'),
+      cpuMicros() {
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1e6;
+      },
+      async createSession() {
+        // A title makes the session named, so no title request follows the first turn.
+        const res = await fetch(`${baseUrl}/api/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ title: 'bench' }),
+        });
+        if (res.status !== 201) throw new Error(`POST /sessions answered ${res.status}`);
+        return ((await res.json()) as { session_id: string }).session_id;
+      },
+      connect(sessionId) {
+        const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/chat/${sessionId}`);
+        return new Promise((resolve, reject) => {
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+        });
+      },
+      async stop() {
+        child.child.kill('SIGTERM');
+        await child.exited;
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    p?.child.kill('SIGKILL');
+    await p?.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}

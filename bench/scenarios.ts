@@ -1,0 +1,149 @@
+/**
+ * The measured scenarios: raw SSE read, the SDK floor, one turn through Pulp over a WebSocket,
+ * and many concurrent paced turns. The fake model reads its script from the user's message:
+ * `bench <deltas> <pace ms> <plain|stamped>`; stamped deltas carry their send time.
+ */
+import { performance } from 'node:perf_hooks';
+import { Agent, OpenAIProvider, Runner } from '@openai/agents';
+import OpenAI from 'openai';
+import type WebSocket from 'ws';
+import type { FakeOpenAI, FakeResponse, RecordedRequest } from '../test/support/fake-openai.js';
+import type { PulpChild } from './pulp-child.js';
+
+export const benchPrompt = (deltas: number, paceMs = 0, kind: 'plain' | 'stamped' = 'plain'): string => `bench ${deltas} ${paceMs} ${kind}`;
+
+/** Send time of a stamped delta, in this process's performance.now() clock (fake and client share it). */
+const STAMP = /<(\d+\.\d+)>/g;
+
+/** The fake model's script for a bench prompt (the last user message of a chat completions request). */
+export function benchScript(req: RecordedRequest): FakeResponse | undefined {
+  const messages = (req.body.messages ?? []) as Array<{ role: string; content: unknown }>;
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  const match = /bench (\d+) (\d+) (plain|stamped)/.exec(typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? ''));
+  if (!match) return undefined;
+  const count = Number(match[1]);
+  const text = match[3] === 'stamped' ? () => `<${performance.now().toFixed(3)}>` : (i: number) => `w${i} `;
+  return { steps: [{ type: 'pace', ms: Number(match[2]) }, { type: 'generated', count, text }], usage: { input_tokens: 10, output_tokens: count } };
+}
+
+export interface Timing {
+  /** Start → first text delta. */
+  firstMs: number;
+  /** Start → last text delta. */
+  lastMs: number;
+}
+
+/** Raw read: POST the chat completions request with fetch and consume the SSE bytes. */
+export async function rawRead(fake: FakeOpenAI, deltas: number): Promise<Timing> {
+  const start = performance.now();
+  const res = await fetch(`${fake.baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer test' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: benchPrompt(deltas) }] }),
+  });
+  let first = Number.NaN;
+  let bytes = 0;
+  for await (const chunk of res.body!) {
+    if (Number.isNaN(first)) first = performance.now();
+    bytes += (chunk as Uint8Array).byteLength;
+  }
+  if (bytes === 0) throw new Error('raw read got no bytes');
+  return { firstMs: first - start, lastMs: performance.now() - start };
+}
+
+/** The floor: the @openai/agents SDK in this process consuming the same stream to its end. */
+export function sdkFloor(fake: FakeOpenAI): (deltas: number) => Promise<Timing> {
+  const openAIClient = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'test', maxRetries: 0 });
+  const runner = new Runner({ modelProvider: new OpenAIProvider({ openAIClient, useResponses: false }), tracingDisabled: true });
+  const agent = new Agent({ name: 'bench', instructions: 'You are a benchmark.', model: 'gpt-4o-mini' });
+  return async (deltas) => {
+    const start = performance.now();
+    const result = await runner.run(agent, benchPrompt(deltas), { stream: true });
+    let first = Number.NaN;
+    let last = Number.NaN;
+    let count = 0;
+    for await (const event of result) {
+      if (event.type === 'raw_model_stream_event' && event.data.type === 'output_text_delta') {
+        last = performance.now();
+        if (count++ === 0) first = last;
+      }
+    }
+    await result.completed;
+    if (count !== deltas) throw new Error(`the SDK saw ${count} deltas, expected ${deltas}`);
+    return { firstMs: first - start, lastMs: last - start };
+  };
+}
+
+export interface TurnResult extends Timing {
+  finishReason: string;
+  text: string;
+  /** Receive time (performance.now()) and content of every assistant_delta frame. */
+  frames: Array<{ at: number; content: string }>;
+}
+
+/** Sends one message on `ws` and resolves at the turn's assistant_end. */
+export function wsTurn(ws: WebSocket, content: string): Promise<TurnResult> {
+  return new Promise((resolve, reject) => {
+    const frames: Array<{ at: number; content: string }> = [];
+    const onMessage = (data: WebSocket.RawData): void => {
+      const at = performance.now();
+      const event = JSON.parse(String(data)) as { type: string; content?: string; finish_reason?: string };
+      if (event.type === 'assistant_delta') frames.push({ at, content: event.content ?? '' });
+      else if (event.type === 'assistant_end') {
+        ws.off('message', onMessage);
+        ws.off('close', onClose);
+        const first = frames[0]?.at ?? Number.NaN;
+        const last = frames.at(-1)?.at ?? Number.NaN;
+        resolve({ firstMs: first - start, lastMs: last - start, finishReason: event.finish_reason ?? '', text: frames.map((f) => f.content).join(''), frames });
+      }
+    };
+    const onClose = (): void => reject(new Error('the socket closed during a turn'));
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    const start = performance.now();
+    ws.send(JSON.stringify({ type: 'message', messages: [{ content }] }));
+  });
+}
+
+/** One turn in a fresh session of `pulp` (fresh so every repetition starts from the same context). */
+export async function pulpTurn(pulp: PulpChild, content: string): Promise<TurnResult> {
+  const ws = await pulp.connect(await pulp.createSession());
+  try {
+    return await wsTurn(ws, content);
+  } finally {
+    ws.close();
+  }
+}
+
+export interface ConcurrentResult {
+  completed: number;
+  /** Client receive time − the fake model's send time, one per delivered delta (ms). */
+  delays: number[];
+  wallMs: number;
+}
+
+/** `sessions` sessions, each streaming `deltas` stamped deltas paced at `paceMs`, all at once. */
+export async function concurrentTurns(pulp: PulpChild, sessions: number, deltas: number, paceMs: number): Promise<ConcurrentResult> {
+  const sockets: WebSocket[] = [];
+  try {
+    for (let i = 0; i < sessions; i++) sockets.push(await pulp.connect(await pulp.createSession()));
+    const start = performance.now();
+    const results = await Promise.all(sockets.map((ws) => wsTurn(ws, benchPrompt(deltas, paceMs, 'stamped'))));
+    const wallMs = performance.now() - start;
+    const delays: number[] = [];
+    let completed = 0;
+    for (const r of results) {
+      let stamps = 0;
+      for (const f of r.frames) {
+        for (const m of f.content.matchAll(STAMP)) {
+          delays.push(f.at - Number(m[1]));
+          stamps++;
+        }
+      }
+      if (r.finishReason === 'stop' && stamps === deltas) completed++;
+    }
+    return { completed, delays, wallMs };
+  } finally {
+    for (const ws of sockets) ws.close();
+  }
+}
