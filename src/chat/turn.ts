@@ -182,8 +182,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
         throw err;
       }
     }
-    const history = await context.getItems();
-    const [tools, instructions] = await Promise.all([deps.tools(s), deps.instructions(s)]);
+    const [history, tools, instructions] = await Promise.all([context.getItems(), deps.tools(s), deps.instructions(s)]);
     const effort = s.reasoning_effort;
     const agent = new Agent({
       name: 'Pulp',
