@@ -28,7 +28,6 @@ import { VERSION } from './version.js';
 import { registerWebClient } from './web/web-client.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
-import { SessionToolCache } from './workspace/tools/tool-cache.js';
 import { createWorkspaceTools } from './workspace/tools/workspace-tools.js';
 import { createWorkspace } from './workspace/workspace.js';
 
@@ -98,7 +97,6 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
   const modelProvider = createModelProvider(config.llm);
-  const workspaceTools = new SessionToolCache();
   const contextHooks = createContextHooks({ modelProvider, metrics });
   const chat = await registerChatSocket(app, {
     db,
@@ -109,9 +107,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
     tools: async (session) => [
-      ...workspaceTools.get(session.id, () =>
-        createWorkspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
-      ),
+      ...createWorkspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
       ...(await mcp.toolsFor(session.mcp_config)),
     ],
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
@@ -141,7 +137,6 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
         await workspace.create(publicId);
       },
       remove: (publicId) => workspace.remove(publicId),
-      forget: (sessionUuid) => workspaceTools.delete(sessionUuid),
     },
     turns: {
       isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),

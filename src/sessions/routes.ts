@@ -27,7 +27,7 @@ export interface SessionRouteDeps {
   defaultModel: string;
   contextWindow: (model: string) => number;
   mcp: { unknownNames(names: string[]): string[]; defaultNames(): string[] };
-  workspace: { create(publicId: string): Promise<void>; remove(publicId: string): Promise<void>; forget?(sessionUuid: string): void };
+  workspace: { create(publicId: string): Promise<void>; remove(publicId: string): Promise<void> };
   turns: { isRunning(sessionUuid: string): boolean; interrupt(sessionUuid: string): Promise<void> };
   /** Forced summarization (SPEC §7.4); absent until context management is wired. */
   summarize?: (session: SessionRow) => Promise<Record<string, unknown>>;
@@ -187,7 +187,6 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       if (deps.turns.isRunning(row.id)) await deps.turns.interrupt(row.id);
       await deleteSession(db, user.id, row.id);
       await deps.workspace.remove(row.session_id);
-      deps.workspace.forget?.(row.id);
       return { success: true as const, session_id: row.session_id };
     },
   );

@@ -4,6 +4,7 @@
  * Results are JSON strings; failures are JSON error results the model can read; only a cancelled
  * turn (the SDK's `details.signal` aborted) throws.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { tool, type FunctionTool } from '@openai/agents';
 import { z } from 'zod';
 import type { Queryable } from '../../db/database.js';
@@ -58,11 +59,26 @@ export type WorkspaceTool = FunctionTool<unknown, z.ZodObject, string>;
 
 const errorFunction = (_context: unknown, error: unknown) => invalidArgumentsResult(error);
 
-/** Builds the tools for one session. `execute_python_code` is left out without a sandbox. */
-export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceTool[] {
-  const jail = new WorkspaceJail(options.root);
-  const ctx: FileToolContext = { jail, db: options.db, sessionUuid: options.sessionUuid };
+interface SessionScope {
+  options: WorkspaceToolsOptions;
+  jail: WorkspaceJail;
+  ctx: FileToolContext;
+}
 
+/**
+ * The tools are built once per process (turning each zod schema into JSON schema costs about 4 ms
+ * a session); each session gets copies whose calls run with that session's scope.
+ */
+const sessionScope = new AsyncLocalStorage<SessionScope>();
+
+function scope(): SessionScope {
+  const current = sessionScope.getStore();
+  if (!current) throw new Error('workspace tool called outside its session scope');
+  return current;
+}
+
+function buildTools(withPython: boolean): WorkspaceTool[] {
+  const ctxOf = () => scope().ctx;
   const tools: WorkspaceTool[] = [
     tool({
       name: 'list_directory',
@@ -70,7 +86,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
       parameters: ListParams,
       errorFunction,
       execute: (args, _run, details) =>
-        runTool(details?.signal, args.path ?? '.', async () => okResult(await listDirectory(ctx, args.path ?? '.'))),
+        runTool(details?.signal, args.path ?? '.', async () => okResult(await listDirectory(ctxOf(), args.path ?? '.'))),
     }),
     tool({
       name: 'read_file',
@@ -78,7 +94,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
         'Read a text file (CSV, JSON, HTML, Markdown, code...) from the workspace. Long files are cut at 10 000 tokens; use head/tail for other parts.',
       parameters: ReadParams,
       errorFunction,
-      execute: (args, _run, details) => runTool(details?.signal, args.path, async () => okResult(await readFile(ctx, args.path, args.head, args.tail))),
+      execute: (args, _run, details) => runTool(details?.signal, args.path, async () => okResult(await readFile(ctxOf(), args.path, args.head, args.tail))),
     }),
     tool({
       name: 'search_files',
@@ -86,7 +102,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
       parameters: SearchParams,
       errorFunction,
       execute: (args, _run, details) =>
-        runTool(details?.signal, args.path ?? '.', async () => okResult(await searchFiles(ctx, args.pattern, args.path ?? '.', args.max_results ?? 100))),
+        runTool(details?.signal, args.path ?? '.', async () => okResult(await searchFiles(ctxOf(), args.pattern, args.path ?? '.', args.max_results ?? 100))),
     }),
     tool({
       name: 'edit_file',
@@ -94,7 +110,7 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
         'Edit a text file: each edit replaces one exact occurrence of old_text with new_text (whitespace differences are tolerated if there is no exact match). All edits apply or none. Returns a unified diff.',
       parameters: EditParams,
       errorFunction,
-      execute: (args, _run, details) => runTool(details?.signal, args.path, async () => okResult(await editFile(ctx, args.path, args.edits))),
+      execute: (args, _run, details) => runTool(details?.signal, args.path, async () => okResult(await editFile(ctxOf(), args.path, args.edits))),
     }),
     tool({
       name: 'generate_document',
@@ -102,12 +118,11 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
       parameters: GenerateParams,
       errorFunction,
       execute: (args, _run, details) =>
-        runTool(details?.signal, `output/${args.filename}`, async () => okResult(await generateDocument(ctx, args.filename, args.content))),
+        runTool(details?.signal, `output/${args.filename}`, async () => okResult(await generateDocument(ctxOf(), args.filename, args.content))),
     }),
   ];
 
-  const sandbox = options.sandbox;
-  if (sandbox) {
+  if (withPython) {
     tools.push(
       tool({
         name: 'execute_python_code',
@@ -117,6 +132,9 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
         errorFunction,
         execute: (args, _run, details) =>
           runTool(details?.signal, 'output', async () => {
+            const { options, jail } = scope();
+            const sandbox = options.sandbox;
+            if (!sandbox) return errorResult('EXT_7001', 'The code interpreter is not available.');
             let result;
             try {
               result = await sandbox.run(args.code, {
@@ -140,4 +158,15 @@ export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceT
     );
   }
   return tools;
+}
+
+let withoutPython: WorkspaceTool[] | undefined;
+let withPython: WorkspaceTool[] | undefined;
+
+/** The tools of one session. `execute_python_code` is left out without a sandbox. */
+export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceTool[] {
+  const base = options.sandbox ? (withPython ??= buildTools(true)) : (withoutPython ??= buildTools(false));
+  const jail = new WorkspaceJail(options.root);
+  const session: SessionScope = { options, jail, ctx: { jail, db: options.db, sessionUuid: options.sessionUuid } };
+  return base.map((t) => ({ ...t, invoke: (runContext, input, details) => sessionScope.run(session, () => t.invoke(runContext, input, details)) }));
 }
