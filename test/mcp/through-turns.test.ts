@@ -10,6 +10,7 @@ import type { ServerEvent } from '../../src/chat/events.js';
 import { field, TestClient } from '../chat/harness.js';
 import { apiClient } from '../support/api.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeResponse, type RecordedRequest } from '../support/fake-openai.js';
+import { outputFor, turnItems } from '../support/request-items.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { EVERYTHING_BIN, nodeServer, tempDir, writeMcpConfig, type TempDir } from './support.js';
 
@@ -17,23 +18,6 @@ const WORKSPACE_TOOLS = ['edit_file', 'generate_document', 'list_directory', 're
 const CONCURRENT_TURNS = 5;
 
 type Step = FakeResponse['steps'][number];
-type Item = { type?: string; role?: string; content?: unknown; call_id?: string; output?: unknown };
-
-const textOf = (content: unknown): string =>
-  typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join('') : '';
-
-/** The user text of the current turn and the items after it. */
-function turnItems(request: RecordedRequest): { user: string; after: Item[] } {
-  const input = (request.body.input ?? []) as Item[];
-  const last = input.map((i) => i.role).lastIndexOf('user');
-  return { user: textOf(input[last]?.content), after: input.slice(last + 1) };
-}
-
-function outputFor(request: RecordedRequest, callId: string): string | undefined {
-  const item = (request.body.input as Item[]).find((i) => i.type === 'function_call_output' && i.call_id === callId);
-  if (!item) return undefined;
-  return typeof item.output === 'string' ? item.output : JSON.stringify(item.output);
-}
 
 const toolNames = (request: RecordedRequest): string[] => ((request.body.tools ?? []) as Array<{ name: string }>).map((t) => t.name).sort();
 const completed = (events: ServerEvent[]) => events.filter((e) => e.type === 'function_completed');

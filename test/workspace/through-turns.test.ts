@@ -8,6 +8,7 @@ import type { ServerEvent } from '../../src/chat/events.js';
 import { field, TestClient } from '../chat/harness.js';
 import { apiClient } from '../support/api.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeResponse, type RecordedRequest } from '../support/fake-openai.js';
+import { outputFor, turnItems } from '../support/request-items.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { sandboxSupport, warnIfSkipped } from './support.js';
 
@@ -16,24 +17,6 @@ const CSV = 'month,sales\nJan,10\nFeb,14\nMar,9\nApr,17\n';
 const noSandbox = warnIfSkipped('workspace/through-turns.test.ts');
 
 type Step = Extract<FakeResponse['steps'][number], { type: 'tool_call' }>;
-type Item = { type?: string; role?: string; content?: unknown; call_id?: string; output?: unknown };
-
-const textOf = (content: unknown): string =>
-  typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: string }) => p.text ?? '').join('') : '';
-
-/** The items of the current turn: everything after the last user message. */
-function turnItems(request: RecordedRequest): { user: string; after: Item[] } {
-  const input = (request.body.input ?? []) as Item[];
-  const last = input.map((i) => i.role).lastIndexOf('user');
-  return { user: textOf(input[last]?.content), after: input.slice(last + 1) };
-}
-
-/** The output the model was given for `callId` in the request, as a string. */
-function outputFor(request: RecordedRequest, callId: string): string | undefined {
-  const item = (request.body.input as Item[]).find((i) => i.type === 'function_call_output' && i.call_id === callId);
-  if (!item) return undefined;
-  return typeof item.output === 'string' ? item.output : JSON.stringify(item.output);
-}
 
 /**
  * A model scripted per user message: `[key] ...` makes one tool call per model request (the
