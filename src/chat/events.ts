@@ -30,35 +30,41 @@ export type MessageFrame = z.infer<typeof MessageFrameSchema>;
 export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns']);
 export type FinishReason = z.infer<typeof FinishReasonSchema>;
 
+/** The tool card events, shared by tool calls and the summarization card (SPEC §5, §7.3). */
+export const FunctionDetectedEventSchema = z.object({ type: z.literal('function_detected'), tool_call_id: z.string(), tool_name: z.string() });
+export const FunctionExecutingEventSchema = z.object({
+  type: z.literal('function_executing'),
+  tool_call_id: z.string(),
+  tool_name: z.string(),
+  tool_arguments: z.record(z.string(), z.unknown()),
+});
+export const FunctionCompletedEventSchema = z.object({
+  type: z.literal('function_completed'),
+  tool_call_id: z.string(),
+  tool_name: z.string(),
+  tool_result: z.string(),
+  tool_success: z.boolean(),
+  interrupted: z.boolean().optional(),
+});
+export const TokenUsageEventSchema = z.object({
+  type: z.literal('token_usage'),
+  current: z.number(),
+  limit: z.number(),
+  threshold: z.number(),
+  input_tokens: z.number().optional(),
+  output_tokens: z.number().optional(),
+});
+
 /** Events of a turn, before the emitter stamps `type`-independent fields (session_id, turn_id, seq). */
 export const TurnEventBodySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('assistant_start') }),
   z.object({ type: z.literal('assistant_delta'), content: z.string() }),
   z.object({ type: z.literal('reasoning_delta'), content: z.string() }),
-  z.object({ type: z.literal('function_detected'), tool_call_id: z.string(), tool_name: z.string() }),
+  FunctionDetectedEventSchema,
   z.object({ type: z.literal('function_call_arguments_delta'), tool_call_id: z.string(), delta: z.string() }),
-  z.object({
-    type: z.literal('function_executing'),
-    tool_call_id: z.string(),
-    tool_name: z.string(),
-    tool_arguments: z.record(z.string(), z.unknown()),
-  }),
-  z.object({
-    type: z.literal('function_completed'),
-    tool_call_id: z.string(),
-    tool_name: z.string(),
-    tool_result: z.string(),
-    tool_success: z.boolean(),
-    interrupted: z.boolean().optional(),
-  }),
-  z.object({
-    type: z.literal('token_usage'),
-    current: z.number(),
-    limit: z.number(),
-    threshold: z.number(),
-    input_tokens: z.number().optional(),
-    output_tokens: z.number().optional(),
-  }),
+  FunctionExecutingEventSchema,
+  FunctionCompletedEventSchema,
+  TokenUsageEventSchema,
   z.object({ type: z.literal('stream_interrupted') }),
   z.object({ type: z.literal('assistant_end'), finish_reason: FinishReasonSchema }),
   z.object({

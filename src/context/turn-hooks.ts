@@ -56,7 +56,7 @@ async function dropTrailingUserItems(db: Queryable, sessionUuid: string, model: 
 }
 
 function emitter(ctx: TurnHookContext) {
-  return (event: ContextEvent) => ctx.emit(event as Parameters<TurnHookContext['emit']>[0]);
+  return (event: ContextEvent) => ctx.emit(event);
 }
 
 export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
@@ -80,7 +80,7 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
       if (!(err instanceof SummarizationFailedError)) throw err;
       deps.metrics.summarizations.inc({ outcome: 'failed' });
       const wire = summaryFailureAppError(err);
-      ctx.emit({ type: 'error', code: wire.code, message: wire.message, recoverable: true, request_id: ctx.turnId } as Parameters<TurnHookContext['emit']>[0]);
+      ctx.emit({ type: 'error', code: wire.code, message: wire.message, recoverable: true, request_id: ctx.turnId });
       return undefined;
     }
   };
@@ -125,7 +125,7 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
           'UPDATE sessions SET title = $2 WHERE id = $1 AND is_named = false RETURNING title',
           [ctx.session.id, title],
         );
-        if (updated.rows[0]) ctx.publish({ type: 'session_updated', title } as Parameters<TurnHookContext['publish']>[0]);
+        if (updated.rows[0]) ctx.publish({ type: 'session_updated', title });
       })().catch((err: unknown) => ctx.logger.warn({ err }, 'title generation failed'));
     },
 
