@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
 import { sessionInstructions } from './chat/instructions.js';
 import { registerChatSocket } from './chat/ws-routes.js';
+import { createCluster } from './cluster/cluster.js';
 import { bearerToken } from './auth/request-user.js';
 import { countItems } from './context/tokens.js';
 import { createContextHooks } from './context/turn-hooks.js';
@@ -55,7 +56,8 @@ export interface CreatePulpOptions {
 
 export async function createPulp(options: CreatePulpOptions): Promise<PulpServer> {
   const { config, db, logger } = options;
-  await migrate(db);
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} database migration(s)`);
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const health = defaultHealthSources(describeLlm(config.llm));
   const app = await createHttpServer({ logger, metrics, debug: config.debug, version: VERSION });
@@ -98,7 +100,10 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
   const modelProvider = createModelProvider(config.llm);
   const contextHooks = createContextHooks({ modelProvider, metrics });
+  // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
+  const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
   const chat = await registerChatSocket(app, {
+    ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
     db,
     config,
     logger,
@@ -117,6 +122,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     classifyError: createErrorClassifier(config.llm),
   });
   health.websocket = () => chat.registry.counts();
+  await cluster?.start();
   await registerFileRoutes(app, {
     db,
     workspace,

@@ -14,7 +14,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { FindOwnedSession, SessionRow } from '../sessions/types.js';
 import { type CancelReason, UserInterrupt } from './cancellation.js';
 import { ConnectionRegistry } from './connections.js';
-import type { FinishReason, MessageFrame } from './events.js';
+import { LocalEventBus, type ChatEventBus } from './event-bus.js';
+import type { FinishReason, MessageFrame, ResumeFrame, ServerEvent } from './events.js';
 import { LocalTurnCoordinator, type TurnCoordinator } from './turn-coordinator.js';
 import { defaultClassifyError } from './turn-errors.js';
 import { runTurn, type TurnDeps, type TurnHooks } from './turn.js';
@@ -40,8 +41,11 @@ export interface ChatDeps {
   hooks?: TurnHooks;
   /** Turn failure → wire error; default `defaultClassifyError`. */
   classifyError?: (err: unknown) => AppError;
-  /** Replace for several servers; default in-process. */
-  coordinator?: TurnCoordinator;
+  /**
+   * How turns and events are shared: default one process (LocalTurnCoordinator, LocalEventBus);
+   * src/cluster gives the PostgreSQL-backed pair for several servers.
+   */
+  distribution?: (registry: ConnectionRegistry) => { coordinator: TurnCoordinator; events: ChatEventBus };
   /** Test seams: text checkpoint interval and delta coalescing window. */
   checkpointMs?: number;
   coalesceMs?: number;
@@ -65,6 +69,7 @@ export interface StartTurnInput {
 export class ChatService {
   readonly registry: ConnectionRegistry;
   readonly coordinator: TurnCoordinator;
+  readonly events: ChatEventBus;
   #turnDeps: TurnDeps;
   #closing = false;
 
@@ -73,12 +78,17 @@ export class ChatService {
       maxConnections: deps.config.ws.maxConnections,
       maxConnectionsPerSession: deps.config.ws.maxConnectionsPerSession,
     });
-    this.coordinator = deps.coordinator ?? new LocalTurnCoordinator();
+    const shared = deps.distribution?.(this.registry) ?? {
+      coordinator: new LocalTurnCoordinator(),
+      events: new LocalEventBus(this.registry),
+    };
+    this.coordinator = shared.coordinator;
+    this.events = shared.events;
     this.#turnDeps = {
       db: deps.db,
       logger: deps.logger.child({ module: 'chat' }),
       metrics: deps.metrics,
-      sink: this.registry,
+      sink: this.events,
       modelProvider: deps.modelProvider,
       tools: deps.tools ?? (async () => []),
       instructions: deps.instructions ?? defaultInstructions,
@@ -101,24 +111,30 @@ export class ChatService {
    */
   startTurn(input: StartTurnInput): Promise<FinishReason | undefined> {
     let finish: FinishReason | undefined;
+    const turnId = `turn_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
     const done = this.coordinator.start(input.session.id, async (token) => {
       finish = await runTurn(this.#turnDeps, {
         sessionUuid: input.session.id,
         sessionId: input.session.session_id,
-        turnId: `turn_${randomUUID().replaceAll('-', '').slice(0, 16)}`,
+        turnId,
         contents: input.frame.messages.map((m) => m.content),
         ...(input.frame.model ? { model: input.frame.model } : {}),
         ...(input.frame.reasoning_effort ? { reasoningEffort: input.frame.reasoning_effort } : {}),
         token,
         requestId: input.requestId,
       });
-    });
+    }, turnId);
     return done.then(() => finish);
   }
 
   /** Interrupts the session's running turn; false when none runs. */
   interrupt(sessionUuid: string, reason: CancelReason = new UserInterrupt()): boolean {
     return this.coordinator.interrupt(sessionUuid, reason);
+  }
+
+  /** `resume`: the session's events of one turn after `after_seq`. */
+  replay(sessionUuid: string, frame: ResumeFrame): Promise<ServerEvent[] | undefined> {
+    return this.events.replay(sessionUuid, frame.turn_id, frame.after_seq);
   }
 
   /** SPEC §12: server_shutdown to everyone, interrupt turns, wait for partials, close with 1001. */
@@ -131,5 +147,6 @@ export class ChatService {
     }
     await this.coordinator.shutdown(waitMs);
     for (const conn of this.registry.all()) conn.close(1001, 'Server shutting down');
+    await this.events.close();
   }
 }

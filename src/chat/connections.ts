@@ -12,6 +12,11 @@ export interface ChatConnection {
   readonly sessionId: string;
   /** Sends one text frame (already JSON). Must not throw. */
   send(data: string): void;
+  /**
+   * Sends an event whose JSON is `data`; a connection that resumes a turn uses the event's
+   * `turn_id`/`seq` to hold back or drop what it already has. Default: `send(data)`.
+   */
+  deliver?(event: ServerEvent, data: string): void;
   close(code: number, reason: string): void;
 }
 
@@ -50,8 +55,20 @@ export class ConnectionRegistry implements EventSink {
   publish(sessionUuid: string, event: ServerEvent): void {
     const set = this.#bySession.get(sessionUuid);
     if (!set) return;
-    const data = JSON.stringify(event);
-    for (const conn of set) conn.send(data);
+    this.#deliver(set, event, JSON.stringify(event));
+  }
+
+  /** Like `publish`, with the event's JSON already made (events that came from another server). */
+  deliver(sessionUuid: string, event: ServerEvent, data: string): void {
+    const set = this.#bySession.get(sessionUuid);
+    if (set) this.#deliver(set, event, data);
+  }
+
+  #deliver(set: Set<ChatConnection>, event: ServerEvent, data: string): void {
+    for (const conn of set) {
+      if (conn.deliver) conn.deliver(event, data);
+      else conn.send(data);
+    }
   }
 
   /** Connections of one session. */

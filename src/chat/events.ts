@@ -19,13 +19,22 @@ export const MessageFrameSchema = z.strictObject({
   reasoning_effort: ReasoningEffortSchema.optional(),
 });
 
+/** Sent right after connecting: replay the events of `turn_id` after `after_seq`, then go live. */
+export const ResumeFrameSchema = z.strictObject({
+  type: z.literal('resume'),
+  turn_id: z.string().min(1).max(100),
+  after_seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   MessageFrameSchema,
+  ResumeFrameSchema,
   z.object({ type: z.literal('interrupt') }),
   z.object({ type: z.literal('ping') }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type MessageFrame = z.infer<typeof MessageFrameSchema>;
+export type ResumeFrame = z.infer<typeof ResumeFrameSchema>;
 
 export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns']);
 export type FinishReason = z.infer<typeof FinishReasonSchema>;

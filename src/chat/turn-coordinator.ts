@@ -15,7 +15,7 @@ export interface TurnCoordinator {
    * When the coordinator is shutting down, `turn` still runs (so the user's words are saved) with
    * a token already cancelled by `ShutdownInterrupt`.
    */
-  start(sessionUuid: string, turn: (token: CancellationToken) => Promise<unknown>): Promise<void>;
+  start(sessionUuid: string, turn: (token: CancellationToken) => Promise<unknown>, turnId?: string): Promise<void>;
   /** Cancels the session's running and waiting turns; false when none. */
   interrupt(sessionUuid: string, reason: CancelReason): boolean;
   isRunning(sessionUuid: string): boolean;

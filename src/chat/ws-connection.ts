@@ -8,16 +8,25 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChatConnection } from './connections.js';
-import { ClientFrameSchema, type MessageFrame, type ServerEvent, type SessionEventBody } from './events.js';
+import { ClientFrameSchema, type MessageFrame, type ResumeFrame, type ServerEvent, type SessionEventBody } from './events.js';
 
 export const BAD_FRAME_LIMIT = 20;
 export const BAD_FRAME_WINDOW_MS = 60_000;
 export const CLOSE_IDLE = 4000;
 export const CLOSE_TOO_MANY_BAD_FRAMES = 4429;
+/**
+ * A new connection holds back turn events until its first frame or this long: a `resume` sent right
+ * after connecting must not find live events of its turn already sent ahead of the missed ones.
+ */
+export const RESUME_WINDOW_MS = 250;
+/** Turns whose last sent seq a connection remembers (to drop what a resume already sent). */
+const REMEMBERED_TURNS = 8;
 
 export interface ConnectionHandlers {
   onMessage(frame: MessageFrame): void;
   onInterrupt(): void;
+  /** Events of the turn after `after_seq`, in order; undefined when they are not kept. */
+  replay?(frame: ResumeFrame): Promise<ServerEvent[] | undefined>;
   /** True while a turn of this session runs: a streaming connection is never idle. */
   isBusy(): boolean;
 }
@@ -30,6 +39,8 @@ export interface SocketOptions {
   pingIntervalMs: number;
   logger: Logger;
   now?: () => number;
+  /** Test seam for RESUME_WINDOW_MS. */
+  resumeWindowMs?: number;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -49,6 +60,10 @@ export class SocketConnection implements ChatConnection {
   #closed = false;
   #handlers: ConnectionHandlers | undefined;
   readonly #now: () => number;
+  /** Turn events held back: of any turn (before the first frame), or of the turn being resumed. */
+  #held: { turnId: string | undefined; events: Array<[ServerEvent, string]> } | undefined;
+  #heldTimer: NodeJS.Timeout | undefined;
+  #lastSeq = new Map<string, number>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -63,6 +78,8 @@ export class SocketConnection implements ChatConnection {
   /** Starts handling frames and timers. Frames that arrived before are handled by `receive` too. */
   activate(handlers: ConnectionHandlers): void {
     this.#handlers = handlers;
+    this.#held = { turnId: undefined, events: [] };
+    this.#heldTimer = setTimeout(() => this.#release(), this.options.resumeWindowMs ?? RESUME_WINDOW_MS).unref();
     this.#armIdle(this.options.idleTimeoutMs);
     this.#pingTimer = setInterval(() => this.#ping(), this.options.pingIntervalMs).unref();
   }
@@ -75,6 +92,71 @@ export class SocketConnection implements ChatConnection {
     if (this.#closed || this.socket.readyState !== this.socket.OPEN) return;
     this.#lastActivity = this.#now();
     this.socket.send(data);
+  }
+
+  deliver(event: ServerEvent, data: string): void {
+    const turnId = event.turn_id;
+    if (turnId === undefined || event.seq === undefined) return this.send(data);
+    const held = this.#held;
+    if (held && (held.turnId === undefined || held.turnId === turnId)) {
+      held.events.push([event, data]);
+      return;
+    }
+    this.#sendTurnEvent(turnId, event.seq, data);
+  }
+
+  /** Sends a turn event unless this connection already has it. */
+  #sendTurnEvent(turnId: string, seq: number, data: string): void {
+    const last = this.#lastSeq.get(turnId);
+    if (last !== undefined && seq <= last) return;
+    if (last === undefined && this.#lastSeq.size >= REMEMBERED_TURNS) {
+      const oldest = this.#lastSeq.keys().next().value;
+      if (oldest !== undefined) this.#lastSeq.delete(oldest);
+    }
+    this.#lastSeq.set(turnId, seq);
+    this.send(data);
+  }
+
+  /** Stops holding back; what was held goes out in order (minus what the client has). */
+  #release(): void {
+    if (this.#heldTimer) clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const held = this.#held;
+    this.#held = undefined;
+    for (const [event, data] of held?.events ?? []) this.#sendTurnEvent(event.turn_id ?? '', event.seq ?? 0, data);
+  }
+
+  /** `resume`: the missed events of one turn, then its live ones, without duplicates or gaps. */
+  async #resume(frame: ResumeFrame): Promise<void> {
+    const handlers = this.#handlers;
+    if (!handlers?.replay) return;
+    // Keep holding the resumed turn's live events (others go out now) until the replay is sent.
+    const held = this.#held?.events ?? [];
+    const own: { turnId: string | undefined; events: Array<[ServerEvent, string]> } = { turnId: frame.turn_id, events: [] };
+    this.#held = own;
+    for (const [event, data] of held) this.deliver(event, data);
+    try {
+      const events = await handlers.replay(frame);
+      if (!events) {
+        this.sendEvent({
+          type: 'error',
+          code: 'RES_3001',
+          message: 'The events of that turn are no longer kept; reload the messages instead.',
+          recoverable: true,
+          request_id: this.options.requestId,
+        });
+        return;
+      }
+      const last = this.#lastSeq.get(frame.turn_id) ?? 0;
+      this.#lastSeq.set(frame.turn_id, Math.max(last, frame.after_seq));
+      for (const event of events) this.#sendTurnEvent(frame.turn_id, event.seq ?? 0, JSON.stringify(event));
+    } catch (err) {
+      this.options.logger.warn({ err }, 'resume failed');
+      this.sendEvent({ type: 'error', code: 'DB_8002', message: 'The missed events could not be read; reload the messages.', recoverable: true, request_id: this.options.requestId });
+    } finally {
+      // A later resume holds its own turn; this one must not release that.
+      if (this.#held === own) this.#release();
+    }
   }
 
   sendEvent(body: SessionEventBody): void {
@@ -96,6 +178,8 @@ export class SocketConnection implements ChatConnection {
   /** Stops timers (the socket closed). */
   dispose(): void {
     this.#closed = true;
+    if (this.#heldTimer) clearTimeout(this.#heldTimer);
+    this.#held = undefined;
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#idleTimer = undefined;
@@ -118,6 +202,12 @@ export class SocketConnection implements ChatConnection {
       const parsed = ClientFrameSchema.safeParse(json);
       if (!parsed.success) return this.#badFrame(describeIssues(parsed.error));
       const frame = parsed.data;
+      if (frame.type === 'resume') {
+        void this.#resume(frame);
+        return;
+      }
+      // Any other first frame ends the hold-back window at once.
+      if (this.#held?.turnId === undefined && this.#held) this.#release();
       if (frame.type === 'ping') this.sendEvent({ type: 'pong' });
       else if (frame.type === 'interrupt') this.#handlers?.onInterrupt();
       else this.#handlers?.onMessage(frame);

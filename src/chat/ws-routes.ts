@@ -102,6 +102,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
         onInterrupt: () => {
           chat.interrupt(session.id);
         },
+        replay: (frame) => chat.replay(session.id, frame),
         isBusy: () => chat.coordinator.isRunning(session.id),
       });
     },

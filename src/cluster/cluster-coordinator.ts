@@ -1,0 +1,222 @@
+/**
+ * One turn per session across servers (SPEC §6 semantics, cluster-wide). Inside this server the
+ * LocalTurnCoordinator still orders a session's turns; around each turn this adds the session's
+ * PostgreSQL lock. A turn that finds the lock taken asks the holder to stop (a control message
+ * through the bus) and waits for its `ended`, then runs. Interrupts for a turn running elsewhere
+ * travel the same way. A sweeper ends the turns of servers that died (their locks are free).
+ */
+import type { Logger } from 'pino';
+import { type CancelReason, type CancellationToken, NewMessageInterrupt, ShutdownInterrupt, UserInterrupt } from '../chat/cancellation.js';
+import { LocalTurnCoordinator, PREVIOUS_TURN_WAIT_MS, type TurnCoordinator } from '../chat/turn-coordinator.js';
+import type { Database } from '../db/database.js';
+import type { ClusterEventBus } from './cluster-bus.js';
+import { endOrphanTurn, openTurnsElsewhere, pruneTurnLog } from './orphan-turns.js';
+import type { SessionLocks } from './session-locks.js';
+import type { Control } from './wire.js';
+
+/** How often a server looks for turns of dead servers (SIGKILL → session usable well within 10 s). */
+export const SWEEP_INTERVAL_MS = 2_000;
+/** A waiting turn retries the lock at least this often, in case an `ended` message was missed. */
+export const LOCK_RETRY_MS = 250;
+/** A waiting turn repeats its interrupt request this often. */
+const REPEAT_INTERRUPT_MS = 2_000;
+/** The turn log is kept this long after a turn ends (the `resume` grace period). */
+export const RESUME_GRACE_S = 120;
+/** …and never longer than this, even for a turn that never ended. */
+export const MAX_LOG_AGE_S = 6 * 3600;
+const PRUNE_EVERY_SWEEPS = 15;
+
+export interface ClusterCoordinatorOptions {
+  serverId: string;
+  db: Database;
+  bus: ClusterEventBus;
+  locks: SessionLocks;
+  logger: Logger;
+  sweepIntervalMs?: number;
+  previousTurnWaitMs?: number;
+}
+
+export class ClusterTurnCoordinator implements TurnCoordinator {
+  readonly #local: LocalTurnCoordinator;
+  /** Sessions whose turn runs on another server → that turn's id. */
+  #remote = new Map<string, string>();
+  #endedWaiters = new Map<string, Set<() => void>>();
+  /** Sessions whose lock this server holds for a running turn. */
+  #held = new Set<string>();
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+  #sweeps = 0;
+  #closing = false;
+  readonly #log: Logger;
+
+  constructor(private readonly options: ClusterCoordinatorOptions) {
+    this.#local = new LocalTurnCoordinator(options.previousTurnWaitMs ?? PREVIOUS_TURN_WAIT_MS);
+    this.#log = options.logger.child({ module: 'cluster' });
+  }
+
+  /** Learns which turns run elsewhere and starts the sweeper. */
+  async open(): Promise<void> {
+    for (const row of await openTurnsElsewhere(this.options.db, this.options.serverId)) this.#remote.set(row.session_id, row.turn_id);
+    const every = this.options.sweepIntervalMs ?? SWEEP_INTERVAL_MS;
+    this.#sweepTimer = setInterval(() => {
+      this.#sweeping ??= this.sweep().finally(() => {
+        this.#sweeping = undefined;
+      });
+    }, every).unref();
+  }
+
+  get activeSessions(): number {
+    return this.#local.activeSessions;
+  }
+
+  isRunning(sessionUuid: string): boolean {
+    return this.#local.isRunning(sessionUuid) || this.#remote.has(sessionUuid);
+  }
+
+  start(sessionUuid: string, turn: (token: CancellationToken) => Promise<unknown>, turnId = `turn_${Date.now()}`): Promise<void> {
+    return this.#local.start(sessionUuid, async (token) => {
+      const locked = await this.#acquire(sessionUuid, turnId);
+      try {
+        this.options.bus.control({ t: 'started', s: sessionUuid, turn: turnId });
+        await turn(token);
+      } finally {
+        await this.#release(sessionUuid, turnId, locked);
+      }
+    });
+  }
+
+  interrupt(sessionUuid: string, reason: CancelReason): boolean {
+    if (this.#local.interrupt(sessionUuid, reason)) return true;
+    if (!this.#remote.has(sessionUuid)) return false;
+    this.options.bus.control({ t: 'interrupt', s: sessionUuid, reason: reason instanceof NewMessageInterrupt ? 'new_message' : 'user' });
+    return true;
+  }
+
+  async whenIdle(sessionUuid: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.#local.whenIdle(sessionUuid, timeoutMs);
+    while (this.#remote.has(sessionUuid) && Date.now() < deadline) await this.#waitEnded(sessionUuid, deadline - Date.now());
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.#closing = true;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    await this.#local.shutdown(timeoutMs);
+    await this.#sweeping;
+  }
+
+  /** A control message from another server. */
+  onControl(control: Control): void {
+    if (control.t === 'interrupt') {
+      this.#local.interrupt(control.s, control.reason === 'new_message' ? new NewMessageInterrupt() : new UserInterrupt());
+    } else if (control.t === 'started') {
+      this.#remote.set(control.s, control.turn);
+    } else if (control.t === 'ended') {
+      if (this.#remote.get(control.s) === control.turn) this.#remote.delete(control.s);
+      const waiters = this.#endedWaiters.get(control.s);
+      this.#endedWaiters.delete(control.s);
+      for (const wake of waiters ?? []) wake();
+    }
+  }
+
+  /** The lock connection was lost: its locks are gone, so the turns that relied on them stop. */
+  onLocksLost(): void {
+    for (const sessionUuid of this.#held) {
+      this.#local.interrupt(sessionUuid, new ShutdownInterrupt('The connection holding the turn lock was lost.'));
+    }
+  }
+
+  /** Ends the open turns of servers that are gone (their session lock is free). */
+  async sweep(): Promise<void> {
+    try {
+      for (const row of await openTurnsElsewhere(this.options.db, this.options.serverId)) {
+        if (this.#closing) return;
+        if (this.#local.isRunning(row.session_id)) continue;
+        if (!(await this.options.locks.tryLock(row.session_id))) continue;
+        try {
+          await this.#endOrphan(row.turn_id);
+        } finally {
+          await this.options.locks.unlock(row.session_id);
+        }
+      }
+      if (++this.#sweeps % PRUNE_EVERY_SWEEPS === 0) await pruneTurnLog(this.options.db, RESUME_GRACE_S, MAX_LOG_AGE_S);
+    } catch (err) {
+      this.#log.warn({ err: { message: (err as Error).message } }, 'sweeping turns of stopped servers failed');
+    }
+  }
+
+  /** Takes the session's lock, asking its holder to stop and waiting; false when it went ahead without. */
+  async #acquire(sessionUuid: string, turnId: string): Promise<boolean> {
+    const deadline = Date.now() + (this.options.previousTurnWaitMs ?? PREVIOUS_TURN_WAIT_MS);
+    let askedAt = -Infinity;
+    for (;;) {
+      try {
+        const attempt = await this.options.locks.tryStart(sessionUuid, turnId, this.options.serverId);
+        if (attempt.ok) {
+          this.#held.add(sessionUuid);
+          this.#remote.delete(sessionUuid);
+          for (const orphan of attempt.orphans) await this.#endOrphan(orphan);
+          return true;
+        }
+      } catch (err) {
+        // The lock may have been taken by the failed statement (advisory locks ignore rollbacks).
+        await this.options.locks.unlock(sessionUuid).catch(() => undefined);
+        this.#log.warn({ err: { message: (err as Error).message }, session: sessionUuid }, 'taking the turn lock failed; the turn runs without it');
+        return false;
+      }
+      if (Date.now() - askedAt >= REPEAT_INTERRUPT_MS) {
+        this.options.bus.control({ t: 'interrupt', s: sessionUuid, reason: 'new_message' });
+        askedAt = Date.now();
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#closing) {
+        this.#log.warn({ session: sessionUuid }, 'the turn of another server did not end in time; this turn runs without the lock');
+        return false;
+      }
+      await this.#waitEnded(sessionUuid, Math.min(LOCK_RETRY_MS, left));
+    }
+  }
+
+  async #release(sessionUuid: string, turnId: string, locked: boolean): Promise<void> {
+    const bus = this.options.bus;
+    try {
+      // Everything the turn said is in the log before anyone else may take the session.
+      await bus.sync();
+      await this.options.db.query('UPDATE chat_turns SET ended_at = now() WHERE turn_id = $1', [turnId]);
+    } catch (err) {
+      this.#log.warn({ err: { message: (err as Error).message } }, 'recording the end of a turn failed');
+    } finally {
+      this.#held.delete(sessionUuid);
+      if (locked) await this.options.locks.unlock(sessionUuid).catch(() => undefined);
+      bus.control({ t: 'ended', s: sessionUuid, turn: turnId });
+    }
+  }
+
+  async #endOrphan(turnId: string): Promise<void> {
+    const ended = await endOrphanTurn(this.options.db, turnId);
+    if (!ended) return;
+    this.#log.warn({ turn_id: turnId, session_id: ended.sessionId }, 'ended the turn of a server that stopped');
+    for (const { seq, ...body } of ended.events) {
+      this.options.bus.publish(ended.sessionUuid, { ...body, session_id: ended.sessionId, turn_id: turnId, seq });
+    }
+    if (this.#remote.get(ended.sessionUuid) === turnId) this.#remote.delete(ended.sessionUuid);
+    this.options.bus.control({ t: 'ended', s: ended.sessionUuid, turn: turnId });
+    const waiters = this.#endedWaiters.get(ended.sessionUuid);
+    this.#endedWaiters.delete(ended.sessionUuid);
+    for (const wake of waiters ?? []) wake();
+  }
+
+  #waitEnded(sessionUuid: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.#endedWaiters.get(sessionUuid);
+      if (!set) this.#endedWaiters.set(sessionUuid, (set = new Set()));
+      const wake = () => {
+        clearTimeout(timer);
+        set.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(ms, 1));
+      set.add(wake);
+    });
+  }
+}

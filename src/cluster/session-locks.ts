@@ -1,0 +1,41 @@
+/**
+ * The turn lock of a session across servers: a session-level advisory lock taken on one connection
+ * per server. PostgreSQL releases it when that connection ends — a server killed mid-turn loses its
+ * locks with its socket, and another server can take the session over.
+ */
+import { DedicatedConnection } from './dedicated-connection.js';
+
+const KEY = `hashtextextended('pulp.turn.' || $1::text, 0)`;
+
+const START_SQL = `
+WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock(${KEY}) AS ok),
+open AS (SELECT coalesce(array_agg(t.turn_id), '{}') AS turns FROM chat_turns t, l WHERE l.ok AND t.session_id = $1::uuid AND t.ended_at IS NULL),
+ins AS (INSERT INTO chat_turns (turn_id, session_id, server_id) SELECT $2, $1::uuid, $3 FROM l WHERE l.ok RETURNING 1)
+SELECT l.ok, open.turns AS orphans, (SELECT count(*) FROM ins) AS inserted FROM l, open`;
+
+export interface StartAttempt {
+  ok: boolean;
+  /** Turns of the session still open in chat_turns: their server died (we hold the lock now). */
+  orphans: string[];
+}
+
+export class SessionLocks {
+  constructor(private readonly conn: DedicatedConnection) {}
+
+  /** Takes the session's lock and records the turn as running here, in one round trip. */
+  async tryStart(sessionUuid: string, turnId: string, serverId: string): Promise<StartAttempt> {
+    const rows = await this.conn.query<{ ok: boolean; orphans: string[] }>(START_SQL, [sessionUuid, turnId, serverId]);
+    const row = rows[0];
+    return { ok: row?.ok === true, orphans: row?.orphans ?? [] };
+  }
+
+  async tryLock(sessionUuid: string): Promise<boolean> {
+    const rows = await this.conn.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${KEY}) AS ok`, [sessionUuid]);
+    return rows[0]?.ok === true;
+  }
+
+  /** Releases one hold of the lock (holds on one connection stack). */
+  async unlock(sessionUuid: string): Promise<void> {
+    await this.conn.query(`SELECT pg_advisory_unlock(${KEY})`, [sessionUuid]);
+  }
+}

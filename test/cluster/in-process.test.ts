@@ -1,0 +1,162 @@
+/**
+ * Two Pulp servers in this process on one PostgreSQL database (so the cluster code is measured by
+ * coverage): a dead server's turn is ended by the sweeper from what it saved; losing the lock
+ * connection stops the turns that relied on it; the turn log is pruned after the grace period.
+ */
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneTurnLog } from '../../src/cluster/orphan-turns.js';
+import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
+import { apiClient } from '../support/api.js';
+import { createEmptyPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { deltasOf, ended, openChat, type ChatClient } from './support.js';
+
+if (!TEST_DATABASE_URL) console.log('test/cluster: skipped — several servers need PostgreSQL (set TEST_DATABASE_URL)');
+
+const LONG = Array.from({ length: 300 }, (_, i) => `l${i} `);
+
+describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one process', () => {
+  let fake: FakeOpenAI;
+  let url: string;
+  let drop: () => Promise<void>;
+  let s1: TestServer;
+  let s2: TestServer;
+  let admin: pg.Client;
+  const clients: ChatClient[] = [];
+
+  const database = (): TestDatabase => {
+    const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
+    return { db, url, drop: () => db.close() };
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+    fake.setHandler(() => ({ steps: [{ type: 'pace', ms: 20 }, { type: 'text', deltas: LONG }] }));
+    ({ url, drop } = await createEmptyPostgresDatabase());
+    const env = {
+      DATABASE_URL: url,
+      LLM_PROVIDER: 'openai',
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: 'test',
+      OPENAI_API_MODE: 'chat_completions',
+      DEFAULT_MODEL: 'gpt-4o-mini',
+    };
+    s1 = await startTestServer(env, { database: database() });
+    s2 = await startTestServer({ ...env, DATA_DIR: s1.dataDir }, { database: database() });
+    admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await admin?.end();
+    await s1?.close();
+    await s2?.close();
+    await drop?.();
+    await fake?.close();
+  });
+
+  const open = async (server: TestServer, sessionId: string) => {
+    const c = await openChat(server.baseUrl, sessionId);
+    clients.push(c);
+    return c;
+  };
+  const session = async () => (await apiClient(s1.baseUrl)('POST', '/sessions', { title: 't' })).body as { id: string; session_id: string };
+  const uuidOf = async (publicId: string) => (await admin.query<{ id: string }>('SELECT id FROM sessions WHERE session_id = $1', [publicId])).rows[0]!.id;
+
+  it("ends a dead server's turn from what it saved: partial text kept, open tool call closed, listeners told", { timeout: 30_000 }, async () => {
+    const { session_id: publicId } = await session();
+    const sessionUuid = await uuidOf(publicId);
+    // What a server killed mid-turn leaves behind, written at once so no sweep sees half of it.
+    await admin.query('BEGIN');
+    await admin.query(`INSERT INTO chat_turns (turn_id, session_id, server_id) VALUES ('turn_dead', $1, 'gone-server')`, [sessionUuid]);
+    await admin.query(
+      `INSERT INTO messages (session_id, seq, role, content, metadata) VALUES
+        ($1, 1, 'user', 'hello', '{}'),
+        ($1, 2, 'assistant', 'half an ans', '{"partial": true, "status": "interrupted", "streaming": true}')`,
+      [sessionUuid],
+    );
+    await admin.query(
+      `INSERT INTO messages (session_id, seq, role, tool_call_id, tool_name, tool_arguments, metadata)
+       VALUES ($1, 3, 'tool_call', 'call_1', 'read_file', '{}', '{"status": null}')`,
+      [sessionUuid],
+    );
+    await admin.query(
+      `INSERT INTO turn_events (turn_id, seq, session_id, event) VALUES
+        ('turn_dead', 1, $1, $2), ('turn_dead', 2, $1, $3)`,
+      [
+        sessionUuid,
+        JSON.stringify({ type: 'assistant_start', session_id: publicId, turn_id: 'turn_dead', seq: 1 }),
+        JSON.stringify({ type: 'assistant_delta', content: 'half an ans', session_id: publicId, turn_id: 'turn_dead', seq: 2 }),
+      ],
+    );
+    await admin.query('COMMIT');
+    const c = await open(s2, publicId);
+    c.send({ type: 'resume', turn_id: 'turn_dead', after_seq: 0 });
+    await c.until(ended('turn_dead'));
+    const turn = c.events.filter((e) => e.turn_id === 'turn_dead');
+    expect(turn.map((e) => `${e.seq}:${e.type}`)).toEqual(['1:assistant_start', '2:assistant_delta', '3:function_completed', '4:stream_interrupted', '5:assistant_end']);
+    expect(turn[2]).toMatchObject({ tool_call_id: 'call_1', tool_success: false, interrupted: true });
+    expect(turn[4]!.finish_reason).toBe('interrupted');
+
+    const messages = (await apiClient(s2.baseUrl)('GET', `/sessions/${publicId}`)).body.messages as Array<Record<string, unknown>>;
+    expect(messages[1]).toMatchObject({ role: 'assistant', content: 'half an ans', partial: true, status: 'interrupted' });
+    expect(messages[2]).toMatchObject({ role: 'tool_call', tool_success: false, status: 'interrupted' });
+    const { rows: context } = await admin.query<{ item: { role?: string; content?: Array<{ text: string }> } }>(
+      'SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq',
+      [sessionUuid],
+    );
+    expect(context.at(-1)?.item.content?.[0]?.text).toContain('half an ans');
+    const { rows: open_ } = await admin.query('SELECT 1 FROM chat_turns WHERE turn_id = $1 AND ended_at IS NULL', ['turn_dead']);
+    expect(open_).toHaveLength(0);
+  });
+
+  it('a turn whose lock connection is lost stops, keeps its partial, and the session goes on', { timeout: 30_000 }, async () => {
+    const { session_id: publicId } = await session();
+    const c = await open(s1, publicId);
+    c.send({ type: 'message', messages: [{ content: 'talk' }] });
+    await c.until((ev) => deltasOf(ev) >= 5);
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pulp-locks-%' AND datname = current_database()`);
+    await c.until(ended());
+    expect(c.events.find((e) => e.type === 'assistant_end')?.finish_reason).toBe('interrupted');
+    fake.setHandler(() => ({ steps: [{ type: 'text', deltas: ['again'] }] }));
+    try {
+      c.send({ type: 'message', messages: [{ content: 'still there?' }] });
+      await c.until((ev) => ev.filter((e) => e.type === 'assistant_end').length === 2);
+      expect(c.events.filter((e) => e.type === 'assistant_end').at(-1)?.finish_reason).toBe('stop');
+    } finally {
+      fake.setHandler(() => ({ steps: [{ type: 'pace', ms: 20 }, { type: 'text', deltas: LONG }] }));
+    }
+    const messages = (await apiClient(s2.baseUrl)('GET', `/sessions/${publicId}`)).body.messages as Array<Record<string, unknown>>;
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    expect(messages[1]).toMatchObject({ partial: true });
+  });
+
+  it('an interrupt on the other server and a resume there work in-process too; the log is pruned after the grace', { timeout: 30_000 }, async () => {
+    const { session_id: publicId } = await session();
+    const a = await open(s1, publicId);
+    const b = await open(s2, publicId);
+    a.send({ type: 'message', messages: [{ content: 'talk' }] });
+    await b.until((ev) => deltasOf(ev) >= 3);
+    b.send({ type: 'interrupt' });
+    await Promise.all([a.until(ended()), b.until(ended())]);
+    const turnId = a.events[0]!.turn_id!;
+    const late = await open(s2, publicId);
+    late.send({ type: 'resume', turn_id: turnId, after_seq: 0 });
+    await late.until(ended(turnId));
+    expect(late.events.filter((e) => e.turn_id === turnId).map((e) => e.seq)).toEqual(a.events.filter((e) => e.turn_id === turnId).map((e) => e.seq));
+
+    const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM turn_events WHERE turn_id = $1', [turnId]);
+    expect(Number(rows[0]!.n)).toBeGreaterThan(0);
+    await pruneTurnLog(s1.pulp.db, 0, 3600);
+    const after = await admin.query<{ n: string }>('SELECT count(*) AS n FROM turn_events WHERE turn_id = $1', [turnId]);
+    expect(after.rows[0]!.n).toBe('0');
+    const gone = await open(s2, publicId);
+    gone.send({ type: 'resume', turn_id: turnId, after_seq: 0 });
+    await gone.until((ev) => ev.some((e) => e.type === 'error'));
+    expect(gone.events.find((e) => e.type === 'error')).toMatchObject({ code: 'RES_3001' });
+  });
+});
