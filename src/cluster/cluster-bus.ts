@@ -16,17 +16,17 @@ import { CHANNEL, controlLine, eventLine, isFrom, packPayloads, parsePayload, re
 
 const WRITE_SQL = `
 WITH logged AS (
-  INSERT INTO turn_events (session_id, turn_id, seq, event)
-  SELECT t.s, t.tid, t.seq, t.ev::jsonb FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) AS t(s, tid, seq, ev)
+  INSERT INTO turn_events (session_id, turn_id, seq, type, event)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[])
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM logged) AS logged, (SELECT count(pg_notify('${CHANNEL}', p)) FROM unnest($5::text[]) AS p) AS notified`;
+SELECT (SELECT count(*) FROM logged) AS logged, (SELECT count(pg_notify('${CHANNEL}', p)) FROM unnest($6::text[]) AS p) AS notified`;
 
 interface Pending {
   line: string;
   /** Set for turn events: they go to the log too. */
-  turn?: { sessionUuid: string; turnId: string; seq: number; data: string };
+  turn?: { sessionUuid: string; turnId: string; seq: number; type: string; data: string };
 }
 
 export interface ClusterBusOptions {
@@ -52,11 +52,21 @@ export class ClusterEventBus implements ChatEventBus {
   #closed = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #reconnectDelay = 100;
+  /** Set while writes fail, so an outage is logged once, not once per batch. */
+  #failing = false;
   readonly #log: Logger;
 
   constructor(private readonly options: ClusterBusOptions) {
     this.#log = options.logger.child({ module: 'cluster-bus' });
-    this.#writer = new DedicatedConnection({ url: options.url, name: `pulp-writer-${options.serverId}`, logger: this.#log });
+    this.#writer = new DedicatedConnection({
+      url: options.url,
+      name: `pulp-writer-${options.serverId}`,
+      logger: this.#log,
+      // The log is short-lived and unlogged: a batch need not wait for a WAL flush to be sent.
+      onConnect: async (client) => {
+        await client.query('SET synchronous_commit TO off');
+      },
+    });
     this.#listener = new DedicatedConnection({
       url: options.url,
       name: `pulp-listener-${options.serverId}`,
@@ -83,7 +93,7 @@ export class ClusterEventBus implements ChatEventBus {
     if (this.#closed) return;
     const line = eventLine(sessionUuid, data);
     if (event.turn_id !== undefined && event.seq !== undefined) {
-      this.#enqueue({ line, turn: { sessionUuid, turnId: event.turn_id, seq: event.seq, data } });
+      this.#enqueue({ line, turn: { sessionUuid, turnId: event.turn_id, seq: event.seq, type: event.type, data } });
     } else {
       this.#enqueue({ line });
     }
@@ -103,14 +113,21 @@ export class ClusterEventBus implements ChatEventBus {
 
   async replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
     await this.sync();
-    // The row at after_seq itself proves the turn is known; a client at 0 needs any row.
-    const { rows } = await this.options.db.query<{ seq: number; event: ServerEvent }>(
-      'SELECT seq, event FROM turn_events WHERE session_id = $1 AND turn_id = $2 AND seq >= $3 ORDER BY seq',
+    // The row at after_seq itself proves the turn is known (a client at 0 needs any row); the end
+    // row is read too, for the one case below.
+    const { rows } = await this.options.db.query<{ seq: number; type: string; event: string }>(
+      `SELECT seq, type, event FROM turn_events WHERE session_id = $1 AND turn_id = $2 AND (seq >= $3 OR type = 'assistant_end') ORDER BY seq`,
       [sessionUuid, turnId, afterSeq],
     );
+    const end = rows.find((r) => r.type === 'assistant_end');
+    if (end && end.seq <= afterSeq) {
+      // A server died after sending this client events it never logged, and another server ended
+      // the turn with seqs the client already holds: the client still needs to hear the end.
+      return [{ ...(JSON.parse(end.event) as ServerEvent), seq: afterSeq + 1 }];
+    }
     if (rows.length === 0) return undefined;
     if (afterSeq > 0 && rows[0]?.seq !== afterSeq) return undefined;
-    return rows.filter((r) => r.seq > afterSeq).map((r) => r.event);
+    return rows.filter((r) => r.seq > afterSeq).map((r) => JSON.parse(r.event) as ServerEvent);
   }
 
   async close(): Promise<void> {
@@ -164,16 +181,22 @@ export class ClusterEventBus implements ChatEventBus {
       turns.map((t) => t.sessionUuid),
       turns.map((t) => t.turnId),
       turns.map((t) => t.seq),
+      turns.map((t) => t.type),
       turns.map((t) => t.data),
       packed.payloads,
     ];
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {
         await this.#writer.query(WRITE_SQL, params);
+        if (this.#failing) this.#log.info('sending events to other servers works again');
+        this.#failing = false;
         return;
       } catch (err) {
         if (this.#closed) return;
-        this.#log.error({ err: { message: (err as Error).message }, attempt, events: batch.length }, 'sending events to other servers failed');
+        if (attempt === 2 && !this.#failing) {
+          this.#failing = true;
+          this.#log.error({ err: { message: (err as Error).message }, events: batch.length }, 'sending events to other servers failed; they miss them until the database answers');
+        }
       }
     }
   }
@@ -212,7 +235,7 @@ export class ClusterEventBus implements ChatEventBus {
         } else if (line.kind === 'event') {
           registry.deliver(line.sessionUuid, JSON.parse(line.data) as ServerEvent, line.data);
         } else {
-          const { rows } = await this.options.db.query<{ data: string }>('SELECT event::text AS data FROM turn_events WHERE turn_id = $1 AND seq = $2', [
+          const { rows } = await this.options.db.query<{ data: string }>('SELECT event AS data FROM turn_events WHERE turn_id = $1 AND seq = $2', [
             line.turnId,
             line.seq,
           ]);

@@ -8,6 +8,10 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 const CONNECT_TIMEOUT_MS = 2_000;
+/** No statement here should take long; a silent socket must not hold the queue forever. */
+const QUERY_TIMEOUT_MS = 10_000;
+/** Closing waits this long for queued statements (shutdown must not hang on a dead database). */
+const CLOSE_WAIT_MS = 3_000;
 
 export interface DedicatedConnectionOptions {
   url: string;
@@ -55,7 +59,9 @@ export class DedicatedConnection {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#queue;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#queue, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
     const client = this.#client;
     this.#client = undefined;
     if (client) await client.end().catch(() => undefined);
@@ -66,6 +72,7 @@ export class DedicatedConnection {
       connectionString: this.options.url,
       application_name: this.options.name,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
       keepAlive: true,
     });
     let lost = false;

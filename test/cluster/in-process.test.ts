@@ -85,8 +85,8 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
       [sessionUuid],
     );
     await admin.query(
-      `INSERT INTO turn_events (turn_id, seq, session_id, event) VALUES
-        ('turn_dead', 1, $1, $2), ('turn_dead', 2, $1, $3)`,
+      `INSERT INTO turn_events (turn_id, seq, session_id, type, event) VALUES
+        ('turn_dead', 1, $1, 'assistant_start', $2), ('turn_dead', 2, $1, 'assistant_delta', $3)`,
       [
         sessionUuid,
         JSON.stringify({ type: 'assistant_start', session_id: publicId, turn_id: 'turn_dead', seq: 1 }),
@@ -101,6 +101,12 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
     expect(turn.map((e) => `${e.seq}:${e.type}`)).toEqual(['1:assistant_start', '2:assistant_delta', '3:function_completed', '4:stream_interrupted', '5:assistant_end']);
     expect(turn[2]).toMatchObject({ tool_call_id: 'call_1', tool_success: false, interrupted: true });
     expect(turn[4]!.finish_reason).toBe('interrupted');
+
+    // A client of the dead server had seen more than was logged (seqs the end reused): it still hears the end.
+    const other = await open(s1, publicId);
+    other.send({ type: 'resume', turn_id: 'turn_dead', after_seq: 7 });
+    await other.until(ended('turn_dead'));
+    expect(other.events.filter((e) => e.turn_id === 'turn_dead').map((e) => `${e.seq}:${e.type}:${e.finish_reason}`)).toEqual(['8:assistant_end:interrupted']);
 
     const messages = (await apiClient(s2.baseUrl)('GET', `/sessions/${publicId}`)).body.messages as Array<Record<string, unknown>>;
     expect(messages[1]).toMatchObject({ role: 'assistant', content: 'half an ans', partial: true, status: 'interrupted' });

@@ -12,12 +12,15 @@ CREATE INDEX chat_turns_open_idx ON chat_turns (session_id) WHERE ended_at IS NU
 CREATE INDEX chat_turns_ended_idx ON chat_turns (ended_at) WHERE ended_at IS NOT NULL;
 
 -- No foreign key to chat_turns: events are written in batches by a connection of their own and may
--- land before the turn's row does.
-CREATE TABLE turn_events (
+-- land before the turn's row does. UNLOGGED: a short-lived log written at streaming rates needs no
+-- WAL (after a PostgreSQL crash it is empty, and resume answers RES_3001). The event is kept as the
+-- JSON text sent to sockets; `type` is the one field queried.
+CREATE UNLOGGED TABLE turn_events (
   turn_id text NOT NULL,
   seq integer NOT NULL,
   session_id uuid NOT NULL,
-  event jsonb NOT NULL,
+  type text NOT NULL,
+  event text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (turn_id, seq)
 );
