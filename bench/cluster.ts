@@ -116,20 +116,29 @@ async function main(): Promise<void> {
     b = await startPulpChild(env);
     await concurrentTurns(a, 5, 20, 0); // warm-up
     await throughSecond(a, b, 5);
+    const servers = [a, b];
+    /** Cores each server used while `fn` ran. */
+    const cores = async <T>(fn: () => Promise<T>): Promise<[T, string]> => {
+      const before = servers.map((s) => s.cpuMicros());
+      const start = performance.now();
+      const value = await fn();
+      const wall = (performance.now() - start) * 1000;
+      return [value, servers.map((s, i) => ((s.cpuMicros() - before[i]!) / wall).toFixed(2)).join(' / ')];
+    };
     for (const load of LOADS) {
       log(`${load} sessions on one server`);
-      const one = await concurrentTurns(a, load, DELTAS, PACE_MS);
+      const [one, oneCores] = await cores(() => concurrentTurns(a!, load, DELTAS, PACE_MS));
       log(`${load} sessions through a second server`);
-      const two = await throughSecond(a, b, load);
+      const [two, twoCores] = await cores(() => throughSecond(a!, b!, load));
       const p99One = percentile(one.delays, 99);
       const p99Two = percentile(two.delays, 99);
       rows.push(
-        [`${load} streams, client on the server that runs the turn`, `${one.completed}/${load}`, `${ms(median(one.delays))} / ${ms(p99One)}`, ''],
+        [`${load} streams, client on the server that runs the turn`, `${one.completed}/${load}`, `${ms(median(one.delays))} / ${ms(p99One)}`, `cores used by A / B: ${oneCores}`],
         [
           `${load} streams, client on a second server (LISTEN/NOTIFY)`,
           `${two.completed}/${load}`,
           `${ms(median(two.delays))} / ${ms(p99Two)}`,
-          `hop A→B p50 / p99 ${ms(median(two.hops))} / ${ms(percentile(two.hops, 99))}${load === 200 ? `; p99 target ≤ 100 ms: ${p99Two <= 100 ? 'met' : '**missed**'}` : ''}`,
+          `cores used by A / B: ${twoCores}; hop A→B p50 / p99 ${ms(median(two.hops))} / ${ms(percentile(two.hops, 99))}${load === 200 ? `; p99 target ≤ 100 ms: ${p99Two <= 100 ? 'met' : '**missed**'}` : ''}`,
         ],
       );
     }

@@ -79,6 +79,43 @@ describe.skipIf(skipReason !== null)('the web client', () => {
     expect(saved.split(/\s+/).length).toBeLessThan(400);
   });
 
+  it('a stream cut by a dropped connection goes on where it stopped after the reconnect (resume)', async () => {
+    // Keep a handle on the page's sockets, so the test can drop the chat connection.
+    await page.addInitScript(() => {
+      const Native = window.WebSocket;
+      const sockets: WebSocket[] = [];
+      (window as unknown as { __sockets: WebSocket[] }).__sockets = sockets;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          sockets.push(this);
+        }
+      };
+    });
+    await page.reload();
+    await waitForTurnEnd(page);
+    const before = await page.getByTestId('assistant-message').count();
+    await send(page, '/long 300');
+    await page.waitForFunction((n) => {
+      const answers = document.querySelectorAll('[data-testid=assistant-message]');
+      return answers.length > n && (answers[answers.length - 1]?.textContent ?? '').split(/\s+/).length > 15;
+    }, before);
+    await page.evaluate(() => (window as unknown as { __sockets: WebSocket[] }).__sockets.at(-1)?.close(4000, 'dropped by the test'));
+    await page.waitForFunction(() => /Reconnecting/.test(document.querySelector('[data-testid=connection-status]')?.textContent ?? ''));
+    await page.waitForFunction(
+      () => document.body.dataset.busy === 'false' && document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected' && !document.querySelector('.streaming'),
+    );
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=assistant-message]').length === n + 1 && (document.querySelectorAll('[data-testid=assistant-message]')[n]?.textContent ?? '').split(/\s+/).filter(Boolean).length >= 300, before);
+
+    const shown = (await lastAnswer(page)).split(/\s+/).filter(Boolean);
+    const sessionId = await page.evaluate(() => location.hash.slice(1));
+    const detail = (await (await fetch(`${server.baseUrl}/api/v1/sessions/${sessionId}`)).json()) as { messages: Array<{ role: string; content: string; partial: boolean }> };
+    const stored = detail.messages.filter((m) => m.role === 'assistant').at(-1)!;
+    expect(stored.partial).toBe(false);
+    expect(shown).toEqual(stored.content.split(/\s+/).filter(Boolean));
+    expect(await page.getByTestId('assistant-message').count()).toBe(before + 1);
+  });
+
   it('shows a /tool list_directory {} call as a collapsible card with its arguments and result', async () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected');
     await send(page, '/tool list_directory {}');

@@ -33,6 +33,9 @@ export class ChatApp {
   readonly #pickers: Pickers;
   #session: Session | null = null;
   #socket: ChatSocket | null = null;
+  /** The last turn event seen of a turn that has not ended (for `resume` after a reconnect). */
+  #streaming: { turnId: string; seq: number } | null = null;
+  #resuming = false;
   #busy = false;
   #oldestSeq: number | null = null;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
@@ -93,6 +96,8 @@ export class ChatApp {
   stopAll(): void {
     this.#socket?.close();
     this.#socket = null;
+    this.#streaming = null;
+    this.#resuming = false;
   }
 
   async create(): Promise<void> {
@@ -165,6 +170,18 @@ export class ChatApp {
   }
 
   #onEvent(ev: ServerEvent): void {
+    // Where the stream is, so a dropped connection can `resume` it instead of reloading.
+    const turnId = 'turn_id' in ev && typeof ev.turn_id === 'string' ? ev.turn_id : undefined;
+    const seq = 'seq' in ev && typeof ev.seq === 'number' ? ev.seq : undefined;
+    if (turnId !== undefined && seq !== undefined) this.#streaming = ev.type === 'assistant_end' ? null : { turnId, seq };
+    if (ev.type === 'assistant_end') this.#resuming = false;
+    if (ev.type === 'error' && this.#resuming && ev.code === 'RES_3001') {
+      // The server no longer has that turn's events (it restarted, or too long passed): reload.
+      this.#resuming = false;
+      this.#streaming = null;
+      if (this.#session) this.#reloadAfterReconnect(this.#session.session_id);
+      return;
+    }
     // A turn seen mid-way (after a reconnect, or started in another tab) can be stopped here too.
     if ('turn_id' in ev && ev.turn_id && ev.type !== 'assistant_end' && !this.#busy) this.#setBusy(true);
     switch (ev.type) {
@@ -221,10 +238,15 @@ export class ChatApp {
     if (st.state === 'connecting') this.#status.textContent = 'Connecting…';
     else if (st.state === 'open') {
       this.#status.textContent = 'Connected';
-      // After a dropped connection, what happened meanwhile is in the stored history.
+      // After a dropped connection: a turn that was streaming goes on where it stopped (resume);
+      // otherwise what happened meanwhile is in the stored history.
       if (st.reconnected) {
-        void this.#loadHistory(sessionId).catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
-        void this.#files.refresh();
+        const streaming = this.#streaming;
+        if (streaming && this.#socket?.send({ type: 'resume', turn_id: streaming.turnId, after_seq: streaming.seq })) {
+          this.#resuming = true;
+        } else {
+          this.#reloadAfterReconnect(sessionId);
+        }
       }
     } else if (st.state === 'waiting') {
       this.#status.textContent = `${st.reason} Reconnecting in ${Math.ceil(st.retryInMs / 1000)} s…`;
@@ -234,6 +256,11 @@ export class ChatApp {
       this.#status.textContent = 'Disconnected';
       this.showError(st.reason);
     }
+  }
+
+  #reloadAfterReconnect(sessionId: string): void {
+    void this.#loadHistory(sessionId).catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
+    void this.#files.refresh();
   }
 
   async #loadHistory(sessionId: string): Promise<void> {

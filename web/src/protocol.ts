@@ -79,7 +79,7 @@ export const ErrorEnvelopeSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), request_id: z.optional(z.string()) }),
 });
 
-const turn = { session_id: z.optional(z.string()), turn_id: z.optional(z.string()) };
+const turn = { session_id: z.optional(z.string()), turn_id: z.optional(z.string()), seq: z.optional(z.number()) };
 
 /** Server → client events (SPEC §5). Unknown types fail to parse and are ignored by the caller. */
 export const ServerEventSchema = z.discriminatedUnion('type', [
@@ -118,6 +118,7 @@ export type ServerEvent = z.infer<typeof ServerEventSchema>;
 export type ClientFrame =
   | { type: 'message'; messages: Array<{ content: string }> }
   | { type: 'interrupt' }
+  | { type: 'resume'; turn_id: string; after_seq: number }
   | { type: 'ping' };
 
 /** The tool name of the summarization card (SPEC §7.3). */
