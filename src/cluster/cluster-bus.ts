@@ -111,6 +111,17 @@ export class ClusterEventBus implements ChatEventBus {
     return new Promise((resolve) => this.#syncWaiters.push({ mark, resolve }));
   }
 
+  /**
+   * Resolves once every notification committed before this call has been handed to local
+   * connections: PostgreSQL sends a listener's pending notifications before the answer to its
+   * next statement. A turn that takes over a session calls it so its first event cannot overtake
+   * the end of the previous turn on this server's connections.
+   */
+  async catchUp(): Promise<void> {
+    await this.#listener.query('SELECT 1');
+    await this.#inbound;
+  }
+
   async replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
     await this.sync();
     // The row at after_seq itself proves the turn is known (a client at 0 needs any row); the end

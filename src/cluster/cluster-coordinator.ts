@@ -149,15 +149,19 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
   async #acquire(sessionUuid: string, turnId: string): Promise<boolean> {
     const deadline = Date.now() + (this.options.previousTurnWaitMs ?? PREVIOUS_TURN_WAIT_MS);
     let askedAt = -Infinity;
+    let followsRemote = this.#remote.has(sessionUuid);
     for (;;) {
       try {
         const attempt = await this.options.locks.tryStart(sessionUuid, turnId, this.options.serverId);
         if (attempt.ok) {
           this.#held.add(sessionUuid);
+          // The previous turn ran elsewhere: its last events must reach our connections first.
+          if (followsRemote) await this.options.bus.catchUp().catch(() => undefined);
           this.#remote.delete(sessionUuid);
           for (const orphan of attempt.orphans) await this.#endOrphan(orphan);
           return true;
         }
+        followsRemote = true;
       } catch (err) {
         // The lock may have been taken by the failed statement (advisory locks ignore rollbacks).
         await this.options.locks.unlock(sessionUuid).catch(() => undefined);
