@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig, readEnvironment } from './config/config.js';
 import { createDatabase, DatabaseUnreachableError, STARTUP_RETRY, waitForDatabase } from './db/create-database.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createPulp } from './app.js';
 
@@ -21,7 +22,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.log);
-  const db = await createDatabase(config, logger);
+  let db;
+  try {
+    db = await createDatabase(config, logger);
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      logger.fatal(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
   try {
     await waitForDatabase(db, logger, { ...STARTUP_RETRY, attempts: config.dbStartupAttempts });
   } catch (err) {

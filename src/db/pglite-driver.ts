@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
 
 const INT8_OID = 20;
@@ -30,9 +31,16 @@ export class Mutex {
 /** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
 export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
   if (dir) mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create(dir ?? 'memory://', {
-    parsers: { [INT8_OID]: (value: string) => Number(value) },
-  });
+  const unlock = dir ? lockDataDir(dir) : () => undefined;
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dir ?? 'memory://', {
+      parsers: { [INT8_OID]: (value: string) => Number(value) },
+    });
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const mutex = new Mutex();
   let statements = 0;
   let closed = false;
@@ -76,7 +84,11 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
     async close() {
       if (closed) return;
       closed = true;
-      await mutex.run(() => pglite.close());
+      try {
+        await mutex.run(() => pglite.close());
+      } finally {
+        unlock();
+      }
     },
   };
 }

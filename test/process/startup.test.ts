@@ -28,6 +28,11 @@ describe('starting the server', () => {
     try {
       const list = await apiClient(second.baseUrl)('GET', '/sessions');
       expect(list.body.sessions.map((s: { title: string }) => s.title)).toEqual(['survives restarts']);
+      // The embedded database is one server's: a second process on it refuses to start, clearly.
+      const intruder = spawnPulpRaw({ DATA_DIR });
+      expect(await intruder.exited).toBe(2);
+      expect(intruder.lines.join('\n')).toMatch(/in use by another Pulp process \(pid \d+\).*DATABASE_URL/);
+      expect((await apiClient(second.baseUrl)('GET', '/health/ready')).status).toBe(200);
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
