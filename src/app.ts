@@ -123,6 +123,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
   health.websocket = () => chat.registry.counts();
   await cluster?.start();
+  if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {
     db,
     workspace,

@@ -81,6 +81,11 @@ export class ClusterEventBus implements ChatEventBus {
     });
   }
 
+  /** False while the listener is reconnecting (events of other servers are missed meanwhile). */
+  get listening(): boolean {
+    return this.#listener.connected;
+  }
+
   /** Connects the listener (events sent before it listens are not received). */
   async start(): Promise<void> {
     await this.#listener.client();

@@ -28,6 +28,8 @@ export interface ClusterOptions {
 
 export interface Cluster {
   serverId: string;
+  /** For /health. */
+  health(): { enabled: true; server_id: string; listening: boolean };
   /** For ChatDeps.distribution. */
   distribution(registry: ConnectionRegistry): { coordinator: TurnCoordinator; events: ChatEventBus };
   /** Connects and starts the sweeper; call after `distribution`. */
@@ -52,6 +54,7 @@ export function createCluster(options: ClusterOptions): Cluster {
 
   return {
     serverId,
+    health: () => ({ enabled: true, server_id: serverId, listening: bus?.listening ?? false }),
     distribution(registry) {
       const b = new ClusterEventBus({
         url: options.url,

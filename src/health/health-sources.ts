@@ -13,6 +13,8 @@ export interface HealthSources {
   mcp: () => Record<string, McpServerHealth>;
   llm: () => { provider: string; mode: string };
   codeInterpreter: () => { available: boolean };
+  /** Several servers on one PostgreSQL (src/cluster): on or off, and this server's id. */
+  cluster: () => { enabled: boolean; server_id?: string; listening?: boolean };
 }
 
 export function defaultHealthSources(llm: { provider: string; mode: string }): HealthSources {
@@ -21,5 +23,6 @@ export function defaultHealthSources(llm: { provider: string; mode: string }): H
     mcp: () => ({}),
     llm: () => llm,
     codeInterpreter: () => ({ available: false }),
+    cluster: () => ({ enabled: false }),
   };
 }

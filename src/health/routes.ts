@@ -66,6 +66,7 @@ export function registerHealthRoutes(app: PulpFastify, deps: HealthDeps): void {
       mcp: { servers: mcp },
       llm: sources.llm(),
       code_interpreter: sources.codeInterpreter(),
+      cluster: sources.cluster(),
     };
   });
 

@@ -72,6 +72,13 @@ describe.skipIf(!TEST_DATABASE_URL)('several servers on one PostgreSQL', () => {
       await client.end();
     }
     for (const s of [s1, s2]) expect((await fetch(`${s.baseUrl}/api/v1/health/ready`)).status).toBe(200);
+    const ids = [];
+    for (const s of [s1, s2]) {
+      const health = (await apiClient(s.baseUrl)('GET', '/health')).body as { cluster: { enabled: boolean; server_id: string; listening: boolean } };
+      expect(health.cluster).toMatchObject({ enabled: true, listening: true });
+      ids.push(health.cluster.server_id);
+    }
+    expect(new Set(ids).size).toBe(2);
   });
 
   it('clients on two servers see every event of a turn, in the same order', async () => {

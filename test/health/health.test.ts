@@ -23,6 +23,7 @@ describe('health and metrics', () => {
       mcp: { servers: expect.any(Object) },
       llm: { provider: 'offline' },
       code_interpreter: { available: expect.any(Boolean) },
+      cluster: { enabled: false },
     });
     expect(JSON.stringify(health.body)).not.toMatch(/127\.0\.0\.1|postgres:\/\/|password/);
   });
