@@ -1,0 +1,139 @@
+/**
+ * The ends of a turn that the socket tests do not reach: a stop while the turn is still getting
+ * ready, a session that vanishes mid-turn so nothing can be saved, and a title hook that throws.
+ * runTurn is driven directly, over a fresh database and the fake OpenAI-compatible server.
+ */
+import { OpenAIProvider, type AgentInputItem } from '@openai/agents';
+import OpenAI from 'openai';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CancellationToken, UserInterrupt } from '../../src/chat/cancellation.js';
+import { ContextStore } from '../../src/chat/context-store.js';
+import type { ServerEvent } from '../../src/chat/events.js';
+import { listMessages } from '../../src/chat/message-store.js';
+import { runTurn, type TurnDeps, type TurnRequest } from '../../src/chat/turn.js';
+import { defaultClassifyError } from '../../src/chat/turn-errors.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+
+let database: TestDatabase;
+let fake: FakeOpenAI;
+let provider: OpenAIProvider;
+let userId: string;
+let n = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await migrate(database.db);
+  fake = await startFakeOpenAI();
+  provider = new OpenAIProvider({ openAIClient: new OpenAI({ baseURL: fake.baseUrl, apiKey: 'test', maxRetries: 0 }), useResponses: true });
+  const { rows } = await database.db.query<{ id: string }>("INSERT INTO users (email) VALUES ('turns@example.test') RETURNING id");
+  userId = rows[0]!.id;
+});
+afterAll(async () => {
+  await fake?.close();
+  await database?.drop();
+});
+
+async function newSession(): Promise<{ uuid: string; publicId: string }> {
+  const publicId = `chat_turnend${String(++n).padStart(4, '0')}`;
+  const { rows } = await database.db.query<{ id: string }>('INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, $3) RETURNING id', [userId, publicId, 'gpt-4o']);
+  return { uuid: rows[0]!.id, publicId };
+}
+
+const countTokens = (_model: string, items: AgentInputItem[]): number => items.length * 10;
+
+function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: ServerEvent[]; errors: Array<{ msg?: string }> } {
+  const events: ServerEvent[] = [];
+  const errors: Array<{ msg?: string }> = [];
+  // Error lines (level 50) are collected: the turn logs what it could not do.
+  const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) });
+  const deps: TurnDeps = {
+    db: database.db,
+    logger,
+    metrics: createMetrics(),
+    sink: { publish: (_uuid, event) => void events.push(event) },
+    modelProvider: provider,
+    tools: async () => [],
+    instructions: async () => 'Be brief.',
+    countTokens,
+    contextWindow: () => 1_000,
+    classifyError: defaultClassifyError,
+    ...overrides,
+  };
+  return { deps, events, errors };
+}
+
+function request(s: { uuid: string; publicId: string }, token = new CancellationToken()): TurnRequest {
+  return { sessionUuid: s.uuid, sessionId: s.publicId, turnId: `turn_${n}`, contents: ['Hello there'], token, requestId: 'req-1' };
+}
+
+const types = (events: ServerEvent[]) => events.map((e) => e.type);
+
+describe('a turn stopped or broken outside the model stream', () => {
+  it('a stop while the tools load ends the turn as interrupted without calling the model, and keeps the user message', async () => {
+    const s = await newSession();
+    const token = new CancellationToken();
+    const before = fake.requests.length;
+    const { deps, events } = setup({
+      tools: async () => {
+        token.cancel(new UserInterrupt());
+        return [];
+      },
+    });
+
+    await expect(runTurn(deps, request(s, token))).resolves.toBe('interrupted');
+
+    expect(fake.requests.length).toBe(before);
+    expect(types(events)).toEqual(['assistant_start', 'stream_interrupted', 'token_usage', 'assistant_end']);
+    expect(events.at(-1)).toMatchObject({ finish_reason: 'interrupted', session_id: s.publicId });
+    // The context holds the user's words only: 1 item × 10 tokens.
+    expect(events.find((e) => e.type === 'token_usage')).toMatchObject({ current: 10, limit: 1_000, threshold: 800 });
+    const messages = await listMessages(database.db, s.uuid);
+    expect(messages.map((m) => [m.role, m.content])).toEqual([['user', 'Hello there']]);
+    expect(await new ContextStore(database.db, s.uuid).getItems()).toHaveLength(1);
+    const { rows } = await database.db.query<{ total_tokens: number; turn_count: number }>('SELECT total_tokens, turn_count FROM sessions WHERE id = $1', [s.uuid]);
+    expect(rows[0]).toEqual({ total_tokens: 10, turn_count: 1 });
+  });
+
+  it('a session deleted during the turn ends it with a database error the client can read, not a crash', async () => {
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Too ', 'late.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    const { deps, events, errors } = setup({
+      tools: async () => {
+        await database.db.query('DELETE FROM sessions WHERE id = $1', [s.uuid]);
+        return [];
+      },
+    });
+
+    await expect(runTurn(deps, request(s))).resolves.toBe('error');
+
+    const error = events.find((e) => e.type === 'error');
+    expect(error).toMatchObject({ code: 'DB_8001', request_id: 'req-1' });
+    expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'error' });
+    expect(errors.map((e) => e.msg)).toContain('saving the turn failed');
+  });
+
+  it('a title hook that throws is logged and the turn still ends with stop', async () => {
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    let called = 0;
+    const { deps, events, errors } = setup({
+      hooks: {
+        onFirstTurnCompleted: () => {
+          called++;
+          throw new Error('title service down');
+        },
+      },
+    });
+
+    await expect(runTurn(deps, request(s))).resolves.toBe('stop');
+
+    expect(called).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
+    expect(events.some((e) => e.type === 'error')).toBe(false);
+    expect(errors.map((e) => e.msg)).toEqual(['onFirstTurnCompleted hook failed']);
+  });
+});

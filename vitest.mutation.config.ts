@@ -1,0 +1,27 @@
+/**
+ * The tests Stryker runs against each mutant (`npm run test:mutation`): those that exercise the
+ * mutated modules (chat, context, sessions, auth, workspace) in this process. Tests that start
+ * `src/main.ts` as a child process (test/process) or drive a browser (test/e2e) run unmutated
+ * code and cannot kill a mutant, so they are left out here (they still run in `npm test`).
+ */
+import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Shortest files first (vitest's default runs the longest first). Stryker stops a mutant's run at
+ * the first failing test, so a mutant a quick unit test kills never waits for a server to start.
+ */
+class ShortestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return (await super.sort(files)).reverse();
+  }
+}
+
+export default defineConfig({
+  test: {
+    include: ['test/{auth,chat,context,sessions,workspace}/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    sequence: { sequencer: ShortestFirst },
+  },
+});
