@@ -1,9 +1,9 @@
-import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionRegistry, type ChatConnection } from '../../src/chat/connections.js';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { SocketConnection } from '../../src/chat/ws-connection.js';
+import { StubSocket } from './stub-socket.js';
 
 function fakeConn(sessionUuid: string, inbox: string[] = []): ChatConnection {
   return { sessionUuid, sessionId: `chat_${sessionUuid}`, send: (d) => void inbox.push(d), close: () => undefined };
@@ -42,27 +42,6 @@ describe('connection registry', () => {
   });
 });
 
-/** The parts of a `ws` socket SocketConnection uses, recording what it did. */
-class StubSocket extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
-  sent: string[] = [];
-  pings = 0;
-  closedWith: number | undefined;
-  send(data: string) {
-    this.sent.push(data);
-  }
-  ping() {
-    this.pings += 1;
-  }
-  close(code: number) {
-    this.closedWith = code;
-    this.readyState = 3;
-  }
-  terminate() {
-    this.readyState = 3;
-  }
-}
 
 describe('socket keepalive and idle close', () => {
   let now = 0;

@@ -3,29 +3,14 @@
  * then its live ones, never twice and never out of order; a turn that is not kept gets RES_3001.
  * And the one-server memory log `resume` reads: bounded per turn, pruned after the grace period.
  */
-import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionRegistry } from '../../src/chat/connections.js';
 import { LocalEventBus, MemoryEventLog } from '../../src/chat/event-bus.js';
 import type { ResumeFrame, ServerEvent } from '../../src/chat/events.js';
 import { RESUME_WINDOW_MS, SocketConnection } from '../../src/chat/ws-connection.js';
+import { StubSocket } from './stub-socket.js';
 
-class StubSocket extends EventEmitter {
-  readonly OPEN = 1;
-  readyState = 1;
-  sent: string[] = [];
-  send(data: string) {
-    this.sent.push(data);
-  }
-  ping() {}
-  close() {
-    this.readyState = 3;
-  }
-  terminate() {
-    this.readyState = 3;
-  }
-}
 
 const delta = (turn: string, seq: number, content = `d${seq} `): ServerEvent => ({ type: 'assistant_delta', content, session_id: 'chat_u', turn_id: turn, seq });
 
