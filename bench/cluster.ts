@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type WebSocket from 'ws';
 import { startFakeOpenAI } from '../test/support/fake-openai.js';
+import { fakeModelEnv } from '../test/support/pulp-process.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
 import { benchPrompt, benchScript, concurrentTurns } from './scenarios.js';
 import { median, ms, percentile } from './stats.js';
@@ -100,14 +101,7 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const fake = await startFakeOpenAI();
   fake.setHandler(benchScript);
-  const env = {
-    OPENAI_BASE_URL: fake.baseUrl,
-    OPENAI_API_KEY: 'test',
-    LLM_PROVIDER: 'openai',
-    OPENAI_API_MODE: 'chat_completions',
-    DEFAULT_MODEL: 'gpt-4o-mini',
-    DATABASE_URL: url.toString(),
-  };
+  const env = { ...fakeModelEnv(fake.baseUrl), DATABASE_URL: url.toString() };
   const rows: string[][] = [];
   let a: PulpChild | undefined;
   let b: PulpChild | undefined;

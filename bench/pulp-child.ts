@@ -2,11 +2,9 @@
  * Pulp as a real child process (`src/main.ts`, as `npm start` runs it) for the benchmark, with its
  * CPU time read from /proc/<pid>/stat so the server's cost is measured apart from the client's.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import WebSocket from 'ws';
-import { spawnPulpRaw, type SpawnedPulp } from '../test/support/pulp-process.js';
+import { dataDirWithoutBuiltins, spawnPulpRaw, type SpawnedPulp } from '../test/support/pulp-process.js';
 
 /** Linux clock ticks per second (USER_HZ); 100 on every mainstream kernel. */
 const TICKS_PER_S = 100;
@@ -22,10 +20,7 @@ export interface PulpChild {
 }
 
 export async function startPulpChild(env: Record<string, string>): Promise<PulpChild> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-bench-'));
-  // The built-in MCP servers are child processes of their own; they take no part in a chat turn.
-  const off = { disabled: true };
-  writeFileSync(path.join(dataDir, 'mcp.json'), JSON.stringify({ mcpServers: { fetch: off, 'sequential-thinking': off } }));
+  const dataDir = dataDirWithoutBuiltins('pulp-bench-');
   let p: SpawnedPulp | undefined;
   try {
     p = spawnPulpRaw({ DATA_DIR: dataDir, CODE_INTERPRETER: 'off', WS_MAX_CONNECTIONS: '2000', ...env });

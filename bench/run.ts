@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startFakeOpenAI, type FakeOpenAI } from '../test/support/fake-openai.js';
+import { fakeModelEnv } from '../test/support/pulp-process.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
 import { benchPrompt, benchScript, concurrentTurns, pulpTurn, rawRead, sdkFloor, type Timing } from './scenarios.js';
 import { median, ms, percentile, ratio, us } from './stats.js';
@@ -34,7 +35,7 @@ async function repeat(n: number, fn: () => Promise<Timing>): Promise<Timing[]> {
 }
 
 function pulpEnv(fake: FakeOpenAI): Record<string, string> {
-  return { OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'test', LLM_PROVIDER: 'openai', OPENAI_API_MODE: 'chat_completions', DEFAULT_MODEL: 'gpt-4o-mini' };
+  return fakeModelEnv(fake.baseUrl);
 }
 
 /** Median (message sent → first assistant_delta) over short turns. */

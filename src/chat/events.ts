@@ -64,6 +64,15 @@ export const TokenUsageEventSchema = z.object({
   output_tokens: z.number().optional(),
 });
 
+/** The one error shape (SPEC §11), in a turn or outside one. */
+export const ErrorEventSchema = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  recoverable: z.boolean(),
+  request_id: z.string(),
+});
+
 /** Events of a turn, before the emitter stamps `type`-independent fields (session_id, turn_id, seq). */
 export const TurnEventBodySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('assistant_start') }),
@@ -76,13 +85,7 @@ export const TurnEventBodySchema = z.discriminatedUnion('type', [
   TokenUsageEventSchema,
   z.object({ type: z.literal('stream_interrupted') }),
   z.object({ type: z.literal('assistant_end'), finish_reason: FinishReasonSchema }),
-  z.object({
-    type: z.literal('error'),
-    code: z.string(),
-    message: z.string(),
-    recoverable: z.boolean(),
-    request_id: z.string(),
-  }),
+  ErrorEventSchema,
 ]);
 export type TurnEventBody = z.infer<typeof TurnEventBodySchema>;
 
@@ -92,13 +95,7 @@ export const SessionEventBodySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }),
   z.object({ type: z.literal('pong') }),
   z.object({ type: z.literal('server_shutdown'), message: z.string() }),
-  z.object({
-    type: z.literal('error'),
-    code: z.string(),
-    message: z.string(),
-    recoverable: z.boolean(),
-    request_id: z.string(),
-  }),
+  ErrorEventSchema,
 ]);
 export type SessionEventBody = z.infer<typeof SessionEventBodySchema>;
 

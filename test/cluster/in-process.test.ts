@@ -11,6 +11,7 @@ import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
 import { createEmptyPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { deltasOf, ended, openChat, type ChatClient } from './support.js';
 
@@ -38,11 +39,7 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
     ({ url, drop } = await createEmptyPostgresDatabase());
     const env = {
       DATABASE_URL: url,
-      LLM_PROVIDER: 'openai',
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_API_KEY: 'test',
-      OPENAI_API_MODE: 'chat_completions',
-      DEFAULT_MODEL: 'gpt-4o-mini',
+      ...fakeModelEnv(fake.baseUrl),
     };
     s1 = await startTestServer(env, { database: database() });
     s2 = await startTestServer({ ...env, DATA_DIR: s1.dataDir }, { database: database() });

@@ -2,15 +2,13 @@
  * Several real Pulp processes on one fresh PostgreSQL database, a shared DATA_DIR, and the fake
  * model; plus a chat socket client that records events and lets a test await them (no sleeps).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { apiClient } from '../support/api.js';
 import { createEmptyPostgresDatabase } from '../support/database.js';
 import type { FakeOpenAI } from '../support/fake-openai.js';
-import { spawnPulpRaw, type SpawnedPulp } from '../support/pulp-process.js';
+import { dataDirWithoutBuiltins, fakeModelEnv, spawnPulpRaw, type SpawnedPulp } from '../support/pulp-process.js';
 
 export interface ClusterEnv {
   env: Record<string, string>;
@@ -19,20 +17,14 @@ export interface ClusterEnv {
 }
 
 export async function clusterEnv(fake: FakeOpenAI): Promise<ClusterEnv> {
-  const DATA_DIR = mkdtempSync(path.join(tmpdir(), 'pulp-cluster-'));
-  const off = { disabled: true };
-  writeFileSync(path.join(DATA_DIR, 'mcp.json'), JSON.stringify({ mcpServers: { fetch: off, 'sequential-thinking': off } }));
+  const DATA_DIR = dataDirWithoutBuiltins('pulp-cluster-');
   const pgdb = await createEmptyPostgresDatabase();
   return {
     url: pgdb.url,
     env: {
       DATA_DIR,
       DATABASE_URL: pgdb.url,
-      OPENAI_BASE_URL: fake.baseUrl,
-      OPENAI_API_KEY: 'test',
-      LLM_PROVIDER: 'openai',
-      OPENAI_API_MODE: 'chat_completions',
-      DEFAULT_MODEL: 'gpt-4o-mini',
+      ...fakeModelEnv(fake.baseUrl),
       CODE_INTERPRETER: 'off',
     },
     async cleanup() {

@@ -4,16 +4,14 @@
  * The model is the fake server over real HTTP; the database is PGlite on disk in DATA_DIR, or a
  * fresh PostgreSQL database when TEST_DATABASE_URL is set.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api.js';
 import { createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { spawnPulpRaw } from '../support/pulp-process.js';
+import { dataDirWithoutBuiltins, fakeModelEnv, spawnPulpRaw } from '../support/pulp-process.js';
 
 const DELTA_COUNT = 400;
 const PACE_MS = 50;
@@ -37,20 +35,9 @@ afterEach(async () => {
 
 /** A fresh DATA_DIR (and PostgreSQL database when configured) for one test; removed afterwards. */
 async function freshEnv(): Promise<Record<string, string>> {
-  const DATA_DIR = mkdtempSync(path.join(tmpdir(), 'pulp-chatproc-'));
+  const DATA_DIR = dataDirWithoutBuiltins('pulp-chatproc-');
   cleanups.push(() => rmSync(DATA_DIR, { recursive: true, force: true }));
-  // The built-in MCP servers (six child processes) play no part here; they only slow the start.
-  const off = { disabled: true };
-  writeFileSync(path.join(DATA_DIR, 'mcp.json'), JSON.stringify({ mcpServers: { fetch: off, 'sequential-thinking': off } }));
-  const env: Record<string, string> = {
-    DATA_DIR,
-    OPENAI_BASE_URL: fake.baseUrl,
-    OPENAI_API_KEY: 'test',
-    LLM_PROVIDER: 'openai',
-    OPENAI_API_MODE: 'chat_completions',
-    DEFAULT_MODEL: 'gpt-4o-mini',
-    CODE_INTERPRETER: 'off',
-  };
+  const env: Record<string, string> = { DATA_DIR, ...fakeModelEnv(fake.baseUrl), CODE_INTERPRETER: 'off' };
   if (TEST_DATABASE_URL) {
     const pgdb = await createEmptyPostgresDatabase();
     cleanups.push(() => pgdb.drop());

@@ -1,6 +1,8 @@
 /** Runs `src/main.ts` as a real child process, as `npm start` would, and reads its log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -64,4 +66,20 @@ export async function startPulpProcess(env: Record<string, string>): Promise<Pul
   const baseUrl = /listening on (http:\/\/[^"\s]+)/.exec(line)?.[1];
   if (!baseUrl) throw new Error(`no address in: ${line}`);
   return { child: p.child, baseUrl, lines: p.lines, exited: p.exited };
+}
+
+/** The variables that point Pulp at the fake model server over Chat Completions. */
+export function fakeModelEnv(baseUrl: string): Record<string, string> {
+  return { OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: 'test', LLM_PROVIDER: 'openai', OPENAI_API_MODE: 'chat_completions', DEFAULT_MODEL: 'gpt-4o-mini' };
+}
+
+/**
+ * A fresh DATA_DIR whose `mcp.json` turns the built-in MCP servers off: six child processes that
+ * play no part in a chat turn and only slow the start.
+ */
+export function dataDirWithoutBuiltins(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  const off = { disabled: true };
+  writeFileSync(path.join(dir, 'mcp.json'), JSON.stringify({ mcpServers: { fetch: off, 'sequential-thinking': off } }));
+  return dir;
 }
