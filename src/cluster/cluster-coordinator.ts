@@ -112,10 +112,7 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     } else if (control.t === 'started') {
       this.#remote.set(control.s, control.turn);
     } else if (control.t === 'ended') {
-      if (this.#remote.get(control.s) === control.turn) this.#remote.delete(control.s);
-      const waiters = this.#endedWaiters.get(control.s);
-      this.#endedWaiters.delete(control.s);
-      for (const wake of waiters ?? []) wake();
+      this.#ended(control.s, control.turn);
     }
   }
 
@@ -203,10 +200,15 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     for (const { seq, ...body } of ended.events) {
       this.options.bus.publish(ended.sessionUuid, { ...body, session_id: ended.sessionId, turn_id: turnId, seq });
     }
-    if (this.#remote.get(ended.sessionUuid) === turnId) this.#remote.delete(ended.sessionUuid);
     this.options.bus.control({ t: 'ended', s: ended.sessionUuid, turn: turnId });
-    const waiters = this.#endedWaiters.get(ended.sessionUuid);
-    this.#endedWaiters.delete(ended.sessionUuid);
+    this.#ended(ended.sessionUuid, turnId);
+  }
+
+  /** A turn of the session ended elsewhere: forget it and wake the turns waiting for the lock. */
+  #ended(sessionUuid: string, turnId: string): void {
+    if (this.#remote.get(sessionUuid) === turnId) this.#remote.delete(sessionUuid);
+    const waiters = this.#endedWaiters.get(sessionUuid);
+    this.#endedWaiters.delete(sessionUuid);
     for (const wake of waiters ?? []) wake();
   }
 
