@@ -20,6 +20,11 @@ class ShortestFirst extends BaseSequencer {
 export default defineConfig({
   test: {
     include: ['test/{auth,chat,context,sessions,workspace}/**/*.test.ts'],
+    // Stryker runs each mutant's files in one fresh worker; sharing it across those files loads
+    // the dependencies (the Agents SDK, the tokenizer, Fastify) once a mutant instead of once a
+    // file. A fresh worker per mutant still re-evaluates every module, so static mutants apply.
+    isolate: false,
+    setupFiles: ['test/support/mutation-setup-coverage.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     sequence: { sequencer: ShortestFirst },

@@ -99,7 +99,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
   const modelProvider = createModelProvider(config.llm);
-  const contextHooks = createContextHooks({ modelProvider, metrics });
+  const contextHooks = createContextHooks({ modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
   const chat = await registerChatSocket(app, {

@@ -7,6 +7,8 @@ import { createDatabase, DatabaseUnreachableError, STARTUP_RETRY, waitForDatabas
 import { DataDirInUseError } from './db/data-dir-lock.js';
 import { createLogger } from './observability/logger.js';
 import { createPulp } from './app.js';
+import { loadEncoding } from './context/encodings.js';
+import { encodingFor } from './context/tokens.js';
 
 const SHUTDOWN_GRACE_MS = 12_000;
 
@@ -43,6 +45,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const server = await createPulp({ config, db, logger, defaultMetrics: true });
+  // Loaded now rather than on the first turn's first count (see context/encodings.ts).
+  loadEncoding(encodingFor(config.llm.defaultModel));
   const address = await server.app.listen({ host: config.host, port: config.port });
   logger.info({ address, database: db.driver, llm: config.llm.provider, auth: config.auth.mode }, `Pulp listening on ${address}`);
 

@@ -92,6 +92,7 @@ const EnvSchema = z.object({
   DEFAULT_MODEL: optionalString,
   MODELS: optionalString,
   MODEL_CONTEXT_WINDOWS: modelWindows,
+  SUMMARY_RETRY_BACKOFF_MS: int(1000, 0, 60_000),
   AUTH_MODE: z.enum(['none', 'jwt', '']).optional().transform((v) => (v ? v : 'none')),
   JWT_SECRET: optionalString,
   ALLOW_REGISTRATION: bool(true),
@@ -137,6 +138,8 @@ export interface Config {
     defaultModel: string;
     models: string[];
     contextWindowOverrides: Record<string, number>;
+    /** The wait before the first retry of a failed summary; it doubles for the second. */
+    summaryRetryBackoffMs: number;
   };
   auth: {
     mode: 'none' | 'jwt';
@@ -233,6 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultModel,
       models,
       contextWindowOverrides: e.MODEL_CONTEXT_WINDOWS,
+      summaryRetryBackoffMs: e.SUMMARY_RETRY_BACKOFF_MS,
     },
     auth: {
       mode: e.AUTH_MODE,

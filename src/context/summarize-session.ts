@@ -35,6 +35,8 @@ export interface SummarizeSessionOptions {
   window?: number;
   /** Injected wait between retries (tests). */
   sleep?: SleepFn;
+  /** The wait before the first retry (`SUMMARY_RETRY_BACKOFF_MS`); default {@link SUMMARY_BACKOFF_MS}. */
+  retryBackoffMs?: number;
 }
 
 export const SummarizeSuccessSchema = z.object({
@@ -121,6 +123,7 @@ export async function summarizeSession(opts: SummarizeSessionOptions): Promise<S
     summary = await summarizeItems(plan.older, complete, {
       signal,
       sleep: opts.sleep,
+      backoffMs: opts.retryBackoffMs,
       // About half the window at ~4 characters per token, so the request itself always fits.
       maxInputChars: Math.min(SUMMARY_MAX_INPUT_CHARS, window * 2),
     });

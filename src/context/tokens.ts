@@ -6,10 +6,9 @@
  * the items a turn adds instead of re-counting the whole history.
  */
 import type { AgentInputItem } from '@openai/agents';
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { type EncodingName, loadEncoding } from './encodings.js';
 
-export type EncodingName = 'o200k_base' | 'cl100k_base';
+export type { EncodingName } from './encodings.js';
 
 /** What each context item costs on top of its text: role markers, ids, separators (SPEC §7.1). */
 export const ITEM_OVERHEAD_TOKENS = 10;
@@ -38,7 +37,7 @@ export function encodingFor(model: string): EncodingName {
 /** Tokens in `text` for `model`'s encoding; special-token text counts as plain text. */
 export function countText(model: string, text: string): number {
   if (text.length === 0) return 0;
-  return encodingFor(model) === 'cl100k_base' ? countCl100k(text, PLAIN_TEXT) : countO200k(text, PLAIN_TEXT);
+  return loadEncoding(encodingFor(model)).countTokens(text, PLAIN_TEXT);
 }
 
 /** A piece of an item: text to tokenize, or a non-text part with a flat cost. */

@@ -30,6 +30,8 @@ export function modelCompleter(modelProvider: ModelProvider, model: string): Com
 export interface ContextHookDeps {
   modelProvider: ModelProvider;
   metrics: Metrics;
+  /** `SUMMARY_RETRY_BACKOFF_MS`; default the summarizer's own. */
+  summaryRetryBackoffMs?: number;
 }
 
 /**
@@ -73,6 +75,7 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
         force,
         signal: ctx.signal,
         window: ctx.contextWindow,
+        retryBackoffMs: deps.summaryRetryBackoffMs,
       });
       deps.metrics.summarizations.inc({ outcome: result.success ? 'success' : 'skipped' });
       return result;
@@ -140,6 +143,7 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
           emit: noop,
           force: true,
           window,
+          retryBackoffMs: deps.summaryRetryBackoffMs,
         });
         deps.metrics.summarizations.inc({ outcome: result.success ? 'success' : 'skipped' });
         return result;

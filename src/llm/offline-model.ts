@@ -17,7 +17,7 @@ import {
   type StreamEvent,
   type protocol,
 } from '@openai/agents';
-import { countTokens } from 'gpt-tokenizer';
+import { loadEncoding } from '../context/encodings.js';
 import { inputText, planOfflineReply, type OfflinePlan } from './offline-reply.js';
 
 /** Pause between streamed words: slow enough to watch and to interrupt, fast enough to try. */
@@ -32,7 +32,7 @@ export interface OfflineModelOptions {
 
 /** Token count that treats special-token text such as `<|endoftext|>` as plain text. */
 export function countTextTokens(text: string): number {
-  return text === '' ? 0 : countTokens(text, { disallowedSpecial: new Set() });
+  return text === '' ? 0 : loadEncoding('o200k_base').countTokens(text, { disallowedSpecial: new Set() });
 }
 
 function toolNames(request: ModelRequest): string[] {

@@ -26,6 +26,8 @@ describe('configuration', () => {
     expect(c.ws).toEqual({ maxConnections: 1000, maxConnectionsPerSession: 3, idleTimeoutS: 600, pingIntervalS: 30 });
     expect(c.maxUploadBytes).toBe(52_428_800);
     expect(c.dataDir).toBe(path.resolve('./data'));
+    expect(c.llm.summaryRetryBackoffMs).toBe(1000);
+    expect(loadConfig({ SUMMARY_RETRY_BACKOFF_MS: '0' }).llm.summaryRetryBackoffMs).toBe(0);
   });
 
   it.each([
@@ -42,6 +44,7 @@ describe('configuration', () => {
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ LLM_PROVIDER: 'azure' }, 'AZURE_OPENAI_ENDPOINT'],
     [{ OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
+    [{ SUMMARY_RETRY_BACKOFF_MS: '60001' }, 'SUMMARY_RETRY_BACKOFF_MS'],
   ])('refuses %o with one line naming %s', (env, variable) => {
     const err = configError(env);
     expect(err.variable).toBe(variable);

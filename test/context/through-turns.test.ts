@@ -61,6 +61,7 @@ beforeAll(async () => {
     DEFAULT_MODEL: 'gpt-4o-mini',
     MODELS: 'gpt-4o-mini',
     MODEL_CONTEXT_WINDOWS: `gpt-4o-mini=${WINDOW}`,
+    SUMMARY_RETRY_BACKOFF_MS: '20',
   });
   api = apiClient(server.baseUrl);
 });

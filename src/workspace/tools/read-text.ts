@@ -3,7 +3,7 @@
  * 10 000 tokens, with a note saying how to read the rest. Tokens are counted with gpt-tokenizer
  * (o200k); special-token text such as `<|endoftext|>` in a file is counted as plain text.
  */
-import { decode, encode } from 'gpt-tokenizer';
+import { loadEncoding } from '../../context/encodings.js';
 import { AppError } from '../../errors/app-error.js';
 
 export const MAX_READ_TOKENS = 10_000;
@@ -15,7 +15,7 @@ const CHARS_PER_TOKEN_BOUND = 16;
 const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() };
 
 export function countTokens(text: string): number {
-  return encode(text, ENCODE_OPTIONS).length;
+  return loadEncoding('o200k_base').encode(text, ENCODE_OPTIONS).length;
 }
 
 /** Decodes UTF-8 text; refuses binary content (NUL bytes or invalid UTF-8). */
@@ -50,6 +50,7 @@ function splitLines(text: string): string[] {
 function cutToBudget(text: string, budget: number): { text: string; cut: boolean } {
   if (Buffer.byteLength(text) <= budget) return { text, cut: false };
   const prefix = text.slice(0, budget * CHARS_PER_TOKEN_BOUND);
+  const { encode, decode } = loadEncoding('o200k_base');
   const tokens = encode(prefix, ENCODE_OPTIONS);
   if (tokens.length <= budget) return { text: prefix, cut: prefix.length < text.length };
   let kept = decode(tokens.slice(0, budget));

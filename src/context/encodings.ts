@@ -1,0 +1,25 @@
+/**
+ * The BPE encodings, each loaded the first time it is used. An encoding's tables take 0.5–1 s
+ * and tens of megabytes to load: a server whose models all use o200k never loads cl100k, and a
+ * process that never counts (a CLI, most test files) loads neither. `main.ts` loads the default
+ * model's encoding before listening, so no user's first turn waits for it.
+ */
+import { createRequire } from 'node:module';
+
+export type EncodingName = 'o200k_base' | 'cl100k_base';
+
+/** What Pulp uses of an encoding module of gpt-tokenizer (all encodings have the same API). */
+export type Encoding = Pick<typeof import('gpt-tokenizer/encoding/o200k_base'), 'countTokens' | 'encode' | 'decode'>;
+
+// `require` is synchronous, so counting stays synchronous for the turn (see tokens.ts).
+const requireEncoding = createRequire(import.meta.url);
+const loaded = new Map<EncodingName, Encoding>();
+
+export function loadEncoding(name: EncodingName): Encoding {
+  let encoding = loaded.get(name);
+  if (!encoding) {
+    encoding = requireEncoding(`gpt-tokenizer/encoding/${name}`) as Encoding;
+    loaded.set(name, encoding);
+  }
+  return encoding;
+}
