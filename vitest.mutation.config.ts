@@ -1,6 +1,7 @@
 /**
  * The tests Stryker runs against each mutant (`npm run test:mutation`): those that exercise the
- * mutated modules (chat, context, sessions, auth, workspace) in this process. Tests that start
+ * mutated modules (chat, context, sessions, auth, workspace) in this process, plus test/http (the
+ * REST contract and error answers every route goes through). Tests that start
  * `src/main.ts` as a child process (test/process) or drive a browser (test/e2e) run unmutated
  * code and cannot kill a mutant, so they are left out here (they still run in `npm test`).
  */
@@ -19,7 +20,7 @@ class ShortestFirst extends BaseSequencer {
 
 export default defineConfig({
   test: {
-    include: ['test/{auth,chat,context,sessions,workspace}/**/*.test.ts'],
+    include: ['test/{auth,chat,context,sessions,workspace,http}/**/*.test.ts'],
     // Stryker runs each mutant's files in one fresh worker; sharing it across those files loads
     // the dependencies (the Agents SDK, the tokenizer, Fastify) once a mutant instead of once a
     // file. A fresh worker per mutant still re-evaluates every module, so static mutants apply.
