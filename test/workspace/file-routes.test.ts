@@ -163,6 +163,57 @@ describe('files REST API', () => {
     expect(res.json().error?.code).toBe('VAL_2001');
   });
 
+  it('the 413 answer names the limit in words a person reads', async () => {
+    const s = await server.newSession();
+    const res = await upload(server, s, [{ name: 'file', filename: 'big.bin', data: Buffer.alloc(LIMIT + 1) }]);
+    expect(res.json().error?.message).toBe('The file is larger than the upload limit of 256 KiB.');
+  });
+
+  it('two files in one upload are refused with 422 naming the file field, and neither is kept', async () => {
+    const s = await server.newSession();
+    const res = await upload(server, s, [
+      { name: 'file', filename: 'one.txt', data: Buffer.from('1') },
+      { name: 'file', filename: 'two.txt', data: Buffer.from('2') },
+    ]);
+    expect(res.status).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'VAL_2001', message: 'Send one file per upload.', details: [{ field: 'file' }] });
+    expect(readdirSync(path.join(s.root, 'input'))).toEqual([]);
+    expect(await rowsFor(s)).toEqual([]);
+  });
+
+  it('more than eight text fields are refused with 422, and nothing is kept', async () => {
+    const s = await server.newSession();
+    const fields = Array.from({ length: 9 }, (_, i) => ({ name: `note${i}`, value: 'x' }));
+    const res = await upload(server, s, [...fields, { name: 'file', filename: 'a.txt', data: Buffer.from('a') }]);
+    expect(res.status).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'VAL_2001', message: 'The upload has too many fields.' });
+    expect(readdirSync(path.join(s.root, 'input'))).toEqual([]);
+  });
+
+  it('a field named __proto__ is refused with 422', async () => {
+    const s = await server.newSession();
+    const res = await upload(server, s, [{ name: '__proto__', value: 'x' }, { name: 'file', filename: 'a.txt', data: Buffer.from('a') }]);
+    expect(res.status).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'VAL_2001', message: 'The upload has a field with a reserved name.' });
+  });
+
+  it('a file sent in another field is skipped; the one in "file" is stored', async () => {
+    const s = await server.newSession();
+    const res = await upload(server, s, [
+      { name: 'attachment', filename: 'ignored.txt', data: Buffer.alloc(64 * 1024, 9) },
+      { name: 'file', filename: 'kept.txt', data: Buffer.from('kept') },
+    ]);
+    expect(res.status).toBe(201);
+    expect(readdirSync(path.join(s.root, 'input'))).toEqual(['kept.txt']);
+    expect(readFileSync(path.join(s.root, 'input', 'kept.txt'), 'utf8')).toBe('kept');
+  });
+
+  it('a JSON body instead of multipart is refused with 415 VAL_2004', async () => {
+    const res = await rawRequest(server.port, 'POST', filesUrl(), { ...auth(), 'content-type': 'application/json' }, Buffer.from('{"file":"x"}'));
+    expect(res.status).toBe(415);
+    expect(res.json().error).toMatchObject({ code: 'VAL_2004', message: 'Send the file as multipart/form-data.' });
+  });
+
   it('an upload over an existing folder name is refused with 409 and the folder survives', async () => {
     mkdirSync(path.join(session.root, 'input', 'keep'), { recursive: true });
     const res = await upload(server, session, [{ name: 'file', filename: 'keep', data: Buffer.from('x') }]);
