@@ -197,15 +197,13 @@ describe('files REST API', () => {
     expect(res.json().error).toMatchObject({ code: 'VAL_2001', message: 'The upload has a field with a reserved name.' });
   });
 
-  it('a file sent in another field is skipped; the one in "file" is stored', async () => {
+  it('a file sent in another field than "file" is refused with 422 saying which field, and nothing is kept', async () => {
     const s = await server.newSession();
-    const res = await upload(server, s, [
-      { name: 'attachment', filename: 'ignored.txt', data: Buffer.alloc(64 * 1024, 9) },
-      { name: 'file', filename: 'kept.txt', data: Buffer.from('kept') },
-    ]);
-    expect(res.status).toBe(201);
-    expect(readdirSync(path.join(s.root, 'input'))).toEqual(['kept.txt']);
-    expect(readFileSync(path.join(s.root, 'input', 'kept.txt'), 'utf8')).toBe('kept');
+    const res = await upload(server, s, [{ name: 'attachment', filename: 'wrong-field.txt', data: Buffer.alloc(64 * 1024, 9) }]);
+    expect(res.status).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'VAL_2001', message: 'The upload has no file: send it in the multipart field "file".', details: [{ field: 'file' }] });
+    expect(readdirSync(path.join(s.root, 'input'))).toEqual([]);
+    expect(readdirSync(s.root).sort()).toEqual(['input', 'output']);
   });
 
   it('a JSON body instead of multipart is refused with 415 VAL_2004', async () => {
