@@ -40,6 +40,26 @@ describe('connection registry', () => {
     expect(two).toEqual(one);
     expect(other).toEqual([]);
   });
+
+  it('hands events from another server to a resuming connection with their JSON as received, and counts per session', () => {
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 3 });
+    const plain: string[] = [];
+    const resuming: Array<[string, string]> = [];
+    registry.add(fakeConn('s', plain));
+    const resumer: ChatConnection = { ...fakeConn('s'), deliver: (event, data) => void resuming.push([event.type, data]) };
+    registry.add(resumer);
+    expect(registry.add(resumer)).toBe('ok');
+    const event: ServerEvent = { type: 'assistant_start', session_id: 'chat_s', turn_id: 't1', seq: 1 };
+    const asReceived = '{"type":"assistant_start","session_id":"chat_s","turn_id":"t1","seq":1}';
+    registry.deliver('s', event, asReceived);
+    registry.deliver('nobody', event, asReceived);
+    expect(plain).toEqual([asReceived]);
+    expect(resuming).toEqual([['assistant_start', asReceived]]);
+    expect(registry.countFor('s')).toBe(2);
+    expect(registry.countFor('nobody')).toBe(0);
+    expect(registry.counts()).toEqual({ connections: 2, sessions: 1 });
+    expect(registry.all()).toHaveLength(2);
+  });
 });
 
 

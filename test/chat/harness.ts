@@ -44,6 +44,9 @@ export interface HarnessOptions {
   hooks?: ChatDeps['hooks'];
 }
 
+/** A session id whose lookup fails in the harness (as if the database were down). */
+export const SESSION_LOOKUP_FAILS = 'chat_ffffffffffff';
+
 /** ≈ 4 characters a token plus 10 per item: the shape of SPEC §7.1 without the tokenizer. */
 export const roughCount = (_model: string, items: AgentInputItem[]): number =>
   items.reduce((n, item) => n + Math.ceil(JSON.stringify(item).length / 4) + 10, 0);
@@ -83,11 +86,14 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     metrics,
     authenticate: async (token) => {
       if (token === undefined) throw new AppError('AUTH_1001');
+      // A token that makes the user lookup itself fail (the database is down, say).
+      if (token === 'lookup-fails') throw new Error('user lookup failed: connection refused');
       const user = users[token as 'alice' | 'bob'];
       if (!user) throw new AppError('AUTH_1002');
       return user;
     },
     findOwnedSession: async (userId, publicId) => {
+      if (publicId === SESSION_LOOKUP_FAILS) throw new Error('session lookup failed: connection refused');
       const { rows } = await db.query<SessionRow>('SELECT * FROM sessions WHERE user_id = $1 AND session_id = $2', [userId, publicId]);
       return rows[0] ?? null;
     },

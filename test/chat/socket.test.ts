@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listMessages } from '../../src/chat/message-store.js';
-import { field, startChatHarness, type ChatHarness, type TestClient } from './harness.js';
+import { field, SESSION_LOOKUP_FAILS, startChatHarness, type ChatHarness, type TestClient } from './harness.js';
 
 let h: ChatHarness;
 const open: TestClient[] = [];
@@ -40,6 +40,15 @@ describe('handshake', () => {
     const bobs = await h.createSession('bob');
     expect((await (await connect(bobs.session_id)).closed).code).toBe(4404);
     expect((await (await connect('chat_000000000000')).closed).code).toBe(4404);
+  });
+
+  it('closes with 1011 "Internal error" when the user or session lookup itself fails, and tells nothing more', async () => {
+    const session = await h.createSession();
+    const userFails = await connect(session.session_id, { token: 'lookup-fails' });
+    expect(await userFails.closed).toMatchObject({ code: 1011, reason: 'Internal error' });
+    const sessionFails = await connect(SESSION_LOOKUP_FAILS);
+    expect(await sessionFails.closed).toMatchObject({ code: 1011, reason: 'Internal error' });
+    expect([...userFails.events, ...sessionFails.events]).toEqual([]);
   });
 
   it('accepts the token as subprotocol (echoing bearer) or as query parameter', async () => {
