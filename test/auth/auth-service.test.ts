@@ -36,6 +36,17 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   throw new Error('expected a rejection');
 }
 
+/** The code and message `p` rejects with (an AppError). */
+async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a rejection');
+}
+
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 
 describe('access tokens', () => {
@@ -60,9 +71,12 @@ describe('access tokens', () => {
     now = t0 + 899_000;
     await expect(tokens.verify(jwt)).resolves.toEqual({ sub: 'u', email: 'e@x.test' });
     now = t0 + 900_000;
-    expect(await codeOf(tokens.verify(jwt))).toBe('AUTH_1003');
+    expect(await errorOf(tokens.verify(jwt))).toEqual({ code: 'AUTH_1003', message: 'The access token has expired.' });
     now = t0;
-    expect(await codeOf(new AccessTokens('another-secret-that-is-32-characters-long', () => now).verify(jwt))).toBe('AUTH_1002');
+    expect(await errorOf(new AccessTokens('another-secret-that-is-32-characters-long', () => now).verify(jwt))).toEqual({
+      code: 'AUTH_1002',
+      message: 'The access token is not valid.',
+    });
     expect(await codeOf(tokens.verify('not.a.jwt'))).toBe('AUTH_1002');
   });
 
@@ -219,7 +233,10 @@ describe('refresh tokens', () => {
 
   it('refuses a token at its expiry instant, and an unknown token, with AUTH_1003', async () => {
     const token = await issueRefreshToken(database.db, userId, undefined, t0);
-    expect(await codeOf(rotateRefreshToken(database.db, token, t0 + REFRESH_TOKEN_TTL_MS))).toBe('AUTH_1003');
+    expect(await errorOf(rotateRefreshToken(database.db, token, t0 + REFRESH_TOKEN_TTL_MS))).toEqual({
+      code: 'AUTH_1003',
+      message: 'The refresh token is expired or not valid.',
+    });
     await expect(rotateRefreshToken(database.db, token, t0 + REFRESH_TOKEN_TTL_MS - 1)).resolves.toMatchObject({ userId });
     expect(await codeOf(rotateRefreshToken(database.db, 'unknown', t0))).toBe('AUTH_1003');
   });
@@ -256,15 +273,27 @@ describe('the auth service', () => {
     const none = new AuthService({ db: database.db, mode: 'none', jwtSecret: undefined, allowRegistration: true });
     await none.init();
     const user = await none.authenticate(undefined);
-    expect(user.email).toBe(LOCAL_USER_EMAIL);
+    expect(user.email).toBe('local@pulp.localhost');
     expect(await none.authenticate('anything')).toEqual(user);
-    expect(await codeOf(none.register({ email: 'x@y.test', password: 'password123' }))).toBe('RES_3001');
+    expect(await errorOf(none.register({ email: 'x@y.test', password: 'password123' }))).toEqual({
+      code: 'RES_3001',
+      message: 'Accounts are off: this server runs with AUTH_MODE=none.',
+    });
     expect(await codeOf(none.login({ email: 'x@y.test', password: 'password123' }))).toBe('RES_3001');
     expect(await codeOf(none.refresh('t'))).toBe('RES_3001');
     expect(await codeOf(none.logout('t'))).toBe('RES_3001');
     // Without init, the first request creates the local user.
     const lazy = new AuthService({ db: database.db, mode: 'none', jwtSecret: undefined, allowRegistration: true });
     expect(await lazy.authenticate(undefined)).toEqual(user);
+  });
+
+  it('creates the local user at startup in none mode only', async () => {
+    const forgetLocalUser = () => database.db.query('DELETE FROM users WHERE email = $1', [LOCAL_USER_EMAIL]);
+    await forgetLocalUser();
+    await jwt().init();
+    expect(await findUserByEmail(database.db, LOCAL_USER_EMAIL)).toBeNull();
+    await new AuthService({ db: database.db, mode: 'none', jwtSecret: undefined, allowRegistration: true }).init();
+    expect(await findUserByEmail(database.db, LOCAL_USER_EMAIL)).toMatchObject({ email: LOCAL_USER_EMAIL, password_hash: null });
   });
 
   it('registers, logs in, refreshes and logs out with a token pair', async () => {
@@ -274,13 +303,18 @@ describe('the auth service', () => {
     expect(pair).toMatchObject({ token_type: 'bearer', expires_in: 900, user: { email: 'svc@x.test', display_name: 'Svc' } });
     expect(Object.keys(pair.user).sort()).toEqual(['display_name', 'email', 'id']);
     expect(await auth.authenticate(pair.access_token)).toEqual(pair.user);
-    expect(await codeOf(auth.register({ email: 'svc@x.test', password: 'other-password' }))).toBe('RES_3002');
+    expect(await errorOf(auth.register({ email: 'svc@x.test', password: 'other-password' }))).toEqual({
+      code: 'RES_3002',
+      message: 'An account with this email already exists.',
+    });
     expect((await auth.register({ email: 'nodisplay@x.test', password: 'password123' })).user.display_name).toBeNull();
 
     const login = await auth.login({ email: 'svc@x.test', password: 'password123' });
     expect(login.user).toEqual(pair.user);
-    expect(await codeOf(auth.login({ email: 'svc@x.test', password: 'wrong-password' }))).toBe('AUTH_1006');
-    expect(await codeOf(auth.login({ email: 'nobody@x.test', password: 'password123' }))).toBe('AUTH_1006');
+    // A wrong password and an unknown email get the same answer: nothing tells which emails exist.
+    const badCredentials = { code: 'AUTH_1006', message: 'Invalid email or password.' };
+    expect(await errorOf(auth.login({ email: 'svc@x.test', password: 'wrong-password' }))).toEqual(badCredentials);
+    expect(await errorOf(auth.login({ email: 'nobody@x.test', password: 'password123' }))).toEqual(badCredentials);
 
     const renewed = await auth.refresh(login.refresh_token);
     expect(renewed.user).toEqual(pair.user);
@@ -299,7 +333,7 @@ describe('the auth service', () => {
     expect(await codeOf(auth.authenticate(''))).toBe('AUTH_1001');
     const pair = await auth.register({ email: 'gone@x.test', password: 'password123' });
     await database.db.query('DELETE FROM users WHERE id = $1', [pair.user.id]);
-    expect(await codeOf(auth.authenticate(pair.access_token))).toBe('AUTH_1002');
+    expect(await errorOf(auth.authenticate(pair.access_token))).toEqual({ code: 'AUTH_1002', message: 'The access token is not valid.' });
     expect(await codeOf(auth.refresh(pair.refresh_token))).toBe('AUTH_1003');
     await insertUser(database.db, { email: 'nopass@x.test', passwordHash: null, displayName: null });
     expect(await codeOf(auth.login({ email: 'nopass@x.test', password: 'password123' }))).toBe('AUTH_1006');
@@ -307,7 +341,10 @@ describe('the auth service', () => {
 
   it('refuses registration when it is closed', async () => {
     const closed = new AuthService({ db: database.db, mode: 'jwt', jwtSecret: SECRET, allowRegistration: false });
-    expect(await codeOf(closed.register({ email: 'closed@x.test', password: 'password123' }))).toBe('AUTH_1004');
+    expect(await errorOf(closed.register({ email: 'closed@x.test', password: 'password123' }))).toEqual({
+      code: 'AUTH_1004',
+      message: 'Registration is closed on this server.',
+    });
     expect(await findUserByEmail(database.db, 'closed@x.test')).toBeNull();
   });
 });

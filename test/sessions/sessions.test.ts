@@ -68,6 +68,7 @@ describe('sessions in jwt mode', () => {
       const foreign = await bob(method, path, payload);
       const missing = await bob(method, path.replace(body.session_id, 'chat_000000000000'), payload);
       expect(foreign.status, `${method} ${path}`).toBe(404);
+      expect(foreign.body.error).toMatchObject({ code: 'SES_4001', message: 'Session not found.' });
       expect(foreign.body.error.code).toBe(missing.body.error.code);
       expect(foreign.body.error.message).toBe(missing.body.error.message);
     }
@@ -154,6 +155,28 @@ describe('sessions in jwt mode', () => {
     }
   });
 
+  it('says which model and which MCP servers are unknown, and what is on offer', async () => {
+    const model = await alice('POST', '/sessions', { model: 'gpt-9' });
+    expect(model.body.error.message).toBe('Validation failed: model: unknown model "gpt-9"; choose one of offline, gpt-4o, prod-gpt-4o-eu');
+    expect(model.body.error.details).toEqual([{ field: 'model', message: 'unknown model "gpt-9"; choose one of offline, gpt-4o, prod-gpt-4o-eu' }]);
+    const mcp = await alice('POST', '/sessions', { mcp_config: ['no-such-server', 'nope'] });
+    expect(mcp.body.error.message).toBe('Validation failed: mcp_config: unknown MCP server(s): no-such-server, nope');
+  });
+
+  it("shows a session's workspace files with its messages, input before output", async () => {
+    const { body: s } = await alice('POST', '/sessions', {});
+    await server.pulp.db.query(
+      `INSERT INTO files (session_id, folder, filename, content_type, size_bytes, uploaded_at)
+       VALUES ($1, 'output', 'chart.png', 'image/png', 2048, '2026-01-02T03:04:05Z'), ($1, 'input', 'notes.txt', NULL, 12, '2026-01-01T00:00:00Z')`,
+      [s.id],
+    );
+    const { body } = await alice('GET', `/sessions/${s.session_id}`);
+    expect(body.files).toEqual([
+      { name: 'notes.txt', folder: 'input', path: 'input/notes.txt', size: 12, content_type: null, uploaded_at: '2026-01-01T00:00:00.000Z' },
+      { name: 'chart.png', folder: 'output', path: 'output/chart.png', size: 2048, content_type: 'image/png', uploaded_at: '2026-01-02T03:04:05.000Z' },
+    ]);
+  });
+
   it('renames (naming the session and moving it up), pins, and deletes with its workspace', async () => {
     const { body: first } = await alice('POST', '/sessions', { title: 'first' });
     const { body: second } = await alice('POST', '/sessions', {});
@@ -213,12 +236,21 @@ describe('paging', () => {
     const seen: number[] = [];
     let page = (await api('GET', `/sessions/${s.session_id}/messages?before_seq=1000000&limit=20`)).body;
     await insert(46, 60); // new messages arrive while the client reads older pages
+    const sizes: number[] = [];
     for (;;) {
+      sizes.push(page.messages.length);
       seen.unshift(...page.messages.map((m: { seq: number }) => m.seq));
       if (!page.pagination.has_more) break;
       page = (await api('GET', `/sessions/${s.session_id}/messages?before_seq=${page.messages[0].seq}&limit=20`)).body;
     }
     expect(seen).toEqual(Array.from({ length: 45 }, (_, i) => i + 1));
+    expect(sizes).toEqual([20, 20, 5]);
+    // Exactly `limit` older messages left: this page is the last one.
+    const exact = (await api('GET', `/sessions/${s.session_id}/messages?before_seq=21&limit=20`)).body;
+    expect(exact.messages.map((m: { seq: number }) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(exact.pagination.has_more).toBe(false);
+    const firstPage = (await api('GET', `/sessions/${s.session_id}/messages?offset=0&limit=20`)).body;
+    expect(firstPage.pagination).toEqual({ total_count: 60, offset: 0, limit: 20, has_more: true });
     const offsetPage = (await api('GET', `/sessions/${s.session_id}/messages?offset=50&limit=20`)).body;
     expect(offsetPage.messages.map((m: { seq: number }) => m.seq)).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59, 60]);
     expect(offsetPage.pagination).toEqual({ total_count: 60, offset: 50, limit: 20, has_more: false });
