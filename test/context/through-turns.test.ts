@@ -398,9 +398,23 @@ describe('POST /sessions/{id}/summarize', () => {
     await client.waitForType('assistant_delta', from);
     const busy = await api('POST', `/sessions/${id}/summarize`);
     expect(busy.status).toBe(409);
-    expect(busy.body.error.code).toBe('RES_3004');
+    expect(busy.body.error).toMatchObject({ code: 'RES_3004', message: 'A turn is running in this session; try again when it ends.' });
     release();
     const events = await client.turn(from);
     expect(field(events.at(-1), 'finish_reason')).toBe('stop');
+  });
+
+  it('deleting a session while its turn runs stops the turn first; the client is told it was interrupted', async () => {
+    const { id, client } = await newSession('Doomed');
+    const gate = new Promise<void>(() => undefined); // the model never finishes on its own
+    chatScript.push({ steps: [{ type: 'text', deltas: ['Half an answer '] }, { type: 'wait', until: gate }] });
+    const from = client.events.length;
+    client.message('Write a long essay');
+    await client.waitForType('assistant_delta', from);
+    const deleted = await api('DELETE', `/sessions/${id}`);
+    expect(deleted.status).toBe(200);
+    const events = await client.turn(from);
+    expect(field(events.at(-1), 'finish_reason')).toBe('interrupted');
+    expect((await api('GET', `/sessions/${id}`)).status).toBe(404);
   });
 });

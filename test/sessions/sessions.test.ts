@@ -56,7 +56,8 @@ describe('sessions in jwt mode', () => {
     });
     expect(created.body.session_id).toMatch(/^chat_[0-9a-f]{12}$/);
     const untitled = await alice('POST', '/sessions', {});
-    expect(untitled.body).toMatchObject({ is_named: false, model: 'offline', max_tokens: 32_000, trigger_tokens: 25_600 });
+    // Without mcp_config a session gets every configured MCP server (none in this test server).
+    expect(untitled.body).toMatchObject({ is_named: false, model: 'offline', max_tokens: 32_000, trigger_tokens: 25_600, mcp_config: [] });
     const got = await alice('GET', `/sessions/${created.body.session_id}`);
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ session: { session_id: created.body.session_id }, messages: [], files: [], has_more: false, message_count: 0 });
