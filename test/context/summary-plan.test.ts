@@ -62,6 +62,40 @@ describe('summary plan', () => {
     expectNoOrphans(plan?.kept ?? []);
   });
 
+  it.each([
+    ['function_call', 'function_call_result'],
+    ['computer_call', 'computer_call_result'],
+    ['shell_call', 'shell_call_output'],
+    ['apply_patch_call', 'apply_patch_call_output'],
+    ['program', 'program_output'],
+    ['tool_search_call', 'tool_search_output'],
+  ])('keeps a %s with its %s, whether the id is callId or call_id', (callType, outputType) => {
+    for (const key of ['callId', 'call_id']) {
+      const callItem = { type: callType, [key]: 'x1' } as unknown as AgentInputItem;
+      const outputItem = { type: outputType, [key]: 'x1' } as unknown as AgentInputItem;
+      const items = [user('u1'), assistant('a1'), user('u2'), callItem, user('u3'), outputItem, assistant('a3'), user('u4'), assistant('a4')];
+      const plan = planSummary(items);
+      expect(plan?.older).toEqual([user('u1'), assistant('a1'), user('u2')]);
+      expect(plan?.kept[0]).toEqual(callItem);
+    }
+  });
+
+  it('pairs only non-empty call ids, and pulls the cut back to the first call of a repeated id', () => {
+    const unnamedCall = { type: 'function_call', callId: '' } as unknown as AgentInputItem;
+    const unnamedOutput = { type: 'function_call_result', callId: '' } as unknown as AgentInputItem;
+    const unpaired = [user('u1'), assistant('a1'), user('u2'), assistant('a2'), unnamedCall, user('u3'), unnamedOutput, user('u4'), assistant('a4')];
+    expect(planSummary(unpaired)?.older).toHaveLength(5);
+    const repeated = [user('u1'), assistant('a1'), call('dup'), user('u2'), call('dup'), user('u3'), result('dup', 'r'), user('u4'), assistant('a4')];
+    expect(planSummary(repeated, { minOlderItems: 1 })?.older).toEqual([user('u1'), assistant('a1')]);
+  });
+
+  it('with no user message summarizes everything; with fewer exchanges than asked it keeps from the first user message', () => {
+    const noUser = [assistant('a'), assistant('b'), assistant('c')];
+    expect(planSummary(noUser)).toEqual({ older: noUser, kept: [] });
+    const oneExchange = [assistant('a'), assistant('b'), assistant('c'), user('u'), assistant('d')];
+    expect(planSummary(oneExchange)).toEqual({ older: oneExchange.slice(0, 3), kept: oneExchange.slice(3) });
+  });
+
   it('skips when keeping a call with its output leaves too little to summarize', () => {
     const items = [user('q1'), call('x'), user('q2'), result('x', 'r'), assistant('a2'), user('q3'), assistant('a3')];
     expect(planSummary(items)).toBeNull();
@@ -81,6 +115,11 @@ describe('summary plan', () => {
     expect(plan?.older[0]).toEqual(previous);
     expect(plan?.older.slice(1)).toEqual(exchange(5));
     expect(plan?.kept).toEqual([...exchange(6), ...exchange(7)]);
+  });
+
+  it('does not take a user message that starts like a summary for one', () => {
+    expect(isSummaryItem(user(`${SUMMARY_PREFIX}: I typed this myself`))).toBe(false);
+    expect(isSummaryItem({ role: 'system', content: [{ type: 'input_text', text: SUMMARY_PREFIX }] } as unknown as AgentInputItem)).toBe(false);
   });
 
   it('marks summary items recognisably and reads their text back', () => {
