@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextWindowFor, triggerTokens, UNKNOWN_MODEL_WINDOW } from '../../src/context/model-windows.js';
+import { contextWindowFor, knownContextWindow, triggerTokens, UNKNOWN_MODEL_WINDOW } from '../../src/context/model-windows.js';
 
 describe('model context windows', () => {
   it.each([
@@ -46,6 +46,12 @@ describe('model context windows', () => {
     expect(contextWindowFor('eastus-gpt-4o-prod', {})).toBe(128_000);
     expect(contextWindowFor('eastus-gpt-4-turbo-prod', {})).toBe(128_000);
     expect(contextWindowFor('eastus-gpt-4-prod', {})).toBe(8_192);
+  });
+
+  it('looks a name up in the built-in table whatever its case and surrounding spaces, and knows nothing of others', () => {
+    expect(knownContextWindow('  GPT-4o  ')).toBe(128_000);
+    expect(knownContextWindow('Team-GPT-4-Turbo-Prod')).toBe(128_000);
+    expect(knownContextWindow('llama3.1:8b')).toBeUndefined();
   });
 
   it.each([

@@ -2,7 +2,7 @@ import type { AgentInputItem } from '@openai/agents';
 import { countTokens as cl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens as o200k } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
-import { countItem, countItems, countText, encodingFor, ITEM_OVERHEAD_TOKENS, NON_TEXT_PART_TOKENS } from '../../src/context/tokens.js';
+import { countItem, countItems, countText, encodingFor, isToolItem, ITEM_OVERHEAD_TOKENS, NON_TEXT_PART_TOKENS } from '../../src/context/tokens.js';
 
 const plain = { disallowedSpecial: new Set<string>() };
 
@@ -46,6 +46,8 @@ describe('token counting', () => {
     ['prod-gpt-35-turbo-eu', 'cl100k_base'],
     ['team-GPT-4-deployment', 'cl100k_base'],
     ['prod-gpt-4o-eu', 'o200k_base'],
+    ['gpt4-32k', 'cl100k_base'],
+    ['gpt35-turbo', 'cl100k_base'],
   ])('uses the right encoding for %s', (model, encoding) => {
     expect(encodingFor(model)).toBe(encoding);
   });
@@ -127,6 +129,28 @@ describe('token counting', () => {
     expect(countItem('gpt-4o', audio)).toBe(NON_TEXT_PART_TOKENS + ITEM_OVERHEAD_TOKENS);
     const spoken: AgentInputItem = { role: 'user', content: [{ type: 'audio', audio: 'xyz', transcript: 'hello there' }] };
     expect(countItem('gpt-4o', spoken)).toBe(o200k('hello there') + ITEM_OVERHEAD_TOKENS);
+  });
+
+  it('counts image and file parts at the flat cost, reasoning text as text, odd parts as their JSON and missing values as nothing', () => {
+    const flat = NON_TEXT_PART_TOKENS + ITEM_OVERHEAD_TOKENS;
+    for (const type of ['input_image', 'image', 'input_file', 'file', 'computer_screenshot']) {
+      expect(countItem('gpt-4o', { role: 'user', content: [{ type, data: 'A'.repeat(5_000) }] } as unknown as AgentInputItem), type).toBe(flat);
+    }
+    const thought = { type: 'reasoning', content: [{ type: 'reasoning_text', text: 'Weigh both options.' }] } as AgentInputItem;
+    expect(countItem('o3', thought)).toBe(o200k('Weigh both options.') + ITEM_OVERHEAD_TOKENS);
+    const oddPart = { type: 'mystery', payload: 'abc' };
+    expect(countItem('gpt-4o', { role: 'user', content: [oddPart, null, 42] } as unknown as AgentInputItem)).toBe(o200k(JSON.stringify(oddPart)) + ITEM_OVERHEAD_TOKENS);
+    const noArguments = { type: 'function_call', callId: 'c', name: 'list_files', arguments: null } as unknown as AgentInputItem;
+    expect(countItem('gpt-4o', noArguments)).toBe(o200k('list_files') + ITEM_OVERHEAD_TOKENS);
+    const roleless = { content: 'no role, no type' } as unknown as AgentInputItem;
+    expect(countItem('gpt-4o', roleless)).toBe(o200k(JSON.stringify(roleless)) + ITEM_OVERHEAD_TOKENS);
+  });
+
+  it('counts tool calls and outputs as tool items, and messages, reasoning, compactions and unknown items not', () => {
+    const tool = ['function_call', 'function_call_result', 'hosted_tool_call', 'computer_call', 'shell_call_output', 'program'];
+    for (const type of tool) expect(isToolItem({ type } as AgentInputItem), type).toBe(true);
+    for (const type of ['message', 'reasoning', 'compaction', 'unknown']) expect(isToolItem({ type } as AgentInputItem), type).toBe(false);
+    expect(isToolItem({ role: 'user', content: 'hi' })).toBe(false);
   });
 
   it('sums a list of items', () => {
