@@ -93,6 +93,13 @@ async function say(client: TestClient, content: string): Promise<ServerEvent[]> 
   return client.turn(from);
 }
 
+/** How many summaries `/metrics` counts with this outcome. */
+async function summaryCount(outcome: 'success' | 'skipped' | 'failed'): Promise<number> {
+  const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  const line = metrics.split('\n').find((l) => l.startsWith(`pulp_summarizations_total{outcome="${outcome}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 async function sessionOf(id: string): Promise<Json> {
   const res = await api('GET', `/sessions/${id}`);
   expect(res.status).toBe(200);
@@ -292,6 +299,7 @@ describe('a long paste', () => {
 describe('a failing summarizer', () => {
   it('is retried, then leaves the context untouched, says so with a recoverable error, and the conversation goes on', async () => {
     summaryAnswer = (attempt) => (attempt === 2 ? text('') : { steps: [], error: { status: 500, message: 'summarizer down' } });
+    const [failedBefore, succeededBefore] = [await summaryCount('failed'), await summaryCount('success')];
     const { id, uuid, client } = await newSession();
     const { third } = await conversationCrossingTheThreshold(id, client);
 
@@ -316,6 +324,8 @@ describe('a failing summarizer', () => {
     const next = await say(client, 'Go on.');
     expect(summaryCard(next).completed).toMatchObject({ tool_success: true });
     expect(field(next.at(-1), 'finish_reason')).toBe('stop');
+    expect(await summaryCount('failed')).toBe(failedBefore + 1);
+    expect(await summaryCount('success')).toBe(succeededBefore + 1);
     expect((await sessionOf(id)).total_tokens).toBeLessThan(THRESHOLD);
   });
 });
@@ -329,6 +339,10 @@ describe('titles', () => {
     expect(updated).toMatchObject({ type: 'session_updated', session_id: id, title: TITLE });
     expect(updated).not.toHaveProperty('turn_id');
     expect(await sessionOf(id)).toMatchObject({ title: TITLE, is_named: false });
+    // The title is asked of the first exchange: the user's words and the answer.
+    const asked = JSON.stringify(fake.requests.filter((r) => kindOf(r) === 'title').at(-1)?.body.input);
+    expect(asked).toContain('User: Help me plan a trip to Lisbon');
+    expect(asked).toContain('Assistant: Lisbon is a great choice.');
   });
 
   it('a rename before the first turn is never overwritten by a generated title', async () => {
@@ -379,7 +393,9 @@ describe('POST /sessions/{id}/summarize', () => {
   it('answers success false when there is nothing to summarize', async () => {
     const { id, client } = await newSession('Short');
     const requests = fake.requests.length;
+    const skippedBefore = await summaryCount('skipped');
     const empty = await api('POST', `/sessions/${id}/summarize`);
+    expect(await summaryCount('skipped')).toBe(skippedBefore + 1);
     expect(empty.status).toBe(200);
     expect(empty.body).toEqual({ success: false, message: expect.any(String) });
     chatScript.push(text('Hello.'));
