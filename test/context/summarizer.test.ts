@@ -73,6 +73,59 @@ describe('summarizer', () => {
     expect(text).toContain('print(1)');
   });
 
+  it('renders transcripts, file parts, missing outputs, odd items and empty values precisely', () => {
+    const text = renderItemsForSummary([
+      { role: 'user', content: [{ type: 'audio', audio: 'x', transcript: 'spoken words' }, { type: 'input_file', file: 'f' }, null, 7] },
+      { type: 'function_call', callId: 'c', name: 'list_files', arguments: '{}' },
+      { type: 'shell_call_output', callId: 's', output: [{ stdout: 'out', stderr: 'err' }] },
+      { type: 'shell_call_output', callId: 't', output: 'plain output' },
+      { type: 'mystery_item', payload: 1 },
+      { role: 'user', content: { note: 'an object' } },
+    ] as unknown as Parameters<typeof renderItemsForSummary>[0]);
+    expect(text.split('\n\n')).toEqual([
+      'User: spoken words\n[input_file]\n7',
+      'Tool call list_files({})',
+      'Shell output: outerr',
+      'Shell output: plain output',
+      'mystery_item: {"type":"mystery_item","payload":1}',
+      'User: {"note":"an object"}',
+    ]);
+  });
+
+  it('keeps the first 60 % and the last 40 % of a text cut in the middle, and nothing at exactly the limit', () => {
+    expect(truncateMiddle('0123456789', 10)).toBe('0123456789');
+    expect(truncateMiddle('0123456789ABCDEFGHIJ', 10)).toBe('012345\n… [10 characters omitted] …\nGHIJ');
+  });
+
+  it('tells the model what a summary must cover, one rule a line', () => {
+    expect(SUMMARY_INSTRUCTIONS.split('\n')).toEqual([
+      'You summarize the earlier part of a conversation between a user and an AI assistant that can call tools.',
+      "The summary replaces those messages in the assistant's memory, so the conversation can go on without them.",
+      'Write dense, factual prose (no preamble, no headings, no bullet lists of trivia) covering:',
+      expect.stringMatching(/^- /),
+      expect.stringMatching(/^- /),
+      '- the tools that were used, with what arguments, and what they found;',
+      expect.stringMatching(/^- /),
+      expect.stringMatching(/^- /),
+      'If the input starts with an earlier summary, fold it in: keep what still matters and drop what was superseded.',
+      'Write in the language the user wrote in. Reply with the summary only.',
+    ]);
+  });
+
+  it('an interrupt during the wait before a retry ends it at once, without another attempt', async () => {
+    const controller = new AbortController();
+    const reason = new Error('user interrupt');
+    let attempts = 0;
+    const complete: CompleteFn = async () => {
+      attempts++;
+      queueMicrotask(() => controller.abort(reason));
+      throw new Error('provider 500');
+    };
+    // The real timer: a minute-long backoff that only the abort can cut short.
+    await expect(summarizeItems(older, complete, { signal: controller.signal, backoffMs: 60_000 })).rejects.toBe(reason);
+    expect(attempts).toBe(1);
+  });
+
   it('folds an earlier summary into the input', () => {
     const text = renderItemsForSummary([makeSummaryItem('The user builds a parser.'), ...exchange(3)]);
     expect(text.startsWith('Earlier summary:\nThe user builds a parser.')).toBe(true);
@@ -102,7 +155,10 @@ describe('summarizer', () => {
     const { sleep } = recordedSleep();
     const failure = summarizeItems(older, complete, { sleep });
     await expect(failure).rejects.toBeInstanceOf(SummarizationFailedError);
-    await expect(failure).rejects.toMatchObject({ name: 'SummarizationFailedError', attempts: 3 });
+    await expect(failure).rejects.toMatchObject({ name: 'SummarizationFailedError', attempts: 3, message: 'Summarization failed after 3 attempts' });
+    await expect(failure).rejects.toHaveProperty('cause.message', 'three');
+    const empty = summarizeItems(older, scripted(['', ' ', '\n']).complete, { sleep });
+    await expect(empty).rejects.toHaveProperty('cause.message', 'the model answered with an empty summary');
     expect(calls).toHaveLength(3);
   });
 
