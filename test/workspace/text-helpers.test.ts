@@ -5,7 +5,69 @@ import { globMatcher } from '../../src/workspace/tools/glob.js';
 import { countTokens, selectText } from '../../src/workspace/tools/read-text.js';
 import { unifiedDiff } from '../../src/workspace/tools/unified-diff.js';
 
+/** Applies a unified diff to `before` (what `patch` does), checking every context and removed line. */
+function applyUnifiedDiff(before: string, diff: string): string {
+  const old = before === '' ? [] : before.replace(/\n$/, '').split('\n');
+  const out: string[] = [];
+  let next = 0; // index of the next old line not yet copied
+  const lines = diff.split('\n').slice(2, -1);
+  for (let i = 0; i < lines.length; ) {
+    const header = /^@@ -(\d+),(\d+) \+(\d+),(\d+) @@$/.exec(lines[i]!);
+    if (!header) throw new Error(`not a hunk header: ${lines[i]}`);
+    const [oldStart, oldCount, newStart, newCount] = header.slice(1).map(Number) as [number, number, number, number];
+    const firstOld = oldCount === 0 ? oldStart : oldStart - 1;
+    while (next < firstOld) out.push(old[next++]!);
+    expect(newCount === 0 ? newStart : newStart - 1).toBe(out.length);
+    for (i++; i < lines.length && !lines[i]!.startsWith('@@'); i++) {
+      const [kind, text] = [lines[i]![0], lines[i]!.slice(1)];
+      if (kind !== '+') expect(old[next++]).toBe(text);
+      if (kind !== '-') out.push(text);
+    }
+  }
+  while (next < old.length) out.push(old[next++]!);
+  return out.length === 0 ? '' : `${out.join('\n')}\n`;
+}
+
+/** The fewest lines removed plus added that turn `a` into `b` (via the longest common subsequence). */
+function minimalChanges(a: string[], b: string[]): number {
+  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  }
+  return a.length + b.length - 2 * lcs[0]![0]!;
+}
+
+const lines = (text: string) => text.split(' ').map((w) => `${w}\n`).join('');
+
 describe('edits', () => {
+  it.each([
+    ['a b c d e f g', 'a x c d y f g z'],
+    ['a b c a b b a', 'c b a b a c'],
+    ['one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen', 'one 2 three four five six seven eight nine ten eleven twelve thirteen 14 fifteen'],
+    ['x y z', 'q x r y s z t'],
+    ['p q r s t u v w', 'w v u t s r q p'],
+  ])('turn %j into %j with the fewest changed lines, and applying the diff gives the new text', (from, to) => {
+    const [before, after] = [lines(from), lines(to)];
+    const diff = unifiedDiff(before, after, 'f.txt');
+    expect(applyUnifiedDiff(before, diff)).toBe(after);
+    const changed = diff.split('\n').slice(2).filter((l) => l.startsWith('-') || l.startsWith('+')).length;
+    expect(changed).toBe(minimalChanges(from.split(' '), to.split(' ')));
+  });
+
+  it('join changes up to six unchanged lines apart into one hunk, and split them further apart', () => {
+    const numbered = Array.from({ length: 30 }, (_, i) => `l${i + 1}`);
+    const changeAt = (...at: number[]) => numbered.map((l, i) => (at.includes(i + 1) ? `${l}!` : l)).join('\n') + '\n';
+    const before = numbered.join('\n') + '\n';
+    const hunks = (after: string) => unifiedDiff(before, after, 'f').split('\n').filter((l) => l.startsWith('@@'));
+    expect(hunks(changeAt(10, 17))).toEqual(['@@ -7,14 +7,14 @@']);
+    expect(hunks(changeAt(10, 18))).toEqual(['@@ -7,7 +7,7 @@', '@@ -15,7 +15,7 @@']);
+    expect(hunks(changeAt(1, 30))).toEqual(['@@ -1,4 +1,4 @@', '@@ -27,4 +27,4 @@']);
+  });
+
+  it('count a deletion of everything from line 0 of the new text', () => {
+    expect(unifiedDiff('gone\n', '', 'x')).toBe('--- a/x\n+++ b/x\n@@ -1,1 +0,0 @@\n-gone\n');
+  });
+
   it('apply in order, each to the result of the one before', () => {
     expect(applyEdits('a b c', [{ old_text: 'a', new_text: 'x' }, { old_text: 'x b', new_text: 'y' }])).toEqual({ ok: true, text: 'y c', matches: ['exact', 'exact'] });
   });
