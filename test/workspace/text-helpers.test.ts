@@ -54,6 +54,40 @@ describe('edits', () => {
     expect(changed).toBe(minimalChanges(from.split(' '), to.split(' ')));
   });
 
+  it('say exactly which edit failed and why, quoting at most 80 characters of its old_text on one line', () => {
+    const text = 'alpha beta\nalpha beta\ngamma   delta\ngamma\tdelta\nomega\n';
+    expect(applyEdits(text, [{ old_text: 'omega', new_text: 'Ω' }, { old_text: ' \n\t', new_text: 'x' }])).toEqual({
+      ok: false,
+      index: 1,
+      reason: 'edit 2: old_text is empty; give the exact text to replace.',
+    });
+    expect(applyEdits(text, [{ old_text: 'alpha\n  gamma', new_text: 'x' }])).toMatchObject({ index: 0, reason: 'edit 1: old_text "alpha gamma" was not found (not even ignoring whitespace).' });
+    expect(applyEdits(text, [{ old_text: 'omega', new_text: 'Ω' }, { old_text: 'alpha beta', new_text: 'x' }])).toEqual({
+      ok: false,
+      index: 1,
+      reason: 'edit 2: old_text "alpha beta" matches more than once; add surrounding lines to make it unique.',
+    });
+    expect(applyEdits(text, [{ old_text: 'gamma delta', new_text: 'x' }])).toEqual({
+      ok: false,
+      index: 0,
+      reason: 'edit 1: old_text "gamma delta" matches more than once when whitespace is ignored; add surrounding lines.',
+    });
+    const long = `${'word '.repeat(30)}end`;
+    const failed = applyEdits(text, [{ old_text: long, new_text: 'x' }]);
+    expect(failed).toMatchObject({ reason: `edit 1: old_text "${long.slice(0, 77)}..." was not found (not even ignoring whitespace).` });
+    const exactly80 = 'y'.repeat(80);
+    expect(applyEdits(text, [{ old_text: exactly80, new_text: 'x' }])).toMatchObject({ reason: `edit 1: old_text "${exactly80}" was not found (not even ignoring whitespace).` });
+  });
+
+  it('replace a whitespace-tolerant match only when it is the one match, and say how each edit matched', () => {
+    const text = 'if (a)   {\n  run();\n}\n';
+    expect(applyEdits(text, [{ old_text: '  if (a) {\n run(); ', new_text: 'if (b) { run();' }, { old_text: '}\n', new_text: '}\n// done\n' }])).toEqual({
+      ok: true,
+      text: 'if (b) { run();\n}\n// done\n',
+      matches: ['whitespace', 'exact'],
+    });
+  });
+
   it('join changes up to six unchanged lines apart into one hunk, and split them further apart', () => {
     const numbered = Array.from({ length: 30 }, (_, i) => `l${i + 1}`);
     const changeAt = (...at: number[]) => numbered.map((l, i) => (at.includes(i + 1) ? `${l}!` : l)).join('\n') + '\n';
