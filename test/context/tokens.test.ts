@@ -136,7 +136,7 @@ describe('token counting', () => {
     for (const type of ['input_image', 'image', 'input_file', 'file', 'computer_screenshot']) {
       expect(countItem('gpt-4o', { role: 'user', content: [{ type, data: 'A'.repeat(5_000) }] } as unknown as AgentInputItem), type).toBe(flat);
     }
-    const thought = { type: 'reasoning', content: [{ type: 'reasoning_text', text: 'Weigh both options.' }] } as AgentInputItem;
+    const thought = { type: 'reasoning', content: [{ type: 'reasoning_text', text: 'Weigh both options.' }] } as unknown as AgentInputItem;
     expect(countItem('o3', thought)).toBe(o200k('Weigh both options.') + ITEM_OVERHEAD_TOKENS);
     const oddPart = { type: 'mystery', payload: 'abc' };
     expect(countItem('gpt-4o', { role: 'user', content: [oddPart, null, 42] } as unknown as AgentInputItem)).toBe(o200k(JSON.stringify(oddPart)) + ITEM_OVERHEAD_TOKENS);

@@ -139,6 +139,22 @@ describe('unified diffs', () => {
 });
 
 describe('globs', () => {
+  it.each<[string, string[], string[]]>([
+    ['data/**', ['data/a.csv', 'data/x/y/z.txt'], ['other/data/a.csv', 'data']],
+    ['report[12].csv', ['report1.csv', 'report2.csv'], ['report3.csv', 'report[12].csv']],
+    ['report[!12].csv', ['report3.csv', 'report!.csv'], ['report1.csv', 'report2.csv']],
+    ['file[.txt', ['file[.txt'], ['filea.txt', 'file.txt']],
+    ['[]a]x', [']x', 'ax'], ['bx']],
+    ['a\\b[\\]', ['a\\b\\'], ['ab']],
+    ['{src,lib}/*.{ts,js}', ['src/a.ts', 'lib/b.js'], ['test/a.ts', 'src/a.py']],
+    ['a}b,c', ['a}b,c'], ['ab']],
+    ['{a,b', ['a', 'b'], ['{a,b']],
+  ])('translates %j so it matches %j and not %j', (pattern, yes, no) => {
+    const match = globMatcher(pattern);
+    for (const path of yes) expect(match(path), path).toBe(true);
+    for (const path of no) expect(match(path), path).toBe(false);
+  });
+
   it('match names at any depth without a slash, and relative paths with one', () => {
     const csv = globMatcher('*.csv');
     expect(csv('a.csv')).toBe(true);

@@ -35,7 +35,8 @@ export function globToRegExp(pattern: string): RegExp {
         out += '\\[';
         continue;
       }
-      let body = pattern.slice(i + 1, close).replace(/\\/g, '\\\\');
+      // A `]` right after `[` is a member (POSIX); in a JS class it must be escaped, as must `\`.
+      let body = pattern.slice(i + 1, close).replace(/[\\\]]/g, '\\$&');
       if (body.startsWith('!')) body = `^${body.slice(1)}`;
       out += `[${body}]`;
       i = close;
