@@ -25,17 +25,6 @@ beforeAll(async () => {
 });
 afterAll(() => database?.drop());
 
-/** Resolves to the AppError code `p` rejects with. */
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** The code and message `p` rejects with (an AppError). */
 async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
@@ -45,6 +34,11 @@ async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: st
     throw err;
   }
   throw new Error('expected a rejection');
+}
+
+/** Resolves to the AppError code `p` rejects with. */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  return (await errorOf(p)).code;
 }
 
 const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
