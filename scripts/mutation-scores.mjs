@@ -8,7 +8,7 @@ const MODULES = ['chat', 'context', 'sessions', 'auth', 'workspace'];
 const args = process.argv.slice(2);
 const minAt = args.indexOf('--min');
 const min = minAt >= 0 ? Number(args[minAt + 1]) : 70;
-const reportPath = args.find((a, i) => !a.startsWith('--') && i !== minAt + 1) ?? 'reports/mutation/mutation.json';
+const reportPath = args.find((a, i) => !a.startsWith('--') && (minAt < 0 || i !== minAt + 1)) ?? 'reports/mutation/mutation.json';
 
 if (!existsSync(reportPath)) {
   console.error(`no mutation report at ${reportPath}: run npm run test:mutation first`);
