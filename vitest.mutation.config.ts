@@ -26,8 +26,11 @@ export default defineConfig({
     // file. A fresh worker per mutant still re-evaluates every module, so static mutants apply.
     isolate: false,
     setupFiles: ['test/support/mutation-setup-coverage.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A mutant that makes a test wait forever should fail that test quickly (the slowest test here
+    // takes 2.4 s with the machine busy), not run into Stryker's own timeout (twice the test's time
+    // plus 10 s plus the dry run's setup overhead), which also restarts the test runner.
+    testTimeout: 5_000,
+    hookTimeout: 15_000,
     sequence: { sequencer: ShortestFirst },
   },
 });
