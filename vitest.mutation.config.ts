@@ -7,6 +7,7 @@
  */
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { LoadFailuresAsTestFailures } from './test/support/mutation-load-failures.js';
 
 /**
  * Shortest files first (vitest's default runs the longest first). Stryker stops a mutant's run at
@@ -26,6 +27,7 @@ export default defineConfig({
     // file. A fresh worker per mutant still re-evaluates every module, so static mutants apply.
     isolate: false,
     setupFiles: ['test/support/mutation-setup-coverage.ts'],
+    reporters: ['default', new LoadFailuresAsTestFailures()],
     // A mutant that makes a test wait forever should fail that test quickly (the slowest test here
     // takes 2.4 s with the machine busy), not run into Stryker's own timeout (twice the test's time
     // plus 10 s plus the dry run's setup overhead), which also restarts the test runner.
