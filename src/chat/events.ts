@@ -3,11 +3,10 @@
  * server events (the schemas are the types; the hot path does not re-validate what it builds).
  */
 import { z } from 'zod';
+import { ReasoningEffortSchema } from '../sessions/schemas.js';
 
 export const MAX_MESSAGES_PER_FRAME = 20;
 export const MAX_MESSAGE_CHARS = 100_000;
-
-export const ReasoningEffortSchema = z.enum(['none', 'low', 'medium', 'high']);
 
 export const MessageFrameSchema = z.strictObject({
   type: z.literal('message'),

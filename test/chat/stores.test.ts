@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContextStore, userMessage } from '../../src/chat/context-store.js';
+import { sessionInstructions } from '../../src/chat/instructions.js';
 import { insertMessage, listMessages, toMessage, TurnMessageWriter } from '../../src/chat/message-store.js';
 import { migrate } from '../../src/db/migrate.js';
 import type { SessionRow } from '../../src/sessions/types.js';
@@ -115,5 +116,42 @@ describe('checkpoints of a streaming answer', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ content: 'a'.repeat(100) + 'b'.repeat(100) + 'c', partial: false, status: null });
     writer.dispose();
+  });
+});
+
+describe('the instructions of a session', () => {
+  const addFiles = async (session: SessionRow, names: Array<[string, string]>) => {
+    for (const [folder, filename] of names) {
+      await database.db.query('INSERT INTO files (session_id, folder, filename) VALUES ($1, $2, $3)', [session.id, folder, filename]);
+    }
+  };
+
+  it("list the session's own files in folder and name order, with its MCP servers", async () => {
+    const session = await newSession();
+    const other = await newSession();
+    await addFiles(session, [['output', 'chart.png'], ['input', 'b.csv'], ['input', 'a.csv']]);
+    await addFiles(other, [['input', 'secret.txt']]);
+    await database.db.query('UPDATE sessions SET mcp_config = $2 WHERE id = $1', [session.id, JSON.stringify(['fs'])]);
+    const text = await sessionInstructions(database.db, { ...session, mcp_config: ['fs'] }, false);
+    expect(text).toContain('\nFiles in the workspace: input/a.csv, input/b.csv, output/chart.png.\n');
+    expect(text).toContain('\nTools from these MCP servers are available: fs.\n');
+    expect(text).not.toContain('secret');
+    expect(text).not.toContain('execute_python_code');
+  });
+
+  it('name at most the first 50 files and say there are more; exactly 50 are all of them', async () => {
+    const session = await newSession();
+    await addFiles(session, Array.from({ length: 50 }, (_, i) => ['input', `f${String(i).padStart(2, '0')}.txt`] as [string, string]));
+    const fifty = await sessionInstructions(database.db, session, true);
+    expect(fifty).toContain('Files in the workspace: input/f00.txt, ');
+    expect(fifty).toContain(', input/f49.txt.\n');
+    expect(fifty).toContain('execute_python_code');
+    expect(fifty).not.toContain('MCP servers');
+
+    await addFiles(session, [['output', 'z.txt']]);
+    const more = await sessionInstructions(database.db, session, true);
+    expect(more).toContain('Files in the workspace (first 50): input/f00.txt, ');
+    expect(more).toContain(', input/f49.txt.\n');
+    expect(more).not.toContain('z.txt');
   });
 });

@@ -2,6 +2,7 @@ import { APIConnectionTimeoutError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { Timeout } from '../../src/chat/cancellation.js';
 import { parseArguments, toolOutputText, toolSucceeded } from '../../src/chat/stream-mapper.js';
+import { MAX_LISTED_FILES, renderInstructions } from '../../src/chat/instructions.js';
 import { defaultClassifyError, isRecoverable } from '../../src/chat/turn-errors.js';
 import { AppError } from '../../src/errors/app-error.js';
 
@@ -26,6 +27,27 @@ describe('turn failures become the wire errors of SPEC §6', () => {
     expect(isRecoverable(own)).toBe(false);
     expect(isRecoverable(new AppError('EXT_7010'))).toBe(true);
   });
+  it('give each failure the fixed message the client reads, and keep the original as the cause for the log', () => {
+    const cases: Array<[unknown, string, string]> = [
+      [apiError(429), 'EXT_7003', 'The model provider is rate limiting requests; try again shortly.'],
+      [{ status: 429 }, 'EXT_7003', 'The model provider is rate limiting requests; try again shortly.'],
+      [apiError(408), 'EXT_7002', 'The model provider did not answer in time.'],
+      [apiError(504), 'EXT_7002', 'The model provider did not answer in time.'],
+      [new Timeout('slow'), 'EXT_7002', 'The model provider did not answer in time.'],
+      [apiError(400, 'context_length_exceeded'), 'CTX_4101', 'The conversation is too large for the model.'],
+      [{ code: 'context_length_exceeded' }, 'CTX_4101', 'The conversation is too large for the model.'],
+      [apiError(503), 'EXT_7010', 'The model provider failed to answer.'],
+      // Not a number, not a string: nothing to classify by.
+      [{ status: '429' }, 'EXT_7010', 'The model provider failed to answer.'],
+      [{ code: 42 }, 'EXT_7010', 'The model provider failed to answer.'],
+      [null, 'EXT_7010', 'The model provider failed to answer.'],
+      ['a thrown string', 'EXT_7010', 'The model provider failed to answer.'],
+    ];
+    for (const [thrown, code, message] of cases) {
+      const error = defaultClassifyError(thrown);
+      expect({ code: error.code, message: error.message, cause: error.cause }).toEqual({ code, message, cause: thrown });
+    }
+  });
 });
 
 describe('tool call details', () => {
@@ -49,5 +71,38 @@ describe('tool call details', () => {
     expect(toolSucceeded('{"success":true,"error":null}')).toBe(true);
     expect(toolSucceeded('{not json')).toBe(true);
     expect(toolSucceeded('fine')).toBe(true);
+  });
+});
+
+describe('the instructions the model gets', () => {
+  const base = [
+    'You are Pulp, a helpful assistant in a self-hosted chat. Answer clearly and concisely in Markdown.',
+    "You work in this session's own workspace: `input/` holds the files the user uploaded (read-only for code), `output/` is where you write results.",
+    'Use list_directory, read_file, search_files and edit_file to work with files, and generate_document to write a file into output/.',
+  ];
+  const closing = 'Say what you did with tools, and never invent tool results.';
+
+  it('say the workspace is empty, and name no interpreter or MCP server that is not there', () => {
+    expect(renderInstructions({ files: [], moreFiles: false, mcpServers: [], codeInterpreter: false })).toBe(
+      [...base, 'The workspace has no files yet.', closing].join('\n'),
+    );
+  });
+
+  it('describe the code interpreter, the MCP servers and the files when there are some', () => {
+    const text = renderInstructions({ files: ['input/a.csv', 'output/b.png'], moreFiles: false, mcpServers: ['fs', 'time'], codeInterpreter: true });
+    expect(text.split('\n')).toEqual([
+      ...base,
+      'execute_python_code runs Python 3 (numpy, pandas, matplotlib) in a sandbox with no network, with the session folder as working directory: read input/…, write output/…; figures are saved as PNG files in output/.',
+      'Tools from these MCP servers are available: fs, time.',
+      'Files in the workspace: input/a.csv, output/b.png.',
+      closing,
+    ]);
+  });
+
+  it('say when the file list is only the first files of a bigger workspace', () => {
+    const files = Array.from({ length: MAX_LISTED_FILES }, (_, i) => `input/f${i}.txt`);
+    const text = renderInstructions({ files, moreFiles: true, mcpServers: [], codeInterpreter: false });
+    expect(text).toContain(`Files in the workspace (first ${MAX_LISTED_FILES}): input/f0.txt, `);
+    expect(MAX_LISTED_FILES).toBe(50);
   });
 });
