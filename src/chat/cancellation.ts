@@ -1,7 +1,6 @@
 /**
  * Cancellation of one chat turn: a token with distinct reason classes (a user stop is not a
- * timeout), `onCancel` callbacks, an AbortSignal for the SDK and tools, and a scope that ties the
- * token to an outside signal for as long as the scope lives.
+ * timeout), `onCancel` callbacks and an AbortSignal for the SDK and tools.
  */
 
 /** Base class of every reason a turn can be cancelled for. */
@@ -53,7 +52,7 @@ export type CancelCallback = (reason: CancelReason) => void;
  * synchronously, in registration order; a callback registered after cancellation runs at once.
  */
 export class CancellationToken {
-  #controller = new AbortController();
+  readonly #controller = new AbortController();
   #reason: CancelReason | undefined;
   #callbacks = new Set<CancelCallback>();
 
@@ -65,7 +64,7 @@ export class CancellationToken {
     return this.#reason;
   }
 
-  /** Aborted (with the reason) when the token is cancelled. Replaced by `reset`. */
+  /** Aborted (with the reason) when the token is cancelled. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -98,35 +97,4 @@ export class CancellationToken {
       this.#callbacks.delete(cb);
     };
   }
-
-  /** Throws the reason when cancelled. */
-  throwIfCancelled(): void {
-    if (this.#reason) throw this.#reason;
-  }
-
-  /**
-   * Ties this token to `external` until the returned scope is disposed: an abort of `external`
-   * cancels the token with `toReason(external.reason)`. Dispose removes the listener.
-   */
-  scope(external: AbortSignal, toReason: (reason: unknown) => CancelReason): { dispose(): void; [Symbol.dispose](): void } {
-    const onAbort = () => {
-      this.cancel(toReason(external.reason));
-    };
-    if (external.aborted) onAbort();
-    else external.addEventListener('abort', onAbort, { once: true });
-    const dispose = () => external.removeEventListener('abort', onAbort);
-    return { dispose, [Symbol.dispose]: dispose };
-  }
-
-  /** Makes the token fresh again (new signal, no reason, no callbacks). */
-  reset(): void {
-    this.#reason = undefined;
-    this.#callbacks.clear();
-    this.#controller = new AbortController();
-  }
-}
-
-/** Maps whatever aborted an outside signal to a reason: a CancelReason stays itself. */
-export function asCancelReason(reason: unknown, fallback: () => CancelReason = () => new ShutdownInterrupt()): CancelReason {
-  return reason instanceof CancelReason ? reason : fallback();
 }

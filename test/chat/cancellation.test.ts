@@ -5,7 +5,6 @@ import {
   ShutdownInterrupt,
   Timeout,
   UserInterrupt,
-  asCancelReason,
 } from '../../src/chat/cancellation.js';
 
 describe('cancellation token', () => {
@@ -49,39 +48,5 @@ describe('cancellation token', () => {
     expect(new Timeout('slow', 5).finishReason).toBe('error');
     expect(new Timeout('slow', 5).afterMs).toBe(5);
     expect(new UserInterrupt()).not.toBeInstanceOf(Timeout);
-  });
-
-  it('a scope cancels with the outside reason and stops listening once disposed', () => {
-    const token = new CancellationToken();
-    const outside = new AbortController();
-    const scope = token.scope(outside.signal, (r) => asCancelReason(r));
-    outside.abort(new ShutdownInterrupt());
-    expect(token.reason).toBeInstanceOf(ShutdownInterrupt);
-    scope.dispose();
-
-    const second = new CancellationToken();
-    const other = new AbortController();
-    second.scope(other.signal, () => new Timeout()).dispose();
-    other.abort();
-    expect(second.cancelled).toBe(false);
-  });
-
-  it('a scope on an already aborted signal cancels at once', () => {
-    const token = new CancellationToken();
-    token.scope(AbortSignal.abort('x'), (r) => asCancelReason(r, () => new Timeout(String(r))));
-    expect(token.reason).toBeInstanceOf(Timeout);
-    expect(token.reason?.message).toBe('x');
-  });
-
-  it('reset gives a fresh signal and forgets the reason', () => {
-    const token = new CancellationToken();
-    const first = token.signal;
-    token.cancel(new UserInterrupt());
-    expect(() => token.throwIfCancelled()).toThrow(UserInterrupt);
-    token.reset();
-    expect(token.cancelled).toBe(false);
-    expect(token.signal).not.toBe(first);
-    expect(token.signal.aborted).toBe(false);
-    expect(() => token.throwIfCancelled()).not.toThrow();
   });
 });

@@ -20,9 +20,22 @@ describe('connection registry', () => {
     expect(registry.add(fakeConn('c'))).toBe('limit');
     expect(registry.counts()).toEqual({ connections: 3, sessions: 2 });
     registry.remove(a1);
+    expect(registry.counts()).toEqual({ connections: 2, sessions: 2 });
     registry.remove(a1);
     expect(registry.counts()).toEqual({ connections: 2, sessions: 2 });
     expect(registry.add(fakeConn('c'))).toBe('ok');
+  });
+
+  it('forgets a session when its last connection goes', () => {
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 2 });
+    const a = fakeConn('a');
+    const b = fakeConn('b');
+    registry.add(a);
+    registry.add(b);
+    registry.remove(b);
+    expect(registry.counts()).toEqual({ connections: 1, sessions: 1 });
+    registry.remove(fakeConn('c'));
+    expect(registry.counts()).toEqual({ connections: 1, sessions: 1 });
   });
 
   it("sends a session's events to every connection of that session and no other", () => {

@@ -99,7 +99,7 @@ describe('every server frame matches the published schema', () => {
     release();
 
     const failedFrom = client.events.length;
-    h.fake.enqueue({ error: { status: 500, message: 'upstream broke' } });
+    h.fake.enqueue({ steps: [], error: { status: 500, message: 'upstream broke' } });
     client.message('Again');
     await client.turn(failedFrom);
 

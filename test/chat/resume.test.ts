@@ -135,6 +135,40 @@ describe('the one-server event log', () => {
     expect(log.read('u', 't4', 0)).toHaveLength(1);
   });
 
+  it('when full, drops only as many finished turns as it must, oldest first, and keeps running ones', () => {
+    let now = 0;
+    const end = (turn: string, seq: number): ServerEvent => ({ type: 'assistant_end', finish_reason: 'stop', session_id: 'chat_u', turn_id: turn, seq });
+    const log = new MemoryEventLog(10_000, 100, 3, () => now);
+    log.record('u', delta('running', 1));
+    log.record('u', delta('done1', 1));
+    log.record('u', end('done1', 2));
+    log.record('u', delta('done2', 1));
+    log.record('u', end('done2', 2));
+    // Session events have no turn: nothing to keep for a resume.
+    log.record('u', { type: 'pong', session_id: 'chat_u' });
+    expect(log.size).toBe(3);
+
+    log.record('u', delta('new', 1));
+    expect(log.size).toBe(3);
+    expect(log.read('u', 'done1', 0)).toBeUndefined();
+    expect(log.read('u', 'done2', 0)).toHaveLength(2);
+    expect(log.read('u', 'running', 0)).toHaveLength(1);
+  });
+
+  it('keeps a finished turn for exactly the grace period', () => {
+    let now = 5_000;
+    const log = new MemoryEventLog(1_000, 100, 10, () => now);
+    log.record('u', delta('t1', 1));
+    log.record('u', { type: 'assistant_end', finish_reason: 'stop', session_id: 'chat_u', turn_id: 't1', seq: 2 });
+    now = 6_000;
+    log.record('u', delta('t2', 1));
+    expect(log.read('u', 't1', 0)).toHaveLength(2);
+    now = 6_001;
+    log.record('u', delta('t3', 1));
+    expect(log.read('u', 't1', 0)).toBeUndefined();
+    expect(log.read('u', 't2', 0)).toHaveLength(1);
+  });
+
   it('the local bus records turn events and sends every event to the session', async () => {
     const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 10 });
     const inbox: string[] = [];

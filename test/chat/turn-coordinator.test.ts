@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CancellationToken, NewMessageInterrupt, ShutdownInterrupt, UserInterrupt } from '../../src/chat/cancellation.js';
 import { LocalTurnCoordinator } from '../../src/chat/turn-coordinator.js';
 
@@ -90,5 +90,95 @@ describe('one turn per session', () => {
       ran = true;
     });
     expect(ran).toBe(true);
+  });
+});
+
+describe('bounded waits', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A turn that ignores cancellation until `finish` is called. */
+  function stubbornTurn(log: string[], name: string): { turn: (token: CancellationToken) => Promise<void>; finish: () => void } {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    return {
+      finish,
+      turn: async () => {
+        log.push(`${name} start`);
+        await done;
+        log.push(`${name} end`);
+      },
+    };
+  }
+
+  it('a turn that ignores its stop delays the next one by the previous-turn wait only', async () => {
+    vi.useFakeTimers();
+    const coordinator = new LocalTurnCoordinator(1_000);
+    const log: string[] = [];
+    const stuck = stubbornTurn(log, 'stuck');
+    void coordinator.start('s1', stuck.turn);
+    const next = coordinator.start('s1', async () => {
+      log.push('next start');
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(log).toEqual(['stuck start']);
+    await vi.advanceTimersByTimeAsync(1);
+    await next;
+    expect(log).toEqual(['stuck start', 'next start']);
+    stuck.finish();
+  });
+
+  it('whenIdle gives up at its deadline while a turn is still running', async () => {
+    vi.useFakeTimers();
+    const coordinator = new LocalTurnCoordinator();
+    const log: string[] = [];
+    const stuck = stubbornTurn(log, 'stuck');
+    void coordinator.start('s1', stuck.turn);
+    let idle = false;
+    void coordinator.whenIdle('s1', 500).then(() => (idle = true));
+    await vi.advanceTimersByTimeAsync(499);
+    expect(idle).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(idle).toBe(true);
+    expect(coordinator.isRunning('s1')).toBe(true);
+    stuck.finish();
+    await coordinator.whenIdle('s1', 500);
+    expect(coordinator.isRunning('s1')).toBe(false);
+  });
+});
+
+describe('the session stays running while any of its turns does', () => {
+  it('after the interrupted turn ends, the newer one keeps the session running until it ends', async () => {
+    const coordinator = new LocalTurnCoordinator();
+    const log: string[] = [];
+    let finishSecond!: () => void;
+    const secondMayEnd = new Promise<void>((resolve) => (finishSecond = resolve));
+    let secondStarted!: () => void;
+    const secondRunning = new Promise<void>((resolve) => (secondStarted = resolve));
+    const first = coordinator.start('s1', cancellableTurn(log, 'first'));
+    const second = coordinator.start('s1', async () => {
+      secondStarted();
+      await secondMayEnd;
+    });
+    await first;
+    await secondRunning;
+    await Promise.resolve();
+    expect(coordinator.isRunning('s1')).toBe(true);
+    expect(coordinator.activeSessions).toBe(1);
+    finishSecond();
+    await second;
+    await coordinator.whenIdle('s1', 1_000);
+    expect(coordinator.isRunning('s1')).toBe(false);
+  });
+
+  it('interrupt says whether it stopped anything: a second stop of the same turn does not', async () => {
+    const coordinator = new LocalTurnCoordinator();
+    const log: string[] = [];
+    const turn = coordinator.start('s1', cancellableTurn(log, 'only'));
+    expect(coordinator.interrupt('s1', new UserInterrupt())).toBe(true);
+    expect(coordinator.interrupt('s1', new UserInterrupt())).toBe(false);
+    await turn;
+    expect(coordinator.interrupt('s1', new UserInterrupt())).toBe(false);
   });
 });

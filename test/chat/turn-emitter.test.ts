@@ -54,4 +54,50 @@ describe('turn emitter', () => {
     vi.advanceTimersByTime(100);
     expect(sent.map((e) => e.type)).toEqual(['assistant_end']);
   });
+  it('sends a delta at once when exactly 20 ms have passed since the last delta frame', () => {
+    emitter.emit({ type: 'assistant_delta', content: 'a' });
+    now += 20;
+    emitter.emit({ type: 'assistant_delta', content: 'b' });
+    expect(sent.map((e) => (e as { content?: string }).content)).toEqual(['a', 'b']);
+  });
+
+  it('merges reasoning and tool-argument deltas too, but never across streams', () => {
+    emitter.emit({ type: 'reasoning_delta', content: 'r1' });
+    now += 1;
+    emitter.emit({ type: 'reasoning_delta', content: 'r2' });
+    emitter.emit({ type: 'reasoning_delta', content: 'r3' });
+    emitter.emit({ type: 'assistant_delta', content: 't1' });
+    emitter.emit({ type: 'function_call_arguments_delta', tool_call_id: 'c1', delta: '{"a":' });
+    emitter.emit({ type: 'function_call_arguments_delta', tool_call_id: 'c1', delta: '1}' });
+    emitter.emit({ type: 'function_call_arguments_delta', tool_call_id: 'c2', delta: '{}' });
+    // Each switch of stream sent the one before; the last waits its 20 ms.
+    expect(sent).toHaveLength(4);
+    now += 20;
+    vi.advanceTimersByTime(20);
+    const frames = sent.map((e) => [e.type, (e as { content?: string }).content ?? (e as { delta?: string }).delta, (e as { tool_call_id?: string }).tool_call_id]);
+    expect(frames).toEqual([
+      ['reasoning_delta', 'r1', undefined],
+      ['reasoning_delta', 'r2r3', undefined],
+      ['assistant_delta', 't1', undefined],
+      ['function_call_arguments_delta', '{"a":1}', 'c1'],
+      ['function_call_arguments_delta', '{}', 'c2'],
+    ]);
+  });
+
+  it('a flush by another event cancels the pending timer, so the next delta waits its full 20 ms', () => {
+    emitter.emit({ type: 'assistant_delta', content: 'a' });
+    now += 5;
+    emitter.emit({ type: 'assistant_delta', content: 'b' });
+    emitter.emit({ type: 'function_detected', tool_call_id: 'c1', tool_name: 't' });
+    now += 1;
+    emitter.emit({ type: 'assistant_delta', content: 'c' });
+    expect(sent.map((e) => e.type)).toEqual(['assistant_delta', 'assistant_delta', 'function_detected']);
+    // b's timer would have fired 15 ms after b; c may only go 20 ms after b's frame.
+    now += 14;
+    vi.advanceTimersByTime(14);
+    expect(sent).toHaveLength(3);
+    now += 5;
+    vi.advanceTimersByTime(5);
+    expect(sent.at(-1)).toMatchObject({ type: 'assistant_delta', content: 'c', seq: 4 });
+  });
 });
