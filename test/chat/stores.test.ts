@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContextStore, userMessage } from '../../src/chat/context-store.js';
 import { sessionInstructions } from '../../src/chat/instructions.js';
-import { insertMessage, listMessages, toMessage, TurnMessageWriter } from '../../src/chat/message-store.js';
+import { insertMessage, listMessages, toMessage, TurnMessageWriter, type MessageRow } from '../../src/chat/message-store.js';
 import { migrate } from '../../src/db/migrate.js';
 import type { SessionRow } from '../../src/sessions/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -116,6 +116,128 @@ describe('checkpoints of a streaming answer', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ content: 'a'.repeat(100) + 'b'.repeat(100) + 'c', partial: false, status: null });
     writer.dispose();
+  });
+});
+
+describe('what a history row says about itself', () => {
+  const row = (over: Partial<MessageRow>): MessageRow => ({
+    id: 'm1',
+    session_id: 's1',
+    seq: 1,
+    role: 'assistant',
+    content: 'x',
+    metadata: {},
+    tool_call_id: null,
+    tool_name: null,
+    tool_arguments: null,
+    tool_result: null,
+    tool_success: null,
+    created_at: new Date(0),
+    ...over,
+  });
+
+  it('derives the status from the role, the tool outcome and the partial mark', () => {
+    const status = (over: Partial<MessageRow>) => toMessage(row(over)).status;
+    expect(status({ role: 'tool_call', metadata: { interrupted: true, status: 'interrupted' }, tool_success: true })).toBe('interrupted');
+    expect(status({ role: 'tool_call', metadata: { status: null } })).toBeNull();
+    expect(status({ role: 'tool_call', metadata: { status: 'interrupted' } })).toBe('interrupted');
+    expect(status({ role: 'tool_call', tool_success: true })).toBe('completed');
+    expect(status({ role: 'tool_call', tool_success: false })).toBe('failed');
+    expect(status({ role: 'assistant', metadata: { partial: true, status: 'failed' } })).toBe('failed');
+    expect(status({ role: 'assistant', metadata: { partial: true } })).toBe('interrupted');
+    expect(status({ role: 'assistant', metadata: { status: 'failed' } })).toBeNull();
+    expect(status({ role: 'user', metadata: { interrupted: true, partial: true, status: 'failed' } })).toBeNull();
+    expect(toMessage(row({ metadata: null }))).toMatchObject({ partial: false, status: null, created_at: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('keeps a tool result and outcome given at insert', async () => {
+    const session = await newSession();
+    const saved = await insertMessage(database.db, session.id, { role: 'tool_call', tool_call_id: 'c1', tool_name: 't', tool_result: 'done', tool_success: false });
+    expect(toMessage(saved)).toMatchObject({ tool_result: 'done', tool_success: false, status: 'failed' });
+  });
+});
+
+describe('a turn writer', () => {
+  const lines: Array<{ msg?: string }> = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+
+  it('saves nothing for empty text, and marks a partial answer interrupted or failed', async () => {
+    const session = await newSession();
+    const writer = new TurnMessageWriter(database.db, session.id, logger);
+    writer.appendText('');
+    writer.closeText();
+    expect(writer.openText).toBe('');
+    writer.appendText('stopped');
+    expect(writer.openText).toBe('stopped');
+    writer.closeText({ partial: true });
+    writer.appendText('broken');
+    writer.closeText({ partial: true, status: 'failed' });
+    writer.dispose();
+    await writer.flush();
+    expect((await listMessages(database.db, session.id)).map((m) => [m.content, m.partial, m.status])).toEqual([
+      ['stopped', true, 'interrupted'],
+      ['broken', true, 'failed'],
+    ]);
+  });
+
+  it('records each tool call once, completes it once, and marks an interrupted one', async () => {
+    const session = await newSession();
+    const writer = new TurnMessageWriter(database.db, session.id, logger);
+    writer.toolStarted('c1', 'read_file', { path: 'a' });
+    writer.toolStarted('c1', 'read_file', { path: 'b' });
+    writer.toolStarted('c2', 'slow', {});
+    expect(writer.isToolStarted('c1')).toBe(true);
+    expect(writer.isToolStarted('c3')).toBe(false);
+    writer.toolCompleted('c1', 'first', true);
+    writer.toolCompleted('c1', 'second', false);
+    writer.toolCompleted('unknown', 'x', true);
+    writer.toolCompleted('c2', 'Interrupted.', false, true);
+    await writer.flush();
+    const rows = await listMessages(database.db, session.id);
+    expect(rows.map((m) => [m.tool_call_id, m.tool_arguments, m.tool_result, m.tool_success, m.status])).toEqual([
+      ['c1', { path: 'a' }, 'first', true, 'completed'],
+      ['c2', {}, 'Interrupted.', false, 'interrupted'],
+    ]);
+  });
+
+  it('a checkpoint saves a one-character answer as partial, and skips a save when nothing changed', async () => {
+    const session = await newSession();
+    const db = database.db;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const writer = new TurnMessageWriter(db, session.id, logger);
+    try {
+      writer.appendText('x');
+      vi.advanceTimersByTime(2_000);
+      await writer.flush();
+      const after = db.statementCount();
+      vi.advanceTimersByTime(2_000);
+      await writer.flush();
+      expect(db.statementCount()).toBe(after);
+      // The turn is over: no checkpoint timer is left behind.
+      const timers = vi.getTimerCount();
+      writer.dispose();
+      expect(vi.getTimerCount()).toBe(timers - 1);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await listMessages(db, session.id)).map((m) => [m.content, m.partial, m.status])).toEqual([['x', true, 'interrupted']]);
+  });
+
+  it('a failed write is logged and flush reports the first failure', async () => {
+    lines.length = 0;
+    const writer = new TurnMessageWriter(database.db, '00000000-0000-0000-0000-000000000000', logger);
+    writer.appendText('lost');
+    writer.closeText();
+    writer.toolStarted('c1', 't', {});
+    const failure = await writer.flush().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(String(failure)).toMatch(/foreign key|violates/);
+    expect(lines.map((l) => l.msg)).toEqual(['saving a message failed', 'saving a message failed']);
+    // The first failure stays the one reported.
+    await expect(writer.flush()).rejects.toBe(failure);
   });
 });
 
