@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentDisposition, contentTypeFor } from '../../src/workspace/content-type.js';
+import { canShowInline, contentDisposition, contentTypeFor, mediaTypeFor } from '../../src/workspace/content-type.js';
 import { applyEdits } from '../../src/workspace/tools/apply-edits.js';
 import { globMatcher } from '../../src/workspace/tools/glob.js';
 import { countTokens, selectText } from '../../src/workspace/tools/read-text.js';
@@ -191,5 +191,56 @@ describe('content types and dispositions', () => {
     expect(contentTypeFor('A.PNG')).toBe('image/png');
     expect(contentTypeFor('noext')).toBe('application/octet-stream');
     expect(contentDisposition('naïve 100%.txt')).toBe(`attachment; filename="na_ve 100_.txt"; filename*=UTF-8''na%C3%AFve%20100%25.txt`);
+  });
+
+  it('give every known extension its download type, and its bare media type for file rows', () => {
+    const table: Record<string, string> = {
+      'a.txt': 'text/plain; charset=utf-8',
+      'a.log': 'text/plain; charset=utf-8',
+      'a.md': 'text/markdown; charset=utf-8',
+      'a.markdown': 'text/markdown; charset=utf-8',
+      'a.csv': 'text/csv; charset=utf-8',
+      'a.tsv': 'text/tab-separated-values; charset=utf-8',
+      'a.json': 'application/json',
+      'a.jsonl': 'application/x-ndjson',
+      'a.html': 'text/html; charset=utf-8',
+      'a.htm': 'text/html; charset=utf-8',
+      'a.xml': 'application/xml',
+      'a.yaml': 'application/yaml',
+      'a.yml': 'application/yaml',
+      'a.py': 'text/x-python; charset=utf-8',
+      'a.js': 'text/javascript; charset=utf-8',
+      'a.ts': 'text/plain; charset=utf-8',
+      'a.sql': 'application/sql',
+      'a.png': 'image/png',
+      'a.jpg': 'image/jpeg',
+      'a.jpeg': 'image/jpeg',
+      'a.gif': 'image/gif',
+      'a.webp': 'image/webp',
+      'a.svg': 'image/svg+xml',
+      'a.pdf': 'application/pdf',
+      'a.zip': 'application/zip',
+      'a.tar.gz': 'application/gzip',
+      'a.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      'a.xls': 'application/vnd.ms-excel',
+      'a.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      'a.parquet': 'application/vnd.apache.parquet',
+      'a.exe': 'application/octet-stream',
+      '.env': 'application/octet-stream',
+    };
+    for (const [name, type] of Object.entries(table)) {
+      expect(contentTypeFor(name), name).toBe(type);
+      expect(mediaTypeFor(name), name).toBe(type.split(';')[0]);
+    }
+  });
+
+  it('show only raster images and PDF inline; HTML, SVG and scripts always download', () => {
+    for (const name of ['a.png', 'a.JPG', 'a.jpeg', 'a.gif', 'a.webp', 'a.pdf']) expect(canShowInline(name), name).toBe(true);
+    for (const name of ['a.svg', 'a.html', 'a.js', 'a.txt', 'a.bin']) expect(canShowInline(name), name).toBe(false);
+  });
+
+  it('keep RFC 5987 attribute characters in filename*, percent-encode the rest, and replace quotes and controls in the fallback', () => {
+    expect(contentDisposition("Az09!#$&+-.^_`|~", 'inline')).toBe(`inline; filename="Az09!#$&+-.^_\`|~"; filename*=UTF-8''Az09!#$&+-.^_\`|~`);
+    expect(contentDisposition('a "b"\\c\x01.txt')).toBe(`attachment; filename="a _b__c_.txt"; filename*=UTF-8''a%20%22b%22%5Cc%01.txt`);
   });
 });
