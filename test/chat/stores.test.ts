@@ -48,6 +48,14 @@ describe('llm_context as an SDK session', () => {
     expect(await store.popItem()).toBeUndefined();
   });
 
+  it('adding no items does not touch the database', async () => {
+    const session = await newSession();
+    const store = new ContextStore(database.db, session.id);
+    const before = database.db.statementCount();
+    await store.addItems([]);
+    expect(database.db.statementCount()).toBe(before);
+  });
+
   it('a function call saved without its output (a crash) comes back with one', async () => {
     const session = await newSession();
     const store = new ContextStore(database.db, session.id);
