@@ -133,3 +133,108 @@ describe('socket keepalive and idle close', () => {
     expect(socket.closedWith).toBe(4000);
   });
 });
+
+describe('frames on one socket', () => {
+  let now = 0;
+  let socket: StubSocket;
+  let conn: SocketConnection;
+  let onMessage: (frame: unknown) => void;
+  let interrupts = 0;
+  const logged: Array<{ msg?: string }> = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+    now = 0;
+    interrupts = 0;
+    logged.length = 0;
+    onMessage = () => undefined;
+    socket = new StubSocket();
+    conn = new SocketConnection(socket as never, {
+      sessionUuid: 'u',
+      sessionId: 'chat_u',
+      requestId: 'req-7',
+      idleTimeoutMs: 600_000,
+      pingIntervalMs: 300_000,
+      logger: pino({ level: 'debug' }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
+      now: () => now,
+    });
+    conn.activate({ onMessage: (f) => onMessage(f), onInterrupt: () => (interrupts += 1), isBusy: () => false });
+  });
+  afterEach(() => {
+    conn.dispose();
+    vi.useRealTimers();
+  });
+  const json = (frame: unknown) => Buffer.from(JSON.stringify(frame));
+  const received = () => socket.sent.map((d) => JSON.parse(d) as Record<string, unknown>);
+
+  it('says what is wrong with a bad frame, naming the field', () => {
+    conn.receive(Buffer.from('{}'), true);
+    conn.receive(Buffer.from('not json'), false);
+    conn.receive(json({ type: 'message', messages: [{ content: '' }] }), false);
+    conn.receive(json({ type: 'message', messages: [{ content: 'hi' }], extra: 1 }), false);
+    const errors = received();
+    expect(errors.map((e) => e.code)).toEqual(['WS_6002', 'WS_6002', 'WS_6002', 'WS_6002']);
+    expect(errors[0]).toEqual({ type: 'error', code: 'WS_6002', message: 'Frames must be JSON text.', recoverable: true, request_id: 'req-7', session_id: 'chat_u' });
+    expect(errors[1]!.message).toBe('The frame is not valid JSON.');
+    expect(errors[2]!.message).toMatch(/^messages\.0\.content: ./);
+    expect(errors[3]!.message).toMatch(/extra/);
+  });
+
+  it('reads a frame that arrives in pieces or as an ArrayBuffer, and routes each type', () => {
+    const ping = JSON.stringify({ type: 'ping' });
+    conn.receive([Buffer.from(ping.slice(0, 5)), Buffer.from(ping.slice(5))], false);
+    const bytes = new TextEncoder().encode(JSON.stringify({ type: 'interrupt' }));
+    conn.receive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, false);
+    const messages: unknown[] = [];
+    onMessage = (f) => messages.push(f);
+    conn.receive(json({ type: 'message', messages: [{ content: 'hi' }] }), false);
+    expect(received()).toEqual([{ type: 'pong', session_id: 'chat_u' }]);
+    expect(interrupts).toBe(1);
+    expect(messages).toEqual([{ type: 'message', messages: [{ content: 'hi' }] }]);
+  });
+
+  it('counts bad frames over the last minute only: the 21st within a minute closes with 4429', () => {
+    for (let i = 0; i < 20; i++) conn.receive(Buffer.from('x'), false);
+    now += 60_000;
+    conn.receive(Buffer.from('x'), false);
+    expect(socket.closedWith).toBeUndefined();
+    for (let i = 0; i < 19; i++) conn.receive(Buffer.from('x'), false);
+    expect(socket.closedWith).toBeUndefined();
+    conn.receive(Buffer.from('x'), false);
+    expect(socket.closedWith).toBe(4429);
+    expect(received()).toHaveLength(40);
+    conn.receive(json({ type: 'ping' }), false);
+    expect(received()).toHaveLength(40);
+  });
+
+  it('a frame whose handling throws gets INT_9001 and the connection stays open', () => {
+    onMessage = () => {
+      throw new Error('handler broke');
+    };
+    conn.receive(json({ type: 'message', messages: [{ content: 'hi' }] }), false);
+    expect(received()).toEqual([
+      { type: 'error', code: 'INT_9001', message: 'The frame could not be handled.', recoverable: true, request_id: 'req-7', session_id: 'chat_u' },
+    ]);
+    expect(logged.map((l) => l.msg)).toContain('handling a frame failed');
+    expect(conn.closed).toBe(false);
+  });
+
+  it('sends nothing once closed or when the socket is no longer open, and terminates a socket that cannot close', () => {
+    socket.readyState = 2;
+    conn.sendEvent({ type: 'pong' });
+    expect(socket.sent).toEqual([]);
+    socket.readyState = 1;
+    let terminated = false;
+    socket.close = () => {
+      throw new Error('already closing');
+    };
+    socket.terminate = () => {
+      terminated = true;
+    };
+    conn.close(4000, 'Idle');
+    expect(terminated).toBe(true);
+    expect(conn.closed).toBe(true);
+    expect(logged.map((l) => l.msg)).toContain('closing a socket failed');
+    conn.sendEvent({ type: 'pong' });
+    expect(socket.sent).toEqual([]);
+  });
+});
