@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { createHttpServer, type PulpFastify } from '../../src/http/server.js';
-import { createMetrics } from '../../src/observability/metrics.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { SessionRow } from '../../src/sessions/types.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { silentLogger } from '../support/server.js';
@@ -29,6 +29,7 @@ export interface ChatHarness {
   fake: FakeOpenAI;
   database: TestDatabase;
   wsUrl: string;
+  metrics: Metrics;
   users: Record<'alice' | 'bob', AuthUser>;
   /** Which OpenAI API the model provider speaks from now on. */
   setApi(api: 'responses' | 'chat_completions'): void;
@@ -114,6 +115,7 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     fake,
     database,
     wsUrl,
+    metrics,
     users,
     setApi(next) {
       api = next;

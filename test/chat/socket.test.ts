@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listMessages } from '../../src/chat/message-store.js';
 import { field, SESSION_LOOKUP_FAILS, startChatHarness, type ChatHarness, type TestClient } from './harness.js';
 
@@ -49,6 +49,31 @@ describe('handshake', () => {
     const sessionFails = await connect(SESSION_LOOKUP_FAILS);
     expect(await sessionFails.closed).toMatchObject({ code: 1011, reason: 'Internal error' });
     expect([...userFails.events, ...sessionFails.events]).toEqual([]);
+  });
+
+  it('gives every refusal a reason a browser can show', async () => {
+    const session = await h.createSession();
+    expect(await (await connect(session.session_id, { token: null })).closed).toEqual({ code: 4401, reason: 'Authentication required' });
+    expect(await (await connect(session.session_id, { token: 'mallory' })).closed).toEqual({ code: 4403, reason: 'Invalid or expired token' });
+    expect(await (await connect('chat_000000000000')).closed).toEqual({ code: 4404, reason: 'Session not found' });
+    await connect(session.session_id);
+    await connect(session.session_id);
+    expect(await (await connect(session.session_id)).closed).toEqual({ code: 4503, reason: 'Connection limit reached' });
+  });
+
+  it('counts open sockets in /metrics as they open and close', async () => {
+    const gauge = async () => {
+      const text = await h.metrics.registry.metrics();
+      return Number(/^pulp_websocket_connections (\d+)$/m.exec(text)?.[1]);
+    };
+    const session = await h.createSession();
+    const before = await gauge();
+    const a = await connect(session.session_id);
+    await connect(session.session_id);
+    expect(await gauge()).toBe(before + 2);
+    a.ws.close();
+    await a.closed;
+    await vi.waitFor(async () => expect(await gauge()).toBe(before + 1));
   });
 
   it('accepts the token as subprotocol (echoing bearer) or as query parameter', async () => {

@@ -4,6 +4,7 @@ import { Timeout } from '../../src/chat/cancellation.js';
 import { parseArguments, toolOutputText, toolSucceeded } from '../../src/chat/stream-mapper.js';
 import { MAX_LISTED_FILES, renderInstructions } from '../../src/chat/instructions.js';
 import { defaultClassifyError, isRecoverable } from '../../src/chat/turn-errors.js';
+import { tokenFrom } from '../../src/chat/ws-routes.js';
 import { AppError } from '../../src/errors/app-error.js';
 
 const apiError = (status: number, code?: string) => new APIError(status, { code }, 'upstream said something secret', new Headers());
@@ -104,5 +105,26 @@ describe('the instructions the model gets', () => {
     const text = renderInstructions({ files, moreFiles: true, mcpServers: [], codeInterpreter: false });
     expect(text).toContain(`Files in the workspace (first ${MAX_LISTED_FILES}): input/f0.txt, `);
     expect(MAX_LISTED_FILES).toBe(50);
+  });
+});
+
+describe('the token of a socket handshake', () => {
+  const from = (protocol: string | undefined, query?: Record<string, unknown>) =>
+    tokenFrom({ headers: protocol === undefined ? {} : { 'sec-websocket-protocol': protocol }, query } as never);
+
+  it('comes from the bearer subprotocol first, then from ?token=', () => {
+    expect(from('bearer, abc')).toBe('abc');
+    expect(from('chat,bearer,  abc ', { token: 'q' })).toBe('abc');
+    expect(from('bearer', { token: 'q' })).toBe('q');
+    expect(from('abc, bearer', { token: 'q' })).toBe('q');
+    expect(from('graphql-ws, other', { token: 'q' })).toBe('q');
+    expect(from(undefined, { token: 'q' })).toBe('q');
+  });
+
+  it('is missing when neither carries a non-empty string', () => {
+    expect(from(undefined)).toBeUndefined();
+    expect(from(undefined, { token: '' })).toBeUndefined();
+    expect(from(undefined, { token: ['a', 'b'] })).toBeUndefined();
+    expect(from('bearer, ', {})).toBeUndefined();
   });
 });
