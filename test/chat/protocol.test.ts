@@ -132,8 +132,23 @@ describe('client frames', () => {
       const turn = await client.turn(from);
       expect(turn.at(-1), effort).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
       from = client.events.length;
+      const body = h.fake.requests.at(-1)?.body;
+      expect(body.model).toBe('gpt-4o');
+      // "none" asks for no reasoning at all; the others are sent as the request's effort.
+      expect(body.reasoning?.effort, effort).toBe(effort === 'none' ? undefined : effort);
     }
-    expect(h.fake.requests.at(-1)?.body).toMatchObject({ model: 'gpt-4o' });
+    expect(h.fake.requests.at(-1)?.body.instructions).toBe(
+      'You are Pulp, a helpful assistant in a self-hosted chat. Answer clearly and concisely in Markdown. Use the tools you are given when they help, and say what you did with them.',
+    );
+    // The frame's choices stay the session's choices.
+    const { rows } = await h.database.db.query<{ model: string; reasoning_effort: string }>('SELECT model, reasoning_effort FROM sessions WHERE id = $1', [session.id]);
+    expect(rows[0]).toEqual({ model: 'gpt-4o', reasoning_effort: 'high' });
+
+    await h.database.db.query('UPDATE sessions SET mcp_config = $2 WHERE id = $1', [session.id, JSON.stringify(['fs', 'time'])]);
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Ok.'] }] });
+    client.message('with tools');
+    await client.turn(client.events.length);
+    expect(h.fake.requests.at(-1)?.body.instructions).toMatch(/say what you did with them\. MCP servers enabled: fs, time\.$/);
 
     for (const model of ['', 'm'.repeat(201)]) {
       const at = client.events.length;
