@@ -83,6 +83,9 @@ export class StreamMapper {
   #responses = 0;
   /** Tokens of the items added since the last reported usage (tool outputs), for estimates. */
   #itemsSinceUsage: AgentInputItem[] = [];
+  /** Text streamed that no SDK item holds yet, one entry per segment (a tool call ends one). */
+  #responseText: string[] = [];
+  #segmentOpen = false;
 
   constructor(
     private readonly emitter: TurnEmitter,
@@ -106,6 +109,15 @@ export class StreamMapper {
 
   get itemsSinceUsage(): readonly AgentInputItem[] {
     return this.#itemsSinceUsage;
+  }
+
+  /**
+   * Text streamed since the last message item, segments joined by a blank line. The SDK adds a
+   * response's message items only after the response is processed, so an interrupted or failed
+   * turn saves this text into the context itself — including text a tool call closed on screen.
+   */
+  get responseText(): string {
+    return this.#responseText.join('\n\n');
   }
 
   /** Hands over the items produced since the last call (for `llm_context`). */
@@ -137,6 +149,11 @@ export class StreamMapper {
   #text(delta: string): void {
     if (delta === '') return;
     this.#firstDeltaAt ??= performance.now();
+    if (this.#segmentOpen) this.#responseText[this.#responseText.length - 1] += delta;
+    else {
+      this.#responseText.push(delta);
+      this.#segmentOpen = true;
+    }
     this.writer.appendText(delta);
     this.emitter.emit({ type: 'assistant_delta', content: delta });
   }
@@ -150,6 +167,7 @@ export class StreamMapper {
     if (this.#calls.has(callId)) return;
     // Text before a tool call sorts before it: the segment ends here.
     this.writer.closeText();
+    this.#segmentOpen = false;
     this.#calls.set(callId, { name, args: '', executing: false, completed: false });
     this.emitter.emit({ type: 'function_detected', tool_call_id: callId, tool_name: name });
   }
@@ -228,6 +246,9 @@ export class StreamMapper {
 
   #responseDone(usage: Json | undefined): void {
     this.#responses += 1;
+    // A response's text stays unsaid until its message item arrives: the SDK may fail between the
+    // two (a tool the agent does not have), and then only this text keeps what the model said.
+    this.#segmentOpen = false;
     this.#itemToCall.clear();
     this.#indexToCall.clear();
     const input = typeof usage?.inputTokens === 'number' ? usage.inputTokens : undefined;
@@ -245,6 +266,8 @@ export class StreamMapper {
     switch (name) {
       case 'message_output_created':
         this.writer.closeText();
+        this.#responseText = [];
+        this.#segmentOpen = false;
         break;
       case 'tool_called':
         this.#toolCalled(asRecord(raw));

@@ -248,7 +248,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
       const extra: AgentInputItem[] = [];
       if (reason === 'interrupted' || reason === 'error') {
         const interrupted = reason === 'interrupted';
-        const partial = writer.openText;
+        const unsaid = mapper?.responseText ?? '';
         writer.closeText({ partial: true, status: interrupted ? 'interrupted' : 'failed' });
         const result = interrupted ? INTERRUPTED_TOOL_RESULT : FAILED_TURN_TOOL_RESULT;
         for (const call of mapper?.openCalls() ?? []) {
@@ -266,7 +266,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
             ...(interrupted ? { interrupted: true } : {}),
           });
         }
-        if (partial) extra.push(interruptedAssistantMessage(partial, interrupted ? undefined : ERROR_TEXT_MARK));
+        if (unsaid) extra.push(interruptedAssistantMessage(unsaid, interrupted ? undefined : ERROR_TEXT_MARK));
       } else {
         writer.closeText();
       }

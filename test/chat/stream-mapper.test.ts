@@ -100,6 +100,8 @@ describe('the Responses API stream', () => {
     expect(mapper.responses).toBe(1);
     expect(mapper.openCalls()).toEqual([{ callId: 'call_1', name: 'lookup', args: { word: 'pulp' }, executing: false }]);
     expect(typeof mapper.firstDeltaAt).toBe('number');
+    // No message item holds the text yet: an interrupted turn saves it from here.
+    expect(mapper.responseText).toBe('Hello');
   });
 
   it('runs, completes and forgets a call once each, hands over the items in order, and counts responses without usage', () => {
@@ -201,6 +203,20 @@ describe('a model that sends no provider events', () => {
     ]);
     expect(toolRounds).toBe(3);
     expect(mapper.openCalls()).toEqual([]);
+  });
+
+  it('keeps the text no message item holds yet, by segment, until the message item arrives', () => {
+    mapper.handle(raw({ type: 'output_text_delta', delta: 'Before ' }));
+    mapper.handle(raw({ type: 'output_text_delta', delta: 'the call.' }));
+    mapper.handle(provider({ type: 'response.output_item.added', item: { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'lookup' } }));
+    mapper.handle(raw({ type: 'output_text_delta', delta: 'After it.' }));
+    mapper.handle(raw({ type: 'response_done', response: { id: 'r1', usage: { inputTokens: 1, outputTokens: 1 } } }));
+    expect(mapper.responseText).toBe('Before the call.\n\nAfter it.');
+    const message = { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Before the call.' }] };
+    mapper.handle(new RunItemStreamEvent('message_output_created', new RunMessageOutputItem(message as never, agent)));
+    expect(mapper.responseText).toBe('');
+    mapper.handle(raw({ type: 'output_text_delta', delta: 'Next.' }));
+    expect(mapper.responseText).toBe('Next.');
   });
 
   it('a message item ends the text segment; a reasoning item only joins the context', () => {

@@ -137,3 +137,49 @@ describe('a turn stopped or broken outside the model stream', () => {
     expect(errors.map((e) => e.msg)).toEqual(['onFirstTurnCompleted hook failed']);
   });
 });
+
+describe('a turn that fails after the model streamed text', () => {
+  it("a call of a tool the agent does not have ends as failed, and the model's context keeps what it said, marked", async () => {
+    const s = await newSession();
+    fake.enqueue({
+      steps: [
+        { type: 'text', deltas: ['Half an ', 'answer'] },
+        { type: 'tool_call', name: 'lookup', arguments: { word: 'x' }, callId: 'call_broken' },
+      ],
+    });
+    const { deps, events } = setup();
+
+    await expect(runTurn(deps, request(s))).resolves.toBe('error');
+
+    const completed = events.filter((e) => e.type === 'function_completed');
+    expect(completed).toEqual([
+      expect.objectContaining({
+        tool_call_id: 'call_broken',
+        tool_name: 'lookup',
+        tool_result: 'The turn failed before the tool returned.',
+        tool_success: false,
+      }),
+    ]);
+    expect(completed[0]).not.toHaveProperty('interrupted');
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ code: 'EXT_7010', recoverable: true, request_id: 'req-1' });
+    expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'error' });
+    expect(events.some((e) => e.type === 'stream_interrupted')).toBe(false);
+
+    const messages = await listMessages(database.db, s.uuid);
+    expect(messages.map((m) => [m.role, m.content, m.tool_result, m.status])).toEqual([
+      ['user', 'Hello there', null, null],
+      // The tool call closed the text on screen, so the text is a whole segment there.
+      ['assistant', 'Half an answer', null, null],
+      ['tool_call', null, 'The turn failed before the tool returned.', 'failed'],
+    ]);
+    // The SDK failed before it added the response's items: the call never ran, so the context gets
+    // no output for it, and the text the client saw is kept, marked.
+    const items = await new ContextStore(database.db, s.uuid).getItems();
+    expect(items.map((i) => (i as { type?: string; role?: string }).role ?? (i as { type: string }).type)).toEqual(['user', 'assistant']);
+    expect(JSON.stringify(items[1])).toContain('Half an answer\\n\\n[interrupted by an error]');
+
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Again.'] }] });
+    await expect(runTurn(setup().deps, request(s))).resolves.toBe('stop');
+    expect(JSON.stringify(fake.requests.at(-1)?.body.input)).toContain('Half an answer\\n\\n[interrupted by an error]');
+  });
+});
