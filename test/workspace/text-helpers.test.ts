@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canShowInline, contentDisposition, contentTypeFor, mediaTypeFor } from '../../src/workspace/content-type.js';
 import { applyEdits } from '../../src/workspace/tools/apply-edits.js';
 import { globMatcher } from '../../src/workspace/tools/glob.js';
-import { countTokens, selectText } from '../../src/workspace/tools/read-text.js';
+import { countTokens, decodeText, selectText } from '../../src/workspace/tools/read-text.js';
 import { unifiedDiff } from '../../src/workspace/tools/unified-diff.js';
 
 /** Applies a unified diff to `before` (what `patch` does), checking every context and removed line. */
@@ -183,6 +183,62 @@ describe('reading text', () => {
     expect(out.content.endsWith('\n')).toBe(true);
     expect(out.note).toMatch(/head .* tail/);
     expect(out.shown[0]![0]).toBe(1);
+  });
+});
+
+describe('what read_file selects', () => {
+  const ten = Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n') + '\n';
+
+  it('reports the ranges it shows, and the whole file when head and tail cover it', () => {
+    expect(selectText(ten, {})).toEqual({ content: ten, total_lines: 10, shown: [[1, 10]], truncated: false });
+    expect(selectText(ten, { head: 2 })).toMatchObject({ content: 'line 1\nline 2', shown: [[1, 2]] });
+    expect(selectText(ten, { tail: 2, head: null })).toMatchObject({ content: 'line 9\nline 10', shown: [[9, 10]] });
+    expect(selectText(ten, { head: 1, tail: 1 })).toMatchObject({ content: 'line 1\n[... lines 2-9 not shown ...]\nline 10', shown: [[1, 1], [10, 10]] });
+    expect(selectText(ten, { head: 5, tail: 5 }).shown).toEqual([[1, 10]]);
+    expect(selectText(ten, { head: 6, tail: 5 }).content).toBe(ten.trimEnd());
+    expect(selectText(ten, { head: 50 }).shown).toEqual([[1, 10]]);
+    expect(selectText(ten, { tail: 50 }).shown).toEqual([[1, 10]]);
+  });
+
+  it('does not cut a text over the budget in bytes but not in tokens', () => {
+    const words = 'word '.repeat(150);
+    expect(selectText(words, { budget: 200 })).toMatchObject({ content: words, truncated: false });
+  });
+
+  it('cuts one long line inside the line, and names the lines and the tail to ask for', () => {
+    const line = 'abc '.repeat(1000);
+    const out = selectText(line, { budget: 50 });
+    expect(out.truncated).toBe(true);
+    expect(out.content.length).toBeGreaterThan(0);
+    expect(line.startsWith(out.content)).toBe(true);
+    expect(countTokens(out.content)).toBeLessThanOrEqual(50);
+    expect(out.shown).toEqual([[1, 1]]);
+
+    const fifty = Array.from({ length: 50 }, (_, i) => `line number ${i} `.repeat(5)).join('\n');
+    const cut = selectText(fifty, { budget: 100 });
+    const last = cut.shown[0]![1];
+    expect(last).toBeLessThan(50);
+    expect(cut.content.split('\n').filter(Boolean)).toHaveLength(last);
+    expect(cut.note).toBe(
+      `The file has 50 lines and more than 100 tokens; showing lines 1-${last}. Read other parts with head (first N lines) or tail (last N lines), e.g. tail=50, or process the file with execute_python_code.`,
+    );
+  });
+
+  it('a cut of the tail counts its lines from where the tail starts', () => {
+    const many = Array.from({ length: 400 }, (_, i) => `line number ${i + 1} `.repeat(3)).join('\n');
+    const out = selectText(many, { tail: 300, budget: 100 });
+    expect(out.shown[0]![0]).toBe(101);
+    expect(out.content.startsWith('line number 101 ')).toBe(true);
+    expect(out.note).toContain('e.g. tail=200,');
+  });
+
+  it('refuses binary and non-UTF-8 bytes with a message naming the file', () => {
+    expect(() => decodeText(new Uint8Array([104, 0, 105]), 'input/a.bin')).toThrow('"input/a.bin" is a binary file; it can be downloaded, or read with execute_python_code.');
+    expect(() => decodeText(new Uint8Array([0xff, 0xfe, 0x41]), 'input/b.txt')).toThrow('"input/b.txt" is not UTF-8 text; read it with execute_python_code.');
+    // Only the first 8 KiB are sniffed for NUL bytes; later ones are valid UTF-8.
+    const late = new Uint8Array(9000).fill(97);
+    late[8500] = 0;
+    expect(decodeText(late, 'input/c.txt')).toHaveLength(9000);
   });
 });
 
