@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RunContext } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +146,53 @@ describe('the built-in file tools', () => {
       [session.uuid],
     );
     expect(rows).toEqual([{ size_bytes: 12, content_type: 'text/markdown' }]);
+  });
+
+  it('say plainly when a path is the wrong kind or missing', async () => {
+    const error = async (name: string, args: Record<string, unknown>) => (await call(name, args)).error;
+    mkdirSync(file('output/sub'), { recursive: true });
+    expect(await error('list_directory', { path: 'input/data.csv' })).toEqual({ code: 'FILE_5004', message: '"input/data.csv" is a file, not a folder.' });
+    expect(await error('list_directory', { path: 'input/nope' })).toEqual({ code: 'FILE_5001', message: 'No file or folder at "input/nope".' });
+    expect(await error('read_file', { path: 'input', head: null, tail: null })).toEqual({ code: 'FILE_5004', message: '"input" is a folder; use list_directory.' });
+    expect(await error('search_files', { pattern: '  ', path: null, max_results: null })).toEqual({ code: 'FILE_5004', message: 'The pattern is empty.' });
+    expect(await error('search_files', { pattern: '*', path: 'input/data.csv', max_results: null })).toEqual({ code: 'FILE_5004', message: '"input/data.csv" is a file, not a folder.' });
+    expect(await error('edit_file', { path: 'output/sub', edits: [{ old_text: 'a', new_text: 'b' }] })).toEqual({ code: 'FILE_5004', message: '"output/sub" is a folder, not a file.' });
+    expect(await error('generate_document', { filename: 'sub', content: 'x' })).toEqual({ code: 'FILE_5004', message: '"output/sub" is a folder.' });
+    writeFileSync(file('output/one.txt'), 'one\n');
+    expect(await error('edit_file', { path: 'output/one.txt', edits: [{ old_text: 'two', new_text: '2' }] })).toEqual({
+      code: 'FILE_5001',
+      message: 'No edit was applied: edit 1: old_text "two" was not found (not even ignoring whitespace).',
+    });
+  });
+
+  it('search_files reads ./ patterns, lists matches in name order, skips temporary files and never follows links', async () => {
+    mkdirSync(file('output/s'), { recursive: true });
+    for (const name of ['b.md', 'a.md', 'C.md', '.pulp-tmp-x.md']) writeFileSync(file(`output/s/${name}`), '#');
+    symlinkSync(file('output/s'), file('output/s/loop'));
+    symlinkSync(file('output/s/a.md'), file('output/s/link.md'));
+    const found = await call('search_files', { pattern: './*.md', path: 'output/s', max_results: null });
+    expect(found).toMatchObject({ success: true, pattern: './*.md', path: 'output/s', matches: ['output/s/C.md', 'output/s/a.md', 'output/s/b.md'], count: 3, truncated: false });
+    const exactlyAll = await call('search_files', { pattern: '*.md', path: 'output/s', max_results: 3 });
+    expect(exactlyAll).toMatchObject({ count: 3, truncated: false });
+  });
+
+  it('edit_file and generate_document keep nested output files in the files table with their type', async () => {
+    const made = await call('generate_document', { filename: 'notes/summary.txt', content: 'a\nb\n' });
+    expect(made).toMatchObject({ success: true, path: 'output/notes/summary.txt', size: 4, replaced: false, type: 'text/plain' });
+    const edited = await call('edit_file', {
+      path: 'output/notes/summary.txt',
+      edits: [
+        { old_text: 'a', new_text: 'A' },
+        { old_text: 'b', new_text: 'Bee' },
+      ],
+    });
+    expect(edited).toMatchObject({ success: true, path: 'output/notes/summary.txt', edits_applied: 2, matches: ['exact', 'exact'] });
+    const { rows } = await db.query<{ size_bytes: number; content_type: string }>(
+      "SELECT size_bytes, content_type FROM files WHERE session_id = $1 AND folder = 'output' AND filename = 'notes/summary.txt'",
+      [session.uuid],
+    );
+    expect(rows).toEqual([{ size_bytes: 6, content_type: 'text/plain' }]);
+    expect(await call('generate_document', { filename: '', content: 'x' })).toMatchObject({ success: false, error: { code: 'FILE_5004' } });
   });
 
   it('arguments that do not match the schema come back as a readable VAL_2001 result', async () => {
