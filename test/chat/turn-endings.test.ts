@@ -183,3 +183,34 @@ describe('a turn that fails after the model streamed text', () => {
     expect(JSON.stringify(fake.requests.at(-1)?.body.input)).toContain('Half an answer\\n\\n[interrupted by an error]');
   });
 });
+
+describe('turn metrics', () => {
+  const read = async (deps: TurnDeps) => {
+    const text = await deps.metrics.registry.metrics();
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    return {
+      stop: value('pulp_turns_total{finish_reason="stop"}'),
+      interrupted: value('pulp_turns_total{finish_reason="interrupted"}'),
+      error: value('pulp_turns_total{finish_reason="error"}'),
+      input: value('pulp_tokens_total{direction="input"}'),
+      output: value('pulp_tokens_total{direction="output"}'),
+      firstToken: value('pulp_time_to_first_token_seconds_count'),
+      durations: value('pulp_turn_duration_seconds_count'),
+    };
+  };
+
+  it('count turns by how they ended, provider tokens by direction, and time to first token only when text came', async () => {
+    const { deps } = setup();
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    await expect(runTurn(deps, request(s))).resolves.toBe('stop');
+    expect(await read(deps)).toEqual({ stop: 1, interrupted: 0, error: 0, input: 12, output: 2, firstToken: 1, durations: 1 });
+
+    const token = new CancellationToken();
+    const stopped = { ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) };
+    await expect(runTurn(stopped, request(s, token))).resolves.toBe('interrupted');
+    fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
+    await expect(runTurn(deps, request(s))).resolves.toBe('error');
+    expect(await read(deps)).toEqual({ stop: 1, interrupted: 1, error: 1, input: 12, output: 2, firstToken: 1, durations: 3 });
+  });
+});
