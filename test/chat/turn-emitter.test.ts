@@ -100,4 +100,16 @@ describe('turn emitter', () => {
     vi.advanceTimersByTime(5);
     expect(sent.at(-1)).toMatchObject({ type: 'assistant_delta', content: 'c', seq: 4 });
   });
+  it('uses the monotonic clock by default', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const frames: ServerEvent[] = [];
+    const real = new TurnEmitter({ publish: (_uuid, e) => frames.push(e) }, 'uuid-1', 'chat_abc', 'turn_1');
+    real.emit({ type: 'assistant_delta', content: 'a' });
+    vi.advanceTimersByTime(5);
+    real.emit({ type: 'assistant_delta', content: 'b' });
+    vi.advanceTimersByTime(14);
+    expect(frames).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(frames.map((e) => (e as { content?: string }).content)).toEqual(['a', 'b']);
+  });
 });
