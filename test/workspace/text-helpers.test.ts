@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canShowInline, contentDisposition, contentTypeFor, mediaTypeFor } from '../../src/workspace/content-type.js';
+import { tooLarge, unescapeFormName } from '../../src/workspace/http/upload.js';
 import { applyEdits } from '../../src/workspace/tools/apply-edits.js';
 import { globMatcher } from '../../src/workspace/tools/glob.js';
 import { countTokens, decodeText, selectText } from '../../src/workspace/tools/read-text.js';
@@ -298,5 +299,23 @@ describe('content types and dispositions', () => {
   it('keep RFC 5987 attribute characters in filename*, percent-encode the rest, and replace quotes and controls in the fallback', () => {
     expect(contentDisposition("Az09!#$&+-.^_`|~", 'inline')).toBe(`inline; filename="Az09!#$&+-.^_\`|~"; filename*=UTF-8''Az09!#$&+-.^_\`|~`);
     expect(contentDisposition('a "b"\\c\x01.txt')).toBe(`attachment; filename="a _b__c_.txt"; filename*=UTF-8''a%20%22b%22%5Cc%01.txt`);
+  });
+});
+
+describe('upload wording', () => {
+  it('names the size limit in bytes, KiB or MiB, with one decimal only when needed', () => {
+    const message = (n: number) => tooLarge(n).message;
+    expect(message(512)).toBe('The file is larger than the upload limit of 512 bytes.');
+    expect(message(1023)).toBe('The file is larger than the upload limit of 1023 bytes.');
+    expect(message(1024)).toBe('The file is larger than the upload limit of 1 KiB.');
+    expect(message(1536)).toBe('The file is larger than the upload limit of 1.5 KiB.');
+    expect(message(1024 * 1024)).toBe('The file is larger than the upload limit of 1 MiB.');
+    expect(message(1.5 * 1024 * 1024)).toBe('The file is larger than the upload limit of 1.5 MiB.');
+    expect(tooLarge(1).code).toBe('FILE_5002');
+  });
+
+  it('undoes only the form encoding browsers use for quotes, CR and LF in file names', () => {
+    expect(unescapeFormName('a%22b%0D%0ac%0d%0A.txt')).toBe('a"b\r\nc\r\n.txt');
+    expect(unescapeFormName('100%25 %41.txt')).toBe('100%25 %41.txt');
   });
 });
