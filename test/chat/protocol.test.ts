@@ -36,6 +36,7 @@ function checkAgainstSchema(event: ServerEvent): void {
   const { session_id, turn_id, seq, ...body } = event;
   expect(session_id, JSON.stringify(event)).toMatch(/^chat_/);
   if (turn_id !== undefined) {
+    expect(turn_id).toMatch(/^turn_[0-9a-f]{16}$/);
     expect(Number.isInteger(seq), JSON.stringify(event)).toBe(true);
     expect(TurnEventBodySchema.parse(body), JSON.stringify(event)).toEqual(body);
   } else {
