@@ -45,6 +45,14 @@ function checkAgainstSchema(event: ServerEvent): void {
   }
 }
 
+/** Each turn's frames are numbered 1, 2, 3 … in the order the client got them. */
+function checkSeqs(events: ServerEvent[]): void {
+  const byTurn = new Map<string, number[]>();
+  for (const e of events) if (e.turn_id !== undefined) byTurn.set(e.turn_id, [...(byTurn.get(e.turn_id) ?? []), e.seq ?? -1]);
+  expect(byTurn.size).toBeGreaterThan(0);
+  for (const [turn, seqs] of byTurn) expect(seqs, turn).toEqual(seqs.map((_, i) => i + 1));
+}
+
 async function frames(client: TestClient, from: number): Promise<ServerEvent[]> {
   await client.turn(from);
   return client.events.slice(from);
@@ -85,6 +93,7 @@ describe('every server frame matches the published schema', () => {
     expect(turn.find((e) => e.type === 'function_completed')).toMatchObject({ tool_call_id: 'call_p1', tool_name: 'lookup', tool_success: true });
     expect(client.events.find((e) => e.type === 'session_updated')).toMatchObject({ title: 'Words' });
     client.events.forEach(checkAgainstSchema);
+    checkSeqs(client.events);
     client.ws.terminate();
   });
 
@@ -118,6 +127,7 @@ describe('every server frame matches the published schema', () => {
       ['WS_6002', true],
     ]);
     client.events.forEach(checkAgainstSchema);
+    checkSeqs(client.events);
     client.ws.terminate();
   });
 });
