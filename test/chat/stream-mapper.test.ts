@@ -7,6 +7,7 @@
  */
 import {
   Agent,
+  RunAgentUpdatedStreamEvent,
   RunItemStreamEvent,
   RunMessageOutputItem,
   RunRawModelStreamEvent,
@@ -228,5 +229,26 @@ describe('a model that sends no provider events', () => {
     expect(writes).toEqual([['close']]);
     expect(sent).toEqual([]);
     expect(mapper.takeContextItems()).toEqual([reasoning, message]);
+  });
+});
+
+describe('events the mapper cannot use', () => {
+  it('are ignored without a frame, a write or a context item', () => {
+    mapper.handle(new RunAgentUpdatedStreamEvent(agent));
+    mapper.handle(raw({ type: 'model', event: 'not an object' }));
+    mapper.handle(provider({ type: 'response.output_item.added' }));
+    mapper.handle(provider({ type: 'response.output_item.added', item: { type: 'function_call', call_id: 42, name: 'n' } }));
+    mapper.handle(raw({ type: 'output_text_delta', delta: 7 }));
+    mapper.handle(raw({ type: 'response_done' }));
+    mapper.handle(raw({ type: 'response_done', response: { usage: { inputTokens: '5', outputTokens: 1 } } }));
+    mapper.handle(raw({ type: 'response_done', response: { usage: { inputTokens: 5, outputTokens: '1' } } }));
+    mapper.handle(raw({ type: 'something_new' }));
+    mapper.handle(new RunItemStreamEvent('tool_output', new RunToolCallOutputItem(undefined as never, agent, 'x')));
+    expect(sent).toEqual([]);
+    expect(writes).toEqual([]);
+    expect(usages).toEqual([]);
+    expect(mapper.responses).toBe(3);
+    expect(mapper.takeContextItems()).toEqual([]);
+    expect(toolRounds).toBe(0);
   });
 });
