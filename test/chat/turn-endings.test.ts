@@ -116,6 +116,25 @@ describe('a turn stopped or broken outside the model stream', () => {
     expect(errors.map((e) => e.msg)).toContain('saving the turn failed');
   });
 
+  it('an afterTurn hook that throws is logged, and the turn still ends with stop and its answer kept', async () => {
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Kept.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    const { deps, events, errors } = setup({
+      hooks: {
+        afterTurn: async () => {
+          throw new Error('summarizer down');
+        },
+      },
+    });
+
+    await expect(runTurn(deps, request(s))).resolves.toBe('stop');
+
+    expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
+    expect(events.some((e) => e.type === 'error')).toBe(false);
+    expect(errors.map((e) => e.msg)).toEqual(['afterTurn hook failed']);
+    expect((await listMessages(database.db, s.uuid)).map((m) => m.content)).toEqual(['Hello there', 'Kept.']);
+  });
+
   it('a title hook that throws is logged and the turn still ends with stop', async () => {
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
