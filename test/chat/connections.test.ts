@@ -2,8 +2,8 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionRegistry, type ChatConnection } from '../../src/chat/connections.js';
 import type { ServerEvent } from '../../src/chat/events.js';
-import { SocketConnection } from '../../src/chat/ws-connection.js';
-import { StubSocket } from './stub-socket.js';
+import type { SocketConnection } from '../../src/chat/ws-connection.js';
+import { StubSocket, stubConnection } from './stub-socket.js';
 
 function fakeConn(sessionUuid: string, inbox: string[] = []): ChatConnection {
   return { sessionUuid, sessionId: `chat_${sessionUuid}`, send: (d) => void inbox.push(d), close: () => undefined };
@@ -86,15 +86,7 @@ describe('socket keepalive and idle close', () => {
     now = 0;
     busy = false;
     socket = new StubSocket();
-    conn = new SocketConnection(socket as never, {
-      sessionUuid: 'u',
-      sessionId: 'chat_u',
-      requestId: 'req-1',
-      idleTimeoutMs: 10_000,
-      pingIntervalMs: 3_000,
-      logger: pino({ level: 'silent' }),
-      now: () => now,
-    });
+    conn = stubConnection(socket, { idleTimeoutMs: 10_000, pingIntervalMs: 3_000, now: () => now });
     conn.activate({ onMessage: () => undefined, onInterrupt: () => undefined, isBusy: () => busy });
   });
   afterEach(() => {
@@ -148,9 +140,7 @@ describe('frames on one socket', () => {
     logged.length = 0;
     onMessage = () => undefined;
     socket = new StubSocket();
-    conn = new SocketConnection(socket as never, {
-      sessionUuid: 'u',
-      sessionId: 'chat_u',
+    conn = stubConnection(socket, {
       requestId: 'req-7',
       idleTimeoutMs: 600_000,
       pingIntervalMs: 300_000,

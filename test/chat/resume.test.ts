@@ -3,13 +3,12 @@
  * then its live ones, never twice and never out of order; a turn that is not kept gets RES_3001.
  * And the one-server memory log `resume` reads: bounded per turn, pruned after the grace period.
  */
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionRegistry } from '../../src/chat/connections.js';
 import { LocalEventBus, MemoryEventLog } from '../../src/chat/event-bus.js';
 import type { ResumeFrame, ServerEvent } from '../../src/chat/events.js';
-import { RESUME_WINDOW_MS, SocketConnection } from '../../src/chat/ws-connection.js';
-import { StubSocket } from './stub-socket.js';
+import { RESUME_WINDOW_MS, type SocketConnection } from '../../src/chat/ws-connection.js';
+import { StubSocket, stubConnection } from './stub-socket.js';
 
 
 const delta = (turn: string, seq: number, content = `d${seq} `): ServerEvent => ({ type: 'assistant_delta', content, session_id: 'chat_u', turn_id: turn, seq });
@@ -23,14 +22,7 @@ describe('resume on one connection', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     socket = new StubSocket();
-    conn = new SocketConnection(socket as never, {
-      sessionUuid: 'u',
-      sessionId: 'chat_u',
-      requestId: 'req-1',
-      idleTimeoutMs: 60_000,
-      pingIntervalMs: 30_000,
-      logger: pino({ level: 'silent' }),
-    });
+    conn = stubConnection(socket);
     replay = () => new Promise((resolve) => (release = resolve));
     conn.activate({ onMessage: () => undefined, onInterrupt: () => undefined, isBusy: () => true, replay: (f) => replay(f) });
   });

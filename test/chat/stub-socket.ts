@@ -1,5 +1,7 @@
 /** The parts of a `ws` socket SocketConnection uses, recording what it did (no network). */
 import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { SocketConnection, type SocketOptions } from '../../src/chat/ws-connection.js';
 
 export class StubSocket extends EventEmitter {
   readonly OPEN = 1;
@@ -20,4 +22,17 @@ export class StubSocket extends EventEmitter {
   terminate() {
     this.readyState = 3;
   }
+}
+
+/** A SocketConnection on `socket` for session `chat_u`, with the given timing and logger. */
+export function stubConnection(socket: StubSocket, options: Partial<SocketOptions> = {}): SocketConnection {
+  return new SocketConnection(socket as never, {
+    sessionUuid: 'u',
+    sessionId: 'chat_u',
+    requestId: 'req-1',
+    idleTimeoutMs: 60_000,
+    pingIntervalMs: 30_000,
+    logger: pino({ level: 'silent' }),
+    ...options,
+  });
 }
