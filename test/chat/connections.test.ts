@@ -104,7 +104,7 @@ describe('socket keepalive and idle close', () => {
     expect(socket.sent.map((d) => JSON.parse(d).type)).toEqual(['ping', 'ping', 'ping']);
     expect(socket.closedWith).toBeUndefined();
     advance(1_000);
-    expect(socket.closedWith).toBe(4000);
+    expect([socket.closedWith, socket.closedReason]).toEqual([4000, 'Idle']);
   });
 
   it('an inbound frame resets the idle clock', () => {
@@ -194,6 +194,37 @@ describe('frames on one socket', () => {
     expect(received()).toHaveLength(40);
     conn.receive(json({ type: 'ping' }), false);
     expect(received()).toHaveLength(40);
+  });
+
+  it('a frame that is not an object is refused without a field name; the close after too many says why', () => {
+    conn.receive(json('hi'), false);
+    const [error] = received();
+    expect(error!.code).toBe('WS_6002');
+    expect(String(error!.message)).toMatch(/^[A-Z]/);
+    for (let i = 0; i < 20; i++) conn.receive(Buffer.from('x'), false);
+    expect([socket.closedWith, socket.closedReason]).toEqual([4429, 'Too many bad frames']);
+  });
+
+  it('session events and turn events without a seq are never held back, even before the first frame', () => {
+    conn.deliver({ type: 'session_updated', title: 'T', session_id: 'chat_u' }, '{"type":"session_updated"}');
+    conn.deliver({ type: 'assistant_start', session_id: 'chat_u', turn_id: 'turn_x' }, '{"type":"assistant_start"}');
+    conn.deliver({ type: 'assistant_start', session_id: 'chat_u', turn_id: 'turn_y', seq: 1 }, '{"held":true}');
+    expect(socket.sent).toEqual(['{"type":"session_updated"}', '{"type":"assistant_start"}']);
+    conn.receive(json({ type: 'ping' }), false);
+    expect(socket.sent).toEqual(['{"type":"session_updated"}', '{"type":"assistant_start"}', '{"held":true}', '{"type":"pong","session_id":"chat_u"}']);
+  });
+
+  it('drops a turn event it already sent, and remembers the last seq of the 8 most recent turns', () => {
+    conn.receive(json({ type: 'ping' }), false);
+    socket.sent.length = 0;
+    const event = (turn: number, seq: number) => ({ type: 'assistant_delta' as const, content: 'x', session_id: 'chat_u', turn_id: `t${turn}`, seq });
+    conn.deliver(event(0, 1), 't0#1');
+    conn.deliver(event(0, 1), 't0#1 again');
+    conn.deliver(event(0, 2), 't0#2');
+    for (let t = 1; t <= 8; t++) conn.deliver(event(t, 1), `t${t}#1`);
+    // t0 is forgotten now: its first event is not known to have been sent any more.
+    conn.deliver(event(0, 1), 't0#1 after forgetting');
+    expect(socket.sent).toEqual(['t0#1', 't0#2', 't1#1', 't2#1', 't3#1', 't4#1', 't5#1', 't6#1', 't7#1', 't8#1', 't0#1 after forgetting']);
   });
 
   it('a frame whose handling throws gets INT_9001 and the connection stays open', () => {

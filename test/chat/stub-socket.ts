@@ -9,14 +9,16 @@ export class StubSocket extends EventEmitter {
   sent: string[] = [];
   pings = 0;
   closedWith: number | undefined;
+  closedReason: string | undefined;
   send(data: string) {
     this.sent.push(data);
   }
   ping() {
     this.pings += 1;
   }
-  close(code: number) {
+  close(code: number, reason?: string) {
     this.closedWith = code;
+    this.closedReason = reason;
     this.readyState = 3;
   }
   terminate() {
