@@ -160,6 +160,11 @@ describe('client frames', () => {
     client.message('with tools');
     await client.turn(client.events.length);
     expect(h.fake.requests.at(-1)?.body.instructions).toMatch(/say what you did with them\. MCP servers enabled: fs, time\.$/);
+    await h.database.db.query("UPDATE sessions SET mcp_config = '[]' WHERE id = $1", [session.id]);
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Ok.'] }] });
+    client.message('no tools');
+    await client.turn(client.events.length);
+    expect(h.fake.requests.at(-1)?.body.instructions).toMatch(/say what you did with them\.$/);
 
     for (const model of ['', 'm'.repeat(201)]) {
       const at = client.events.length;
@@ -174,12 +179,23 @@ describe('client frames', () => {
     client.ws.terminate();
   });
 
-  it('a shutdown tells every open socket in a server_shutdown frame', async () => {
+  it('a turn started by the service resolves with how it ended', async () => {
+    const session = await h.createSession();
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Direct.'] }] });
+    await expect(h.chat.startTurn({ session, frame: { type: 'message', messages: [{ content: 'hi' }] }, requestId: 'req-direct' })).resolves.toBe('stop');
+  });
+
+  it('a shutdown tells every open socket once, closes it with 1001, and refuses new sockets', async () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
     await h.chat.shutdown();
+    await h.chat.shutdown();
     const frame = await client.waitForType('server_shutdown');
-    expect(field<string>(frame, 'message').length).toBeGreaterThan(0);
+    expect(field<string>(frame, 'message')).toBe('The server is shutting down.');
+    expect(await client.closed).toEqual({ code: 1001, reason: 'Server shutting down' });
+    expect(client.events.filter((e) => e.type === 'server_shutdown')).toHaveLength(1);
     client.events.forEach(checkAgainstSchema);
+    const late = await h.connect(session.session_id);
+    expect(await late.closed).toEqual({ code: 4503, reason: 'Server shutting down' });
   });
 });
