@@ -1,7 +1,8 @@
 /**
  * Turns the @openai/agents stream of one run into protocol events (SPEC §5), display rows and new
  * context items. Synchronous and allocation-light on the delta path: a delta is one emitter call
- * and one string append, never a database write or a JSON round trip.
+ * and two string appends (the display row's text and the context's), never a database write or a
+ * JSON round trip.
  *
  * Tool calls are detected from the raw provider events (Responses `response.output_item.added`,
  * Chat Completions `delta.tool_calls`), with the SDK's `tool_called` item as a fallback for models
