@@ -105,7 +105,8 @@ export async function resolveInside(rootReal: string, segments: readonly string[
     try {
       await fs.lstat(prefix);
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') continue;
+      // ELOOP: a link on the way loops; the walk up reaches that link and refuses it below.
+      if (['ENOENT', 'ENOTDIR', 'ELOOP'].includes(errnoCode(err) ?? '')) continue;
       throw err;
     }
     let real: string;

@@ -3,6 +3,7 @@
  * changed, the `files` rows kept in step with a folder, listings and atomic writes, the jail's
  * error mapping and its containment check.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,17 @@ describe('listing and writing', () => {
     expect((await listFolder(path.join(root, 'afolder'), root, ''))[0]?.path).toBe('x');
   });
 
+  it('sorts many names by code point and leaves out entries that are neither file nor folder', async () => {
+    const root = fresh('list-many');
+    const names = ['j', 'i', 'h', 'g', 'f', 'e', 'd', 'c', 'b', 'a'];
+    for (const name of names) writeFileSync(path.join(root, `${name}.txt`), name);
+    mkdirSync(path.join(root, 'sub-b'));
+    mkdirSync(path.join(root, 'sub-a'));
+    expect(spawnSync('mkfifo', [path.join(root, 'pipe')]).status).toBe(0);
+    const listed = (await listFolder(root, root, '')).map((e) => e.name);
+    expect(listed).toEqual(['sub-a', 'sub-b', ...names.map((n) => `${n}.txt`).sort()]);
+  });
+
   it('writes atomically into new folders with mode 644, replaces a file, and leaves no temp file', async () => {
     const root = fresh('write');
     const target = path.join(root, 'new', 'deep', 'file.txt');
@@ -167,6 +179,8 @@ describe('jail details', () => {
     expect(refusal(() => parseRelativePath('a/.../b'))).toContain('only of dots');
     expect(parseRelativePath('./a//b/.')).toEqual(['a', 'b']);
     expect(parseRelativePath('.hidden/..x')).toEqual(['.hidden', '..x']);
+    expect(parseRelativePath('notes../v2..')).toEqual(['notes..', 'v2..']);
+    expect(refusal(() => parseRelativePath(`a/${'n'.repeat(256)}`))).toBe('A name in the path is longer than 255 bytes.');
     expect(parseRelativePath('a/'.repeat(2048))).toHaveLength(2048);
     expect(refusal(() => parseRelativePath(`${'a/'.repeat(2048)}b`))).toBe('The path is longer than 4096 bytes.');
     expect(refusal(() => parseFolder('Input'))).toBe('The folder must be "input" or "output".');
@@ -178,6 +192,8 @@ describe('jail details', () => {
     expect(refusal(() => safeUploadName('   '))).toBe('The file name is empty.');
     expect(refusal(() => safeUploadName('..'))).toContain('only of dots');
     expect(safeUploadName('..a')).toBe('..a');
+    expect(safeUploadName('a..')).toBe('a..');
+    expect(safeUploadName(`${'é'.repeat(127)}a`)).toHaveLength(128);
     expect(safeUploadName(' a\tb\u007f.txt ')).toBe('a_b_.txt');
     expect(safeUploadName('é'.repeat(127))).toHaveLength(127);
     expect(refusal(() => safeUploadName('é'.repeat(128)))).toBe('The file name is longer than 255 bytes.');

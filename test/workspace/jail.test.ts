@@ -1,8 +1,8 @@
-import { mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors/app-error.js';
-import { parseFolder, parseRelativePath, resolveInside, safeUploadName, WorkspaceJail } from '../../src/workspace/jail.js';
+import { openInsideForRead, parseFolder, parseRelativePath, resolveInside, safeUploadName, WorkspaceJail } from '../../src/workspace/jail.js';
 import { createWorkspace } from '../../src/workspace/workspace.js';
 import { tempDirectory } from './support.js';
 
@@ -94,6 +94,29 @@ describe('resolving on disk', () => {
     await expect(resolveInside(root, ['output', 'dangling'])).rejects.toMatchObject({ code: 'FILE_5004' });
   });
 
+  it('says why a path on disk is refused', async () => {
+    const message = (segments: string[]) => resolveInside(root, segments).then(() => 'resolved', (err: AppError) => `${err.code} ${err.message}`);
+    expect(await message(['input', 'a.txt', 'x'])).toBe('FILE_5004 The path goes through a file as if it were a folder.');
+    expect(await message(['output', 'out-dir', 'secret'])).toBe('FILE_5004 The path leads outside the workspace.');
+    expect(await message(['output', 'dangling'])).toBe('FILE_5004 The path goes through a broken link.');
+    symlinkSync(path.join(root, 'output', 'loop-b'), path.join(root, 'output', 'loop-a'));
+    symlinkSync(path.join(root, 'output', 'loop-a'), path.join(root, 'output', 'loop-b'));
+    expect(await message(['output', 'loop-a'])).toBe('FILE_5004 The path goes through a broken link.');
+    expect(await message(['output', 'loop-a', 'below.txt'])).toBe('FILE_5004 The path goes through a broken link.');
+    expect(await resolveInside(root, [])).toEqual({ real: root, exists: true });
+  });
+
+  it('opens a file for reading but never through a final symlink', async () => {
+    const handle = await openInsideForRead(path.join(root, 'input', 'a.txt'), root);
+    try {
+      expect(await handle.readFile('utf8')).toBe('a');
+    } finally {
+      await handle.close();
+    }
+    await expect(openInsideForRead(path.join(root, 'output', 'inside-link'), root)).rejects.toMatchObject({ code: 'FILE_5004', message: 'The path is a symbolic link.' });
+    await expect(openInsideForRead(path.join(root, 'input', 'missing.txt'), root)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('the jail resolves paths relative to the session root and reports the normalized path', async () => {
     const jail = new WorkspaceJail(root);
     expect(await jail.resolve('./input//a.txt')).toMatchObject({ exists: true, relative: 'input/a.txt', segments: ['input', 'a.txt'] });
@@ -117,8 +140,21 @@ describe('session workspaces', () => {
     }
   });
 
+  it('keep input/ and output/ open to the sandbox user under a strict umask', async () => {
+    const dir = tempDirectory('pulp-wsmode-');
+    const before = process.umask(0o077);
+    try {
+      const root = await createWorkspace(path.join(dir, 'data')).create('chat_0123456789ab');
+      for (const folder of [root, path.join(root, 'input'), path.join(root, 'output')]) expect(statSync(folder).mode & 0o777).toBe(0o755);
+    } finally {
+      process.umask(before);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never turn a crafted session id into a path', () => {
     const workspace = createWorkspace('/tmp/never-used');
-    for (const bad of ['../x', 'chat_../../etc', 'chat_0123456789AB', 'chat_0123']) refusedWith5004(() => workspace.root(bad));
+    for (const bad of ['../x', 'chat_../../etc', 'chat_0123456789AB', 'chat_0123', 'xchat_0123456789ab', 'chat_0123456789ab/..', 'chat_0123456789abc']) refusedWith5004(() => workspace.root(bad));
+    expect(() => workspace.root('../x')).toThrow('Not a session id.');
   });
 });
