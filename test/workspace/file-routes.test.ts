@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, startFilesServer, upload, type FilesTestServer, type TestSession } from './support.js';
@@ -217,5 +217,53 @@ describe('files REST API', () => {
     const res = await upload(server, session, [{ name: 'file', filename: 'keep', data: Buffer.from('x') }]);
     expect(res.status).toBe(409);
     expect(existsSync(path.join(session.root, 'input', 'keep'))).toBe(true);
+  });
+  it('every refusal says what was wrong with the path it names', async () => {
+    mkdirSync(path.join(session.root, 'input', 'words'), { recursive: true });
+    writeFileSync(path.join(session.root, 'input', 'words', 'plain.txt'), 'p');
+    const error = async (method: 'GET' | 'DELETE', suffix: string) => {
+      const res = await rawRequest(server.port, method, filesUrl(suffix), auth());
+      const body = res.json() as { error: { code: string; message: string } };
+      return `${res.status} ${body.error.code} ${body.error.message}`;
+    };
+    expect(await error('GET', '?folder=input&path=words%2Fplain.txt')).toBe('400 FILE_5004 "input/words/plain.txt" is a file, not a folder.');
+    expect(await error('GET', '?folder=input&path=nowhere')).toBe('404 FILE_5001 No folder at "input/nowhere".');
+    expect(await error('GET', '/input/words/nope.txt')).toBe('404 FILE_5001 No file at "input/words/nope.txt".');
+    expect(await error('GET', '/input/words')).toBe('400 FILE_5004 "input/words" is a folder, not a file.');
+    expect(await error('GET', '/input/.')).toBe('400 FILE_5004 Name a file inside the folder.');
+    expect(await error('DELETE', '/input/.%2F')).toBe('400 FILE_5004 Name a file inside the folder.');
+    expect(await error('DELETE', '/input/words/nope.txt')).toBe('404 FILE_5001 No file at "input/words/nope.txt".');
+    const over = await upload(server, session, [{ name: 'file', filename: 'words', data: Buffer.from('x') }]);
+    expect(over.json().error).toMatchObject({ code: 'RES_3002', message: '"input/words" is a folder; pick another name.' });
+  });
+
+  it('a link to a whole folder or the session itself cannot be deleted through, and the folder stays', async () => {
+    writeFileSync(path.join(session.root, 'output', 'kept.txt'), 'k');
+    symlinkSync(path.join(session.root, 'output'), path.join(session.root, 'input', 'all-output'));
+    symlinkSync(session.root, path.join(session.root, 'input', 'everything'));
+    for (const link of ['all-output', 'everything']) {
+      const res = await rawRequest(server.port, 'DELETE', filesUrl(`/input/${link}`), auth());
+      expect(res.status).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'FILE_5004', message: 'That path names a whole folder.' });
+    }
+    expect(readFileSync(path.join(session.root, 'output', 'kept.txt'), 'utf8')).toBe('k');
+  });
+
+  it('a download is never cached by shared caches, runs nothing when opened, and is an attachment unless inline is asked for', async () => {
+    writeFileSync(path.join(session.root, 'output', 'plot.png'), Buffer.from([0x89, 0x50]));
+    const res = await rawRequest(server.port, 'GET', filesUrl('/output/plot.png'), auth());
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
+    expect(res.headers['cache-control']).toBe('private, no-cache');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="plot.png"/);
+  });
+
+  it('deleting a file that is gone from disk still removes its row, and answers 404', async () => {
+    await server.db.query(
+      "INSERT INTO files (session_id, folder, filename, content_type, size_bytes) VALUES ($1, 'input', 'ghost.txt', 'text/plain', 1)",
+      [session.uuid],
+    );
+    const res = await rawRequest(server.port, 'DELETE', filesUrl('/input/ghost.txt'), auth());
+    expect(res.status).toBe(404);
+    expect((await rowsFor(session)).some((r) => r.filename === 'ghost.txt')).toBe(false);
   });
 });
