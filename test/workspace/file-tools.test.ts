@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunContext } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +193,43 @@ describe('the built-in file tools', () => {
     );
     expect(rows).toEqual([{ size_bytes: 6, content_type: 'text/plain' }]);
     expect(await call('generate_document', { filename: '', content: 'x' })).toMatchObject({ success: false, error: { code: 'FILE_5004' } });
+  });
+
+  it('an edit keeps the row of an input file in step, and a file outside input/ and output/ gets no row', async () => {
+    writeFileSync(file('input/table.csv'), 'x,y\n');
+    writeFileSync(file('scratch.txt'), 'draft\n');
+    expect(await call('edit_file', { path: 'input/table.csv', edits: [{ old_text: 'x,y', new_text: 'x,y,z' }] })).toMatchObject({ success: true });
+    expect(await call('edit_file', { path: 'scratch.txt', edits: [{ old_text: 'draft', new_text: 'final' }] })).toMatchObject({ success: true, path: 'scratch.txt' });
+    expect(readFileSync(file('scratch.txt'), 'utf8')).toBe('final\n');
+    const { rows } = await db.query<{ folder: string; filename: string; size_bytes: number }>(
+      "SELECT folder, filename, size_bytes FROM files WHERE session_id = $1 AND filename IN ('table.csv', 'scratch.txt')",
+      [session.uuid],
+    );
+    expect(rows).toEqual([{ folder: 'input', filename: 'table.csv', size_bytes: 6 }]);
+  });
+
+  it('files over 20 MiB are refused for reading and editing with a pointer to the code interpreter', async () => {
+    const big = file('input/huge.log');
+    writeFileSync(big, '');
+    truncateSync(big, 20 * 1024 * 1024 + 1);
+    expect((await call('read_file', { path: 'input/huge.log' })).error).toEqual({
+      code: 'FILE_5004',
+      message: `"input/huge.log" is ${20 * 1024 * 1024 + 1} bytes, too large to read here; process it with execute_python_code.`,
+    });
+    expect((await call('edit_file', { path: 'input/huge.log', edits: [{ old_text: 'a', new_text: 'b' }] })).error).toEqual({
+      code: 'FILE_5004',
+      message: '"input/huge.log" is too large to edit here.',
+    });
+    truncateSync(big, 20 * 1024 * 1024);
+    // Exactly the limit is read (and found to be binary: the test file is all zero bytes).
+    expect((await call('read_file', { path: 'input/huge.log', head: 1 })).error.message).toContain('is a binary file');
+    rmSync(big);
+  });
+
+  it('a document needs a file name', async () => {
+    for (const filename of ['', '.', './']) {
+      expect((await call('generate_document', { filename, content: 'x' })).error).toEqual({ code: 'FILE_5004', message: 'Give the document a file name.' });
+    }
   });
 
   it('arguments that do not match the schema come back as a readable VAL_2001 result', async () => {
