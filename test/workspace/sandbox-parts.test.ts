@@ -1,5 +1,6 @@
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgs, sandboxEnv, type BwrapPlan } from '../../src/workspace/sandbox/bwrap-args.js';
+import { buildBwrapArgs, detectSystemLayout, sandboxEnv, type BwrapPlan } from '../../src/workspace/sandbox/bwrap-args.js';
 import { CappedOutput } from '../../src/workspace/sandbox/capped-output.js';
 import { Semaphore } from '../../src/workspace/sandbox/semaphore.js';
 
@@ -19,6 +20,14 @@ const plan = (mode: 'user' | 'root'): BwrapPlan => ({
   system: [{ kind: 'symlink', path: '/lib', target: 'usr/lib' }],
   pythonArgs: ['-c', 'pass'],
 });
+
+function lstatSafe(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
 
 const pairAfter = (args: string[], flag: string, value: string) => args.some((a, i) => a === flag && args[i + 1] === value);
 
@@ -59,6 +68,61 @@ describe('the sandbox command line', () => {
   });
 });
 
+describe('the sandbox command line, exactly', () => {
+  it('in user mode is this argv, mirroring the host system layout and binding nothing else', () => {
+    const args = buildBwrapArgs({ ...plan('user'), system: [{ kind: 'symlink', path: '/bin', target: 'usr/bin' }, { kind: 'dir', path: '/lib64' }] });
+    const etc = ['alternatives', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'fonts', 'matplotlibrc', 'localtime', 'mime.types'].flatMap((n) => ['--ro-bind-try', `/etc/${n}`, `/etc/${n}`]);
+    expect(args).toEqual([
+      '--unshare-all', '--unshare-user', '--cap-drop', 'ALL',
+      '--die-with-parent', '--new-session', '--hostname', 'sandbox',
+      '--ro-bind', '/usr', '/usr',
+      '--symlink', 'usr/bin', '/bin',
+      '--ro-bind', '/lib64', '/lib64',
+      '--perms', '0755', '--dir', '/etc', ...etc,
+      '--proc', '/proc', '--dev', '/dev',
+      '--perms', '1777', '--size', '2048', '--tmpfs', '/tmp',
+      '--perms', '0755', '--dir', '/workspace',
+      '--ro-bind', '/data/sessions/chat_1/input', '/workspace/input',
+      '--bind', '/data/sessions/chat_1/output', '/workspace/output',
+      '--chdir', '/workspace', '--clearenv',
+      '--setenv', 'PATH', '/usr/bin',
+      '--',
+      '/usr/bin/prlimit', `--as=${512 * 1024 * 1024}`, '--nproc=64', '--fsize=1024', '--core=0', '--',
+      '/usr/bin/python3', '-c', 'pass',
+    ]);
+  });
+
+  it('mirrors every top-level system folder this host has, as the link or folder it is', () => {
+    const layout = detectSystemLayout();
+    for (const p of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+      const stat = lstatSafe(p);
+      const entry = layout.find((e) => e.path === p);
+      if (!stat) expect(entry).toBeUndefined();
+      else if (stat.isSymbolicLink()) expect(entry).toEqual({ kind: 'symlink', path: p, target: readlinkSync(p) });
+      else expect(entry).toEqual({ kind: 'dir', path: p });
+    }
+  });
+
+  it('sets exactly this environment, adding only non-empty OpenBLAS CPU hints from the host', () => {
+    const fixed = {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: '/tmp',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      MPLBACKEND: 'Agg',
+      MPLCONFIGDIR: '/tmp/.matplotlib',
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+      PYTHONIOENCODING: 'utf-8',
+      OPENBLAS_NUM_THREADS: '1',
+      OMP_NUM_THREADS: '1',
+      MKL_NUM_THREADS: '1',
+    };
+    expect(sandboxEnv({ PATH: '/root/bin', OPENBLAS_L2_SIZE: '' })).toEqual(fixed);
+    expect(sandboxEnv({ OPENBLAS_CORETYPE: 'haswell', OPENBLAS_L2_SIZE: '512k' })).toEqual({ ...fixed, OPENBLAS_CORETYPE: 'haswell', OPENBLAS_L2_SIZE: '512k' });
+  });
+});
+
 describe('capped output', () => {
   it('keeps everything under the cap', () => {
     const out = new CappedOutput(1024);
@@ -78,6 +142,21 @@ describe('capped output', () => {
     expect(text.startsWith('HHHH')).toBe(true);
     expect(text.endsWith('TTTTTTTTTTEND')).toBe(true);
     expect(text).toMatch(/\d+ bytes of output cut/);
+  });
+});
+
+describe('capped output, byte for byte', () => {
+  it('keeps exactly the cap, and past it the head share, a note of the cut bytes and the newest tail', () => {
+    // cap 1024: 128 bytes kept for the note, then 672 bytes of head and 224 of tail.
+    const out = new CappedOutput(1024);
+    out.push(Buffer.from('a'.repeat(1024)));
+    expect(out.truncated).toBe(false);
+    expect(out.text()).toBe('a'.repeat(1024));
+    out.push(Buffer.from('b'));
+    expect(out.text()).toBe(`${'a'.repeat(672)}\n[... 129 bytes of output cut (limit 1024 bytes) ...]\n${'a'.repeat(223)}b`);
+    out.push(Buffer.from('c'.repeat(10)));
+    expect(out.text()).toBe(`${'a'.repeat(672)}\n[... 139 bytes of output cut (limit 1024 bytes) ...]\n${'a'.repeat(213)}b${'c'.repeat(10)}`);
+    expect(out.totalBytes).toBe(1035);
   });
 });
 
@@ -112,5 +191,9 @@ describe('the concurrency gate', () => {
     expect(gate.waiting).toBe(0);
     held();
     expect(gate.running).toBe(0);
+  });
+  it('needs a whole number of at least one slot', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new Semaphore(bad)).toThrow(new RangeError('Semaphore max must be a whole number ≥ 1'));
+    expect(new Semaphore(1).max).toBe(1);
   });
 });
