@@ -1,6 +1,9 @@
-import { lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildBwrapArgs, detectSystemLayout, sandboxEnv, type BwrapPlan } from '../../src/workspace/sandbox/bwrap-args.js';
+import { chownTree } from '../../src/workspace/sandbox/chown-tree.js';
 import { CappedOutput } from '../../src/workspace/sandbox/capped-output.js';
 import { Semaphore } from '../../src/workspace/sandbox/semaphore.js';
 
@@ -195,5 +198,28 @@ describe('the concurrency gate', () => {
   it('needs a whole number of at least one slot', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new Semaphore(bad)).toThrow(new RangeError('Semaphore max must be a whole number ≥ 1'));
     expect(new Semaphore(1).max).toBe(1);
+  });
+});
+
+describe('handing a session folder to the run uid', () => {
+  it.skipIf(process.getuid?.() !== 0)('changes the owner of everything below, at any depth, but never follows a link out', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pulp-chown-'));
+    const outside = mkdtempSync(path.join(tmpdir(), 'pulp-chown-outside-'));
+    try {
+      mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+      writeFileSync(path.join(dir, 'top.txt'), 't');
+      writeFileSync(path.join(dir, 'a', 'b', 'deep.txt'), 'd');
+      writeFileSync(path.join(outside, 'host.txt'), 'h');
+      symlinkSync(path.join(outside, 'host.txt'), path.join(dir, 'a', 'link'));
+      await chownTree(dir, 1_600_000_001, 1_600_000_002);
+      for (const rel of ['.', 'top.txt', 'a', 'a/b', 'a/b/deep.txt', 'a/link']) {
+        const stat = lstatSync(path.join(dir, rel));
+        expect([stat.uid, stat.gid], rel).toEqual([1_600_000_001, 1_600_000_002]);
+      }
+      expect(lstatSync(path.join(outside, 'host.txt')).uid).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

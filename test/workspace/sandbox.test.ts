@@ -1,12 +1,14 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUNNER_SOURCE } from '../../src/workspace/sandbox/runner.js';
 import { PythonSandbox, SandboxUnavailableError } from '../../src/workspace/sandbox/sandbox.js';
 import { createWorkspace, type Workspace } from '../../src/workspace/workspace.js';
 import { appears, tempDirectory, warnIfSkipped } from './support.js';
 
 const skip = warnIfSkipped('sandbox.test.ts');
+const runsAsRoot = process.getuid?.() === 0;
 
 /** Yields to the event loop until `condition` holds (no timers involved). */
 async function until(condition: () => boolean): Promise<void> {
@@ -68,8 +70,36 @@ describe('the Python sandbox', () => {
     expect(existsSync(path.join(root, 'output', 'ran'))).toBe(false);
   });
 
+  it('says why it cannot run: not probed yet, a missing program by name, or a python outside /usr', async () => {
+    const missing = new PythonSandbox({ bwrapPath: '/nonexistent/bwrap' });
+    expect(missing.reason).toBe('not probed yet');
+    await expect(missing.run('print(1)', { root: await newRoot() })).rejects.toThrow(
+      new SandboxUnavailableError('The code interpreter is not available: bwrap is not installed (/nonexistent/bwrap).'),
+    );
+    expect(() => new PythonSandbox({ pythonPath: '/opt/python3' })).toThrow(new RangeError('pythonPath must be under /usr (only /usr is visible in the sandbox)'));
+  });
+
+  it.skipIf(skip)('checks prlimit, and setpriv when it runs as root, before trusting the sandbox', async () => {
+    const noPrlimit = new PythonSandbox({ prlimitPath: '/nonexistent/prlimit' });
+    expect(await noPrlimit.available()).toBe(false);
+    expect(noPrlimit.reason).toBe('prlimit is not installed (/nonexistent/prlimit)');
+    const noSetpriv = new PythonSandbox({ setprivPath: '/nonexistent/setpriv' });
+    expect(await noSetpriv.available()).toBe(!runsAsRoot);
+    expect(noSetpriv.reason).toBe(runsAsRoot ? 'setpriv is not installed (/nonexistent/setpriv)' : '');
+  });
+
+  it.skipIf(skip)('is unavailable when its test run does not print 42, quoting what the run said', async () => {
+    const echo = new PythonSandbox({ pythonPath: '/usr/bin/echo' });
+    expect(await echo.available()).toBe(false);
+    expect(echo.reason).toBe(`the sandbox test run failed: ${`-c ${RUNNER_SOURCE}`.trim().slice(0, 300)}`);
+    const ls = new PythonSandbox({ pythonPath: '/usr/bin/ls' });
+    expect(await ls.available()).toBe(false);
+    expect(ls.reason).toMatch(/^the sandbox test run failed: \/usr\/bin\/ls: /);
+  });
+
   it.skipIf(skip)('is available here and runs code with the session as working directory', async () => {
     expect(await sandbox.available()).toBe(true);
+    expect(sandbox.reason).toBe('');
     const root = await newRoot();
     writeFileSync(path.join(root, 'input', 'hello.txt'), 'hi from input');
     const result = await sandbox.run('import os\nprint(os.getcwd(), sorted(os.listdir(".")), open("input/hello.txt").read())', { root });
@@ -144,6 +174,49 @@ describe('the Python sandbox', () => {
     expect(existsSync(path.join(root, 'input', 'new.txt'))).toBe(false);
     expect(result.files).toEqual([{ name: 'result.txt', path: 'output/result.txt', size: 2, type: 'text/plain' }]);
     expect(readFileSync(path.join(root, 'output', 'result.txt'), 'utf8')).toBe('ok');
+  });
+
+  it.skipIf(skip)('refuses code over 1 MiB and a stop that came before the run, starting nothing', async () => {
+    const root = await newRoot();
+    let starts = 0;
+    const onStart = () => starts++;
+    await expect(sandbox.run('#'.repeat(1024 * 1024 + 1), { root, onStart })).rejects.toThrow(new RangeError('The code is larger than 1048576 bytes.'));
+    const stopped = new AbortController();
+    stopped.abort(new Error('stopped already'));
+    await expect(sandbox.run('print(1)', { root, onStart, signal: stopped.signal })).rejects.toThrow('stopped already');
+    expect(starts).toBe(0);
+    expect(await sandbox.run(`${'#'.repeat(1024 * 1024 - 9)}\nprint(1)`, { root })).toMatchObject({ success: true, stdout: '1\n' });
+  });
+
+  it.skipIf(skip)('refuses to bind an output/ that was swapped for a link to somewhere else', async () => {
+    const root = await newRoot();
+    const elsewhere = tempDirectory('pulp-sandbox-elsewhere-');
+    rmSync(path.join(root, 'output'), { recursive: true });
+    symlinkSync(elsewhere, path.join(root, 'output'));
+    await expect(sandbox.run('open("output/x", "w").write("x")', { root })).rejects.toThrow('output/ is not a folder');
+    expect(readdirSync(elsewhere)).toEqual([]);
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  it.skipIf(skip || !runsAsRoot)('as root, hands input/ and output/ back to the server user after the run', async () => {
+    const root = await newRoot();
+    writeFileSync(path.join(root, 'input', 'in.txt'), 'i');
+    await sandbox.run('import os\nos.makedirs("output/deep")\nopen("output/deep/made.txt", "w").write("m")', { root });
+    for (const rel of ['input', 'input/in.txt', 'output', 'output/deep', 'output/deep/made.txt']) {
+      expect(statSync(path.join(root, rel)).uid, rel).toBe(process.getuid!());
+      expect(statSync(path.join(root, rel)).gid, rel).toBe(process.getgid!());
+    }
+  });
+
+  it.skipIf(skip)('a time-out note starts on its own line after what the program wrote to stderr', async () => {
+    const root = await newRoot();
+    const result = await sandbox.run('import sys\nsys.stderr.write("partial")\nsys.stderr.flush()\nwhile True:\n    pass', { root, timeoutMs: 1_000 });
+    expect(result.stderr).toBe('partial\nExecution stopped: the time limit of 1 s was reached.');
+  });
+
+  it.skipIf(skip)('a time-out of a silent program is the note alone', async () => {
+    const quiet = await sandbox.run('while True:\n    pass', { root: await newRoot(), timeoutMs: 1_000 });
+    expect(quiet.stderr).toBe('Execution stopped: the time limit of 1 s was reached.');
   });
 
   it.skipIf(skip)('an infinite loop is stopped at the time limit', async () => {
