@@ -11,9 +11,10 @@ import { CancellationToken, UserInterrupt } from '../../src/chat/cancellation.js
 import { ContextStore } from '../../src/chat/context-store.js';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { listMessages } from '../../src/chat/message-store.js';
-import { runTurn, type TurnDeps, type TurnRequest } from '../../src/chat/turn.js';
+import { runTurn, type TurnDeps, type TurnHookContext, type TurnRequest } from '../../src/chat/turn.js';
 import { defaultClassifyError } from '../../src/chat/turn-errors.js';
 import { migrate } from '../../src/db/migrate.js';
+import { AppError } from '../../src/errors/app-error.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
@@ -231,5 +232,98 @@ describe('turn metrics', () => {
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
     expect(await read(deps)).toEqual({ stop: 1, interrupted: 1, error: 1, input: 12, output: 2, firstToken: 1, durations: 3 });
+  });
+});
+
+describe('what the hooks are given, and when they run', () => {
+  const setTitle = (s: { uuid: string }, title: string, named: boolean) =>
+    database.db.query('UPDATE sessions SET title = $2, is_named = $3 WHERE id = $1', [s.uuid, title, named]);
+
+  it('the title hook runs after a stopped turn of a session without a title, with the turn and its token count', async () => {
+    const seen: TurnHookContext[] = [];
+    const { deps } = setup({ hooks: { onFirstTurnCompleted: (ctx) => void seen.push(ctx) } });
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    await expect(runTurn(deps, request(s))).resolves.toBe('stop');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ turnId: `turn_${n}`, model: 'gpt-4o', estimatedTokens: 14, contextWindow: 1_000, threshold: 800 });
+    expect(seen[0]!.session).toMatchObject({ id: s.uuid, title: null, is_named: false });
+  });
+
+  it('the title hook is not asked for a session that has a title, given or generated, nor after a turn that did not stop', async () => {
+    let calls = 0;
+    const { deps } = setup({ hooks: { onFirstTurnCompleted: () => void calls++ } });
+    const named = await newSession();
+    await setTitle(named, 'Mine', true);
+    const generated = await newSession();
+    await setTitle(generated, 'Made up', false);
+    for (const s of [named, generated]) {
+      fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+      await expect(runTurn(deps, request(s))).resolves.toBe('stop');
+    }
+    fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
+    await expect(runTurn(deps, request(await newSession()))).resolves.toBe('error');
+    const token = new CancellationToken();
+    await expect(runTurn({ ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) }, request(await newSession(), token))).resolves.toBe('interrupted');
+    expect(calls).toBe(0);
+  });
+
+  it('afterTurn runs only after a stop, with the session total the turn just saved', async () => {
+    const seen: Array<{ estimated: number; total: number }> = [];
+    const { deps } = setup({ hooks: { afterTurn: async (ctx) => void seen.push({ estimated: ctx.estimatedTokens, total: ctx.session.total_tokens }) } });
+    const s = await newSession();
+    fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
+    await expect(runTurn(deps, request(s))).resolves.toBe('error');
+    const token = new CancellationToken();
+    await expect(runTurn({ ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) }, request(s, token))).resolves.toBe('interrupted');
+    expect(seen).toEqual([]);
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 40, output_tokens: 2 } });
+    await expect(runTurn(deps, request(s))).resolves.toBe('stop');
+    expect(seen).toEqual([{ estimated: 42, total: 42 }]);
+  });
+
+  it('a context-full refusal before the model call keeps the total the hook left; another hook failure counts the user message', async () => {
+    const s = await newSession();
+    const refusing = setup({
+      hooks: {
+        beforeModelCall: async () => {
+          await database.db.query('UPDATE sessions SET total_tokens = 5 WHERE id = $1', [s.uuid]);
+          throw new AppError('CTX_4101');
+        },
+      },
+    });
+    await expect(runTurn(refusing.deps, request(s))).resolves.toBe('error');
+    expect(refusing.events.find((e) => e.type === 'error')).toMatchObject({ code: 'CTX_4101' });
+    const total = async () => (await database.db.query<{ total_tokens: number }>('SELECT total_tokens FROM sessions WHERE id = $1', [s.uuid])).rows[0]!.total_tokens;
+    expect(await total()).toBe(5);
+
+    const broken = setup({
+      hooks: {
+        beforeModelCall: async () => {
+          throw new AppError('EXT_7001', 'summarizer unreachable');
+        },
+      },
+    });
+    await expect(runTurn(broken.deps, request(s))).resolves.toBe('error');
+    expect(await total()).toBe(5 + 10);
+  });
+
+  it('a turn that fails before it started still opens with assistant_start, then says why', async () => {
+    const { deps, events } = setup();
+    const ghost = { uuid: '00000000-0000-4000-8000-000000000000', publicId: 'chat_000000000000' };
+    await expect(runTurn(deps, request(ghost))).resolves.toBe('error');
+    expect(types(events)).toEqual(['assistant_start', 'error', 'assistant_end']);
+  });
+
+  it('times are observed in seconds', async () => {
+    const { deps } = setup();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    await expect(runTurn(deps, request(await newSession()))).resolves.toBe('stop');
+    const text = await deps.metrics.registry.metrics();
+    for (const name of ['pulp_time_to_first_token_seconds_sum', 'pulp_turn_duration_seconds_sum']) {
+      const value = Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(value, name).toBeGreaterThan(0);
+      expect(value, name).toBeLessThan(30);
+    }
   });
 });
