@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors/app-error.js';
@@ -140,14 +140,16 @@ describe('session workspaces', () => {
     }
   });
 
-  it('keep input/ and output/ open to the sandbox user under a strict umask', async () => {
+  it('keep input/ and output/ open to the sandbox user, whatever the umask left or someone changed', async () => {
     const dir = tempDirectory('pulp-wsmode-');
-    const before = process.umask(0o077);
     try {
-      const root = await createWorkspace(path.join(dir, 'data')).create('chat_0123456789ab');
-      for (const folder of [root, path.join(root, 'input'), path.join(root, 'output')]) expect(statSync(folder).mode & 0o777).toBe(0o755);
+      const workspace = createWorkspace(path.join(dir, 'data'));
+      const root = await workspace.create('chat_0123456789ab');
+      const folders = [root, path.join(root, 'input'), path.join(root, 'output')];
+      for (const folder of folders) chmodSync(folder, 0o700);
+      await workspace.create('chat_0123456789ab');
+      for (const folder of folders) expect(statSync(folder).mode & 0o777, folder).toBe(0o755);
     } finally {
-      process.umask(before);
       rmSync(dir, { recursive: true, force: true });
     }
   });
