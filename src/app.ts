@@ -29,7 +29,7 @@ import { VERSION } from './version.js';
 import { registerWebClient } from './web/web-client.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
-import { createWorkspaceTools } from './workspace/tools/workspace-tools.js';
+import { workspaceToolset } from './workspace/tools/workspace-tools.js';
 import { createWorkspace } from './workspace/workspace.js';
 
 export interface PulpServer {
@@ -102,6 +102,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const contextHooks = createContextHooks({ modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
+  const workspaceTools = workspaceToolset();
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
     db,
@@ -112,7 +113,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
     tools: async (session) => [
-      ...createWorkspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
+      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
       ...(await mcp.toolsFor(session.mcp_config)),
     ],
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),

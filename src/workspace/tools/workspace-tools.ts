@@ -66,8 +66,8 @@ interface SessionScope {
 }
 
 /**
- * The tools are built once per process (turning each zod schema into JSON schema costs about 4 ms
- * a session); each session gets copies whose calls run with that session's scope.
+ * The tool definitions are built once per toolset (turning each zod schema into JSON schema costs
+ * about 4 ms); each session gets copies whose calls run with that session's scope.
  */
 const sessionScope = new AsyncLocalStorage<SessionScope>();
 
@@ -160,13 +160,26 @@ function buildTools(withPython: boolean): WorkspaceTool[] {
   return tools;
 }
 
-let withoutPython: WorkspaceTool[] | undefined;
-let withPython: WorkspaceTool[] | undefined;
+/** Gives each session its tools; `execute_python_code` is left out without a sandbox. */
+export type WorkspaceToolset = (options: WorkspaceToolsOptions) => WorkspaceTool[];
 
-/** The tools of one session. `execute_python_code` is left out without a sandbox. */
+/**
+ * A toolset that builds the definitions on first use and shares them with every later session.
+ * The server makes one per app; a process-wide cache would also be shared by every test file of
+ * one worker, so only the first file to build it would be seen running that code.
+ */
+export function workspaceToolset(): WorkspaceToolset {
+  let withoutPython: WorkspaceTool[] | undefined;
+  let withPython: WorkspaceTool[] | undefined;
+  return (options) => {
+    const base = options.sandbox ? (withPython ??= buildTools(true)) : (withoutPython ??= buildTools(false));
+    const jail = new WorkspaceJail(options.root);
+    const session: SessionScope = { options, jail, ctx: { jail, db: options.db, sessionUuid: options.sessionUuid } };
+    return base.map((t) => ({ ...t, invoke: (runContext, input, details) => sessionScope.run(session, () => t.invoke(runContext, input, details)) }));
+  };
+}
+
+/** The tools of one session, from definitions built for it alone. */
 export function createWorkspaceTools(options: WorkspaceToolsOptions): WorkspaceTool[] {
-  const base = options.sandbox ? (withPython ??= buildTools(true)) : (withoutPython ??= buildTools(false));
-  const jail = new WorkspaceJail(options.root);
-  const session: SessionScope = { options, jail, ctx: { jail, db: options.db, sessionUuid: options.sessionUuid } };
-  return base.map((t) => ({ ...t, invoke: (runContext, input, details) => sessionScope.run(session, () => t.invoke(runContext, input, details)) }));
+  return workspaceToolset()(options);
 }
