@@ -36,9 +36,9 @@ describe('the built-in tool definitions', () => {
 });
 
 /**
- * The definitions are built once per process and shared by every session, so these calls go
- * through the very objects the snapshot above shows: each runs its own tool, in the scope of the
- * session it was handed to, with the defaults a model's `null` arguments stand for.
+ * These calls go through definitions built as the snapshot above shows them: each runs its own
+ * tool, in the scope of the session it was handed to, with the defaults a model's `null`
+ * arguments stand for.
  */
 describe('each built-in tool, called as the SDK calls it', () => {
   let database: TestDatabase;
