@@ -9,7 +9,7 @@
  * test, "loads its modules", to such a file, carrying the file's error — what `npm test` would
  * show for the same code. Files that loaded are left untouched.
  */
-import type { File, Test } from '@vitest/runner';
+import type { RunnerTestCase as Test, RunnerTestFile as File } from 'vitest';
 import type { Reporter, Vitest } from 'vitest/node';
 
 function testsOf(tasks: File['tasks']): Test[] {
@@ -39,6 +39,7 @@ export class LoadFailuresAsTestFailures implements Reporter {
         meta: {},
         annotations: [],
         artifacts: [],
+        benchmarks: [],
         timeout: 0,
         result: { state: 'fail', errors: file.result.errors ?? [] },
       };
