@@ -1,7 +1,9 @@
 /**
  * The built-in MCP servers, available with no configuration file: `sequential-thinking` (the npm
  * package, started from node_modules with this Node binary — never downloaded at run time) and
- * `fetch` (Pulp's own server in `fetch-server.ts`, run through tsx's loader).
+ * `fetch` (Pulp's own server in `fetch-server.ts`, started with this same Node binary: the compiled
+ * `fetch-server.js` when Pulp runs from `dist/`, the TypeScript file through tsx's loader when it runs
+ * from source in development and tests).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -20,12 +22,19 @@ export function resolvePackageBin(pkg: string, bin?: string): string {
   return path.resolve(path.dirname(manifestPath), entry);
 }
 
-/** `--import` value for tsx, as a file URL so it resolves whatever the child's working directory. */
-export function tsxImportUrl(): string {
-  return pathToFileURL(require.resolve('tsx')).href;
-}
+/** Whether this module runs from source (through tsx) rather than from the compiled `dist/`. */
+const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 
-export const FETCH_SERVER_PATH = fileURLToPath(new URL('./fetch-server.ts', import.meta.url));
+export const FETCH_SERVER_PATH = fileURLToPath(new URL(RUNNING_FROM_SOURCE ? './fetch-server.ts' : './fetch-server.js', import.meta.url));
+
+/**
+ * Node arguments that run one of Pulp's own modules as a child process. From source the child
+ * loads tsx (as a file URL, so it resolves whatever the child's working directory is); compiled,
+ * it runs the JavaScript directly.
+ */
+export function ownModuleArgs(modulePath: string): string[] {
+  return RUNNING_FROM_SOURCE ? ['--import', pathToFileURL(require.resolve('tsx')).href, modulePath] : [modulePath];
+}
 
 export function builtinServers(): ServerDefinition[] {
   return [
@@ -49,7 +58,7 @@ export function builtinServers(): ServerDefinition[] {
       transport: {
         kind: 'stdio',
         command: process.execPath,
-        args: ['--import', tsxImportUrl(), FETCH_SERVER_PATH],
+        args: ownModuleArgs(FETCH_SERVER_PATH),
         env: {},
       },
     },

@@ -9,7 +9,7 @@ import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { PulpFastify } from '../http/server.js';
 
-/** Where `npm run build:web` writes the client. */
+/** Where `npm run build` (or `build:web`) writes the client. */
 export const DEFAULT_WEB_DIST = path.resolve(import.meta.dirname, '../../web/dist');
 
 /**
@@ -40,7 +40,7 @@ export interface WebClientOptions {
 export async function registerWebClient(app: PulpFastify, options: WebClientOptions = {}): Promise<void> {
   const distDir = path.resolve(options.distDir ?? DEFAULT_WEB_DIST);
   if (!existsSync(path.join(distDir, 'index.html'))) {
-    app.log.warn({ distDir }, 'web client not built; run `npm run build:web`');
+    app.log.warn({ distDir }, 'web client not built; run `npm run build`');
     app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply.code(503).type('text/plain; charset=utf-8').send('The Pulp web client is not built. Run `npm run build:web` and restart the server.\n'),
     );
