@@ -151,7 +151,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   });
 
   try {
-    // §6.1: the user's words are durable before assistant_start.
+    // The user's words are durable before assistant_start.
     session = await deps.db.transaction(async (tx) => {
       for (const content of req.contents) await insertMessage(tx, req.sessionUuid, { role: 'user', content });
       await new ContextStore(tx, req.sessionUuid).addItems(userItems);
@@ -278,7 +278,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
       await writer.flush();
 
       const usage = mapper?.lastUsage;
-      // §7.1: the provider's count of the last call, plus what was added since.
+      // The provider's count of the last call, plus what was added since.
       const since = [...(mapper?.itemsSinceUsage ?? []), ...extra];
       const current = usage
         ? usage.inputTokens + usage.outputTokens + (since.length > 0 ? deps.countTokens(s.model, since) : 0)
