@@ -9,7 +9,7 @@ const SESSION_FILES = readdirSync(new URL('./src/sessions/', import.meta.url), {
   .filter((name) => name.endsWith('.ts'))
   .map((name) => `src/sessions/${name}`);
 /**
- * SPEC §14: each of these files at 95 % lines. One key per file: a glob key is checked against the
+ * Each of these files at 95 % lines. One key per file: a glob key is checked against the
  * files it matches taken together, so a weak file could hide behind a well-covered one.
  */
 const PER_FILE_LINES = Object.fromEntries([...TURN_FILES, ...SESSION_FILES].map((file) => [file, { lines: 95 }]));
@@ -30,7 +30,7 @@ export default defineConfig({
       reportsDirectory: 'coverage',
       // Gated where the whole suite runs (CI: real PostgreSQL, the sandbox installed). On a machine
       // with only Node.js those tests skip, so their modules' coverage would be reported but not gated.
-      // SPEC §14: all of src/ at 85 % lines and 75 % branches; the chat turn and sessions files at 95 %.
+      // All of src/ at 85 % lines and 75 % branches; the chat turn and sessions files at 95 %.
       thresholds: process.env.CI ? { lines: 85, branches: 75, ...PER_FILE_LINES } : undefined,
     },
   },

@@ -1,5 +1,5 @@
 /**
- * Per-turn server time with a long stored context vs a short one (SPEC §7.1: "work per turn is
+ * Per-turn server time with a long stored context vs a short one (target: "work per turn is
  * proportional to what the turn added, not to the history's length").
  *
  * A real Pulp server (fresh PGlite, or PostgreSQL when TEST_DATABASE_URL is set) talks to the

@@ -1,6 +1,6 @@
 // Prints the mutation score of each module (src/<module>) from Stryker's JSON report, the way
 // Stryker counts it — (killed + timed out) / (killed + timed out + survived + no coverage) —
-// and exits 1 when a module is below the bar (70 %, SPEC §14) or has no results at all.
+// and exits 1 when a module is below the bar (70 %) or has no results at all.
 // Usage: node scripts/mutation-scores.mjs [report.json] [--min 70]
 import { existsSync, readFileSync } from 'node:fs';
 

@@ -1,4 +1,4 @@
-/** HS256 access tokens via jose (SPEC §10): claims sub, email, type "access", iat, exp, jti. */
+/** HS256 access tokens via jose: claims sub, email, type "access", iat, exp, jti. */
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../errors/app-error.js';

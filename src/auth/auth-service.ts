@@ -1,5 +1,5 @@
 /**
- * Accounts and tokens (SPEC §10), framework-free. In `none` mode every caller is the local user;
+ * Accounts and tokens, framework-free. In `none` mode every caller is the local user;
  * in `jwt` mode callers present access tokens and renew them with rotating refresh tokens.
  */
 import type { Database } from '../db/database.js';

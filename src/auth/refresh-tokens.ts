@@ -1,5 +1,5 @@
 /**
- * Refresh tokens (SPEC §10): random, stored only as a SHA-256 hash, 7 days, rotated on every use.
+ * Refresh tokens: random, stored only as a SHA-256 hash, 7 days, rotated on every use.
  * Presenting a spent token means it leaked: the whole family is revoked, the newest token too.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
  * The chat capability without the transport: starts turns through the coordinator (one per
  * session), sends events through the registry, interrupts, and shuts down in order. The WebSocket
- * routes and the lead's REST routes (DELETE interrupts a running turn) both use it.
+ * routes and the REST routes (DELETE interrupts a running turn) both use it.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentInputItem, ModelProvider, Tool } from '@openai/agents';
@@ -20,7 +20,7 @@ import { LocalTurnCoordinator, type TurnCoordinator } from './turn-coordinator.j
 import { defaultClassifyError } from './turn-errors.js';
 import { runTurn, type TurnDeps, type TurnHooks } from './turn.js';
 
-/** SPEC §12: on shutdown, running turns get this long to save their partials. */
+/** On shutdown, running turns get this long to save their partials. */
 export const SHUTDOWN_WAIT_MS = 10_000;
 
 export interface ChatDeps {
@@ -137,7 +137,7 @@ export class ChatService {
     return this.events.replay(sessionUuid, frame.turn_id, frame.after_seq);
   }
 
-  /** SPEC §12: server_shutdown to everyone, interrupt turns, wait for partials, close with 1001. */
+  /** Shutdown: server_shutdown to everyone, interrupt turns, wait for partials, close with 1001. */
   async shutdown(waitMs = SHUTDOWN_WAIT_MS): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;

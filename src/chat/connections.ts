@@ -1,5 +1,5 @@
 /**
- * The local connection registry: which sockets belong to which session, the SPEC §2 limits
+ * The local connection registry: which sockets belong to which session, the connection limits
  * (WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_SESSION), counts for /health, and the `EventSink`
  * that sends a session's events to every one of its connections (serialized once per event).
  */

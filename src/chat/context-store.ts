@@ -1,5 +1,5 @@
 /**
- * `llm_context` (SPEC §3): the SDK input items the model sees next turn, as an @openai/agents
+ * `llm_context`: the SDK input items the model sees next turn, as an @openai/agents
  * `Session` over the Database, plus the repairs that keep it valid after an interrupt or a crash
  * (every function call gets an output; partial text is kept, marked as interrupted).
  */

@@ -1,5 +1,5 @@
 /**
- * The WebSocket protocol of SPEC §5 as zod schemas: client frames (validated on every frame) and
+ * The WebSocket protocol (docs/protocol.md) as zod schemas: client frames (validated on every frame) and
  * server events (the schemas are the types; the hot path does not re-validate what it builds).
  */
 import { z } from 'zod';
@@ -38,7 +38,7 @@ export type ResumeFrame = z.infer<typeof ResumeFrameSchema>;
 export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns']);
 export type FinishReason = z.infer<typeof FinishReasonSchema>;
 
-/** The tool card events, shared by tool calls and the summarization card (SPEC §5, §7.3). */
+/** The tool card events, shared by tool calls and the summarization card. */
 export const FunctionDetectedEventSchema = z.object({ type: z.literal('function_detected'), tool_call_id: z.string(), tool_name: z.string() });
 export const FunctionExecutingEventSchema = z.object({
   type: z.literal('function_executing'),
@@ -63,7 +63,7 @@ export const TokenUsageEventSchema = z.object({
   output_tokens: z.number().optional(),
 });
 
-/** The one error shape (SPEC §11), in a turn or outside one. */
+/** The one error shape, in a turn or outside one. */
 export const ErrorEventSchema = z.object({
   type: z.literal('error'),
   code: z.string(),

@@ -1,5 +1,5 @@
 /**
- * The agent's system instructions for a session (SPEC §6.2): what it can do, the session's file
+ * The agent's system instructions for a session: what it can do, the session's file
  * names (at most 50, so a big workspace cannot flood the prompt) and the enabled MCP servers.
  */
 import type { Queryable } from '../db/database.js';

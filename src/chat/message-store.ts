@@ -1,5 +1,5 @@
 /**
- * The `messages` display history (SPEC §3): the Message wire shape (`toMessage`), the one insert
+ * The `messages` display history: the Message wire shape (`toMessage`), the one insert
  * statement that allocates `seq` and counts the row, and the per-turn writer that saves assistant
  * text segments (checkpointed, never per delta) and tool-call rows in the order they happened.
  */
@@ -25,7 +25,7 @@ export interface MessageRow {
 
 export const MessageStatusSchema = z.enum(['completed', 'failed', 'interrupted']);
 
-/** The Message of SPEC §4 — the same shape from every endpoint and after every reload. */
+/** The REST Message shape — the same shape from every endpoint and after every reload. */
 export const MessageSchema = z.object({
   id: z.string(),
   seq: z.number(),
@@ -126,7 +126,7 @@ export async function listMessages(q: Queryable, sessionUuid: string): Promise<M
   return rows.map(toMessage);
 }
 
-/** How often a streaming assistant text is saved (SPEC §6.4: a crash loses at most 2 s). */
+/** How often a streaming assistant text is saved (a crash loses at most 2 s). */
 export const CHECKPOINT_INTERVAL_MS = 2_000;
 
 interface ToolRowState {

@@ -1,5 +1,5 @@
 /**
- * Turns the @openai/agents stream of one run into protocol events (SPEC §5), display rows and new
+ * Turns the @openai/agents stream of one run into protocol events, display rows and new
  * context items. Synchronous and allocation-light on the delta path: a delta is one emitter call
  * and two string appends (the display row's text and the context's), never a database write or a
  * JSON round trip.

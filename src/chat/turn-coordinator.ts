@@ -1,5 +1,5 @@
 /**
- * ONE TURN PER SESSION (SPEC §6). `TurnCoordinator` is the seam: a new turn interrupts the running
+ * ONE TURN PER SESSION. `TurnCoordinator` is the seam: a new turn interrupts the running
  * one, waits for it to end (its partial saved), then runs. `LocalTurnCoordinator` does this inside
  * one process; a PostgreSQL advisory-lock implementation can replace it for several servers.
  */

@@ -1,6 +1,6 @@
 /**
  * Publishes one turn's events: stamps `session_id`, `turn_id` and `seq` (1, 2, 3 … per turn) and
- * coalesces streamed deltas into at most one frame per `COALESCE_MS` (SPEC §6.3), without ever
+ * coalesces streamed deltas into at most one frame per `COALESCE_MS`, without ever
  * reordering them against the other events.
  */
 import type { EventSink, ServerEvent, TurnEventBody } from './events.js';

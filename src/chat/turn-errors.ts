@@ -1,5 +1,5 @@
 /**
- * Maps whatever ended a turn badly to the one wire error of SPEC §6 (EXT_7010 provider error,
+ * Maps whatever ended a turn badly to the one wire error a client sees (EXT_7010 provider error,
  * EXT_7003 rate limit, EXT_7002 timeout, CTX_4101 context too large). Raw exception text never
  * reaches the client: each code gets a fixed human message.
  */
@@ -21,7 +21,7 @@ function codeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** The default `classifyError`: AppErrors pass through; provider failures get their SPEC code. */
+/** The default `classifyError`: AppErrors pass through; provider failures get their wire code. */
 export function defaultClassifyError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof Timeout || err instanceof ModelTimeoutError || err instanceof ToolTimeoutError || err instanceof APIConnectionTimeoutError) {

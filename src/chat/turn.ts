@@ -1,5 +1,5 @@
 /**
- * One chat turn (SPEC §6): saves the user's words, runs the agent with @openai/agents over the
+ * One chat turn: saves the user's words, runs the agent with @openai/agents over the
  * session's `llm_context`, streams protocol events, saves display rows and context items as they
  * happen, and ends every turn — stopped, interrupted, failed or out of turns — with a valid context,
  * the partial text saved, `token_usage` and `assistant_end` last.
@@ -26,7 +26,7 @@ import { StreamMapper, type ResponseUsage } from './stream-mapper.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { MaxTurnsExceededError, isRecoverable } from './turn-errors.js';
 
-/** SPEC §6.2: at most 100 model calls per turn. */
+/** At most 100 model calls per turn. */
 export const MAX_TURNS = 100;
 /** How long an ended stream may take to settle its `completed` promise before the turn moves on. */
 export const SETTLE_TIMEOUT_MS = 5_000;
@@ -151,7 +151,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   });
 
   try {
-    // §6.1: the user's words are durable before assistant_start.
+    // The user's words are durable before assistant_start.
     session = await deps.db.transaction(async (tx) => {
       for (const content of req.contents) await insertMessage(tx, req.sessionUuid, { role: 'user', content });
       await new ContextStore(tx, req.sessionUuid).addItems(userItems);
@@ -278,7 +278,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
       await writer.flush();
 
       const usage = mapper?.lastUsage;
-      // §7.1: the provider's count of the last call, plus what was added since.
+      // The provider's count of the last call, plus what was added since.
       const since = [...(mapper?.itemsSinceUsage ?? []), ...extra];
       const current = usage
         ? usage.inputTokens + usage.outputTokens + (since.length > 0 ? deps.countTokens(s.model, since) : 0)

@@ -1,5 +1,5 @@
 /**
- * One chat WebSocket after the handshake: validates frames (SPEC §5), answers bad ones with
+ * One chat WebSocket after the handshake: validates frames, answers bad ones with
  * WS_6002 and closes with 4429 after too many, keeps the connection alive (ping events and
  * WebSocket pings), closes it with 4000 when idle, and hands `message`/`interrupt` to the chat
  * service. Knows nothing of Fastify.

@@ -1,5 +1,5 @@
 /**
- * GET /ws/chat/:session_id (SPEC §5): the thin Fastify layer. Authenticates in `preValidation`
+ * GET /ws/chat/:session_id (protocol: docs/protocol.md): the thin Fastify layer. Authenticates in `preValidation`
  * (before the upgrade completes), accepts the socket and closes it with 4401/4403/4404/4503 when
  * refused (so browsers see the code), and shuts down in `preClose`. The work is in ChatService
  * and SocketConnection.
@@ -15,7 +15,7 @@ import { SocketConnection } from './ws-connection.js';
 
 export type { ChatDeps } from './chat-service.js';
 
-/** SPEC §5: frames over 1 MiB close the connection with 1009 (done by `ws`). */
+/** Frames over 1 MiB close the connection with 1009 (done by `ws`). */
 export const WS_MAX_PAYLOAD = 1024 * 1024;
 
 export const CLOSE_NO_TOKEN = 4401;

@@ -1,5 +1,5 @@
 /**
- * One turn per session across servers (SPEC §6 semantics, cluster-wide). Inside this server the
+ * One turn per session across servers (the same semantics as on one server). Inside this server the
  * LocalTurnCoordinator still orders a session's turns; around each turn this adds the session's
  * PostgreSQL lock. A turn that finds the lock taken asks the holder to stop (a control message
  * through the bus) and waits for its `ended`, then runs. Interrupts for a turn running elsewhere

@@ -1,5 +1,5 @@
 /**
- * Typed configuration read from the environment (SPEC §2).
+ * Typed configuration read from the environment.
  *
  * `loadConfig(env)` is pure: it takes a plain record, validates every variable with one zod
  * schema, and throws `ConfigError` naming the first bad variable. `readEnvironment()` merges a

@@ -1,4 +1,4 @@
-/** `GET /api/v1/config`: what a client needs to build its pickers (SPEC §4). No auth, no secrets. */
+/** `GET /api/v1/config`: what a client needs to build its pickers. No auth, no secrets. */
 import { z } from 'zod';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
 import type { Config } from './config.js';

@@ -1,5 +1,5 @@
 /**
- * The pre-flight context check (SPEC §7.3): before a model call, decide whether the request fits
+ * The pre-flight context check: before a model call, decide whether the request fits
  * as is, needs a summarization first, or can never fit (→ `CTX_4101`, no model request).
  */
 import { triggerTokens } from './model-windows.js';

@@ -1,5 +1,5 @@
 /**
- * The protocol events a summarization emits (SPEC §5, §7.3): the `summarize_conversation` tool
+ * The protocol events a summarization emits: the `summarize_conversation` tool
  * card and the `token_usage` after it, built from the chat protocol's own schemas. Plain
  * `{ type, ...fields }`; the chat layer adds `session_id`, `turn_id` and `seq` when it sends them.
  */

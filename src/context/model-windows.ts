@@ -1,10 +1,10 @@
 /**
- * Model context windows (SPEC §7.2): the window of a model name, resolved from a built-in table
+ * Model context windows: the window of a model name, resolved from a built-in table
  * by exact name, then by the longest known name it contains (Azure deployment names), with
  * `MODEL_CONTEXT_WINDOWS` overrides winning over both and 15 000 for unknown models.
  */
 
-/** Built-in windows in tokens (SPEC §7.2). */
+/** Built-in windows in tokens. */
 export const KNOWN_CONTEXT_WINDOWS: Readonly<Record<string, number>> = Object.freeze({
   'gpt-5': 272_000,
   'gpt-5-mini': 272_000,
@@ -28,7 +28,7 @@ export const KNOWN_CONTEXT_WINDOWS: Readonly<Record<string, number>> = Object.fr
   offline: 32_000,
 });
 
-/** The window assumed for a model nobody knows (SPEC §7.2). */
+/** The window assumed for a model nobody knows. */
 export const UNKNOWN_MODEL_WINDOW = 15_000;
 
 /** Longest names first, so the first contained name found is the longest. */
@@ -55,7 +55,7 @@ export function knownContextWindow(model: string): number | undefined {
 /**
  * The context window of `model` in tokens.
  *
- * Order (SPEC §7.2): an override whose name equals `model` exactly; else the built-in table by
+ * Order: an override whose name equals `model` exactly; else the built-in table by
  * exact name, then by the longest known name contained in `model` (case-insensitive, so
  * `prod-GPT-4o-eu` → gpt-4o); else {@link UNKNOWN_MODEL_WINDOW}, calling `warn` once per model.
  *
@@ -83,7 +83,7 @@ export function contextWindowFor(
 }
 
 /**
- * The summarization threshold: `floor(0.8 × window)` (SPEC §4 `trigger_tokens`, §7.3). Integer
+ * The summarization threshold: `floor(0.8 × window)` (the `trigger_tokens` of a session). Integer
  * arithmetic, so no floating-point rounding can move the boundary.
  */
 export function triggerTokens(window: number): number {

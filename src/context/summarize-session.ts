@@ -1,5 +1,5 @@
 /**
- * Summarizes one session's model context and persists the result (SPEC §7.3, §7.4): loads the
+ * Summarizes one session's model context and persists the result: loads the
  * `llm_context` items, plans, asks the model, then in one transaction replaces the older rows
  * with one system summary item at the front, recomputes the session's token counters and saves
  * the `summarize_conversation` card row. Emits the card and `token_usage` events as it goes.
@@ -27,7 +27,7 @@ export interface SummarizeSessionOptions {
   complete: CompleteFn;
   /** Receives the card events and `token_usage`, in order. */
   emit: EmitContextEvent;
-  /** Summarize even when the context is under the threshold (SPEC §7.4). Default false. */
+  /** Summarize even when the context is under the threshold. Default false. */
   force?: boolean;
   /** Aborts the model request; the context is then left untouched and the reason rethrown. */
   signal?: AbortSignal;
@@ -47,7 +47,7 @@ export const SummarizeSuccessSchema = z.object({
   tool_call_id: z.string(),
 });
 export const SummarizeSkippedSchema = z.object({ success: z.literal(false), message: z.string() });
-/** The REST answer of `POST /sessions/{id}/summarize` (SPEC §4) is exactly this. */
+/** The REST answer of `POST /sessions/{id}/summarize` is exactly this. */
 export const SummarizeResultSchema = z.union([SummarizeSuccessSchema, SummarizeSkippedSchema]);
 export type SummarizeResult = z.infer<typeof SummarizeResultSchema>;
 
@@ -61,7 +61,7 @@ const ContextRowSchema = z.object({
   item: z.record(z.string(), z.unknown()),
 });
 
-/** `sum_` + 8 lowercase hex (SPEC §7.3). */
+/** `sum_` + 8 lowercase hex. */
 export function newSummaryToolCallId(): string {
   return `sum_${randomBytes(4).toString('hex')}`;
 }

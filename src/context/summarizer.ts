@@ -1,6 +1,6 @@
 /**
- * Turns older context items into one dense prose summary with the session's own model
- * (SPEC §7.3): renders the items as readable text, asks the model, and retries an empty or
+ * Turns older context items into one dense prose summary with the session's own model:
+ * renders the items as readable text, asks the model, and retries an empty or
  * failed answer twice with backoff before giving up with {@link SummarizationFailedError}.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -29,7 +29,7 @@ export const SUMMARY_INSTRUCTIONS = [
   'Write in the language the user wrote in. Reply with the summary only.',
 ].join('\n');
 
-/** Retries after the first attempt (SPEC §7.3: "retried twice"). */
+/** Retries after the first attempt (the answer is retried twice). */
 export const SUMMARY_RETRIES = 2;
 /** The wait before retry n is `SUMMARY_BACKOFF_MS × 2^(n-1)`: 1 s, then 2 s. */
 export const SUMMARY_BACKOFF_MS = 1_000;

@@ -1,5 +1,5 @@
 /**
- * Which context items a summarization replaces (SPEC §7.3), as a pure function: keep the last 2
+ * Which context items a summarization replaces, as a pure function: keep the last 2
  * user exchanges verbatim, summarize everything older, never separate a tool call from its
  * output, and fold an earlier summary into the next one.
  */
@@ -8,10 +8,10 @@ import type { AgentInputItem, SystemMessageItem } from '@openai/agents';
 /** How every summary item's text starts, so a later summarization recognises and folds it. */
 export const SUMMARY_PREFIX = 'Summary of the earlier conversation';
 
-/** User exchanges kept verbatim (SPEC §7.3). */
+/** User exchanges kept verbatim. */
 export const KEEP_USER_EXCHANGES = 2;
 
-/** Fewer older items than this are not worth a summary (SPEC §7.3). */
+/** Fewer older items than this are not worth a summary. */
 export const MIN_OLDER_ITEMS = 3;
 
 export interface SummaryPlan {

@@ -1,5 +1,5 @@
 /**
- * Session titles (SPEC §6 step 5): a 3–5 word title from the first exchange, asked of the
+ * Session titles: a 3–5 word title from the first exchange, asked of the
  * session's model, cleaned of quotes, labels and trailing punctuation, capped at 200 characters,
  * with the first words of the user's text as the fallback when the model fails.
  */

@@ -1,5 +1,5 @@
 /**
- * Token counting for the model context (SPEC §7.1): which BPE encoding a model uses, and what an
+ * Token counting for the model context: which BPE encoding a model uses, and what an
  * SDK input item costs — its text's tokens plus a fixed structural overhead.
  *
  * Counting is synchronous and proportional to the text given, so the chat turn can count only
@@ -10,12 +10,12 @@ import { type EncodingName, loadEncoding } from './encodings.js';
 
 export type { EncodingName } from './encodings.js';
 
-/** What each context item costs on top of its text: role markers, ids, separators (SPEC §7.1). */
+/** What each context item costs on top of its text: role markers, ids, separators. */
 export const ITEM_OVERHEAD_TOKENS = 10;
 
 /**
  * What a non-text part (an image, a file, audio without a transcript) costs. Its bytes never
- * enter the context as text (SPEC §8), so counting a base64 payload would be absurd; this flat
+ * enter the context as text, so counting a base64 payload would be absurd; this flat
  * figure is roughly one low-detail image.
  */
 export const NON_TEXT_PART_TOKENS = 85;

@@ -1,6 +1,6 @@
 /**
  * Plugs context management into the chat turn: pre-flight summarization before the model call,
- * automatic summarization after a completed turn, and the background title (SPEC §7.3, §6.5).
+ * automatic summarization after a completed turn, and the background title.
  * Also the completion function the summarizer and titler use: the session's own model, run as an
  * agent without tools.
  */

@@ -1,4 +1,4 @@
-/** Retry with exponential backoff and full jitter for transient database errors (SPEC §3). */
+/** Retry with exponential backoff and full jitter for transient database errors. */
 import { isTransientError } from './errors.js';
 
 export interface RetryPolicy {

@@ -1,5 +1,5 @@
 /**
- * Wire errors: one registry of codes and HTTP statuses (SPEC §11), and `AppError`, the only
+ * Wire errors: one registry of codes and HTTP statuses, and `AppError`, the only
  * error class whose message may reach a client. Anything else that escapes is logged and leaves
  * as a generic `INT_9001`.
  */

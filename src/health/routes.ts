@@ -1,4 +1,4 @@
-/** Liveness, readiness, the health summary of SPEC §4, and Prometheus `/metrics`. */
+/** Liveness, readiness, the health summary, and Prometheus `/metrics`. */
 import { Gauge } from 'prom-client';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';

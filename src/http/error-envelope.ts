@@ -1,5 +1,5 @@
 /**
- * Turns any error into the envelope of SPEC §11. Framework errors (bad JSON, body too large,
+ * Turns any error into the one error envelope. Framework errors (bad JSON, body too large,
  * wrong content type, validation) get their own codes; unknown errors become `INT_9001` and are
  * logged with their cause. Stack traces, SQL and secrets leave only with `DEBUG=true`.
  */

@@ -1,4 +1,4 @@
-/** Request ids (SPEC §11): a client's `X-Request-ID` is kept when it is safe, else a new one is made. */
+/** Request ids: a client's `X-Request-ID` is kept when it is safe, else a new one is made. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 

@@ -1,5 +1,5 @@
 /**
- * Model providers and the offline model (SPEC §6.6). The entry file only re-exports; see README.md.
+ * Model providers and the offline model. The entry file only re-exports; see README.md.
  */
 export { createErrorClassifier, createModelProvider, createOpenAIClient, describeLlm, type LlmConfig, type ModelProviderOptions } from './provider.js';
 export { classifyProviderError, redactSecrets, type ClassifyOptions } from './provider-errors.js';

@@ -1,5 +1,5 @@
 /**
- * The offline model (SPEC §6.6): an @openai/agents `Model` that needs no network. It streams its
+ * The offline model: an @openai/agents `Model` that needs no network. It streams its
  * answer word by word with a small real delay (abortable by the request's signal, so `/long` can
  * be interrupted), calls tools on `/tool` and `/python`, and reports token usage counted with
  * gpt-tokenizer. What it says is decided by `planOfflineReply`; this file owns timing and the

@@ -1,5 +1,5 @@
 /**
- * What the offline model says (SPEC §6.6), as a pure function of the request: the slash commands
+ * What the offline model says, as a pure function of the request: the slash commands
  * (`/tool`, `/python`, `/long`), the report after a tool ran, short summaries and titles, and an
  * honest default answer. No timing, no SDK types beyond the item shapes it reads.
  */
@@ -17,7 +17,7 @@ export interface OfflineRequest {
   toolNames: string[];
 }
 
-/** The tool the `/python` command calls (SPEC §8). */
+/** The tool the `/python` command calls. */
 export const PYTHON_TOOL = 'execute_python_code';
 /** `/long` without a number, and its ceiling: enough to try an interrupt, bounded in memory. */
 export const LONG_DEFAULT_WORDS = 200;

@@ -1,5 +1,5 @@
 /**
- * Turns whatever a model run throws into the SPEC §11 wire error a client may see:
+ * Turns whatever a model run throws into the wire error a client may see:
  * `EXT_7003` rate limit, `EXT_7002` timeout, `CTX_4101` context too large, `EXT_7010` any other
  * provider failure. Messages are short, human, and scrubbed of credentials: the configured keys
  * and anything that looks like a key or a bearer token never leave this function.

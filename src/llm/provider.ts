@@ -1,5 +1,5 @@
 /**
- * The model provider of SPEC §6.6, built once at startup from `Config['llm']`: `openai` (OpenAI or
+ * The model provider, built once at startup from `Config['llm']`: `openai` (OpenAI or
  * any OpenAI-compatible server, Responses API or Chat Completions), `azure` (Azure OpenAI, the model
  * name is the deployment name) or `offline`. The HTTP client is created here, once, and shared by
  * every request. Also the `/health` description and the error classifier bound to the keys.
@@ -14,7 +14,7 @@ import { classifyProviderError } from './provider-errors.js';
 export type LlmConfig = Config['llm'];
 
 /**
- * Longest wait for a model answer (SPEC §6.6 "read 600 s"): the client's request timeout. Node's
+ * Longest wait for a model answer (600 s): the client's request timeout. Node's
  * built-in fetch adds its own connect (10 s) and body-idle (300 s) limits; see README.
  */
 export const MODEL_READ_TIMEOUT_MS = 600_000;

@@ -12,7 +12,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 
-/** Shutdown bound of SPEC §9: children still alive after this are killed. */
+/** Shutdown bound: children still alive after this are killed. */
 export const KILL_GRACE_MS = 5_000;
 /** Longest stderr line kept in the log; the rest is cut. */
 const MAX_STDERR_LINE = 2_000;

@@ -15,7 +15,7 @@ export const systemClock: Clock = {
   sleep: (ms, signal) => sleep(ms, undefined, { signal }),
 };
 
-/** Restart backoff: 1 s doubling to 60 s (SPEC §9). */
+/** Restart backoff: 1 s doubling to 60 s. */
 export const BACKOFF_BASE_MS = 1_000;
 export const BACKOFF_MAX_MS = 60_000;
 

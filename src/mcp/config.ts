@@ -1,5 +1,5 @@
 /**
- * MCP server configuration (SPEC §9): the common `mcpServers` JSON format, validated with zod,
+ * MCP server configuration: the common `mcpServers` JSON format, validated with zod,
  * merged over the built-in servers. Stdio servers take `command/args/env/cwd`, Streamable HTTP
  * servers take `url/headers`; either may carry `description` and `disabled`.
  */

@@ -1,5 +1,5 @@
 /**
- * The MCP capability's entry point (SPEC §9): reads the server configuration, runs one pool per
+ * The MCP capability's entry point: reads the server configuration, runs one pool per
  * enabled server, caches each server's tool list, and hands out agent tools for a session's
  * `mcp_config`. A tool call leases one instance of one server at a time — never two — so pools
  * cannot deadlock; a call whose instance died is retried once on another instance.

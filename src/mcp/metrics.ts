@@ -1,5 +1,5 @@
 /**
- * Prometheus collectors for the MCP pools (SPEC §12): instances total and leased, callers
+ * Prometheus collectors for the MCP pools: instances total and leased, callers
  * waiting for a lease, restarts. Gauges read the pools at scrape time.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';

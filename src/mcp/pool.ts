@@ -1,5 +1,5 @@
 /**
- * The instance pool of one MCP server (SPEC §9). `size` slots each keep one instance running:
+ * The instance pool of one MCP server. `size` slots each keep one instance running:
  * started at boot, replaced with backoff (1 s doubling to 60 s) when it dies or fails to start.
  * Callers lease an idle instance for one tool call; waiting is FIFO, bounded by
  * `acquireTimeoutMs` and abortable. A failure never throws out of the pool's own loops.

@@ -1,11 +1,11 @@
 /**
- * How MCP tools are named for the model (SPEC §9): as given, unless the name clashes with a
+ * How MCP tools are named for the model: as given, unless the name clashes with a
  * built-in tool or with a tool of another server — then every clashing tool is prefixed with its
  * server's name (`server__tool`), so the result does not depend on which server started first.
  * Names are reduced to what model APIs accept: `[A-Za-z0-9_-]`, at most 64 characters.
  */
 
-/** Names of Pulp's own tools (SPEC §8); an MCP tool never shadows them. */
+/** Names of Pulp's own tools; an MCP tool never shadows them. */
 export const BUILTIN_TOOL_NAMES: ReadonlySet<string> = new Set([
   'list_directory',
   'read_file',

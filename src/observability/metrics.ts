@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (SPEC §12). One registry per server instance, so tests can run several;
+ * Prometheus metrics. One registry per server instance, so tests can run several;
  * modules add their own collectors to `metrics.registry`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

@@ -1,4 +1,4 @@
-/** `/api/v1/sessions` REST routes (SPEC §4): translate requests to the session store and back. */
+/** `/api/v1/sessions` REST routes: translate requests to the session store and back. */
 import { z } from 'zod';
 import type { Authenticate } from '../auth/types.js';
 import { requireUser, userOf } from '../auth/request-user.js';
@@ -29,7 +29,7 @@ export interface SessionRouteDeps {
   mcp: { unknownNames(names: string[]): string[]; defaultNames(): string[] };
   workspace: { create(publicId: string): Promise<void>; remove(publicId: string): Promise<void> };
   turns: { isRunning(sessionUuid: string): boolean; interrupt(sessionUuid: string): Promise<void> };
-  /** Forced summarization (SPEC §7.4); absent until context management is wired. */
+  /** Forced summarization; absent until context management is wired. */
   summarize?: (session: SessionRow) => Promise<Record<string, unknown>>;
 }
 

@@ -1,4 +1,4 @@
-/** The wire shapes of sessions (SPEC §4): request bodies, queries and the `Session` answer. */
+/** The wire shapes of sessions: request bodies, queries and the `Session` answer. */
 import { z } from 'zod';
 
 export const REASONING_EFFORTS = ['none', 'low', 'medium', 'high'] as const;

@@ -1,4 +1,4 @@
-/** Turns a `sessions` row into the `Session` wire shape (SPEC §4), with the model's window. */
+/** Turns a `sessions` row into the `Session` wire shape, with the model's window. */
 import type { Session } from './schemas.js';
 import type { SessionRow } from './types.js';
 

@@ -1,4 +1,4 @@
-/** A row of `sessions` as the database returns it (SPEC §3). */
+/** A row of `sessions` as the database returns it. */
 export interface SessionRow {
   id: string;
   user_id: string;

@@ -1,5 +1,5 @@
 /**
- * The path jail (SPEC §8): the one place that turns a path from a client or a model into a real
+ * The path jail: the one place that turns a path from a client or a model into a real
  * path inside a session directory. Every file route and every tool goes through it.
  *
  * Two steps: `parseRelativePath` checks the text (NUL bytes, absolute paths, Windows separators,

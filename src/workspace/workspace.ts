@@ -1,5 +1,5 @@
 /**
- * Session workspaces on disk (SPEC §8): `DATA_DIR/sessions/{session_id}/` with `input/` (uploads)
+ * Session workspaces on disk: `DATA_DIR/sessions/{session_id}/` with `input/` (uploads)
  * and `output/` (what the agent and code write). Created with the session, removed with it.
  */
 import { promises as fs } from 'node:fs';

@@ -48,7 +48,7 @@ export interface HarnessOptions {
 /** A session id whose lookup fails in the harness (as if the database were down). */
 export const SESSION_LOOKUP_FAILS = 'chat_ffffffffffff';
 
-/** ≈ 4 characters a token plus 10 per item: the shape of SPEC §7.1 without the tokenizer. */
+/** ≈ 4 characters a token plus 10 per item: the shape of the real count without the tokenizer. */
 export const roughCount = (_model: string, items: AgentInputItem[]): number =>
   items.reduce((n, item) => n + Math.ceil(JSON.stringify(item).length / 4) + 10, 0);
 

@@ -9,7 +9,7 @@ import { AppError } from '../../src/errors/app-error.js';
 
 const apiError = (status: number, code?: string) => new APIError(status, { code }, 'upstream said something secret', new Headers());
 
-describe('turn failures become the wire errors of SPEC §6', () => {
+describe('turn failures become the wire errors of a turn', () => {
   it('maps rate limits, timeouts, oversize contexts and other provider failures to their codes', () => {
     expect(defaultClassifyError(apiError(429)).code).toBe('EXT_7003');
     expect(defaultClassifyError(apiError(504)).code).toBe('EXT_7002');

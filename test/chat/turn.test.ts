@@ -100,7 +100,7 @@ describe.each([
     expect(field(events.at(-1), 'finish_reason')).toBe('stop');
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.every((e) => e.session_id === session.session_id)).toBe(true);
-    // The order of SPEC §5: reasoning, text, the tool card, more text, usage, end.
+    // The protocol order: reasoning, text, the tool card, more text, usage, end.
     const order = types.filter((t, i) => t !== types[i - 1]);
     expect(order).toEqual([
       'assistant_start',

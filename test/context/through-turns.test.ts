@@ -1,5 +1,5 @@
 /**
- * Context management through real chat turns (SPEC §7.3, §7.4, §6 step 5): a real Pulp server
+ * Context management through real chat turns: a real Pulp server
  * whose model is the scripted fake OpenAI server, with a 2 000-token window for gpt-4o-mini
  * (threshold 1 600), and a `ws` client. The fake answers the summary and title requests (the
  * session's model without tools) through its handler; chat requests follow a per-test script.

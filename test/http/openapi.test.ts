@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document is the REST contract clients are generated from (SPEC §4): every route's
+ * The OpenAPI document is the REST contract clients are generated from: every route's
  * tag, parameters, bodies and answers. It is compared with the reviewed
  * copy in `openapi.snapshot.json`, so any change to the public API shows up in review — update
  * it with `npx vitest run test/http/openapi.test.ts -u` when the change is meant.

@@ -1,5 +1,5 @@
 /**
- * Error classification: what a client is told when the model provider fails (SPEC §6 Errors, §11).
+ * Error classification: what a client is told when the model provider fails.
  */
 import { ModelBehaviorError, ModelTimeoutError } from '@openai/agents';
 import OpenAI from 'openai';

@@ -1,5 +1,5 @@
 /**
- * Issue 7 acceptance through real chat turns: the whole server (createPulp) with an MCP config
+ * MCP servers through real chat turns: the whole server (createPulp) with an MCP config
  * file naming the real server-everything process plus the built-in `fetch` server, the fake model
  * over real HTTP scripting the tool calls, and `ws` clients.
  */

@@ -1,6 +1,6 @@
 /**
  * A chat turn inside a real `src/main.ts` process, stopped by a signal while the model streams:
- * SIGTERM saves the partial and says goodbye; SIGKILL loses at most the last 2 s (SPEC §6.4, §12).
+ * SIGTERM saves the partial and says goodbye; SIGKILL loses at most the last 2 s.
  * The model is the fake server over real HTTP; the database is PGlite on disk in DATA_DIR, or a
  * fresh PostgreSQL database when TEST_DATABASE_URL is set.
  */

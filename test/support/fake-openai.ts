@@ -1,5 +1,5 @@
 /**
- * A scripted OpenAI-compatible HTTP server for tests (SPEC §14: the model is a fake server the
+ * A scripted OpenAI-compatible HTTP server for tests (the model is a fake server the
  * tests start, never a mocked SDK). It serves POST /v1/responses, POST /v1/chat/completions
  * (streaming SSE and plain JSON) and GET /v1/models on 127.0.0.1, records every request, and
  * notices when a client closes a request before its answer ended (interrupt tests).

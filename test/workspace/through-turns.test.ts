@@ -1,5 +1,5 @@
 /**
- * Issue 6 acceptance through real chat turns: the whole server (createPulp) with the fake model
+ * Workspace files and tools through real chat turns: the whole server (createPulp) with the fake model
  * over real HTTP scripting tool calls, a `ws` client, the files REST API and, where it runs here,
  * the real bubblewrap sandbox.
  */

@@ -1,5 +1,5 @@
 /**
- * One session's WebSocket (SPEC §5): connects with the bearer subprotocol in jwt mode, parses
+ * One session's WebSocket: connects with the bearer subprotocol in jwt mode, parses
  * events, and reconnects after a dropped connection with exponential backoff and jitter. Close
  * codes that retrying cannot fix (4404, 4401 without a token) stop it and say why.
  */

@@ -1,5 +1,5 @@
 /**
- * The server's wire shapes as the client reads them (SPEC §4 REST, §5 WebSocket), as zod/mini
+ * The server's wire shapes as the client reads them (REST and WebSocket; docs/protocol.md), as zod/mini
  * schemas (a fraction of classic zod's bundle size). Loose on purpose: extra fields a newer server
  * adds are ignored, never fatal.
  */
@@ -81,7 +81,7 @@ export const ErrorEnvelopeSchema = z.object({
 
 const turn = { session_id: z.optional(z.string()), turn_id: z.optional(z.string()), seq: z.optional(z.number()) };
 
-/** Server → client events (SPEC §5). Unknown types fail to parse and are ignored by the caller. */
+/** Server → client events. Unknown types fail to parse and are ignored by the caller. */
 export const ServerEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('assistant_start'), ...turn }),
   z.object({ type: z.literal('assistant_delta'), content: z.string(), ...turn }),
@@ -121,5 +121,5 @@ export type ClientFrame =
   | { type: 'resume'; turn_id: string; after_seq: number }
   | { type: 'ping' };
 
-/** The tool name of the summarization card (SPEC §7.3). */
+/** The tool name of the summarization card. */
 export const SUMMARY_TOOL = 'summarize_conversation';

@@ -1,4 +1,4 @@
-/** The token gauge: context size now / the summarization threshold / the model's window (SPEC §7). */
+/** The token gauge: context size now / the summarization threshold / the model's window. */
 
 export class TokenGauge {
   constructor(

@@ -1,4 +1,4 @@
--- The full schema of SPEC §3. Runs on PostgreSQL >= 15 and on PGlite.
+-- The full initial schema. Runs on PostgreSQL >= 15 and on PGlite.
 
 CREATE TABLE users (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,5 +1,5 @@
 /**
- * The files REST API of SPEC §4 under `/api/v1/sessions/:id/files`: list, streaming upload,
+ * The files REST API under `/api/v1/sessions/:id/files`: list, streaming upload,
  * streamed download, delete. Routes only translate: the jail, the disk helpers and the `files`
  * table do the work. Every path goes through the jail; a missing or foreign session is `SES_4001`.
  */

@@ -1,5 +1,5 @@
 /**
- * The code interpreter's sandbox (SPEC §8): runs Python in a fresh bubblewrap sandbox per call,
+ * The code interpreter's sandbox: runs Python in a fresh bubblewrap sandbox per call,
  * at most `maxConcurrent` at once (the rest wait, abortably, up to `queueTimeoutMs`), with a wall
  * time limit, memory and process limits, and stdout/stderr cut to 64 KB. There is no unsandboxed
  * fallback: when bwrap or python3 cannot run, `available()` is false and `run` refuses.

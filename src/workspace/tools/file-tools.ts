@@ -1,5 +1,5 @@
 /**
- * The file operations behind the built-in tools (SPEC §8), framework-free: each takes the jail and
+ * The file operations behind the built-in tools, framework-free: each takes the jail and
  * validated arguments and returns the result object, or throws an `AppError` the tool layer turns
  * into a JSON error. Paths are relative to the session root (`input/…`, `output/…`).
  */

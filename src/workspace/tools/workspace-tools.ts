@@ -1,5 +1,5 @@
 /**
- * The built-in tools of SPEC §8 as @openai/agents function tools: list_directory, read_file,
+ * The built-in tools as @openai/agents function tools: list_directory, read_file,
  * search_files, edit_file, generate_document and (when the sandbox works here) execute_python_code.
  * Results are JSON strings; failures are JSON error results the model can read; only a cancelled
  * turn (the SDK's `details.signal` aborted) throws.
