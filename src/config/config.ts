@@ -258,11 +258,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     codeInterpreter: {
-      mode: e.CODE_INTERPRETER as 'auto' | 'on' | 'off',
+      mode: e.CODE_INTERPRETER,
       timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,
       memoryMb: e.CODE_INTERPRETER_MEMORY_MB,
     },
-    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT as 'json' | 'pretty' },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
   };
 }

@@ -3,7 +3,7 @@
  * response, the error envelope for every failure (404, 405, validation, crashes), body limits,
  * zod validation, OpenAPI, and request metrics. Feature modules add their routes to it.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -34,8 +34,10 @@ export type PulpFastify = FastifyInstance<
 >;
 
 export async function createHttpServer(options: HttpServerOptions): Promise<PulpFastify> {
+  // Typed as Fastify's logger so the instance's type is PulpFastify, not one specialised to pino.
+  const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
-    loggerInstance: options.logger as import('fastify').FastifyBaseLogger,
+    loggerInstance,
     genReqId,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),

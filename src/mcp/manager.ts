@@ -53,7 +53,7 @@ interface ToolCache {
 
 function isConnectionFailure(err: unknown, instance: McpInstance): boolean {
   if (!instance.alive) return true;
-  if (err instanceof McpError) return err.code === ErrorCode.ConnectionClosed;
+  if (err instanceof McpError) return err.code === Number(ErrorCode.ConnectionClosed);
   // Not a JSON-RPC answer at all: the transport itself failed (HTTP server gone, broken pipe).
   return true;
 }
@@ -253,7 +253,7 @@ export class McpManager {
     try {
       return await instance.callTool(tool, args, { signal: local.signal, timeoutMs: this.callTimeoutMs });
     } catch (err) {
-      if (err instanceof McpError && err.code === ErrorCode.RequestTimeout) throw new McpCallTimeoutError(server, tool, this.callTimeoutMs);
+      if (err instanceof McpError && err.code === Number(ErrorCode.RequestTimeout)) throw new McpCallTimeoutError(server, tool, this.callTimeoutMs);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

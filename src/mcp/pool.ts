@@ -95,7 +95,7 @@ export class ServerPool extends EventEmitter {
    */
   acquire(signal?: AbortSignal): Promise<McpInstance> {
     if (this.stopping.signal.aborted) return Promise.reject(new McpUnavailableError(this.name, 'shutting down'));
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const ready = this.idle.shift();
     if (ready) {
       this.leased.add(ready);
@@ -118,7 +118,7 @@ export class ServerPool extends EventEmitter {
       };
       const onAbort = () => {
         cleanup();
-        reject(signal?.reason);
+        reject(signal?.reason as Error);
       };
       const onStop = () => {
         cleanup();

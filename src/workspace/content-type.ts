@@ -71,7 +71,6 @@ function encodeRfc5987(value: string): string {
  * The fallback replaces non-ASCII, quotes, backslashes and controls with `_`.
  */
 export function contentDisposition(name: string, type: 'attachment' | 'inline' = 'attachment'): string {
-  // eslint-disable-next-line no-control-regex
   const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
   return `${type}; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(name)}`;
 }

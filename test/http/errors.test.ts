@@ -58,7 +58,7 @@ describe('error answers', () => {
   it('answers a validation failure with 422 VAL_2001 naming each field', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/echo', payload: { name: 'toolongname', n: 1.5 } });
     expect(res.statusCode).toBe(422);
-    const body = res.json() as { error: { details: Array<{ field: string }> } };
+    const body = res.json<{ error: { details: Array<{ field: string }> } }>();
     expectEnvelope(body, 'VAL_2001', '/api/v1/echo');
     expect(body.error.details.map((d) => d.field).sort()).toEqual(['n', 'name']);
   });
@@ -86,14 +86,14 @@ describe('error answers', () => {
   it('adds the cause in a debug block only when DEBUG is on', async () => {
     const debugApp = await build(true);
     const res = await debugApp.inject({ method: 'GET', url: '/api/v1/crash' });
-    expect((res.json() as { error: { debug: { message: string } } }).error.debug.message).toContain('secret internals');
+    expect(res.json<{ error: { debug: { message: string } } }>().error.debug.message).toContain('secret internals');
     await debugApp.close();
   });
 
   it('keeps a safe X-Request-ID and replaces an unsafe one', async () => {
     const kept = await app.inject({ method: 'GET', url: '/api/v1/nothing', headers: { 'x-request-id': 'abc.DEF-1_2' } });
     expect(kept.headers['x-request-id']).toBe('abc.DEF-1_2');
-    expect((kept.json() as { error: { request_id: string } }).error.request_id).toBe('abc.DEF-1_2');
+    expect(kept.json<{ error: { request_id: string } }>().error.request_id).toBe('abc.DEF-1_2');
     const replaced = await app.inject({ method: 'GET', url: '/api/v1/nothing', headers: { 'x-request-id': 'bad id<script>' } });
     expect(replaced.headers['x-request-id']).not.toBe('bad id<script>');
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -104,7 +104,7 @@ describe('error answers', () => {
   it('serves the OpenAPI document and the docs page', async () => {
     const spec = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     expect(spec.statusCode).toBe(200);
-    expect((spec.json() as { openapi: string; paths: Record<string, unknown> }).paths).toHaveProperty('/api/v1/echo');
+    expect(spec.json<{ openapi: string; paths: Record<string, unknown> }>().paths).toHaveProperty('/api/v1/echo');
     const docs = await app.inject({ method: 'GET', url: '/api/v1/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger');

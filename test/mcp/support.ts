@@ -83,7 +83,7 @@ export function steppedClock(auto: boolean): Clock & { sleeps: number[]; waitFor
       }
       if (auto) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
+        const onAbort = () => reject(signal.reason as Error);
         signal.addEventListener('abort', onAbort, { once: true });
         pending.push(() => {
           signal.removeEventListener('abort', onAbort);

@@ -124,7 +124,7 @@ describe('sessions in jwt mode', () => {
     const aliceToken = (await apiClient(server.baseUrl)('POST', '/auth/login', { email: 'alice@example.com', password: 'password123' })).body.access_token;
     const ok = await TestClient.open(url, ['bearer', aliceToken]);
     ok.send({ type: 'ping' });
-    expect((await ok.waitForType('pong' as never)).type).toBe('pong');
+    expect((await ok.waitForType('pong')).type).toBe('pong');
     ok.ws.close();
   });
 

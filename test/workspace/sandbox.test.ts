@@ -30,7 +30,10 @@ function descendants(pid: number): number[] {
   }
   const found: number[] = [];
   const walk = (p: number) => {
-    for (const [child, parent] of parents) if (parent === p) (found.push(child), walk(child));
+    for (const [child, parent] of parents) if (parent === p) {
+      found.push(child);
+      walk(child);
+    }
   };
   walk(pid);
   return found;
@@ -307,7 +310,7 @@ describe('the Python sandbox', () => {
     const gated = new PythonSandbox({ maxConcurrent: 2, defaultTimeoutMs: 20_000 });
     const gate = 'import os, time\nopen("output/started", "w").close()\nwhile not os.path.exists("output/go"):\n    time.sleep(0.02)';
     const roots = await Promise.all([newRoot(), newRoot(), newRoot(), newRoot()]);
-    const [a, b, c, d] = roots as [string, string, string, string];
+    const [a, b, c, d] = roots;
     const started: string[] = [];
     const run = (root: string, signal?: AbortSignal) => gated.run(gate, { root, ...(signal ? { signal } : {}), onStart: () => started.push(root) });
     const go = (root: string) => writeFileSync(path.join(root, 'output', 'go'), '');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { field, TestClient } from '../chat/harness.js';
 import { apiClient } from '../support/api.js';
-import { startFakeOpenAI, type FakeOpenAI, type FakeResponse, type RecordedRequest } from '../support/fake-openai.js';
+import { startFakeOpenAI, type FakeOpenAI, type FakeResponse } from '../support/fake-openai.js';
 import { outputFor, turnItems } from '../support/request-items.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { sandboxSupport, warnIfSkipped } from './support.js';

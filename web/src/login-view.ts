@@ -36,7 +36,7 @@ export function showLogin(api: ApiClient, allowRegistration: boolean): Promise<v
       try {
         const body = { email: email.value.trim(), password: password.value, ...(mode === 'register' && name.value.trim() ? { display_name: name.value.trim() } : {}) };
         await api.login(mode, body);
-        form.removeEventListener('submit', onSubmit);
+        form.removeEventListener('submit', submitListener);
         toggle.removeEventListener('click', onToggle);
         password.value = '';
         view.hidden = true;
@@ -48,7 +48,8 @@ export function showLogin(api: ApiClient, allowRegistration: boolean): Promise<v
       }
     };
     const onToggle = () => setMode(mode === 'login' ? 'register' : 'login');
-    form.addEventListener('submit', onSubmit);
+    const submitListener = (ev: SubmitEvent) => void onSubmit(ev);
+    form.addEventListener('submit', submitListener);
     toggle.addEventListener('click', onToggle);
   });
 }

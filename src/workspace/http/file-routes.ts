@@ -57,7 +57,7 @@ interface SessionContext {
 export async function registerFileRoutes(app: PulpFastify, deps: FileRouteDeps): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(multipart, { limits: { fileSize: deps.maxUploadBytes, files: 1 } });
-    registerInScope(scope as unknown as PulpFastify, deps);
+    registerInScope(scope, deps);
   });
 }
 

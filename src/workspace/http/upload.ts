@@ -34,7 +34,7 @@ export function tooLarge(maxBytes: number): AppError {
 }
 
 function mapMultipartError(err: unknown, maxBytes: number): unknown {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? (err).code : undefined;
   switch (code) {
     case 'FST_REQ_FILE_TOO_LARGE':
       return tooLarge(maxBytes);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { mediaTypeFor } from '../content-type.js';
-import { changedFiles, snapshotFiles } from '../snapshot.js';
+import { changedFiles, snapshotFiles, type FileStamp } from '../snapshot.js';
 import { buildBwrapArgs, detectSystemLayout, sandboxEnv, type SystemEntry } from './bwrap-args.js';
 import { CappedOutput, OUTPUT_CAP_BYTES } from './capped-output.js';
 import { chownTree } from './chown-tree.js';
@@ -203,7 +203,7 @@ export class PythonSandbox {
       await fs.mkdir(dir, { recursive: true, mode: 0o755 });
       if (!(await fs.lstat(dir)).isDirectory()) throw new Error(`${path.basename(dir)}/ is not a folder`);
     }
-    const before = probing ? new Map() : await snapshotFiles(outputDir);
+    const before = probing ? new Map<string, FileStamp>() : await snapshotFiles(outputDir);
     const root = isRoot();
     const runUid = root ? RUN_UID_MIN + randomInt(RUN_UID_SPAN) : process.getuid?.() ?? 0;
     const args = buildBwrapArgs({
@@ -241,7 +241,7 @@ export class PythonSandbox {
     }
     const executionMs = Math.round(performance.now() - started);
     if (signal?.aborted) throw signal.reason;
-    const after = probing ? new Map() : await snapshotFiles(outputDir);
+    const after = probing ? new Map<string, FileStamp>() : await snapshotFiles(outputDir);
     const files = changedFiles(before, after).map((rel) => ({
       name: path.posix.basename(rel),
       path: `output/${rel}`,

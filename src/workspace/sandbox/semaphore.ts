@@ -34,7 +34,7 @@ export class Semaphore {
       const onAbort = () => {
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
-        reject(signal?.reason);
+        reject(signal?.reason as Error);
       };
       const waiter: Waiter = {
         grant: () => {
