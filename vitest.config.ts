@@ -25,7 +25,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['src/**/*.ts'],
-      exclude: ['src/main.ts'],
+      exclude: ['src/main.ts', 'src/serve.ts'],
       reporter: ['text-summary', 'text', 'json-summary'],
       reportsDirectory: 'coverage',
       // Gated where the whole suite runs (CI: real PostgreSQL, the sandbox installed). On a machine

@@ -81,8 +81,11 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     registry: metrics.registry,
     builtins: options.mcpBuiltins ?? true,
   });
-  // Pools start in the background so the server answers at once; a tool list waits for its pool.
-  mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
+  // Pools start once the server listens, in the background, so starting their processes never
+  // delays readiness; a turn that needs tools before then starts them and waits (see toolsFor).
+  app.addHook('onListen', () => {
+    mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
+  });
   health.mcp = () => mcp.health();
 
   const workspace = createWorkspace(config.dataDir);

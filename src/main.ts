@@ -1,85 +1,16 @@
 /**
- * Process entry: configuration, database, server, signals. Exits non-zero with one clear line
- * when the configuration is invalid or the database cannot be reached.
+ * Process entry (`npm start` runs the compiled `dist/main.js`). It turns on Node's on-disk cache
+ * of compiled modules before anything else is loaded — the server's few hundred modules then start
+ * from cached bytecode on every start after the first — and runs the server.
  */
-import { ConfigError, loadConfig, readEnvironment } from './config/config.js';
-import { createDatabase, DatabaseUnreachableError, STARTUP_RETRY, waitForDatabase } from './db/create-database.js';
-import { DataDirInUseError } from './db/data-dir-lock.js';
-import { createLogger } from './observability/logger.js';
-import { createPulp } from './app.js';
-import { loadEncoding } from './context/encodings.js';
-import { encodingFor } from './context/tokens.js';
+import module from 'node:module';
 
-const SHUTDOWN_GRACE_MS = 12_000;
+module.enableCompileCache?.();
 
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(readEnvironment());
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const logger = createLogger(config.log);
-  let db;
-  try {
-    db = await createDatabase(config, logger);
-  } catch (err) {
-    if (err instanceof DataDirInUseError) {
-      logger.fatal(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
-  try {
-    await waitForDatabase(db, logger, { ...STARTUP_RETRY, attempts: config.dbStartupAttempts });
-  } catch (err) {
-    if (err instanceof DatabaseUnreachableError) {
-      logger.fatal(err.message);
-      await db.close().catch(() => undefined);
-      process.exit(3);
-    }
-    throw err;
-  }
-  const server = await createPulp({ config, db, logger, defaultMetrics: true });
-  // Loaded now rather than on the first turn's first count (see context/encodings.ts).
-  loadEncoding(encodingFor(config.llm.defaultModel));
-  const address = await server.app.listen({ host: config.host, port: config.port });
-  logger.info({ address, database: db.driver, llm: config.llm.provider, auth: config.auth.mode }, `Pulp listening on ${address}`);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
-    server.close().then(
-      () => {
-        logger.info('shutdown complete');
-        logger.flush?.();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err: unknown) => {
+try {
+  const { serve } = await import('./serve.js');
+  await serve();
+} catch (err) {
   process.stderr.write(`Pulp failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
-});
+}

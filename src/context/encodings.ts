@@ -1,8 +1,8 @@
 /**
- * The BPE encodings, each loaded the first time it is used. An encoding's tables take 0.5–1 s
- * and tens of megabytes to load: a server whose models all use o200k never loads cl100k, and a
- * process that never counts (a CLI, most test files) loads neither. `main.ts` loads the default
- * model's encoding before listening, so no user's first turn waits for it.
+ * The BPE encodings, each loaded the first time it is used. An encoding's tables take about
+ * 0.2 s and 50–75 MB to load: a server whose models all use o200k never loads cl100k, a process
+ * that never counts (a CLI, most test files) loads neither, and an idle server that has not run a
+ * turn yet holds none. The first turn after a start pays the load once.
  */
 import { createRequire } from 'node:module';
 

@@ -2,8 +2,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Database } from './database.js';
-import { createPgliteDatabase } from './pglite-driver.js';
-import { createPostgresDatabase } from './postgres-driver.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
 
 export interface DatabaseConfig {
@@ -20,8 +18,13 @@ export class DatabaseUnreachableError extends Error {
   override name = this.constructor.name;
 }
 
+/** Opens the configured database. Only the chosen driver is loaded (PGlite's alone is tens of MB). */
 export async function createDatabase(config: DatabaseConfig, logger: Logger): Promise<Database> {
-  if (!config.databaseUrl) return createPgliteDatabase(path.join(config.dataDir, 'db'));
+  if (!config.databaseUrl) {
+    const { createPgliteDatabase } = await import('./pglite-driver.js');
+    return createPgliteDatabase(path.join(config.dataDir, 'db'));
+  }
+  const { createPostgresDatabase } = await import('./postgres-driver.js');
   return createPostgresDatabase({
     url: config.databaseUrl,
     poolMax: config.dbPoolMax,

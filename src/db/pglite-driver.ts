@@ -28,6 +28,14 @@ export class Mutex {
   }
 }
 
+/**
+ * PostgreSQL's 128 MB of shared buffers are sized for a server with many connections; PGlite runs
+ * one backend inside this process, where they would be resident memory of Pulp's own. 16 MB holds
+ * the working set of a small installation; the operating system's page cache still caches the data
+ * files beneath it.
+ */
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB'];
+
 /** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
 export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
   if (dir) mkdirSync(dir, { recursive: true });
@@ -36,6 +44,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
   try {
     pglite = await PGlite.create(dir ?? 'memory://', {
       parsers: { [INT8_OID]: (value: string) => Number(value) },
+      startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
     });
   } catch (err) {
     unlock();

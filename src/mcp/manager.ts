@@ -125,6 +125,7 @@ export class McpManager {
    * disabled or unreachable servers contribute no tools (logged), so a stale session still runs.
    */
   async toolsFor(names: readonly string[] | null, signal?: AbortSignal): Promise<FunctionTool[]> {
+    await this.start();
     const wanted = (names ?? this.serverNames()).filter((n) => this.pools.has(n));
     if (wanted.length === 0) return [];
     await Promise.all(wanted.map((n) => this.refreshTools(n, signal)));
