@@ -3,7 +3,9 @@
  * so every statement and every transaction takes one mutex: a transaction never interleaves with
  * another caller's statements.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { lockDataDir } from './data-dir-lock.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
@@ -36,12 +38,25 @@ export class Mutex {
  */
 const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB'];
 
+/** A new cluster in `dir`, made by `pglite-init-worker` in a worker thread (see there why). */
+async function initializeInWorker(dir: string): Promise<void> {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const worker = new Worker(new URL(`./pglite-init-worker${extension}`, import.meta.url), {
+    workerData: { dir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] },
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initializing the embedded database failed (exit ${code})`))));
+  });
+}
+
 /** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
 export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
   if (dir) mkdirSync(dir, { recursive: true });
   const unlock = dir ? lockDataDir(dir) : () => undefined;
   let pglite: PGlite;
   try {
+    if (dir && !existsSync(path.join(dir, 'PG_VERSION'))) await initializeInWorker(dir);
     pglite = await PGlite.create(dir ?? 'memory://', {
       parsers: { [INT8_OID]: (value: string) => Number(value) },
       startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
