@@ -103,8 +103,9 @@ export function chatResponse(body: unknown, context: AnswerContext): ModelRespon
     }
     for (const call of message.tool_calls ?? []) {
       if (call.type !== 'function' || !call.function) continue;
-      const { id: callId, function: fn, ...callData } = call;
-      const { arguments: args, name, ...fnData } = fn;
+      // As in the SDK, the provider data keeps the whole `function` object besides its extra fields.
+      const { id: callId, ...callData } = call;
+      const { arguments: args, name, ...fnData } = call.function;
       output.push({ id, type: 'function_call', arguments: args, name, callId, status: 'completed', providerData: { ...callData, ...fnData } });
     }
   }
