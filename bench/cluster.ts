@@ -29,7 +29,7 @@ function listen(ws: WebSocket): Promise<{ stamps: Map<string, number>; finish: s
     const stamps = new Map<string, number>();
     const onMessage = (data: WebSocket.RawData): void => {
       const at = performance.now();
-      const event = JSON.parse(String(data)) as { type: string; content?: string; finish_reason?: string };
+      const event = JSON.parse((data as Buffer).toString('utf8')) as { type: string; content?: string; finish_reason?: string };
       if (event.type === 'assistant_delta') for (const m of (event.content ?? '').matchAll(STAMP)) stamps.set(m[1]!, at);
       else if (event.type === 'assistant_end') {
         ws.off('message', onMessage);

@@ -87,7 +87,7 @@ export function wsTurn(ws: WebSocket, content: string): Promise<TurnResult> {
     const frames: Array<{ at: number; content: string }> = [];
     const onMessage = (data: WebSocket.RawData): void => {
       const at = performance.now();
-      const event = JSON.parse(String(data)) as { type: string; content?: string; finish_reason?: string };
+      const event = JSON.parse((data as Buffer).toString('utf8')) as { type: string; content?: string; finish_reason?: string };
       if (event.type === 'assistant_delta') frames.push({ at, content: event.content ?? '' });
       else if (event.type === 'assistant_end') {
         ws.off('message', onMessage);
