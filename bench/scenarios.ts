@@ -4,9 +4,10 @@
  * `bench <deltas> <pace ms> <plain|stamped>`; stamped deltas carry their send time.
  */
 import { performance } from 'node:perf_hooks';
-import { Agent, OpenAIProvider, Runner } from '@openai/agents';
+import { Agent, OpenAIProvider, Runner, type ModelProvider } from '@openai/agents';
 import OpenAI from 'openai';
 import type WebSocket from 'ws';
+import { NativeModelProvider, openAIEndpoint } from '../src/llm/adapters/index.js';
 import type { FakeOpenAI, FakeResponse, RecordedRequest } from '../test/support/fake-openai.js';
 import type { PulpChild } from './pulp-child.js';
 
@@ -54,7 +55,17 @@ export async function rawRead(fake: FakeOpenAI, deltas: number): Promise<Timing>
 /** The floor: the @openai/agents SDK in this process consuming the same stream to its end. */
 export function sdkFloor(fake: FakeOpenAI): (deltas: number) => Promise<Timing> {
   const openAIClient = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'test', maxRetries: 0 });
-  const runner = new Runner({ modelProvider: new OpenAIProvider({ openAIClient, useResponses: false }), tracingDisabled: true });
+  return runnerFloor(new OpenAIProvider({ openAIClient, useResponses: false }), 'SDK');
+}
+
+/** The same Runner over Pulp's native Chat Completions adapter (what Pulp uses by default). */
+export function nativeFloor(fake: FakeOpenAI): (deltas: number) => Promise<Timing> {
+  return runnerFloor(new NativeModelProvider(openAIEndpoint(fake.baseUrl, 'test'), 'chat_completions', { readTimeoutMs: 600_000, maxRetries: 0 }), 'native');
+}
+
+/** `Runner.run(…, { stream: true })` over `modelProvider`, iterated to its end. */
+function runnerFloor(modelProvider: ModelProvider, label: string): (deltas: number) => Promise<Timing> {
+  const runner = new Runner({ modelProvider, tracingDisabled: true });
   const agent = new Agent({ name: 'bench', instructions: 'You are a benchmark.', model: 'gpt-4o-mini' });
   return async (deltas) => {
     const start = performance.now();
@@ -69,7 +80,7 @@ export function sdkFloor(fake: FakeOpenAI): (deltas: number) => Promise<Timing> 
       }
     }
     await result.completed;
-    if (count !== deltas) throw new Error(`the SDK saw ${count} deltas, expected ${deltas}`);
+    if (count !== deltas) throw new Error(`the ${label} adapter saw ${count} deltas, expected ${deltas}`);
     return { firstMs: first - start, lastMs: last - start };
   };
 }

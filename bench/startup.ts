@@ -84,8 +84,9 @@ async function main(): Promise<void> {
       return { DATA_DIR: dir };
     },
   );
-  await scenario('embedded, existing DATA_DIR', (run) => ({ DATA_DIR: dirs[run]! }), async () => {
+  await scenario('embedded, existing DATA_DIR', (run) => ({ DATA_DIR: dirs[run]! }), () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    return Promise.resolve();
   });
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   if (url) {

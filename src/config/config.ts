@@ -86,6 +86,7 @@ const EnvSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url(['http:', 'https:']),
   OPENAI_API_MODE: z.enum(['responses', 'chat_completions', 'auto', '']).optional(),
+  LLM_ADAPTER: z.enum(['native', 'sdk', '']).optional().transform((v) => (v ? v : 'native')),
   AZURE_OPENAI_ENDPOINT: url(['http:', 'https:']),
   AZURE_OPENAI_API_KEY: optionalString,
   AZURE_OPENAI_API_VERSION: optionalString,
@@ -130,6 +131,8 @@ export interface Config {
   llm: {
     provider: LlmProviderName;
     apiMode: 'responses' | 'chat_completions';
+    /** Who speaks the wire format: Pulp's own adapters (`native`) or the Agents SDK's (`sdk`). */
+    adapter: 'native' | 'sdk';
     openaiApiKey: string | undefined;
     openaiBaseUrl: string | undefined;
     azureEndpoint: string | undefined;
@@ -228,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     llm: {
       provider,
       apiMode,
+      adapter: e.LLM_ADAPTER,
       openaiApiKey: e.OPENAI_API_KEY,
       openaiBaseUrl: e.OPENAI_BASE_URL,
       azureEndpoint: e.AZURE_OPENAI_ENDPOINT,

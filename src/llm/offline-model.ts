@@ -77,11 +77,14 @@ export class OfflineModel implements Model {
     this.#wordDelayMs = options.wordDelayMs ?? OFFLINE_WORD_DELAY_MS;
   }
 
-  async getResponse(request: ModelRequest): Promise<ModelResponse> {
-    request.signal?.throwIfAborted();
-    const plan = planOfflineReply({ systemInstructions: request.systemInstructions, input: request.input, toolNames: toolNames(request) });
-    const id = randomUUID().replaceAll('-', '').slice(0, 16);
-    return { usage: new Usage({ requests: 1, ...usageFor(request, plan) }), output: [outputItem(plan, id)], responseId: `resp_${id}` };
+  getResponse(request: ModelRequest): Promise<ModelResponse> {
+    // Nothing to wait for; a promise all the same, so an abort rejects it rather than throwing.
+    return Promise.resolve().then(() => {
+      request.signal?.throwIfAborted();
+      const plan = planOfflineReply({ systemInstructions: request.systemInstructions, input: request.input, toolNames: toolNames(request) });
+      const id = randomUUID().replaceAll('-', '').slice(0, 16);
+      return { usage: new Usage({ requests: 1, ...usageFor(request, plan) }), output: [outputItem(plan, id)], responseId: `resp_${id}` };
+    });
   }
 
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {

@@ -1,13 +1,16 @@
 /**
  * The model provider, built once at startup from `Config['llm']`: `openai` (OpenAI or
  * any OpenAI-compatible server, Responses API or Chat Completions), `azure` (Azure OpenAI, the model
- * name is the deployment name) or `offline`. The HTTP client is created here, once, and shared by
- * every request. Also the `/health` description and the error classifier bound to the keys.
+ * name is the deployment name) or `offline`. The wire format is spoken by Pulp's own adapters
+ * (`LLM_ADAPTER=native`, src/llm/adapters) or by the Agents SDK's over the `openai` client
+ * (`sdk`); either way the HTTP side is created here, once, and shared by every request. Also the
+ * `/health` description and the error classifier bound to the keys.
  */
 import { OpenAIProvider, setTracingDisabled, type ModelProvider } from '@openai/agents';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { ConfigError, type Config } from '../config/config.js';
 import type { AppError } from '../errors/app-error.js';
+import { azureEndpoint, NativeModelProvider, openAIEndpoint, type Endpoint } from './adapters/index.js';
 import { OfflineModelProvider, type OfflineModelOptions } from './offline-model.js';
 import { classifyProviderError } from './provider-errors.js';
 
@@ -34,16 +37,31 @@ export interface ModelProviderOptions {
   fetch?: typeof fetch;
 }
 
-/** The OpenAI HTTP client for `openai` or `azure`; created once and shared. */
+/** Azure's endpoint and key, or the `ConfigError` naming the missing one. */
+function azureSettings(llm: LlmConfig): { endpoint: string; apiKey: string } {
+  if (!llm.azureEndpoint) throw new ConfigError('AZURE_OPENAI_ENDPOINT', 'is required when LLM_PROVIDER=azure');
+  if (!llm.azureApiKey) throw new ConfigError('AZURE_OPENAI_API_KEY', 'is required when LLM_PROVIDER=azure');
+  return { endpoint: llm.azureEndpoint, apiKey: llm.azureApiKey };
+}
+
+/** Where the native adapters send requests: the same URLs and credentials as the `openai` client's. */
+export function modelEndpoint(llm: LlmConfig): Endpoint {
+  if (llm.provider === 'azure') {
+    const azure = azureSettings(llm);
+    return azureEndpoint(azure.endpoint, azure.apiKey, llm.azureApiVersion);
+  }
+  return openAIEndpoint(llm.openaiBaseUrl ?? 'https://api.openai.com/v1', llm.openaiApiKey ?? PLACEHOLDER_API_KEY);
+}
+
+/** The OpenAI HTTP client for `openai` or `azure` with `LLM_ADAPTER=sdk`; created once and shared. */
 export function createOpenAIClient(llm: LlmConfig, options: ModelProviderOptions = {}): OpenAI {
   const common = { timeout: MODEL_READ_TIMEOUT_MS, maxRetries: MODEL_MAX_RETRIES, ...(options.fetch ? { fetch: options.fetch } : {}) };
   if (llm.provider === 'azure') {
-    if (!llm.azureEndpoint) throw new ConfigError('AZURE_OPENAI_ENDPOINT', 'is required when LLM_PROVIDER=azure');
-    if (!llm.azureApiKey) throw new ConfigError('AZURE_OPENAI_API_KEY', 'is required when LLM_PROVIDER=azure');
+    const azure = azureSettings(llm);
     // The base URL is derived here, not passed as `endpoint`: the Azure client would otherwise also
     // read OPENAI_BASE_URL from the process and refuse the pair.
-    const baseURL = `${llm.azureEndpoint.replace(/\/+$/, '')}/openai`;
-    return new AzureOpenAI({ baseURL, apiKey: llm.azureApiKey, apiVersion: llm.azureApiVersion, ...common });
+    const baseURL = `${azure.endpoint.replace(/\/+$/, '')}/openai`;
+    return new AzureOpenAI({ baseURL, apiKey: azure.apiKey, apiVersion: llm.azureApiVersion, ...common });
   }
   return new OpenAI({
     apiKey: llm.openaiApiKey ?? PLACEHOLDER_API_KEY,
@@ -62,6 +80,9 @@ export function createOpenAIClient(llm: LlmConfig, options: ModelProviderOptions
 export function createModelProvider(llm: LlmConfig, options: ModelProviderOptions = {}): ModelProvider {
   setTracingDisabled(true);
   if (llm.provider === 'offline') return new OfflineModelProvider(options.offline);
+  if (llm.adapter === 'native') {
+    return new NativeModelProvider(modelEndpoint(llm), llm.apiMode, { readTimeoutMs: MODEL_READ_TIMEOUT_MS, maxRetries: MODEL_MAX_RETRIES, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  }
   return new OpenAIProvider({ openAIClient: createOpenAIClient(llm, options), useResponses: llm.apiMode === 'responses' });
 }
 

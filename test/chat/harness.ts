@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OpenAIProvider, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
+import { NativeModelProvider, openAIEndpoint } from '../../src/llm/adapters/index.js';
 import OpenAI from 'openai';
 import WebSocket from 'ws';
 import type { AuthUser } from '../../src/auth/types.js';
@@ -31,8 +32,8 @@ export interface ChatHarness {
   wsUrl: string;
   metrics: Metrics;
   users: Record<'alice' | 'bob', AuthUser>;
-  /** Which OpenAI API the model provider speaks from now on. */
-  setApi(api: 'responses' | 'chat_completions'): void;
+  /** Which OpenAI API the model provider speaks from now on, and through which adapter (default native). */
+  setApi(api: 'responses' | 'chat_completions', adapter?: 'native' | 'sdk'): void;
   createSession(owner?: 'alice' | 'bob', model?: string): Promise<SessionRow>;
   connect(sessionId: string, options?: { token?: string | null; via?: 'protocol' | 'query' }): Promise<TestClient>;
   close(): Promise<void>;
@@ -72,13 +73,22 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     users[name] = rows[0]!;
   }
   const openAIClient = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'test', maxRetries: 0 });
+  const endpoint = openAIEndpoint(fake.baseUrl, 'test');
+  const transport = { readTimeoutMs: 600_000, maxRetries: 0 };
   const providers = {
-    responses: new OpenAIProvider({ openAIClient, useResponses: true }),
-    chat_completions: new OpenAIProvider({ openAIClient, useResponses: false }),
+    native: {
+      responses: new NativeModelProvider(endpoint, 'responses', transport),
+      chat_completions: new NativeModelProvider(endpoint, 'chat_completions', transport),
+    },
+    sdk: {
+      responses: new OpenAIProvider({ openAIClient, useResponses: true }),
+      chat_completions: new OpenAIProvider({ openAIClient, useResponses: false }),
+    },
   };
   let api = options.api ?? 'responses';
-  // One server per test file (a fresh database is slow); the API is switched between tests.
-  const modelProvider: ModelProvider = { getModel: (name) => providers[api].getModel(name) };
+  let adapter: 'native' | 'sdk' = 'native';
+  // One server per test file (a fresh database is slow); the API and adapter are switched between tests.
+  const modelProvider: ModelProvider = { getModel: (name) => providers[adapter][api].getModel(name) };
 
   const chat = await registerChatSocket(app, {
     db,
@@ -117,8 +127,9 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     wsUrl,
     metrics,
     users,
-    setApi(next) {
+    setApi(next, nextAdapter = 'native') {
       api = next;
+      adapter = nextAdapter;
     },
     async createSession(owner = 'alice', model = 'gpt-4o-mini') {
       n += 1;

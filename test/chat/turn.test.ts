@@ -71,11 +71,13 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe.each([
-  { name: 'Responses', api: 'responses' as const },
-  { name: 'Chat Completions', api: 'chat_completions' as const },
-])('a chat turn over the $name API', ({ api }) => {
-  beforeEach(() => h.setApi(api));
+describe.each(
+  (['native', 'sdk'] as const).flatMap((adapter) => [
+    { name: 'Responses', api: 'responses' as const, adapter },
+    { name: 'Chat Completions', api: 'chat_completions' as const, adapter },
+  ]),
+)('a chat turn over the $name API with the $adapter adapter', ({ api, adapter }) => {
+  beforeEach(() => h.setApi(api, adapter));
 
   it('streams events in protocol order, and a reload shows the same text and tool calls in the same order', async () => {
     const session = await h.createSession();

@@ -68,6 +68,22 @@ describe('configuration', () => {
     expect(loadConfig({ OPENAI_BASE_URL: 'http://h/v1', OPENAI_API_MODE: 'responses' }).llm.apiMode).toBe('responses');
   });
 
+  it('speaks to the model with the native adapters unless LLM_ADAPTER=sdk', () => {
+    expect(loadConfig({ OPENAI_API_KEY: 'k' }).llm.adapter).toBe('native');
+    expect(loadConfig({ OPENAI_API_KEY: 'k', LLM_ADAPTER: '' }).llm.adapter).toBe('native');
+    expect(loadConfig({ OPENAI_API_KEY: 'k', LLM_ADAPTER: 'sdk' }).llm.adapter).toBe('sdk');
+    const bad = (() => {
+      try {
+        return loadConfig({ OPENAI_API_KEY: 'k', LLM_ADAPTER: 'fast' });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(bad).toBeInstanceOf(ConfigError);
+    expect(bad).toMatchObject({ variable: 'LLM_ADAPTER' });
+    expect((bad as Error).message).toMatch(/LLM_ADAPTER must be one of native, sdk \(got "fast"\)/);
+  });
+
   it('offers the default model first among the configured models and parses window overrides', () => {
     const c = loadConfig({ OPENAI_API_KEY: 'k', MODELS: 'a, b', DEFAULT_MODEL: 'c', MODEL_CONTEXT_WINDOWS: 'a=1000, c=2048' });
     expect(c.llm.models).toEqual(['c', 'a', 'b']);

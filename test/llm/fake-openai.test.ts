@@ -135,7 +135,7 @@ describe.each([
     expect(error).toMatchObject({ status });
     await result.completed.catch(() => undefined);
     expect(fake.requests.length - before).toBe(1);
-    expect(String(result.error ?? '')).toContain(message);
+    expect((result.error as Error | undefined)?.message ?? '').toContain(message);
   });
 
   it('notices when the client aborts a hanging answer', async () => {

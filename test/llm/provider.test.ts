@@ -1,7 +1,9 @@
 /**
- * The configured model provider against the fake OpenAI-compatible server over real HTTP, in both
- * API modes, plus Azure's request shape and the /health description.
+ * The configured model provider against the fake OpenAI-compatible server over real HTTP, with
+ * both adapters (Pulp's native ones and the Agents SDK's) in both API modes, plus Azure's request
+ * shape and the /health description.
  */
+import { performance } from 'node:perf_hooks';
 import { Agent, Runner, tool, type RunStreamEvent } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -36,10 +38,15 @@ function recordingFetch(seen: Array<{ url: string; headers: Headers }>, rewrite?
   };
 }
 
-describe.each([
-  { mode: 'chat_completions', env: {} },
-  { mode: 'responses', env: { OPENAI_API_MODE: 'responses' } },
-] as const)('the openai provider in $mode mode', ({ mode, env }) => {
+/** Every test below runs once per adapter: `LLM_ADAPTER` picks who speaks the wire format. */
+const ADAPTERS = ['native', 'sdk'] as const;
+
+describe.each(
+  ADAPTERS.flatMap((adapter) => [
+    { adapter, mode: 'chat_completions', env: { LLM_ADAPTER: adapter } },
+    { adapter, mode: 'responses', env: { LLM_ADAPTER: adapter, OPENAI_API_MODE: 'responses' } },
+  ] as const),
+)('the openai provider with the $adapter adapter in $mode mode', ({ mode, env }) => {
   it('streams an answer from an OpenAI-compatible server that needs no API key', async () => {
     const seen: Array<{ url: string; headers: Headers }> = [];
     const config = llm({ OPENAI_BASE_URL: fake.baseUrl, ...env });
@@ -105,17 +112,75 @@ describe.each([
     const drained = collect(result).catch(() => []);
     const request = await arrived;
     const aborted = fake.nextAbort();
+    const abortedAt = performance.now();
     controller.abort();
     expect(await aborted).toBe(request);
     await drained;
     await result.completed.catch(() => undefined);
+    // An interrupt must stop a turn within 500 ms: the server saw the client go, the run ended.
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+  });
+
+  it('streams reasoning deltas as raw events and reports cached and reasoning tokens', async () => {
+    const runner = new Runner({ modelProvider: createModelProvider(llm({ OPENAI_BASE_URL: fake.baseUrl, ...env })) });
+    fake.enqueue({ steps: [{ type: 'reasoning', text: 'Thinking.' }, { type: 'text', deltas: ['Done.'] }], usage: { input_tokens: 30, output_tokens: 8, cached_tokens: 16, reasoning_tokens: 4 } });
+    const result = await runner.run(new Agent({ name: 'a', model: 'm' }), 'Think', { stream: true });
+    const events = await collect(result);
+    await result.completed;
+
+    const raw = events.flatMap((e) => (e.type === 'raw_model_stream_event' && e.data.type === 'model' ? [JSON.stringify(e.data.event)] : []));
+    expect(raw.some((r) => r.includes('Thinking.'))).toBe(true);
+    expect(result.newItems.map((i) => i.type)).toEqual(['reasoning_item', 'message_output_item']);
+    const usage = result.state.usage;
+    expect({ input: usage.inputTokens, output: usage.outputTokens, total: usage.totalTokens }).toEqual({ input: 30, output: 8, total: 38 });
+    expect(usage.inputTokensDetails[0]?.cached_tokens).toBe(16);
+    expect(usage.outputTokensDetails[0]?.reasoning_tokens).toBe(4);
+  });
+
+  it('retries a 429 once when the provider allows it, then reports EXT_7003', async () => {
+    const config = llm({ OPENAI_BASE_URL: fake.baseUrl, ...env });
+    const runner = new Runner({ modelProvider: createModelProvider(config) });
+    // retry-after: 0 lets the client retry at once; both attempts are refused.
+    const limited = { steps: [], error: { status: 429, message: 'Rate limit reached', code: 'rate_limit_exceeded', headers: { 'retry-after': '0' } } };
+    fake.enqueue(limited, limited);
+    const before = fake.requests.length;
+    const err = await runner.run(new Agent({ name: 'a', model: 'm' }), 'hi', { stream: true }).then(async (r) => {
+      await collect(r);
+      await r.completed;
+    }).catch((e: unknown) => e);
+    expect(fake.requests.length - before).toBe(2);
+    expect(createErrorClassifier(config)(err)).toMatchObject({ code: 'EXT_7003', status: 429 });
+    expect((err as { status?: number }).status).toBe(429);
+  });
+
+  it('reports a context overflow as CTX_4101 and other 4xx as EXT_7010', async () => {
+    const config = llm({ OPENAI_BASE_URL: fake.baseUrl, ...env });
+    const runner = new Runner({ modelProvider: createModelProvider(config) });
+    const classify = createErrorClassifier(config);
+    const agent = new Agent({ name: 'a', model: 'm' });
+    fake.enqueue({ steps: [], error: { status: 400, message: "This model's maximum context length is 128000 tokens.", code: 'context_length_exceeded' } });
+    expect(classify(await runner.run(agent, 'hi').catch((e: unknown) => e))).toMatchObject({ code: 'CTX_4101', status: 413 });
+    fake.enqueue({ steps: [], error: { status: 401, message: 'Unauthorized' } });
+    expect(classify(await runner.run(agent, 'hi').catch((e: unknown) => e))).toMatchObject({ code: 'EXT_7010', status: 502 });
+  });
+
+  it('fails the run as EXT_7010 when an error arrives inside a started stream', async () => {
+    const config = llm({ OPENAI_BASE_URL: fake.baseUrl, ...env });
+    const runner = new Runner({ modelProvider: createModelProvider(config) });
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Part'] }], error: { status: 500, message: 'The server had an error while processing', code: 'server_error', inStream: true } });
+    const result = await runner.run(new Agent({ name: 'a', model: 'm' }), 'hi', { stream: true });
+    const err = await collect(result).catch((e: unknown) => e);
+    await result.completed.catch(() => undefined);
+    // No HTTP status to report: the classifier's generic provider failure, the words kept for the log.
+    expect(createErrorClassifier(config)(err)).toMatchObject({ code: 'EXT_7010', status: 502 });
+    expect((err as Error).message).toContain('The server had an error while processing');
   });
 });
 
-describe('the azure provider', () => {
+describe.each(ADAPTERS)('the azure provider with the %s adapter', (adapter) => {
   it('calls the deployment named by the model with the api-version and api-key header', async () => {
     const seen: Array<{ url: string; headers: Headers }> = [];
-    const config = llm({ AZURE_OPENAI_ENDPOINT: 'https://pulp-test.openai.azure.com/', AZURE_OPENAI_API_KEY: 'azure-key-1', AZURE_OPENAI_API_VERSION: '2024-10-21', OPENAI_API_MODE: 'chat_completions' });
+    const config = llm({ AZURE_OPENAI_ENDPOINT: 'https://pulp-test.openai.azure.com/', AZURE_OPENAI_API_KEY: 'azure-key-1', AZURE_OPENAI_API_VERSION: '2024-10-21', OPENAI_API_MODE: 'chat_completions', LLM_ADAPTER: adapter });
     const toFake = (url: URL) => `${fake.baseUrl}${url.pathname.replace(/^\/openai\/deployments\/[^/]+/, '')}`;
     const runner = new Runner({ modelProvider: createModelProvider(config, { fetch: recordingFetch(seen, toFake) }) });
     fake.enqueue({ steps: [{ type: 'text', deltas: ['From Azure.'] }] });
@@ -128,6 +193,27 @@ describe('the azure provider', () => {
     expect(sent.pathname).toBe('/openai/deployments/my-gpt4o-deployment/chat/completions');
     expect(sent.searchParams.get('api-version')).toBe('2024-10-21');
     expect(seen.at(-1)?.headers.get('api-key')).toBe('azure-key-1');
+    expect(seen.at(-1)?.headers.get('authorization')).toBeNull();
+  });
+
+  it('sends Responses requests to /openai/responses with the deployment as the model', async () => {
+    const seen: Array<{ url: string; headers: Headers }> = [];
+    const config = llm({ AZURE_OPENAI_ENDPOINT: 'https://pulp-test.openai.azure.com', AZURE_OPENAI_API_KEY: 'azure-key-2', AZURE_OPENAI_API_VERSION: '2025-03-01-preview', LLM_ADAPTER: adapter });
+    expect(config.apiMode).toBe('responses');
+    const runner = new Runner({ modelProvider: createModelProvider(config, { fetch: recordingFetch(seen, () => `${fake.baseUrl}/responses`) }) });
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['From ', 'Azure.'] }] });
+
+    const result = await runner.run(new Agent({ name: 'a', model: 'my-deployment' }), 'hi', { stream: true });
+    await collect(result);
+    await result.completed;
+
+    expect(result.finalOutput).toBe('From Azure.');
+    const sent = new URL(seen.at(-1)?.url ?? '');
+    expect(sent.host).toBe('pulp-test.openai.azure.com');
+    expect(sent.pathname).toBe('/openai/responses');
+    expect(sent.searchParams.get('api-version')).toBe('2025-03-01-preview');
+    expect(seen.at(-1)?.headers.get('api-key')).toBe('azure-key-2');
+    expect(fake.requests.at(-1)?.body.model).toBe('my-deployment');
   });
 
   it('refuses to start without an Azure key', () => {

@@ -16,14 +16,21 @@ export type FakeStep =
   /** `count` text deltas made at send time by `text(i)` (cheap long streams; send timestamps in the text). */
   | { type: 'generated'; count: number; text: (i: number) => string }
   | { type: 'reasoning'; text: string }
+  /** The model declines: a refusal message instead of text. */
+  | { type: 'refusal'; text: string }
   | { type: 'tool_call'; name: string; arguments: Record<string, unknown>; callId?: string }
   | { type: 'wait'; until: Promise<unknown> }
   | { type: 'pace'; ms: number }
   | { type: 'hang' };
 export interface FakeResponse {
   steps: FakeStep[];
-  usage?: { input_tokens: number; output_tokens: number };
-  error?: { status: number; message: string; code?: string };
+  usage?: { input_tokens: number; output_tokens: number; cached_tokens?: number; reasoning_tokens?: number };
+  /**
+   * An error answer. `headers` are sent with it (e.g. `retry-after`); they replace the default
+   * `x-should-retry: false`, so a test can let a client retry. `inStream` sends it as an SSE error
+   * event after the answer started (status 200), the way providers report late failures.
+   */
+  error?: { status: number; message: string; code?: string; headers?: Record<string, string>; inStream?: boolean };
 }
 export interface RecordedRequest {
   api: 'responses' | 'chat_completions';
@@ -106,6 +113,7 @@ async function waitFor(live: Live, until: Promise<unknown> | undefined): Promise
 /** What each API does with the script's output; `runScript` decides the timing. */
 interface Emitter {
   reasoning(text: string): void;
+  refusal(text: string): void;
   textStart(): void;
   textDelta(delta: string): void;
   textEnd(): void;
@@ -132,6 +140,10 @@ async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter
         break;
       case 'reasoning':
         emit.reasoning(step.text);
+        await pause(live, live.paceMs);
+        break;
+      case 'refusal':
+        emit.refusal(step.text);
         await pause(live, live.paceMs);
         break;
       case 'text':
@@ -166,9 +178,9 @@ async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter
 }
 
 function usageOf(script: FakeResponse, body: Json, outputText: string, reasoning: string) {
-  const input = script.usage?.input_tokens ?? estimateTokens(JSON.stringify(body.input ?? body.messages ?? '') + String(body.instructions ?? ''));
+  const input = script.usage?.input_tokens ?? estimateTokens(JSON.stringify(body.input ?? body.messages ?? '') + (typeof body.instructions === 'string' ? body.instructions : ''));
   const output = script.usage?.output_tokens ?? estimateTokens(outputText + reasoning);
-  return { input, output, reasoning: estimateTokens(reasoning) };
+  return { input, output, cached: script.usage?.cached_tokens ?? 0, reasoning: script.usage?.reasoning_tokens ?? estimateTokens(reasoning) };
 }
 
 /** Writes one SSE frame (the Responses API names its events; Chat Completions does not). */
@@ -179,7 +191,7 @@ function sse(live: Live, data: unknown, event?: string): void {
 
 async function answerResponses(live: Live, body: Json, script: FakeResponse, n: number): Promise<Json> {
   const id = `resp_fake_${n}`;
-  const model = String(body.model ?? 'fake-model');
+  const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const created_at = Math.floor(Date.now() / 1000);
   let seq = 0;
   const send = (type: string, fields: Json): void => sse(live, { type, sequence_number: seq++, ...fields }, type);
@@ -207,6 +219,18 @@ async function answerResponses(live: Live, body: Json, script: FakeResponse, n: 
       send('response.reasoning_summary_text.done', { ...at, summary_index: 0, text });
       send('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text } });
       const item = { id: item_id, type: 'reasoning', summary: [{ type: 'summary_text', text }] };
+      send('response.output_item.done', { output_index: index(), item });
+      output.push(item);
+    },
+    refusal(text) {
+      const item_id = `msg_${n}_${index()}`;
+      const at = { item_id, output_index: index(), content_index: 0 };
+      send('response.output_item.added', { output_index: index(), item: { id: item_id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } });
+      send('response.content_part.added', { ...at, part: { type: 'refusal', refusal: '' } });
+      send('response.refusal.delta', { ...at, delta: text });
+      send('response.refusal.done', { ...at, refusal: text });
+      send('response.content_part.done', { ...at, part: { type: 'refusal', refusal: text } });
+      const item = { id: item_id, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'refusal', refusal: text }] };
       send('response.output_item.done', { output_index: index(), item });
       output.push(item);
     },
@@ -247,7 +271,7 @@ async function answerResponses(live: Live, body: Json, script: FakeResponse, n: 
   });
   const u = usageOf(script, body, allText, allReasoning);
   const usage = {
-    input_tokens: u.input, input_tokens_details: { cached_tokens: 0 },
+    input_tokens: u.input, input_tokens_details: { cached_tokens: u.cached },
     output_tokens: u.output, output_tokens_details: { reasoning_tokens: u.reasoning }, total_tokens: u.input + u.output,
   };
   const final = base('completed', output, usage);
@@ -257,19 +281,24 @@ async function answerResponses(live: Live, body: Json, script: FakeResponse, n: 
 
 async function answerChat(live: Live, body: Json, script: FakeResponse, n: number): Promise<Json> {
   const id = `chatcmpl-fake-${n}`;
-  const model = String(body.model ?? 'fake-model');
+  const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const created = Math.floor(Date.now() / 1000);
   const send = (delta: Json, finish_reason: string | null = null): void =>
     sse(live, { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason }] });
   const calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
   let text = '';
   let reasoning = '';
+  let refusal = '';
   send({ role: 'assistant', content: '' });
   await runScript(live, script.steps, n, {
     // vLLM/DeepSeek style servers name it `reasoning_content`, newer ones (and the SDK) `reasoning`.
     reasoning(t) {
       reasoning += t;
       send({ reasoning: t, reasoning_content: t });
+    },
+    refusal(t) {
+      refusal += t;
+      send({ refusal: t });
     },
     textStart() {},
     textDelta(delta) {
@@ -292,12 +321,12 @@ async function answerChat(live: Live, body: Json, script: FakeResponse, n: numbe
   const u = usageOf(script, body, text + calls.map((c) => c.function.arguments).join(''), reasoning);
   const usage = {
     prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output,
-    prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: u.reasoning },
+    prompt_tokens_details: { cached_tokens: u.cached }, completion_tokens_details: { reasoning_tokens: u.reasoning },
   };
   send({}, finish);
   sse(live, { id, object: 'chat.completion.chunk', created, model, choices: [], usage });
   if (live.stream && !live.res.destroyed) live.res.write('data: [DONE]\n\n');
-  const message: Json = { role: 'assistant', content: text === '' ? null : text, refusal: null };
+  const message: Json = { role: 'assistant', content: text === '' ? null : text, refusal: refusal === '' ? null : refusal };
   if (reasoning) Object.assign(message, { reasoning, reasoning_content: reasoning });
   if (calls.length > 0) message.tool_calls = calls;
   return { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage };
@@ -348,19 +377,30 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     for (const w of waiters) w(record);
 
     const script = queue.shift() ?? handler?.(record) ?? { steps: [{ type: 'text', deltas: ['Fake ', 'answer ', `${n}.`] }] };
-    if (script.error) {
-      const { status, message, code } = script.error;
+    const live: Live = { gone: gone.signal, paceMs: 0, res, stream: record.stream };
+    if (script.error && !(script.error.inStream && record.stream)) {
+      const { status, message, code, headers } = script.error;
       const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-      json(status, { error: { message, type, code: code ?? null, param: null } }, { 'x-should-retry': 'false' });
+      json(status, { error: { message, type, code: code ?? null, param: null } }, headers ?? { 'x-should-retry': 'false' });
       record.completed = true;
       return;
     }
-    const live: Live = { gone: gone.signal, paceMs: 0, res, stream: record.stream };
     if (record.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.flushHeaders();
     }
     try {
+      if (script.error) {
+        // A failure after the answer started: some output, then the provider's error event.
+        await runScript(live, script.steps, n, { reasoning() {}, refusal() {}, textStart() {}, textDelta: (d) => sse(live, api === 'responses' ? { type: 'response.output_text.delta', delta: d } : { choices: [{ index: 0, delta: { content: d } }] }), textEnd() {}, toolCall() {}, toolArgs() {}, toolEnd() {} });
+        const { message, code } = script.error;
+        const error = { message, type: 'server_error', code: code ?? null, param: null };
+        if (api === 'responses') sse(live, { type: 'error', sequence_number: 0, message, code: code ?? null, param: null }, 'error');
+        else sse(live, { error });
+        res.end();
+        record.completed = true;
+        return;
+      }
       const answer = api === 'responses' ? await answerResponses(live, body, script, n) : await answerChat(live, body, script, n);
       if (record.stream) res.end();
       else json(200, answer);

@@ -1,0 +1,128 @@
+/**
+ * A streamed Chat Completions answer as the SDK's stream events, the way the SDK's own adapter
+ * reports it: `response_started` on the first chunk, every chunk as a raw `model` event (Pulp
+ * reads tool calls and reasoning from them), `output_text_delta` per text delta, and at the end one
+ * `response_done` with the output items (reasoning, message with text and refusal, function calls)
+ * and the usage. The delta path is one JSON parse, one string append and two small objects.
+ */
+import type { StreamEvent } from '@openai/agents';
+import type { AnswerContext } from './sse-model.js';
+import type { SseMessage } from './sse-transport.js';
+import { ProviderHttpError } from './provider-http-error.js';
+import { asRecord, type Json } from './provider-data.js';
+import { chatOutput, chatUsage, CONTENT_FILTER_REFUSAL, FAKE_ID, truncatedError, type ChatCall, type ChatOutputState } from './chat-completions-response.js';
+
+/** Names the raw events' origin, as the SDK does (`RunRawModelStreamEvent.source`). */
+export const CHAT_RAW_SOURCE = Object.freeze({ rawModelEventSource: 'openai-chat-completions' });
+
+interface Choice {
+  index?: number;
+  finish_reason?: string | null;
+  delta?: {
+    content?: string | null;
+    reasoning?: unknown;
+    refusal?: string | null;
+    annotations?: unknown;
+    tool_calls?: Array<{ index: number; id?: string; type?: string; function?: { name?: string; arguments?: string } }>;
+  };
+}
+interface Chunk {
+  id?: string;
+  choices?: Choice[];
+  usage?: Json | null;
+  error?: unknown;
+}
+
+function parse(message: SseMessage): Chunk {
+  try {
+    return JSON.parse(message.data) as Chunk;
+  } catch {
+    throw new SyntaxError('Error reading response: malformed server-sent event JSON.');
+  }
+}
+
+/** URL citations with their four fields; anything else is dropped, as the SDK does. */
+function urlCitations(raw: unknown): Json[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Json[] = [];
+  for (const a of raw) {
+    const c = asRecord(asRecord(a)?.url_citation);
+    if (asRecord(a)?.type !== 'url_citation' || !c) continue;
+    const { start_index, end_index, url, title } = c;
+    if (typeof start_index === 'number' && typeof end_index === 'number' && typeof url === 'string' && typeof title === 'string') {
+      out.push({ type: 'url_citation', url_citation: { start_index, end_index, url, title } });
+    }
+  }
+  return out;
+}
+
+export async function* translateChatStream(events: AsyncIterable<SseMessage>, context: AnswerContext): AsyncIterable<StreamEvent> {
+  const state: ChatOutputState = { responseId: undefined, text: undefined, annotations: [], refusal: undefined, reasoning: '', calls: new Map(), finishReason: null };
+  let messageItemId: string | undefined;
+  let usage: Json | undefined;
+  let started = false;
+  for await (const message of events) {
+    if (message.data === '[DONE]') break;
+    const chunk = parse(message);
+    if (chunk.error) throw new ProviderHttpError(undefined, chunk.error);
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.id && state.responseId === undefined) state.responseId = chunk.id;
+    if (!started) {
+      started = true;
+      yield { type: 'response_started', providerData: { ...chunk } };
+    }
+    yield { type: 'model', event: chunk, providerData: CHAT_RAW_SOURCE };
+    const choices = chunk.choices;
+    if (!choices || choices.length === 0) continue;
+    // Only the first choice is read; Pulp never asks for more than one.
+    const choice = choices.find((c) => c.index === 0);
+    if (!choice) continue;
+    if (choice.finish_reason) state.finishReason = choice.finish_reason;
+    const delta = choice.delta;
+    if (!delta) continue;
+    const content = delta.content;
+    if (content) {
+      if (state.text === undefined) {
+        state.text = '';
+        messageItemId = state.responseId;
+      }
+      yield messageItemId ? { type: 'output_text_delta', delta: content, itemId: messageItemId } : { type: 'output_text_delta', delta: content };
+      state.text += content;
+    }
+    if (state.text !== undefined && delta.annotations !== undefined) {
+      for (const a of urlCitations(delta.annotations)) if (!state.annotations.some((b) => JSON.stringify(b) === JSON.stringify(a))) state.annotations.push(a);
+    }
+    if (typeof delta.reasoning === 'string') state.reasoning += delta.reasoning;
+    if (delta.refusal) state.refusal = (state.refusal ?? '') + delta.refusal;
+    if (delta.tool_calls) {
+      for (const tc of delta.tool_calls) {
+        // Custom (free-form) tool calls are not offered by Pulp; like the SDK, they are skipped.
+        if (tc.type === 'custom' || state.calls.get(tc.index)?.ignored) {
+          state.calls.set(tc.index, { ignored: true, callId: '', name: '', arguments: '' });
+          continue;
+        }
+        let call: ChatCall | undefined = state.calls.get(tc.index);
+        if (!call) {
+          call = { ignored: false, callId: '', name: '', arguments: '' };
+          state.calls.set(tc.index, call);
+        }
+        call.arguments += tc.function?.arguments ?? '';
+        call.name += tc.function?.name ?? '';
+        if (tc.id && !call.callId) call.callId = tc.id;
+      }
+    }
+  }
+  if (state.finishReason === 'content_filter' && !state.text && !state.refusal && state.calls.size === 0) state.refusal = CONTENT_FILTER_REFUSAL;
+  if (state.finishReason === 'length' && !state.text && !state.refusal && !state.reasoning && ![...state.calls.values()].some((c) => !c.ignored)) {
+    throw truncatedError();
+  }
+  yield {
+    type: 'response_done',
+    response: {
+      id: state.responseId ?? FAKE_ID,
+      ...(context.requestId ? { requestId: context.requestId } : {}),
+      usage: chatUsage(usage),
+      output: chatOutput(state, messageItemId),
+    },
+  };
+}
