@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Builds what `npm start` runs: the server (src/ → dist/, one JavaScript file per TypeScript file,
- * plus the SQL migrations) and the web client (web/src → web/dist, one bundle plus the static files).
+ * plus the SQL migrations) and the web client (web/src → web/dist: the main bundle, lazily loaded
+ * chunks under chunks/ for the highlighter and KaTeX, KaTeX's stylesheet and fonts, the static files).
  *
  * Run by `npm ci` (postinstall) and by `npm start` (prestart), so a user never runs a build step by
  * hand. Type checking is `npm run typecheck`'s job; this only transpiles, in well under a second.
@@ -14,6 +15,7 @@
  *   output, and a build whose stamp matches is skipped (`--force` rebuilds anyway).
  */
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,22 +112,30 @@ async function serverBuild(force) {
   });
 }
 
-/** The web client: one minified bundle and the static files it needs. */
+/** The main bundle's gzip size must stay under this; lazily loaded chunks do not count. */
+export const MAIN_BUNDLE_GZIP_LIMIT = 250 * 1024;
+
+/** The web client: the main bundle, lazy chunks (code splitting), KaTeX's assets and the static files. */
 async function webBuild(force) {
   const webDir = path.join(ROOT, 'web');
   const outDir = path.join(webDir, 'dist');
   const staticFiles = ['index.html', 'styles.css'];
+  const katexDir = path.join(ROOT, 'node_modules/katex/dist');
+  const katexFonts = (await filesUnder(path.join(katexDir, 'fonts'))).filter((f) => f.endsWith('.woff2'));
   const sources = (await filesUnder(path.join(webDir, 'src'))).map((f) => path.join(webDir, 'src', f));
   return buildOutput({
     name: 'web client',
-    sources: [...sources, ...staticFiles.map((f) => path.join(webDir, f))],
+    sources: [...sources, ...staticFiles.map((f) => path.join(webDir, f)), path.join(ROOT, 'package-lock.json')],
     outDir,
     force,
     produce: async () => {
       const result = await build({
         entryPoints: [path.join(webDir, 'src/main.ts')],
-        outfile: path.join(outDir, 'main.js'),
+        outdir: outDir,
+        entryNames: '[name]',
+        chunkNames: 'chunks/[name]-[hash]',
         bundle: true,
+        splitting: true,
         format: 'esm',
         platform: 'browser',
         target: ['es2022'],
@@ -137,9 +147,34 @@ async function webBuild(force) {
       });
       const bundle = result.outputFiles.map((file) => [path.relative(outDir, file.path), file.contents]);
       const copied = await Promise.all(staticFiles.map(async (f) => [f, await readFile(path.join(webDir, f))]));
-      return [...bundle, ...copied];
+      // KaTeX's stylesheet (its @font-face rules point at fonts/ beside it); only the woff2 fonts,
+      // which every browser that runs the client reads.
+      const katexCss = (await readFile(path.join(katexDir, 'katex.min.css'), 'utf8')).replace(/,url\(fonts\/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)/g, '');
+      const katex = [['katex/katex.min.css', katexCss], ...(await Promise.all(katexFonts.map(async (f) => [`katex/fonts/${f}`, await readFile(path.join(katexDir, 'fonts', f))])))];
+      return [...bundle, ...copied, ...katex];
     },
   });
+}
+
+/**
+ * The gzip size of the code every page load needs, in bytes: web/dist/main.js and the chunks it
+ * imports statically (`import"./chunks/…"`), not the ones loaded by `import()` later.
+ */
+export async function mainBundleGzipBytes() {
+  const distDir = path.join(ROOT, 'web/dist');
+  const seen = new Set();
+  let total = 0;
+  const visit = async (relative) => {
+    if (seen.has(relative)) return;
+    seen.add(relative);
+    const code = await readFile(path.join(distDir, relative));
+    total += gzipSync(code, { level: 9 }).length;
+    for (const m of code.toString('utf8').matchAll(/(?:import|from)\s*"\.\/((?:chunks\/)?[\w.-]+\.js)"/g)) {
+      await visit(path.posix.join(path.posix.dirname(relative), m[1]));
+    }
+  };
+  await visit('main.js');
+  return total;
 }
 
 /** Builds the server and the web client; `only` limits it to one of them. */
@@ -150,18 +185,25 @@ export async function buildAll({ force = false, only } = {}) {
   return results;
 }
 
+async function reportBundleSize() {
+  const bytes = await mainBundleGzipBytes();
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+  console.log(`web client: main.js and its static imports are ${kb(bytes)} gzipped (limit ${kb(MAIN_BUNDLE_GZIP_LIMIT)}; the highlighter and KaTeX load later)`);
+  if (bytes > MAIN_BUNDLE_GZIP_LIMIT) throw new Error(`the main bundle is ${kb(bytes)} gzipped, over the ${kb(MAIN_BUNDLE_GZIP_LIMIT)} limit`);
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const only = args.includes('--web') ? 'web' : args.includes('--server') ? 'server' : undefined;
-  buildAll({ force: args.includes('--force'), only }).then(
-    (results) => {
+  buildAll({ force: args.includes('--force'), only })
+    .then((results) => {
       for (const r of results) {
         console.log(r.skipped ? `${r.name}: up to date` : `${r.name}: built ${r.files} files in ${r.ms} ms`);
       }
-    },
-    (err) => {
+      if (only !== 'server') return reportBundleSize();
+    })
+    .catch((err) => {
       console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
-    },
-  );
+    });
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserSkipReason, launchBrowser, type TestBrowser } from './support/browser.js';
+import { seriousA11yViolations } from './support/page-helpers.js';
 import { startServerForBrowser, type BrowserTestServer } from './support/pulp-server.js';
 
 const skipReason = browserSkipReason();
@@ -33,6 +34,7 @@ describe.skipIf(skipReason !== null)('the web client with accounts (AUTH_MODE=jw
   it('asks for a login, refuses a wrong password with a clear message, and registers a new account', async () => {
     await page.getByTestId('login-form').waitFor();
     await browser.screenshot('login');
+    expect(await seriousA11yViolations(page)).toEqual([]);
     await page.getByTestId('login-email').fill('nobody@example.test');
     await page.getByTestId('login-password').fill('wrong-password');
     await page.getByTestId('login-submit').click();
@@ -48,8 +50,9 @@ describe.skipIf(skipReason !== null)('the web client with accounts (AUTH_MODE=jw
   });
 
   it('keeps the user logged in across a page reload', async () => {
-    await page.getByTestId('new-session').click();
-    await connected(page);
+    await page.getByTestId('composer').fill('before the restart');
+    await page.getByTestId('composer').press('Enter');
+    await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelectorAll('[data-testid=assistant-message]').length === 1);
     await page.reload();
     await page.getByTestId('session-item').first().waitFor();
     expect(await page.getByTestId('login-form').isVisible()).toBe(false);
@@ -57,10 +60,7 @@ describe.skipIf(skipReason !== null)('the web client with accounts (AUTH_MODE=jw
   });
 
   it('reconnects after the server restarts and shows the history, including what happened meanwhile', async () => {
-    await page.getByTestId('composer').fill('before the restart');
-    await page.getByTestId('composer').press('Enter');
-    await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelectorAll('[data-testid=assistant-message]').length === 1);
-
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=assistant-message]').length === 1);
     const restarted = server.restart();
     await page.waitForFunction(() => /Reconnecting/.test(document.querySelector('[data-testid=connection-status]')?.textContent ?? ''));
     await browser.screenshot('reconnecting');

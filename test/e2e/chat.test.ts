@@ -5,24 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserSkipReason, launchBrowser, type TestBrowser } from './support/browser.js';
+import { lastAnswer, send, seriousA11yViolations, waitForTurnEnd } from './support/page-helpers.js';
 import { startServerForBrowser, type BrowserTestServer } from './support/pulp-server.js';
 
 const skipReason = browserSkipReason();
 if (skipReason) process.stdout.write(`${skipReason}\n`);
-
-/** The text of the last assistant answer, without the "stopped" note. */
-async function lastAnswer(page: Page): Promise<string> {
-  return page.locator('[data-testid=assistant-message] .markdown').last().innerText();
-}
-
-async function waitForTurnEnd(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected');
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await page.getByTestId('composer').fill(text);
-  await page.getByTestId('composer').press('Enter');
-}
 
 describe.skipIf(skipReason !== null)('the web client', () => {
   let server: BrowserTestServer;
@@ -41,11 +28,15 @@ describe.skipIf(skipReason !== null)('the web client', () => {
     await server?.close();
   });
 
+  it('the empty chat screen has no serious accessibility problems', async () => {
+    await page.getByTestId('composer').waitFor();
+    expect(await seriousA11yViolations(page)).toEqual([]);
+  });
+
   it('creates a session and streams the answer to a message as markdown', async () => {
     await page.getByTestId('new-session').click();
-    await page.getByTestId('session-item').first().waitFor();
-    await page.waitForFunction(() => document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected');
     await send(page, 'Hello **there**');
+    await page.getByTestId('session-item').first().waitFor();
 
     await page.getByTestId('user-message').filter({ hasText: 'Hello **there**' }).waitFor();
     await page.getByTestId('assistant-message').first().waitFor();
@@ -132,6 +123,7 @@ describe.skipIf(skipReason !== null)('the web client', () => {
     expect(await card.getByTestId('tool-result').innerText()).toContain('input');
     expect(await card.getByTestId('tool-arguments').isVisible()).toBe(true);
     await browser.screenshot('tool-card');
+    expect(await seriousA11yViolations(page)).toEqual([]);
   });
 
   it('uploads a file into input/ and lists it in the file panel', async () => {
@@ -184,7 +176,8 @@ describe.skipIf(skipReason !== null)('the web client', () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('session-delete').first().click();
     await page.getByTestId('session-item').first().waitFor({ state: 'detached' });
-    expect(await page.getByTestId('session-title').innerText()).toBe('No chat open');
+    expect(await page.getByTestId('session-title').innerText()).toBe('New chat');
+    expect(await page.getByTestId('composer').isEnabled()).toBe(true);
     const list = (await (await fetch(`${server.baseUrl}/api/v1/sessions`)).json()) as { sessions: unknown[] };
     expect(list.sessions).toEqual([]);
     expect(browser.pageErrors).toEqual([]);

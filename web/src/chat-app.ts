@@ -7,27 +7,33 @@ import { ApiClient, describeError } from './api.js';
 import { ChatSocket, type SocketStatus } from './chat-socket.js';
 import { byId } from './dom.js';
 import { FilePanel } from './file-panel.js';
+import { Layout } from './layout.js';
 import { Pickers } from './pickers.js';
+import { loadDraft, NEW_CHAT_DRAFT, saveDraft } from './prefs.js';
 import { MessagePageSchema, SessionDetailSchema, SessionListSchema, SessionSchema, type PublicConfig, type ServerEvent, type Session } from './protocol.js';
 import { SessionList, sessionLabel } from './session-list.js';
 import { TokenGauge } from './token-gauge.js';
+import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
 
 /** How long a sent message may wait for `assistant_start` before the user is told. */
 export const START_WATCHDOG_MS = 30_000;
 const HISTORY_PAGE = 100;
+/** At most this much of a finished answer is read out by screen readers. */
+const ANNOUNCE_CHARS = 400;
 
 export class ChatApp {
   readonly #transcript = new Transcript(byId<HTMLOListElement>('transcript'));
   readonly #gauge = new TokenGauge(byId<HTMLMeterElement>('token-meter'), byId('token-label'));
   readonly #composer = byId<HTMLTextAreaElement>('composer');
-  readonly #send = byId<HTMLButtonElement>('send-button');
   readonly #stop = byId<HTMLButtonElement>('stop-button');
   readonly #title = byId('session-title');
   readonly #status = byId('connection-status');
   readonly #errorBox = byId('error-banner');
   readonly #errorText = byId('error-text');
   readonly #loadEarlier = byId<HTMLButtonElement>('load-earlier');
+  readonly #announcer = byId('announcer');
+  readonly #layout = new Layout();
   readonly #list: SessionList;
   readonly #files: FilePanel;
   readonly #pickers: Pickers;
@@ -38,6 +44,11 @@ export class ChatApp {
   #resuming = false;
   #busy = false;
   #oldestSeq: number | null = null;
+  #creating = false;
+  /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
+  readonly #knownTurns = new Set<string>();
+  /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
+  #catchingUp: string | null = null;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -45,7 +56,10 @@ export class ChatApp {
     config: PublicConfig,
   ) {
     this.#list = new SessionList(byId<HTMLUListElement>('session-list'), {
-      open: (id) => void this.open(id),
+      open: (id) => {
+        this.#layout.setDrawer(false);
+        void this.open(id);
+      },
       pin: (s) => void this.#patch(s, { pinned: !s.pinned }, true),
       rename: (s, title) => void this.#patch(s, { title }, true),
       remove: (s) => void this.#remove(s),
@@ -60,23 +74,32 @@ export class ChatApp {
       setMcp: (names) => this.#session && void this.#patch(this.#session, { mcp_config: names }, false),
     });
     this.#pickers.configure(config);
-    byId('new-session').addEventListener('click', () => void this.create());
+    byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
     this.#loadEarlier.addEventListener('click', () => void this.#loadOlder());
     this.#stop.addEventListener('click', () => this.stop());
     byId<HTMLFormElement>('composer-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
-      this.sendMessage();
+      void this.sendMessage();
     });
     this.#composer.addEventListener('keydown', (ev) => {
       // Enter sends, Shift+Enter is a new line; an IME composition's Enter is not a send.
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
         ev.preventDefault();
-        this.sendMessage();
+        void this.sendMessage();
       }
     });
-    document.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape' && this.#busy && !ev.defaultPrevented) this.stop();
+    this.#composer.addEventListener('input', () => saveDraft(this.#draftKey(), this.#composer.value));
+    installShortcuts({
+      newChat: () => void this.newChat(),
+      focusComposer: () => this.#composer.focus(),
+      stop: () => this.stop(),
+      moveChat: (step) => {
+        const next = this.#list.neighbour(this.#session?.session_id ?? null, step);
+        if (next && next !== this.#session?.session_id) void this.open(next).then(() => this.#focusCurrentInList());
+      },
+      toggleSidebar: () => this.#layout.setDrawer(!this.#layout.drawerOpen, true),
+      closeOverlays: () => this.#layout.closeOverlays(),
     });
     window.addEventListener('hashchange', () => {
       const id = location.hash.slice(1);
@@ -100,23 +123,24 @@ export class ChatApp {
     this.#resuming = false;
   }
 
-  async create(): Promise<void> {
-    try {
-      const session = await this.api.json('POST', '/sessions', SessionSchema, {});
-      await this.#reloadList();
-      await this.open(session.session_id);
-      this.#composer.focus();
-    } catch (err) {
-      this.showError(`Could not create a chat: ${describeError(err)}`);
-    }
+  /** A blank chat: it is created on the server by its first message. */
+  async newChat(): Promise<void> {
+    this.#layout.setDrawer(false);
+    await this.open(null);
+    this.#composer.focus();
   }
 
   async open(sessionId: string | null): Promise<void> {
     this.stopAll();
     this.#setBusy(false);
     this.#transcript.clear();
+    this.#knownTurns.clear();
+    this.#catchingUp = null;
     this.#session = null;
     this.#showSession(null);
+    this.#composer.value = loadDraft(sessionId ?? NEW_CHAT_DRAFT);
+    this.#status.textContent = '';
+    delete this.#status.dataset.state;
     if (!sessionId) {
       history.replaceState(null, '', location.pathname);
       await this.#files.open(null);
@@ -139,24 +163,45 @@ export class ChatApp {
     });
   }
 
-  sendMessage(): void {
+  /** Sends the message box; the first message of a blank chat creates the chat first. */
+  async sendMessage(): Promise<void> {
     const text = this.#composer.value;
-    if (!text.trim() || !this.#session) return;
-    if (!this.#socket?.send({ type: 'message', messages: [{ content: text }] })) {
+    if (!text.trim() || this.#creating) return;
+    if (!this.#session) {
+      this.#creating = true;
+      try {
+        const session = await this.api.json('POST', '/sessions', SessionSchema, {});
+        saveDraft(NEW_CHAT_DRAFT, '');
+        await this.open(session.session_id);
+        void this.#reloadList().catch(() => undefined);
+      } catch (err) {
+        this.showError(`Could not create a chat: ${describeError(err)}`);
+        return;
+      } finally {
+        this.#creating = false;
+      }
+      if (!this.#session) return;
+    }
+    // Before the chat's first connection opens, the message waits for it.
+    if (!this.#socket?.sendOrQueue({ type: 'message', messages: [{ content: text }] })) {
+      this.#composer.value = text;
       this.showError('Not connected to the server, so the message was not sent. It is still in the box; send it again once connected.');
       return;
     }
     this.clearError();
     this.#composer.value = '';
+    saveDraft(this.#draftKey(), '');
     this.#transcript.addUser(text);
     this.#setBusy(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
   }
 
-  stop(): void {
-    if (!this.#busy) return;
+  /** Stops the running turn; false when none runs. */
+  stop(): boolean {
+    if (!this.#busy) return false;
     if (!this.#socket?.send({ type: 'interrupt' })) this.showError('Not connected: the stop request could not be sent.');
+    return true;
   }
 
   showError(message: string): void {
@@ -173,12 +218,30 @@ export class ChatApp {
     // Where the stream is, so a dropped connection can `resume` it instead of reloading.
     const turnId = 'turn_id' in ev && typeof ev.turn_id === 'string' ? ev.turn_id : undefined;
     const seq = 'seq' in ev && typeof ev.seq === 'number' ? ev.seq : undefined;
+    if (turnId !== undefined && seq !== undefined && !this.#knownTurns.has(turnId)) {
+      if (ev.type === 'assistant_start') {
+        this.#knownTurns.add(turnId);
+        if (this.#catchingUp === turnId) this.#transcript.dropRunningTurn();
+        this.#catchingUp = null;
+      } else {
+        // A turn that began before this page connected (a reload, a second tab): the history shows
+        // it only up to its last checkpoint, so replay it from its first event on a new connection.
+        if (this.#catchingUp !== turnId) {
+          this.#catchingUp = turnId;
+          this.#resuming = true;
+          this.#setBusy(true);
+          this.#socket?.restart({ type: 'resume', turn_id: turnId, after_seq: 0 });
+        }
+        return;
+      }
+    }
     if (turnId !== undefined && seq !== undefined) this.#streaming = ev.type === 'assistant_end' ? null : { turnId, seq };
     if (ev.type === 'assistant_end') this.#resuming = false;
     if (ev.type === 'error' && this.#resuming && ev.code === 'RES_3001') {
       // The server no longer has that turn's events (it restarted, or too long passed): reload.
       this.#resuming = false;
       this.#streaming = null;
+      this.#catchingUp = null;
       if (this.#session) this.#reloadAfterReconnect(this.#session.session_id);
       return;
     }
@@ -210,14 +273,16 @@ export class ChatApp {
       case 'stream_interrupted':
         this.#status.textContent = 'Stopping…';
         return;
-      case 'assistant_end':
+      case 'assistant_end': {
         clearTimeout(this.#watchdog);
-        this.#transcript.endTurn(ev.finish_reason);
+        const text = this.#transcript.endTurn(ev.finish_reason);
+        this.#announce(ev.finish_reason, text);
         this.#setBusy(false);
         this.#status.textContent = 'Connected';
         void this.#files.refresh();
         void this.#reloadList().catch(() => undefined);
         return;
+      }
       case 'session_updated':
         return this.#sessionUpdated(ev);
       case 'error':
@@ -287,9 +352,7 @@ export class ChatApp {
 
   #showSession(session: Session | null): void {
     this.#session = session;
-    this.#title.textContent = session ? sessionLabel(session) : 'No chat open';
-    this.#composer.disabled = session === null;
-    this.#send.disabled = session === null;
+    this.#title.textContent = session ? sessionLabel(session) : 'New chat';
     this.#pickers.show(session);
     if (session) this.#gauge.show(session.total_tokens, session.trigger_tokens, session.max_tokens);
     else this.#gauge.show(0, 0, 0);
@@ -332,6 +395,25 @@ export class ChatApp {
     } catch (err) {
       this.showError(`Could not delete "${sessionLabel(session)}": ${describeError(err)}`);
     }
+  }
+
+  #draftKey(): string {
+    return this.#session?.session_id ?? NEW_CHAT_DRAFT;
+  }
+
+  #focusCurrentInList(): void {
+    document.querySelector<HTMLElement>('[data-testid=session-open][aria-current=page]')?.focus();
+  }
+
+  /**
+   * Screen readers hear a finished answer once (the transcript itself is not a live region, so
+   * streamed words do not flood them).
+   */
+  #announce(finishReason: string, text: string): void {
+    const plain = text.replace(/[`*_#>|$\\]+/g, ' ').replace(/\s+/g, ' ').trim();
+    const head = plain.length > ANNOUNCE_CHARS ? `${plain.slice(0, ANNOUNCE_CHARS)}…` : plain;
+    const what = finishReason === 'stop' ? 'Pulp answered' : finishReason === 'interrupted' ? 'The answer was stopped' : 'The answer ended early';
+    this.#announcer.textContent = head ? `${what}: ${head}` : `${what}.`;
   }
 
   #setBusy(busy: boolean): void {

@@ -32,6 +32,8 @@ export class ChatSocket {
   #opened = false;
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Frames sent before the first connection opened; they go out, in order, when it does. */
+  #queue: ClientFrame[] = [];
   readonly #options: ChatSocketOptions;
 
   constructor(options: ChatSocketOptions) {
@@ -48,6 +50,33 @@ export class ChatSocket {
     if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) return false;
     this.#ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Sends a frame, or keeps it until the first connection opens (a chat's first message is
+   * typed before its socket exists). False when the connection was open once and dropped: then
+   * the caller tells the user rather than send it minutes later.
+   */
+  sendOrQueue(frame: ClientFrame): boolean {
+    if (this.send(frame)) return true;
+    if (this.#opened || this.#closed) return false;
+    this.#queue.push(frame);
+    return true;
+  }
+
+  /**
+   * Drops the connection and opens a new one whose first frame is `first` (a `resume` from the
+   * start of a turn that was running before this page connected). Reported as a first open.
+   */
+  restart(first: ClientFrame): void {
+    if (this.#closed) return;
+    clearTimeout(this.#timer);
+    const old = this.#ws;
+    this.#ws = null;
+    old?.close(1000, 'restarting');
+    this.#opened = false;
+    this.#queue = [first, ...this.#queue];
+    void this.#connect();
   }
 
   /** Closes for good: no reconnect. */
@@ -78,10 +107,11 @@ export class ChatSocket {
       const reconnected = this.#opened;
       this.#opened = true;
       this.#attempt = 0;
+      for (const frame of this.#queue.splice(0)) ws.send(JSON.stringify(frame));
       this.#options.onStatus({ state: 'open', reconnected });
     });
     ws.addEventListener('message', (msg) => {
-      if (typeof msg.data !== 'string') return;
+      if (this.#ws !== ws || typeof msg.data !== 'string') return;
       let data: unknown;
       try {
         data = JSON.parse(msg.data);

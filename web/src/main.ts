@@ -6,7 +6,10 @@ import { ApiClient, describeError } from './api.js';
 import { ChatApp } from './chat-app.js';
 import { byId } from './dom.js';
 import { showLogin } from './login-view.js';
+import { applyTheme, loadTheme } from './prefs.js';
 import { PublicConfigSchema, type PublicConfig } from './protocol.js';
+
+applyTheme(loadTheme(), false);
 
 async function boot(): Promise<void> {
   const api = new ApiClient();

@@ -1,6 +1,7 @@
 /**
- * The sidebar list of sessions: open, pin, rename (inline, Enter saves, Escape cancels) and
- * delete (after a confirm). It only renders and reports intents; the app does the requests.
+ * The sidebar list of sessions, grouped: Pinned, Today, Yesterday, Previous 7 days, Older (by last
+ * use). Open, pin, rename (inline, Enter saves, Escape cancels) and delete (after a confirm). It
+ * only renders and reports intents; the app does the requests.
  */
 import { h } from './dom.js';
 import type { Session } from './protocol.js';
@@ -32,8 +33,28 @@ export class SessionList {
   show(sessions: Session[], current: string | null): void {
     this.#sessions = sessions;
     this.#current = current;
-    this.list.replaceChildren(...sessions.map((s) => this.#item(s)));
+    const groups = groupSessions(sessions, new Date());
+    this.list.replaceChildren(
+      ...groups.map(([name, members], i) => {
+        const id = `session-group-${i}`;
+        return h(
+          'li',
+          { class: 'session-group', 'data-testid': 'session-group' },
+          h('h2', { id, class: 'session-group-name' }, name),
+          h('ul', { class: 'session-group-list', 'aria-labelledby': id }, ...members.map((s) => this.#item(s))),
+        );
+      }),
+    );
     if (sessions.length === 0) this.list.append(h('li', { class: 'empty' }, 'No chats yet.'));
+  }
+
+  /** The id of the chat `step` places after (or before) `from` in the order shown. */
+  neighbour(from: string | null, step: 1 | -1): string | null {
+    const order = groupSessions(this.#sessions, new Date()).flatMap(([, members]) => members.map((s) => s.session_id));
+    if (order.length === 0) return null;
+    const at = from === null ? -1 : order.indexOf(from);
+    if (at === -1) return order[step === 1 ? 0 : order.length - 1] ?? null;
+    return order[Math.min(order.length - 1, Math.max(0, at + step))] ?? null;
   }
 
   /** Replaces one session (after a PATCH or a session_updated event) without a reload. */
@@ -100,4 +121,19 @@ export class SessionList {
     input.focus();
     input.select();
   }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Sessions in display groups, each group in the server's order (most recently used first). */
+export function groupSessions(sessions: readonly Session[], now: Date): Array<[string, Session[]]> {
+  const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime();
+  const names = ['Pinned', 'Today', 'Yesterday', 'Previous 7 days', 'Older'] as const;
+  const groups = new Map<string, Session[]>(names.map((n) => [n, []]));
+  for (const s of sessions) {
+    const used = Date.parse(s.last_used_at);
+    const name = s.pinned ? 'Pinned' : used >= startOfToday ? 'Today' : used >= startOfToday - DAY_MS ? 'Yesterday' : used >= startOfToday - 7 * DAY_MS ? 'Previous 7 days' : 'Older';
+    groups.get(name)?.push(s);
+  }
+  return [...groups].filter(([, members]) => members.length > 0);
 }

@@ -50,12 +50,20 @@ export class ToolCard {
   }
 
   setArguments(args: Record<string, unknown> | null): void {
-    this.#args.textContent = JSON.stringify(args ?? {}, null, 2);
+    showLong(this.#args, JSON.stringify(args ?? {}, null, 2));
   }
 
   complete(result: string | null, success: boolean, interrupted: boolean): void {
     this.setStatus(interrupted ? 'interrupted' : success ? 'success' : 'failed');
-    this.#result.textContent = prettyResult(result ?? '');
+    const { pretty, streams } = prettyResult(result ?? '');
+    showLong(this.#result, pretty);
+    // A program's output reads best as what a terminal would show.
+    this.#resultBlock.querySelectorAll('.tool-stream').forEach((el) => el.remove());
+    for (const [name, text] of streams) {
+      const pre = h('pre', { class: 'tool-output' }, h('code', {}));
+      showLong(pre, text);
+      this.#resultBlock.append(h('div', { class: 'tool-stream', 'data-testid': `tool-${name}` }, h('h4', {}, name), pre));
+    }
     this.#resultBlock.hidden = false;
   }
 
@@ -66,11 +74,45 @@ export class ToolCard {
   }
 }
 
-/** Results are JSON strings for built-in tools; indent them when they parse. */
-function prettyResult(result: string): string {
+/** Longer than this many lines, a block shows its start and a button to show it all. */
+export const COLLAPSE_LINES = 12;
+
+/** Shows `text` in `pre`, folded to its first lines when it is long. */
+function showLong(pre: HTMLPreElement, text: string): void {
+  const target = pre.querySelector('code') ?? pre;
+  target.textContent = text;
+  const previous = pre.nextElementSibling;
+  if (previous?.classList.contains('show-all')) previous.remove();
+  const lines = text.split('\n').length;
+  pre.classList.toggle('folded', lines > COLLAPSE_LINES);
+  if (lines <= COLLAPSE_LINES) return;
+  const more = h('button', { type: 'button', class: 'link show-all', 'aria-expanded': 'false' }, `Show all ${lines} lines`);
+  more.addEventListener('click', () => {
+    const folded = pre.classList.toggle('folded');
+    more.setAttribute('aria-expanded', String(!folded));
+    more.textContent = folded ? `Show all ${lines} lines` : 'Show less';
+  });
+  pre.after(more);
+}
+
+/**
+ * Results are JSON strings for built-in tools: indented when they parse, and a program's
+ * `stdout` / `stderr` taken out to be shown as output blocks of their own.
+ */
+function prettyResult(result: string): { pretty: string; streams: Array<[string, string]> } {
+  let parsed: unknown;
   try {
-    return JSON.stringify(JSON.parse(result), null, 2);
+    parsed = JSON.parse(result);
   } catch {
-    return result;
+    return { pretty: result, streams: [] };
   }
+  const streams: Array<[string, string]> = [];
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+    const record = parsed as Record<string, unknown>;
+    for (const name of ['stdout', 'stderr']) {
+      const value = record[name];
+      if (typeof value === 'string' && value.trim() !== '') streams.push([name, value.replace(/\n$/, '')]);
+    }
+  }
+  return { pretty: JSON.stringify(parsed, null, 2), streams };
 }

@@ -5,6 +5,7 @@
 import { h } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import type { Message } from './protocol.js';
+import { copyButton, enhance } from './rich.js';
 import { ToolCard } from './tool-card.js';
 
 class AnswerBubble {
@@ -15,7 +16,8 @@ class AnswerBubble {
 
   constructor(text = '') {
     this.#body = h('div', { class: 'markdown' });
-    this.el = h('li', { class: 'msg msg-assistant', 'data-testid': 'assistant-message' }, h('span', { class: 'sr-only' }, 'Assistant:'), this.#body);
+    const actions = h('div', { class: 'msg-actions' }, copyButton('Copy the answer', () => this.#text, { 'data-testid': 'copy-answer' }));
+    this.el = h('li', { class: 'msg msg-assistant', 'data-testid': 'assistant-message' }, h('span', { class: 'sr-only' }, 'Assistant:'), this.#body, actions);
     this.#text = text;
     this.#render();
   }
@@ -37,6 +39,10 @@ class AnswerBubble {
     if (!on) this.#render();
   }
 
+  get text(): string {
+    return this.#text;
+  }
+
   markPartial(note: string): void {
     this.el.dataset.partial = 'true';
     this.el.append(h('p', { class: 'partial-note', 'data-testid': 'partial-note' }, note));
@@ -44,6 +50,7 @@ class AnswerBubble {
 
   #render(): void {
     this.#body.innerHTML = renderMarkdown(this.#text);
+    enhance(this.#body);
   }
 }
 
@@ -112,12 +119,29 @@ export class Transcript {
     return card;
   }
 
-  endTurn(finishReason: string): void {
+  /** Ends the turn; answers with the text of its last answer segment (for the screen-reader announcement). */
+  endTurn(finishReason: string): string {
+    const text = this.#answer?.text ?? '';
     if (finishReason === 'interrupted') this.#answer?.markPartial('Stopped — the text so far is kept.');
     else if (finishReason === 'error') this.#answer?.markPartial('The answer ended with an error.');
     else if (finishReason === 'max_turns') this.#answer?.markPartial('The agent reached its limit of steps for one turn.');
     for (const card of this.#cards.values()) if (card.el.dataset.status === 'running') card.setStatus('interrupted');
     this.#finishSegment();
+    return text;
+  }
+
+  /**
+   * A turn that was already running when this page connected is replayed from its first event:
+   * what the history showed of it (the rows after the last user message) makes way for the replay.
+   */
+  dropRunningTurn(): void {
+    const users = this.#list.querySelectorAll('[data-testid=user-message]');
+    const lastUser = users[users.length - 1];
+    const rows = [...this.#list.children];
+    const from = lastUser ? rows.indexOf(lastUser) + 1 : 0;
+    for (const row of rows.slice(from)) row.remove();
+    this.#answer = null;
+    this.#reasoning = null;
   }
 
   #finishSegment(): void {
