@@ -29,7 +29,13 @@ export class Layout {
       this.setFiles(false, true);
       this.#filesToggle.focus();
     });
-    this.#narrow.addEventListener('change', () => this.#apply());
+    this.#narrow.addEventListener('change', () => {
+      // Turning into a phone-sized window: nothing covers the chat until asked for.
+      if (this.narrow) {
+        document.body.dataset.drawer = 'closed';
+        this.setFiles(false);
+      } else this.setFiles(loadFilesOpen(false));
+    });
     this.setFiles(loadFilesOpen(this.#narrow.matches));
 
     const picker = byId<HTMLSelectElement>('theme-picker');
