@@ -57,7 +57,7 @@ describe.skipIf(skipReason !== null)('rendered answers', () => {
     await block.locator('.hljs-keyword').first().waitFor();
     expect(await block.getByTestId('code-language').innerText()).toBe('python');
     expect(await block.locator('.hljs-keyword').first().innerText()).toBe('def');
-    expect(await block.locator('code').innerText()).toBe(CODE);
+    expect((await block.locator('code').innerText()).trimEnd()).toBe(CODE);
 
     expect(await answer.locator('table th').allInnerTexts()).toEqual(['Language', 'Typing']);
     expect(await answer.locator('table td').allInnerTexts()).toEqual(['Python', 'dynamic', 'Rust', 'static']);

@@ -63,7 +63,7 @@ function decorateCodeBlock(pre: HTMLPreElement): void {
     'div',
     { class: 'code-head' },
     h('span', { class: 'code-lang', 'data-testid': 'code-language' }, declared || 'text'),
-    copyButton(declared ? `Copy the ${declared} code` : 'Copy the code', () => code.textContent ?? '', { 'data-testid': 'copy-code' }),
+    copyButton(declared ? `Copy the ${declared} code` : 'Copy the code', () => (code.textContent ?? '').replace(/\n$/, ''), { 'data-testid': 'copy-code' }),
   );
   const block = h('div', { class: 'code-block', 'data-testid': 'code-block' }, head);
   pre.replaceWith(block);
