@@ -69,6 +69,9 @@ describe.skipIf(skipReason !== null)('rendered answers', () => {
     expect(await answer.locator('.katex-display .katex-html').evaluate((el) => getComputedStyle(el).display)).not.toBe('inline');
     expect(await answer.innerText()).toContain('A price like $5 and $10 stays text.');
     await browser.screenshot('rendering');
+    await page.getByTestId('theme-picker').selectOption('dark');
+    await browser.screenshot('rendering-dark');
+    await page.getByTestId('theme-picker').selectOption('system');
   });
 
   it('copies a code block, and a whole answer, to the clipboard', async () => {
