@@ -1,12 +1,14 @@
 /**
- * Serves the built web client (web/dist) at `/`. Routes are made per file at startup
+ * Serves the built web client (web/dist) at `/`. Top-level files get a route each at startup
  * (`wildcard: false`), so the client can never shadow `/api`, `/ws` or `/metrics`, and unknown
- * paths still get the JSON error envelope. Every file is revalidated (no-cache) because the bundle
- * name is fixed, and pages carry a strict Content-Security-Policy.
+ * paths still get the JSON error envelope; the lazily loaded chunks and KaTeX's files are served by
+ * prefix from their own folders. The entry files are revalidated (no-cache) because their names are
+ * fixed, and pages carry a strict Content-Security-Policy.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
+import type { FastifyReply } from 'fastify';
 import type { PulpFastify } from '../http/server.js';
 
 /** Where `npm run build` (or `build:web`) writes the client. */
@@ -46,20 +48,49 @@ export async function registerWebClient(app: PulpFastify, options: WebClientOpti
     );
     return;
   }
-  await app.register(fastifyStatic, {
-    root: distDir,
-    prefix: '/',
-    wildcard: false,
-    index: ['index.html'],
+  const common = {
     // swagger-ui registers its own copy of @fastify/static; two cannot both decorate the reply.
     decorateReply: false,
     cacheControl: false,
     serveDotFiles: false,
+  } as const;
+  await app.register(fastifyStatic, {
+    ...common,
+    root: distDir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
     setHeaders(reply) {
-      reply.header('cache-control', 'no-cache');
-      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
+      securityHeaders(reply, 'no-cache');
     },
   });
+  // Lazily loaded parts live in two folders served by prefix, so files a rebuild adds while the
+  // server runs (new content-hashed chunks) are found without a restart. Chunk names change with
+  // their content, so browsers may keep them for good.
+  for (const [folder, cacheControl] of LAZY_FOLDERS) {
+    if (!existsSync(path.join(distDir, folder))) continue;
+    await app.register(fastifyStatic, {
+      ...common,
+      root: path.join(distDir, folder),
+      prefix: `/${folder}/`,
+      wildcard: true,
+      index: false,
+      setHeaders(reply) {
+        securityHeaders(reply, cacheControl);
+      },
+    });
+  }
+}
+
+/** Folders of web/dist served by prefix, with their cache policy. */
+const LAZY_FOLDERS: ReadonlyArray<[string, string]> = [
+  ['chunks', 'public, max-age=31536000, immutable'],
+  ['katex', 'no-cache'],
+];
+
+function securityHeaders(reply: FastifyReply, cacheControl: string): void {
+  reply.header('cache-control', cacheControl);
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
 }

@@ -1,5 +1,5 @@
 /** registerWebClient on a bare HTTP server: what `/` serves, its headers, and that it never shadows other routes. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,10 +13,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+let distDir = '';
+
 async function serverWith(dist: Record<string, string> | null): Promise<PulpFastify> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pulp-web-'));
+  distDir = dir;
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, content] of Object.entries(dist ?? {})) writeFileSync(path.join(dir, name), content);
+  for (const [name, content] of Object.entries(dist ?? {})) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
   const app = await createHttpServer({ logger: silentLogger(), metrics: createMetrics(), debug: false, version: 'test' });
   cleanups.push(() => app.close());
   app.get('/api/v1/ping', async () => ({ pong: true }));
@@ -47,6 +53,20 @@ describe('serving the web client', () => {
       const res = await app.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(404);
       expect(res.json().error.code, url).toBe('RES_3001');
+    }
+  });
+
+  it('serves lazily loaded chunks that a rebuild adds while the server runs, cached for good, and nothing outside their folder', async () => {
+    const app = await serverWith({ 'index.html': '<!doctype html>', 'main.js': 'import("./chunks/a-1.js")', 'chunks/a-1.js': 'export {}' });
+    writeFileSync(path.join(distDir, 'chunks/a-2.js'), 'export const rebuilt = true');
+    const added = await app.inject({ method: 'GET', url: '/chunks/a-2.js' });
+    expect(added.statusCode).toBe(200);
+    expect(added.body).toBe('export const rebuilt = true');
+    expect(added.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(added.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    for (const url of ['/chunks/..%2f..%2fpackage.json', '/chunks/%2e%2e/%2e%2e/package.json', '/chunks/missing.js']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).not.toBe(200);
     }
   });
 
