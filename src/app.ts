@@ -7,6 +7,8 @@ import { registerAdminRoutes } from './admin/routes.js';
 import { UserAdmin } from './admin/user-admin.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import { AuthService } from './auth/auth-service.js';
+import { OidcLogin } from './auth/oidc.js';
+import { registerOidcRoutes } from './auth/oidc-routes.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
@@ -105,7 +107,11 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     codeInterpreterAvailable: () => health.codeInterpreter().available,
     registrationOpen: () => auth.registrationOpen(),
   });
-  registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
+  const authLimiter = new RateLimiter(config.auth.rateLimitPerMinute, 60_000);
+  registerAuthRoutes(app, auth, authLimiter);
+  if (config.auth.oidc && config.publicUrl) {
+    registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
+  }
   const modelProvider = createModelProvider(config.llm);
   const contextHooks = createContextHooks({ modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
