@@ -3,7 +3,12 @@
  * Fastify server. It only wires; behaviour lives in the capability folders.
  */
 import type { Logger } from 'pino';
+import { registerAdminRoutes } from './admin/routes.js';
+import { UserAdmin } from './admin/user-admin.js';
+import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import { AuthService } from './auth/auth-service.js';
+import { OidcLogin } from './auth/oidc.js';
+import { registerOidcRoutes } from './auth/oidc-routes.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
@@ -15,7 +20,7 @@ import { defaultHealthSources, type HealthSources } from './health/health-source
 import { registerHealthRoutes } from './health/routes.js';
 import { createHttpServer, type PulpFastify } from './http/server.js';
 import { sessionInstructions } from './chat/instructions.js';
-import { registerChatSocket } from './chat/ws-routes.js';
+import { CLOSE_BAD_TOKEN, registerChatSocket } from './chat/ws-routes.js';
 import { createCluster } from './cluster/cluster.js';
 import { bearerToken } from './auth/request-user.js';
 import { countItems } from './context/tokens.js';
@@ -71,6 +76,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     mode: config.auth.mode,
     jwtSecret: config.auth.jwtSecret,
     allowRegistration: config.auth.allowRegistration,
+    passwordLogin: config.auth.passwordLogin,
   });
   await auth.init();
   const authenticate = (token: string | undefined) => auth.authenticate(token);
@@ -99,8 +105,13 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     contextWindow,
     mcpServers: () => mcp.describeServers(),
     codeInterpreterAvailable: () => health.codeInterpreter().available,
+    registrationOpen: () => auth.registrationOpen(),
   });
-  registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
+  const authLimiter = new RateLimiter(config.auth.rateLimitPerMinute, 60_000);
+  registerAuthRoutes(app, auth, authLimiter);
+  if (config.auth.oidc && config.publicUrl) {
+    registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
+  }
   const modelProvider = createModelProvider(config.llm);
   const contextHooks = createContextHooks({ modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
@@ -126,6 +137,12 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     classifyError: createErrorClassifier(config.llm),
   });
   health.websocket = () => chat.registry.counts();
+  // A disabled or deleted user's open chat sockets on this server close with 4403 at once.
+  auth.onUserDisabled(async (userId) => {
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [userId]);
+    const sessions = new Set(rows.map((r) => r.id));
+    for (const conn of chat.registry.all()) if (sessions.has(conn.sessionUuid)) conn.close(CLOSE_BAD_TOKEN, 'Account disabled');
+  });
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {
@@ -157,6 +174,23 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       },
     },
     summarize: (session) => contextHooks.summarizeNow(db, session, contextWindow(session.model)),
+  });
+
+  registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
+  registerAdminRoutes(app, {
+    authenticate,
+    users: new UserAdmin({
+      db,
+      auth,
+      turns: {
+        isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),
+        interrupt: async (sessionUuid) => {
+          chat.interrupt(sessionUuid);
+          await chat.coordinator.whenIdle(sessionUuid, 10_000);
+        },
+      },
+      workspace: { remove: (publicId) => workspace.remove(publicId) },
+    }),
   });
 
   await registerWebClient(app);

@@ -6,9 +6,10 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { ACCESS_TOKEN_TTL_S, AccessTokens } from './access-tokens.js';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './passwords.js';
+import { isApiKey, userForApiKey } from './api-keys.js';
 import { issueRefreshToken, revokeRefreshToken, rotateRefreshToken } from './refresh-tokens.js';
 import type { AuthUser } from './types.js';
-import { ensureLocalUser, findUserByEmail, findUserById, insertUser, publicUser } from './users.js';
+import { ensureLocalUser, findUserByEmail, hasAccounts, findUserById, insertUser, publicUser, withFirstUserCheck, type UserRow } from './users.js';
 
 export interface TokenPair {
   access_token: string;
@@ -22,19 +23,32 @@ export interface AuthServiceOptions {
   db: Database;
   mode: 'none' | 'jwt';
   jwtSecret: string | undefined;
+  /** Password registration after the first account. */
   allowRegistration: boolean;
+  /** False refuses password login and registration (single sign-on only). Default true. */
+  passwordLogin?: boolean;
   now?: () => number;
 }
 
+/** Called when a user is disabled or deleted, so live connections of that user can be closed. */
+export type UserDisabledListener = (userId: string) => void | Promise<void>;
+
 const BAD_CREDENTIALS = 'Invalid email or password.';
+const MISSING_USER = {
+  AUTH_1002: 'The access token is not valid.',
+  AUTH_1003: undefined,
+  AUTH_1006: BAD_CREDENTIALS,
+} as const;
 
 export class AuthService {
   readonly mode: 'none' | 'jwt';
   private readonly db: Database;
   private readonly tokens: AccessTokens | undefined;
   private readonly allowRegistration: boolean;
+  readonly passwordLogin: boolean;
   private readonly now: () => number;
   private localUser: AuthUser | undefined;
+  private readonly disabledListeners: UserDisabledListener[] = [];
 
   constructor(options: AuthServiceOptions) {
     if (options.mode === 'jwt' && !options.jwtSecret) throw new Error('AUTH_MODE=jwt needs a JWT secret');
@@ -43,6 +57,24 @@ export class AuthService {
     this.now = options.now ?? Date.now;
     this.tokens = options.jwtSecret ? new AccessTokens(options.jwtSecret, this.now) : undefined;
     this.allowRegistration = options.allowRegistration;
+    this.passwordLogin = options.passwordLogin ?? true;
+  }
+
+  /** Registers a listener for `userDisabled`; app.ts closes the user's sockets with it. */
+  onUserDisabled(listener: UserDisabledListener): void {
+    this.disabledListeners.push(listener);
+  }
+
+  /** Tells every listener that `userId` lost access (disabled or deleted). Listener failures are not the caller's. */
+  async userDisabled(userId: string): Promise<void> {
+    await Promise.allSettled(this.disabledListeners.map(async (listener) => listener(userId)));
+  }
+
+  /** Whether `POST /auth/register` would accept an account now (always for the first account). */
+  async registrationOpen(): Promise<boolean> {
+    if (this.mode !== 'jwt' || !this.passwordLogin) return false;
+    if (this.allowRegistration) return true;
+    return !(await hasAccounts(this.db));
   }
 
   /** Creates the local user in `none` mode; call once at startup. */
@@ -57,39 +89,50 @@ export class AuthService {
       return this.localUser;
     }
     if (!token) throw new AppError('AUTH_1001');
+    if (token.length > 4096) throw new AppError('AUTH_1002', 'The access token is not valid.');
+    if (isApiKey(token)) return publicUser(await userForApiKey(this.db, token, this.now()));
     const claims = await this.requireTokens().verify(token);
-    const user = await findUserById(this.db, claims.sub);
-    if (!user) throw new AppError('AUTH_1002', 'The access token is not valid.');
-    return publicUser(user);
+    // One indexed lookup per request: a disabled or deleted user is refused at once.
+    return publicUser(this.usable(await findUserById(this.db, claims.sub), 'AUTH_1002'));
   }
 
   async register(input: { email: string; password: string; display_name?: string | undefined }): Promise<TokenPair> {
-    this.requireJwtMode();
-    if (!this.allowRegistration) throw new AppError('AUTH_1004', 'Registration is closed on this server.');
-    const user = await insertUser(this.db, {
-      email: input.email,
-      passwordHash: await hashPassword(input.password),
-      displayName: input.display_name ?? null,
+    this.requirePasswordLogin();
+    const passwordHash = await hashPassword(input.password);
+    const user = await withFirstUserCheck(this.db, async (tx, first) => {
+      if (!first && !this.allowRegistration) throw new AppError('AUTH_1004', 'Registration is closed on this server; ask an administrator.');
+      const row = await insertUser(tx, {
+        email: input.email,
+        passwordHash,
+        displayName: input.display_name ?? null,
+        role: first ? 'admin' : 'user',
+      });
+      if (!row) throw new AppError('RES_3002', 'An account with this email already exists.');
+      return row;
     });
-    if (!user) throw new AppError('RES_3002', 'An account with this email already exists.');
     return this.issue(publicUser(user));
   }
 
   async login(input: { email: string; password: string }): Promise<TokenPair> {
-    this.requireJwtMode();
+    this.requirePasswordLogin();
     const user = await findUserByEmail(this.db, input.email);
     // Verify against a dummy hash for unknown emails so the answer takes the same time.
     const ok = await verifyPassword(input.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
     if (!user || !user.password_hash || !ok) throw new AppError('AUTH_1006', BAD_CREDENTIALS);
-    return this.issue(publicUser(user));
+    return this.issue(publicUser(this.usable(user, 'AUTH_1006')));
   }
 
   async refresh(refreshToken: string): Promise<TokenPair> {
     this.requireJwtMode();
     const rotated = await rotateRefreshToken(this.db, refreshToken, this.now());
-    const user = await findUserById(this.db, rotated.userId);
-    if (!user) throw new AppError('AUTH_1003');
+    const user = this.usable(await findUserById(this.db, rotated.userId), 'AUTH_1003');
     return this.pair(publicUser(user), rotated.token);
+  }
+
+  /** Tokens for a user who proved who they are some other way (single sign-on). */
+  async signIn(user: UserRow): Promise<TokenPair> {
+    this.requireJwtMode();
+    return this.issue(publicUser(this.usable(user, 'AUTH_1002')));
   }
 
   async logout(refreshToken: string): Promise<void> {
@@ -104,6 +147,18 @@ export class AuthService {
   private async pair(user: AuthUser, refreshToken: string): Promise<TokenPair> {
     const access = await this.requireTokens().sign({ sub: user.id, email: user.email });
     return { access_token: access, refresh_token: refreshToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_S, user };
+  }
+
+  /** `user`, unless it is missing (`missing` code) or disabled (AUTH_1005). */
+  private usable(user: UserRow | null, missing: 'AUTH_1002' | 'AUTH_1003' | 'AUTH_1006'): UserRow {
+    if (!user) throw new AppError(missing, MISSING_USER[missing]);
+    if (user.disabled) throw new AppError('AUTH_1005', 'This account is disabled; ask an administrator.');
+    return user;
+  }
+
+  private requirePasswordLogin(): void {
+    this.requireJwtMode();
+    if (!this.passwordLogin) throw new AppError('AUTH_1004', 'Password sign-in is off on this server; use single sign-on.');
   }
 
   private requireJwtMode(): void {

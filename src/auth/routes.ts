@@ -5,7 +5,12 @@ import type { AuthService } from './auth-service.js';
 import { RateLimiter } from './rate-limit.js';
 import { requireUser, userOf } from './request-user.js';
 
-export const UserSchema = z.object({ id: z.string(), email: z.string(), display_name: z.string().nullable() });
+export const UserSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  display_name: z.string().nullable(),
+  role: z.enum(['admin', 'user']),
+});
 export const TokenPairSchema = z.object({
   access_token: z.string(),
   refresh_token: z.string(),

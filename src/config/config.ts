@@ -96,7 +96,7 @@ const EnvSchema = z.object({
   SUMMARY_RETRY_BACKOFF_MS: int(1000, 0, 60_000),
   AUTH_MODE: z.enum(['none', 'jwt', '']).optional().transform((v) => (v ? v : 'none')),
   JWT_SECRET: optionalString,
-  ALLOW_REGISTRATION: bool(true),
+  ALLOW_REGISTRATION: bool(false),
   AUTH_RATE_LIMIT_PER_MIN: int(10, 1, 1_000_000),
   ALLOW_UNAUTHENTICATED_REMOTE: bool(false),
   WS_MAX_CONNECTIONS: int(1000, 1, 1_000_000),
@@ -116,7 +116,29 @@ const EnvSchema = z.object({
     .transform((v) => (v ? v : 'info')),
   LOG_FORMAT: z.enum(['json', 'pretty', '']).optional().transform((v) => (v ? v : 'json')),
   DEBUG: bool(false),
+  // Teams: single sign-on and password login.
+  PUBLIC_URL: url(['http:', 'https:']),
+  PASSWORD_LOGIN: bool(true),
+  OIDC_ISSUER: url(['http:', 'https:']),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_SCOPES: optionalString.transform((v) => v ?? 'openid email profile'),
+  OIDC_ADMIN_GROUPS: optionalString,
+  OIDC_NAME: optionalString,
 });
+
+/** OpenID Connect sign-in (`OIDC_*`); present only when `OIDC_ISSUER` is set. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined;
+  scopes: string;
+  adminGroups: string[];
+  /** Shown on the sign-in button ("Sign in with …"). */
+  name: string | undefined;
+  /** `${PUBLIC_URL}/api/v1/auth/oidc/callback` */
+  redirectUri: string;
+}
 
 export type LlmProviderName = 'openai' | 'azure' | 'offline';
 
@@ -147,10 +169,16 @@ export interface Config {
   auth: {
     mode: 'none' | 'jwt';
     jwtSecret: string | undefined;
+    /** Password registration after the first account (the first account may always register). */
     allowRegistration: boolean;
     allowUnauthenticatedRemote: boolean;
     rateLimitPerMinute: number;
+    /** `PASSWORD_LOGIN`: false refuses password login and registration (single sign-on only). */
+    passwordLogin: boolean;
+    oidc: OidcConfig | undefined;
   };
+  /** The external base URL of the server, without a trailing slash. */
+  publicUrl: string | undefined;
   ws: {
     maxConnections: number;
     maxConnectionsPerSession: number;
@@ -220,6 +248,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
 
+  const publicUrl = e.PUBLIC_URL?.replace(/\/+$/, '');
+  const oidc = oidcConfig(e, publicUrl);
+
   return {
     host: e.HOST,
     port: e.PORT,
@@ -248,7 +279,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowRegistration: e.ALLOW_REGISTRATION,
       allowUnauthenticatedRemote: e.ALLOW_UNAUTHENTICATED_REMOTE,
       rateLimitPerMinute: e.AUTH_RATE_LIMIT_PER_MIN,
+      passwordLogin: e.PASSWORD_LOGIN,
+      oidc,
     },
+    publicUrl,
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,
       maxConnectionsPerSession: e.WS_MAX_CONNECTIONS_PER_SESSION,
@@ -268,6 +302,30 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
+  };
+}
+
+function oidcConfig(e: z.infer<typeof EnvSchema>, publicUrl: string | undefined): OidcConfig | undefined {
+  if (!e.OIDC_ISSUER) {
+    if (!e.PASSWORD_LOGIN) throw new ConfigError('PASSWORD_LOGIN', 'can only be false when OIDC_ISSUER is set (nobody could sign in)');
+    return undefined;
+  }
+  if (e.AUTH_MODE !== 'jwt') throw new ConfigError('OIDC_ISSUER', 'needs AUTH_MODE=jwt');
+  if (!e.OIDC_CLIENT_ID) throw new ConfigError('OIDC_CLIENT_ID', 'is required when OIDC_ISSUER is set');
+  if (!publicUrl) throw new ConfigError('PUBLIC_URL', 'is required when OIDC_ISSUER is set (it makes the redirect URI)');
+  const issuer = new URL(e.OIDC_ISSUER);
+  if (issuer.protocol === 'http:' && !isLoopback(issuer.hostname.replace(/^\[|\]$/g, ''))) {
+    throw new ConfigError('OIDC_ISSUER', 'must use https (http is accepted for a loopback address only)');
+  }
+  if (!e.OIDC_SCOPES.split(/\s+/).includes('openid')) throw new ConfigError('OIDC_SCOPES', 'must include "openid"');
+  return {
+    issuer: e.OIDC_ISSUER,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET,
+    scopes: e.OIDC_SCOPES,
+    adminGroups: (e.OIDC_ADMIN_GROUPS ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+    name: e.OIDC_NAME,
+    redirectUri: `${publicUrl}/api/v1/auth/oidc/callback`,
   };
 }
 

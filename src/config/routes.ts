@@ -9,6 +9,8 @@ export interface ConfigRouteDeps {
   contextWindow: (model: string) => number;
   mcpServers: () => Array<{ id: string; name: string; description: string; enabled: boolean }>;
   codeInterpreterAvailable: () => boolean;
+  /** Whether password registration accepts an account now (the first account always may). */
+  registrationOpen: () => Promise<boolean>;
 }
 
 const REASONING_MODEL = /(^|[^a-z])(o1|o3|o4|gpt-5)/i;
@@ -34,6 +36,8 @@ const PublicConfigSchema = z.object({
   code_interpreter: z.boolean(),
   auth_mode: z.enum(['none', 'jwt']),
   allow_registration: z.boolean(),
+  password_login: z.boolean(),
+  oidc: z.object({ enabled: z.boolean(), name: z.string().optional() }),
   version: z.string(),
 });
 
@@ -52,7 +56,11 @@ export function registerConfigRoute(app: PulpFastify, deps: ConfigRouteDeps): vo
     max_file_size: config.maxUploadBytes,
     code_interpreter: deps.codeInterpreterAvailable(),
     auth_mode: config.auth.mode,
-    allow_registration: config.auth.mode === 'jwt' && config.auth.allowRegistration,
+    allow_registration: await deps.registrationOpen(),
+    password_login: config.auth.mode === 'jwt' && config.auth.passwordLogin,
+    oidc: config.auth.oidc
+      ? { enabled: true, ...(config.auth.oidc.name ? { name: config.auth.oidc.name } : {}) }
+      : { enabled: false },
     version: deps.version,
   }));
 }

@@ -190,7 +190,7 @@ describe('users', () => {
   it('creates the local user once', async () => {
     const first = await ensureLocalUser(database.db);
     const second = await ensureLocalUser(database.db);
-    expect(first).toEqual({ id: second.id, email: LOCAL_USER_EMAIL, display_name: 'Local user' });
+    expect(first).toEqual({ id: second.id, email: LOCAL_USER_EMAIL, display_name: 'Local user', role: 'admin' });
   });
 });
 
@@ -295,7 +295,7 @@ describe('the auth service', () => {
     now = t0;
     const pair = await auth.register({ email: 'Svc@X.test', password: 'password123', display_name: 'Svc' });
     expect(pair).toMatchObject({ token_type: 'bearer', expires_in: 900, user: { email: 'svc@x.test', display_name: 'Svc' } });
-    expect(Object.keys(pair.user).sort()).toEqual(['display_name', 'email', 'id']);
+    expect(Object.keys(pair.user).sort()).toEqual(['display_name', 'email', 'id', 'role']);
     expect(await auth.authenticate(pair.access_token)).toEqual(pair.user);
     expect(await errorOf(auth.register({ email: 'svc@x.test', password: 'other-password' }))).toEqual({
       code: 'RES_3002',
@@ -337,7 +337,7 @@ describe('the auth service', () => {
     const closed = new AuthService({ db: database.db, mode: 'jwt', jwtSecret: SECRET, allowRegistration: false });
     expect(await errorOf(closed.register({ email: 'closed@x.test', password: 'password123' }))).toEqual({
       code: 'AUTH_1004',
-      message: 'Registration is closed on this server.',
+      message: 'Registration is closed on this server; ask an administrator.',
     });
     expect(await findUserByEmail(database.db, 'closed@x.test')).toBeNull();
   });

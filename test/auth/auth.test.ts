@@ -9,7 +9,7 @@ describe('accounts in jwt mode', () => {
   let server: TestServer;
   let anon: ReturnType<typeof apiClient>;
   beforeAll(async () => {
-    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_RATE_LIMIT_PER_MIN: '1000' });
+    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_RATE_LIMIT_PER_MIN: '1000', ALLOW_REGISTRATION: 'true' });
     anon = apiClient(server.baseUrl);
   });
   afterAll(() => server.close());
@@ -21,7 +21,7 @@ describe('accounts in jwt mode', () => {
     const login = await anon('POST', '/auth/login', { email: 'ann@example.com', password: 'correct horse' });
     expect(login.status).toBe(200);
     const me = await apiClient(server.baseUrl, login.body.access_token)('GET', '/auth/me');
-    expect(me.body).toEqual({ id: reg.body.user.id, email: 'ann@example.com', display_name: 'Ann' });
+    expect(me.body).toEqual({ id: reg.body.user.id, email: 'ann@example.com', display_name: 'Ann', role: 'admin' });
     const claims = JSON.parse(Buffer.from(login.body.access_token.split('.')[1], 'base64url').toString());
     expect(claims).toMatchObject({ sub: reg.body.user.id, email: 'ann@example.com', type: 'access' });
     expect(claims.exp - claims.iat).toBe(900);
@@ -112,13 +112,33 @@ describe('accounts in jwt mode', () => {
 
 });
 
-describe('accounts when registration is closed', () => {
-  it('answers register with 403', async () => {
-    const server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, ALLOW_REGISTRATION: 'false' });
+describe('registration by default', () => {
+  it('lets the first account register as administrator, then closes registration with 403 AUTH_1004', async () => {
+    const server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
     try {
-      const res = await apiClient(server.baseUrl)('POST', '/auth/register', { email: 'a@example.com', password: 'password1' });
+      const anon = apiClient(server.baseUrl);
+      expect((await anon('GET', '/config')).body).toMatchObject({ allow_registration: true, password_login: true, oidc: { enabled: false } });
+      const first = await anon('POST', '/auth/register', { email: 'first@example.com', password: 'password1' });
+      expect(first.status).toBe(201);
+      expect(first.body.user.role).toBe('admin');
+      expect((await anon('GET', '/config')).body.allow_registration).toBe(false);
+      const res = await anon('POST', '/auth/register', { email: 'a@example.com', password: 'password1' });
       expect(res.status).toBe(403);
-      expect(res.body.error.code).toBe('AUTH_1004');
+      expect(res.body.error).toMatchObject({ code: 'AUTH_1004', message: 'Registration is closed on this server; ask an administrator.' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with ALLOW_REGISTRATION=true later accounts register as normal users', async () => {
+    const server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, ALLOW_REGISTRATION: 'true' });
+    try {
+      const anon = apiClient(server.baseUrl);
+      expect((await anon('POST', '/auth/register', { email: 'one@example.com', password: 'password1' })).body.user.role).toBe('admin');
+      const second = await anon('POST', '/auth/register', { email: 'two@example.com', password: 'password1' });
+      expect(second.status).toBe(201);
+      expect(second.body.user.role).toBe('user');
+      expect((await anon('GET', '/config')).body.allow_registration).toBe(true);
     } finally {
       await server.close();
     }

@@ -41,6 +41,13 @@ describe('configuration', () => {
     [{ AUTH_MODE: 'jwt' }, 'JWT_SECRET'],
     [{ MODEL_CONTEXT_WINDOWS: 'gpt-4o=abc' }, 'MODEL_CONTEXT_WINDOWS'],
     [{ ALLOW_REGISTRATION: 'maybe' }, 'ALLOW_REGISTRATION'],
+    [{ PASSWORD_LOGIN: 'false' }, 'PASSWORD_LOGIN'],
+    [{ OIDC_ISSUER: 'https://id.example.com' }, 'OIDC_ISSUER'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), OIDC_ISSUER: 'https://id.example.com' }, 'OIDC_CLIENT_ID'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'c' }, 'PUBLIC_URL'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), OIDC_ISSUER: 'http://id.example.com', OIDC_CLIENT_ID: 'c', PUBLIC_URL: 'https://p.example' }, 'OIDC_ISSUER'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'c', PUBLIC_URL: 'https://p.example', OIDC_SCOPES: 'email' }, 'OIDC_SCOPES'],
+    [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ LLM_PROVIDER: 'azure' }, 'AZURE_OPENAI_ENDPOINT'],
     [{ OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
@@ -56,6 +63,16 @@ describe('configuration', () => {
     expect(configError({ HOST: '0.0.0.0' }).variable).toBe('HOST');
     expect(loadConfig({ HOST: '0.0.0.0', ALLOW_UNAUTHENTICATED_REMOTE: 'true' }).host).toBe('0.0.0.0');
     expect(loadConfig({ HOST: '0.0.0.0', AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) }).auth.mode).toBe('jwt');
+    const sso = loadConfig({
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: 'x'.repeat(32),
+      OIDC_ISSUER: 'https://id.example.com',
+      OIDC_CLIENT_ID: 'pulp',
+      OIDC_ADMIN_GROUPS: ' admins , ops ,',
+      PUBLIC_URL: 'https://chat.example.com/',
+    });
+    expect(sso.auth).toMatchObject({ allowRegistration: false, passwordLogin: true });
+    expect(sso.auth.oidc).toMatchObject({ scopes: 'openid email profile', adminGroups: ['admins', 'ops'], redirectUri: 'https://chat.example.com/api/v1/auth/oidc/callback' });
     expect(loadConfig({ HOST: 'localhost' }).host).toBe('localhost');
   });
 

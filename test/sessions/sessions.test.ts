@@ -30,7 +30,7 @@ describe('sessions in jwt mode', () => {
   let aliceId: string;
 
   beforeAll(async () => {
-    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_RATE_LIMIT_PER_MIN: '1000', MODELS: 'offline,gpt-4o,prod-gpt-4o-eu' });
+    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET, AUTH_RATE_LIMIT_PER_MIN: '1000', ALLOW_REGISTRATION: 'true', MODELS: 'offline,gpt-4o,prod-gpt-4o-eu' });
     const a = await register(server, 'alice@example.com');
     aliceId = a.id;
     alice = apiClient(server.baseUrl, a.token);

@@ -91,7 +91,7 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
       db = await createPgliteDatabase(path.join(dataDir, 'db'));
     }
     server = await startTestServer(
-      { AUTH_MODE: 'jwt', JWT_SECRET, DATA_DIR: dataDir },
+      { AUTH_MODE: 'jwt', JWT_SECRET, DATA_DIR: dataDir, AUTH_RATE_LIMIT_PER_MIN: '1000' },
       { database: { db, url: undefined, drop: () => db.close() } },
     );
   });
@@ -126,6 +126,19 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
       expect(refreshed.status).toBe(200);
       expect(refreshed.body.access_token).toEqual(expect.any(String));
     }
+  });
+
+  it.skipIf(skip)('makes the earliest account the administrator; the others are users, none disabled', async () => {
+    const { rows } = await server.pulp.db.query<{ email: string; role: string; disabled: boolean }>(
+      'SELECT email, role, disabled FROM users ORDER BY created_at, id',
+    );
+    expect(rows.map((r) => r.email)).toEqual(facts.users.map((u) => u.email));
+    expect(rows.map((r) => [r.role, r.disabled])).toEqual(facts.users.map((_, i) => [i === 0 ? 'admin' : 'user', false]));
+    const token = await login(ada);
+    expect((await call<{ role: string }>('GET', '/auth/me', token)).body.role).toBe('admin');
+    const admin = await call<{ users: unknown[] }>('GET', '/admin/users', token);
+    expect(admin.body.users).toHaveLength(facts.users.length);
+    expect((await call('GET', '/admin/users', await login(bob))).status).toBe(403);
   });
 
   it.skipIf(skip)('keeps every session with its title and pin, and every message as it was', async () => {
