@@ -5,28 +5,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { SerialQueue } from '../util/serial-queue.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
 
 const INT8_OID = 20;
-
-/** A FIFO mutex: `run(fn)` waits for every earlier `fn` to settle. */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  private queued = 0;
-  get waiting(): number {
-    return this.queued;
-  }
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    this.queued++;
-    const result = this.tail.then(() => {
-      this.queued--;
-      return fn();
-    });
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
 
 /** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
 export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
@@ -41,7 +24,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
     unlock();
     throw err;
   }
-  const mutex = new Mutex();
+  const mutex = new SerialQueue();
   let statements = 0;
   let closed = false;
 
@@ -79,7 +62,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
       if (closed) throw new Error('Connection terminated: database closed');
       await mutex.run(() => run('SELECT 1'));
     },
-    poolStats: () => ({ total: 1, idle: mutex.waiting === 0 ? 1 : 0, waiting: mutex.waiting }),
+    poolStats: () => ({ total: 1, idle: mutex.pending === 0 ? 1 : 0, waiting: Math.max(0, mutex.pending - 1) }),
     statementCount: () => statements,
     async close() {
       if (closed) return;
