@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
+import { MessageStatusSchema, statusOf, type RowFlags } from './row-flags.js';
 
 /** A row of `messages` as the database returns it. */
 export interface MessageRow {
@@ -14,7 +15,7 @@ export interface MessageRow {
   seq: number;
   role: 'user' | 'assistant' | 'tool_call';
   content: string | null;
-  metadata: Record<string, unknown> | null;
+  metadata: RowFlags | null;
   tool_call_id: string | null;
   tool_name: string | null;
   tool_arguments: Record<string, unknown> | null;
@@ -22,8 +23,6 @@ export interface MessageRow {
   tool_success: boolean | null;
   created_at: Date;
 }
-
-export const MessageStatusSchema = z.enum(['completed', 'failed', 'interrupted']);
 
 /** The REST Message shape — the same shape from every endpoint and after every reload. */
 export const MessageSchema = z.object({
@@ -42,23 +41,6 @@ export const MessageSchema = z.object({
 });
 export type Message = z.infer<typeof MessageSchema>;
 
-/**
- * Status: a tool row is completed/failed by `tool_success`, interrupted when cancelled, null while
- * it runs; an assistant row is null when whole, and interrupted (or failed, after an error) when
- * partial; user rows are null.
- */
-function statusOf(row: MessageRow): Message['status'] {
-  const meta = row.metadata ?? {};
-  const declared = MessageStatusSchema.safeParse(meta.status);
-  if (row.role === 'tool_call') {
-    if (meta.interrupted === true) return 'interrupted';
-    if (row.tool_success === null) return declared.success ? declared.data : null;
-    return row.tool_success ? 'completed' : 'failed';
-  }
-  if (row.role === 'assistant' && meta.partial === true) return declared.success ? declared.data : 'interrupted';
-  return null;
-}
-
 export function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
@@ -72,14 +54,14 @@ export function toMessage(row: MessageRow): Message {
     tool_arguments: row.tool_arguments,
     tool_result: row.tool_result,
     tool_success: row.tool_success,
-    status: statusOf(row),
+    status: statusOf(row.role, row.metadata ?? {}, row.tool_success),
   };
 }
 
 export interface NewMessage {
   role: MessageRow['role'];
   content?: string | null;
-  metadata?: Record<string, unknown>;
+  metadata?: RowFlags;
   tool_call_id?: string | null;
   tool_name?: string | null;
   tool_arguments?: Record<string, unknown> | null;
