@@ -99,7 +99,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
   const modelProvider = createModelProvider(config.llm);
-  const contextHooks = createContextHooks({ modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
+  const contextHooks = createContextHooks({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
   const workspaceTools = workspaceToolset();
@@ -122,7 +122,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     hooks: contextHooks,
     classifyError: createErrorClassifier(config.llm),
   });
-  health.websocket = () => chat.registry.counts();
+  health.websocket = () => chat.connectionCounts();
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {
@@ -147,13 +147,13 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       remove: (publicId) => workspace.remove(publicId),
     },
     turns: {
-      isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),
+      isRunning: (sessionUuid) => chat.isRunning(sessionUuid),
       interrupt: async (sessionUuid) => {
         chat.interrupt(sessionUuid);
-        await chat.coordinator.whenIdle(sessionUuid, 10_000);
+        await chat.whenIdle(sessionUuid, 10_000);
       },
     },
-    summarize: (session) => contextHooks.summarizeNow(db, session, contextWindow(session.model)),
+    summarize: (session) => contextHooks.summarizeNow(session, contextWindow(session.model)),
   });
 
   await registerWebClient(app);

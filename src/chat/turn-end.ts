@@ -9,7 +9,6 @@ import type { AppError } from '../errors/app-error.js';
 import { FAILED_TURN_TOOL_RESULT, INTERRUPTED_TOOL_RESULT, interruptedAssistantMessage, syntheticToolResult } from './context-store.js';
 import type { FinishReason, TurnEventBody } from './events.js';
 import { cutText, DONE, TOOL_INTERRUPTED, type RowFlags } from './row-flags.js';
-import { isRecoverable } from './turn-errors.js';
 
 /** Marks the text of a failed turn in the model's context. */
 export const ERROR_TEXT_MARK = '\n\n[interrupted by an error]';
@@ -74,6 +73,11 @@ const FINISH: Record<TurnOutcome['kind'], FinishReason> = {
   error: 'error',
   orphaned: 'interrupted',
 };
+
+/** Errors the user can fix by waiting or retrying; a context that does not fit is not. */
+export function isRecoverable(error: AppError): boolean {
+  return error.code !== 'CTX_4101';
+}
 
 /** The last events of a turn: why it failed (if it did), then `assistant_end`. */
 export function closingEvents(finishReason: FinishReason, failure?: { error: AppError; requestId: string }): TurnEventBody[] {

@@ -1,21 +1,20 @@
 /**
- * Plugs context management into the chat turn: pre-flight summarization before the model call,
- * automatic summarization after a completed turn, and the background title.
+ * Context management's answers to the chat turn: whether the model may be called (summarizing
+ * first when the context is over the threshold), automatic summarization after a completed turn,
+ * and the title of an untitled session. The turn applies the decisions to its own rows.
  * Also the completion function the summarizer and titler use: the session's own model, run as an
  * agent without tools.
  */
-import { Agent, Runner, type AgentInputItem, type ModelProvider } from '@openai/agents';
-import type { TurnHookContext, TurnHooks } from '../chat/turn.js';
-import type { Queryable } from '../db/database.js';
+import { Agent, Runner, type ModelProvider } from '@openai/agents';
+import type { ModelCallDecision, TurnFacts, TurnHooks } from '../chat/hooks.js';
+import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
-import type { ContextEvent } from './events.js';
 import type { CompleteFn } from './summarizer.js';
 import { SummarizationFailedError } from './summarizer.js';
 import { summarizeSession, summaryFailureAppError, type SummarizeResult } from './summarize-session.js';
 import { generateTitle } from './title.js';
-import { countItems } from './tokens.js';
 
 /** A completion on `model` with no tools: the summary and title prompts. */
 export function modelCompleter(modelProvider: ModelProvider, model: string): CompleteFn {
@@ -28,53 +27,31 @@ export function modelCompleter(modelProvider: ModelProvider, model: string): Com
 }
 
 export interface ContextHookDeps {
+  /** Where summaries are written (`llm_context`, the card row, the counters). */
+  db: Database;
   modelProvider: ModelProvider;
   metrics: Metrics;
   /** `SUMMARY_RETRY_BACKOFF_MS`; default the summarizer's own. */
   summaryRetryBackoffMs?: number;
 }
 
-/**
- * Removes the user items this turn added to `llm_context` (they can never fit the model). When a
- * summary was just written, `total_tokens` counted them too (`tokens_after` covers every item
- * left), so they are taken out of it again; otherwise the stored total never included them.
- */
-async function dropTrailingUserItems(db: Queryable, sessionUuid: string, model: string, summarized: boolean): Promise<void> {
-  const { rows } = await db.query<{ seq: number; item: AgentInputItem & { role?: string } }>(
-    'SELECT seq, item FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT 50',
-    [sessionUuid],
-  );
-  const trailing = [];
-  for (const r of rows) {
-    if (r.item.role !== 'user') break;
-    trailing.push(r);
-  }
-  if (trailing.length === 0) return;
-  await db.query('DELETE FROM llm_context WHERE session_id = $1 AND seq >= $2', [sessionUuid, Math.min(...trailing.map((r) => r.seq))]);
-  if (summarized) {
-    const dropped = countItems(model, trailing.map((r) => r.item));
-    await db.query('UPDATE sessions SET total_tokens = GREATEST(0, total_tokens - $2) WHERE id = $1', [sessionUuid, dropped]);
-  }
-}
-
-function emitter(ctx: TurnHookContext) {
-  return (event: ContextEvent) => ctx.emit(event);
-}
+const CONTINUE: ModelCallDecision = { kind: 'continue' };
 
 export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
-  summarizeNow(db: Parameters<typeof summarizeSession>[0]['db'], session: SessionRow, window: number): Promise<SummarizeResult>;
+  summarizeNow(session: SessionRow, window: number): Promise<SummarizeResult>;
 } {
-  const summarize = async (ctx: TurnHookContext, force: boolean): Promise<SummarizeResult | undefined> => {
+  const summarize = async (facts: TurnFacts, force: boolean): Promise<SummarizeResult | undefined> => {
+    const model = facts.session.model;
     try {
       const result = await summarizeSession({
-        db: ctx.db,
-        session: ctx.session,
-        model: ctx.model,
-        complete: modelCompleter(deps.modelProvider, ctx.model),
-        emit: emitter(ctx),
+        db: deps.db,
+        session: facts.session,
+        model,
+        complete: modelCompleter(deps.modelProvider, model),
+        emit: (event) => facts.emit(event),
         force,
-        signal: ctx.signal,
-        window: ctx.contextWindow,
+        signal: facts.signal,
+        window: facts.contextWindow,
         retryBackoffMs: deps.summaryRetryBackoffMs,
       });
       deps.metrics.summarizations.inc({ outcome: result.success ? 'success' : 'skipped' });
@@ -83,60 +60,40 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
       if (!(err instanceof SummarizationFailedError)) throw err;
       deps.metrics.summarizations.inc({ outcome: 'failed' });
       const wire = summaryFailureAppError(err);
-      ctx.emit({ type: 'error', code: wire.code, message: wire.message, recoverable: true, request_id: ctx.turnId });
+      facts.emit({ type: 'error', code: wire.code, message: wire.message, recoverable: true, request_id: facts.requestId });
       return undefined;
     }
   };
 
   return {
-    async beforeModelCall(ctx) {
-      const newTokens = Math.max(0, ctx.estimatedTokens - ctx.session.total_tokens);
-      if (newTokens > ctx.contextWindow) {
-        await dropTrailingUserItems(ctx.db, ctx.session.id, ctx.model, false);
-        throw new AppError(
-          'CTX_4101',
-          `The message is about ${newTokens} tokens, more than this model's whole context window (${ctx.contextWindow}). Shorten it or attach it as a file.`,
-        );
+    async beforeModelCall(facts) {
+      const newTokens = Math.max(0, facts.estimatedTokens - facts.session.total_tokens);
+      if (newTokens > facts.contextWindow) {
+        const message = `The message is about ${newTokens} tokens, more than this model's whole context window (${facts.contextWindow}). Shorten it or attach it as a file.`;
+        return { kind: 'refuse', error: new AppError('CTX_4101', message) };
       }
-      if (ctx.estimatedTokens <= ctx.threshold) return;
-      const result = await summarize(ctx, true);
-      const after = result?.success ? result.tokens_after : ctx.session.total_tokens + newTokens;
-      if (after > ctx.contextWindow) {
-        await dropTrailingUserItems(ctx.db, ctx.session.id, ctx.model, result?.success === true);
-        throw new AppError('CTX_4101', 'The conversation does not fit the model’s context window even after summarizing it.');
-      }
+      if (facts.estimatedTokens <= facts.threshold) return CONTINUE;
+      const result = await summarize(facts, true);
+      const after = result?.success ? result.tokens_after : facts.session.total_tokens + newTokens;
+      if (after <= facts.contextWindow) return CONTINUE;
+      const error = new AppError('CTX_4101', 'The conversation does not fit the model’s context window even after summarizing it.');
+      return result?.success ? { kind: 'refuse', error, totalAfterSummary: result.tokens_after } : { kind: 'refuse', error };
     },
 
-    async afterTurn(ctx) {
-      if (ctx.estimatedTokens > ctx.threshold) await summarize(ctx, false);
+    async afterTurn(facts) {
+      if (facts.estimatedTokens > facts.threshold) await summarize(facts, false);
     },
 
-    onFirstTurnCompleted(ctx) {
-      const signal = AbortSignal.timeout(60_000);
-      void (async () => {
-        const { rows } = await ctx.db.query<{ role: string; content: string | null }>(
-          `(SELECT role, content FROM messages WHERE session_id = $1 AND role = 'user' ORDER BY seq ASC LIMIT 1)
-           UNION ALL
-           (SELECT role, content FROM messages WHERE session_id = $1 AND role = 'assistant' ORDER BY seq DESC LIMIT 1)`,
-          [ctx.session.id],
-        );
-        const user = rows.find((r) => r.role === 'user')?.content ?? '';
-        const assistant = rows.find((r) => r.role === 'assistant')?.content ?? '';
-        const title = await generateTitle(user, assistant, modelCompleter(deps.modelProvider, ctx.model), signal);
-        // A user's rename wins, even one that landed while the title was being generated.
-        const updated = await ctx.db.query<{ title: string }>(
-          'UPDATE sessions SET title = $2 WHERE id = $1 AND is_named = false RETURNING title',
-          [ctx.session.id, title],
-        );
-        if (updated.rows[0]) ctx.publish({ type: 'session_updated', title });
-      })().catch((err: unknown) => ctx.logger.warn({ err }, 'title generation failed'));
+    async title(model, exchange, signal) {
+      const { user, assistant } = await exchange();
+      return generateTitle(user, assistant, modelCompleter(deps.modelProvider, model), signal);
     },
 
-    async summarizeNow(db, session, window) {
+    async summarizeNow(session, window) {
       const noop = () => undefined;
       try {
         const result = await summarizeSession({
-          db,
+          db: deps.db,
           session,
           model: session.model,
           complete: modelCompleter(deps.modelProvider, session.model),

@@ -25,11 +25,9 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
     throw err;
   }
   const mutex = new SerialQueue();
-  let statements = 0;
   let closed = false;
 
   const run = async <Row>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
-    statements++;
     if (params === undefined || params.length === 0) {
       // exec allows several statements (migrations); it returns one result per statement.
       if (!/\$\d/.test(sql)) {
@@ -63,7 +61,6 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
       await mutex.run(() => run('SELECT 1'));
     },
     poolStats: () => ({ total: 1, idle: mutex.pending === 0 ? 1 : 0, waiting: Math.max(0, mutex.pending - 1) }),
-    statementCount: () => statements,
     async close() {
       if (closed) return;
       closed = true;

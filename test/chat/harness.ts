@@ -11,12 +11,15 @@ import OpenAI from 'openai';
 import WebSocket from 'ws';
 import type { AuthUser } from '../../src/auth/types.js';
 import type { ChatService } from '../../src/chat/chat-service.js';
+import type { TurnHooks } from '../../src/chat/hooks.js';
+import { sessionInstructions } from '../../src/chat/instructions.js';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { registerChatSocket, type ChatDeps } from '../../src/chat/ws-routes.js';
 import { loadConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { createHttpServer, type PulpFastify } from '../../src/http/server.js';
+import { createErrorClassifier } from '../../src/llm/provider.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { SessionRow } from '../../src/sessions/types.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
@@ -42,8 +45,15 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   api?: 'responses' | 'chat_completions';
   tools?: Tool[];
-  hooks?: ChatDeps['hooks'];
+  hooks?: Partial<TurnHooks>;
 }
+
+/** Hooks that let every turn call the model and never title a session. */
+export const noHooks: TurnHooks = {
+  beforeModelCall: async () => ({ kind: 'continue' }),
+  afterTurn: async () => undefined,
+  title: async () => undefined,
+};
 
 /** A session id whose lookup fails in the harness (as if the database were down). */
 export const SESSION_LOOKUP_FAILS = 'chat_ffffffffffff';
@@ -100,10 +110,12 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     },
     modelProvider,
     tools: async () => options.tools ?? [],
+    instructions: (session) => sessionInstructions(db, session, false),
     countTokens: roughCount,
     contextWindow: () => 128_000,
-    ...(options.hooks ? { hooks: options.hooks } : {}),
-  });
+    classifyError: createErrorClassifier(config.llm),
+    hooks: { ...noHooks, ...options.hooks },
+  } satisfies ChatDeps);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const wsUrl = address.replace(/^http/, 'ws');
   const clients: TestClient[] = [];
