@@ -99,8 +99,8 @@ export class LocalEventBus implements ChatEventBus {
     this.registry.publish(sessionUuid, event);
   }
 
-  async replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
-    return this.log.read(sessionUuid, turnId, afterSeq);
+  replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
+    return Promise.resolve(this.log.read(sessionUuid, turnId, afterSeq));
   }
 
   async close(): Promise<void> {}

@@ -61,8 +61,8 @@ export class StreamMapper {
   ) {}
 
   handle(event: RunStreamEvent): void {
-    if (event.type === 'raw_model_stream_event') this.#raw(event.data as unknown as Json);
-    else if (event.type === 'run_item_stream_event') this.#item(event.name, event.item as unknown as Json);
+    if (event.type === 'raw_model_stream_event') this.#raw(asRecord(event.data) ?? {});
+    else if (event.type === 'run_item_stream_event') this.#item(event.name, asRecord(event.item) ?? {});
   }
 
   #text(delta: string): void {

@@ -51,7 +51,7 @@ interface Call {
 export class TurnRecorder {
   readonly #queue = new SerialQueue();
   readonly #context: ContextStore;
-  #error: unknown;
+  #error: Error | undefined;
   #segment: Segment | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Text no SDK message item holds yet, one entry per segment. */
@@ -259,7 +259,7 @@ export class TurnRecorder {
   /** Queues a write; a failure is kept (the first one is reported by `end`) and the next writes still run. */
   #write(fn: () => Promise<string | undefined>): RowId {
     return this.#queue.run(fn).catch((err: unknown) => {
-      this.#error ??= err;
+      this.#error ??= err instanceof Error ? err : new Error(String(err));
       return undefined;
     });
   }

@@ -96,7 +96,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     const checked = await beforeModelCall(turn, session);
     session = checked.session;
     if (checked.refused) throw checked.refused;
-    await runAgent(turn, session);
+    thrown = await runAgent(turn, session);
   } catch (err) {
     thrown = err;
   }
@@ -175,12 +175,15 @@ async function settle(p: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The agent run: the stream goes through the mapper into the recorder and out as events. */
-async function runAgent(turn: Turn, session: SessionRow): Promise<void> {
+/**
+ * The agent run: the stream goes through the mapper into the recorder and out as events. Returns
+ * what ended the run early (the SDK keeps a stream's failure rather than throwing it).
+ */
+async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const { deps, req } = turn;
-  if (req.token.cancelled) return;
+  if (req.token.cancelled) return undefined;
   const [history, tools, instructions] = await Promise.all([new ContextStore(deps.db, req.sessionUuid).getItems(), deps.tools(session), deps.instructions(session)]);
-  if (req.token.cancelled) return;
+  if (req.token.cancelled) return undefined;
   const effort = session.reasoning_effort;
   const agent = new Agent({
     name: 'Pulp',
@@ -204,9 +207,10 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<void> {
   } finally {
     await settle(result.completed, req.token.cancelled ? 1_000 : SETTLE_TIMEOUT_MS);
   }
-  if (!req.token.cancelled && result.error) throw result.error;
+  if (!req.token.cancelled && result.error) return result.error;
   const firstTextAt = turn.recorder.firstTextAt;
   if (firstTextAt !== undefined) deps.metrics.timeToFirstToken.observe((firstTextAt - turn.startedAt) / 1000);
+  return undefined;
 }
 
 /** How the turn ended, from what was thrown (if anything) and the token. */

@@ -85,7 +85,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
         logger: log,
       });
       // Listeners first, before anything else can happen on this socket.
-      socket.on('message', (data, isBinary) => conn.receive(data as Buffer, isBinary));
+      socket.on('message', (data, isBinary) => conn.receive(data, isBinary));
       socket.on('close', () => {
         conn.dispose();
         chat.removeConnection(conn);

@@ -77,11 +77,14 @@ export class OfflineModel implements Model {
     this.#wordDelayMs = options.wordDelayMs ?? OFFLINE_WORD_DELAY_MS;
   }
 
-  async getResponse(request: ModelRequest): Promise<ModelResponse> {
-    request.signal?.throwIfAborted();
-    const plan = planOfflineReply({ systemInstructions: request.systemInstructions, input: request.input, toolNames: toolNames(request) });
-    const id = randomUUID().replaceAll('-', '').slice(0, 16);
-    return { usage: new Usage({ requests: 1, ...usageFor(request, plan) }), output: [outputItem(plan, id)], responseId: `resp_${id}` };
+  getResponse(request: ModelRequest): Promise<ModelResponse> {
+    // Thrown inside the executor, an abort rejects the promise.
+    return new Promise((resolve) => {
+      request.signal?.throwIfAborted();
+      const plan = planOfflineReply({ systemInstructions: request.systemInstructions, input: request.input, toolNames: toolNames(request) });
+      const id = randomUUID().replaceAll('-', '').slice(0, 16);
+      resolve({ usage: new Usage({ requests: 1, ...usageFor(request, plan) }), output: [outputItem(plan, id)], responseId: `resp_${id}` });
+    });
   }
 
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {

@@ -50,9 +50,9 @@ export interface HarnessOptions {
 
 /** Hooks that let every turn call the model and never title a session. */
 export const noHooks: TurnHooks = {
-  beforeModelCall: async () => ({ kind: 'continue' }),
-  afterTurn: async () => undefined,
-  title: async () => undefined,
+  beforeModelCall: () => Promise.resolve({ kind: 'continue' }),
+  afterTurn: () => Promise.resolve(),
+  title: () => Promise.resolve(undefined),
 };
 
 /** A session id whose lookup fails in the harness (as if the database were down). */
@@ -95,13 +95,12 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     config,
     logger,
     metrics,
-    authenticate: async (token) => {
-      if (token === undefined) throw new AppError('AUTH_1001');
+    authenticate: (token) => {
+      if (token === undefined) return Promise.reject(new AppError('AUTH_1001'));
       // A token that makes the user lookup itself fail (the database is down, say).
-      if (token === 'lookup-fails') throw new Error('user lookup failed: connection refused');
+      if (token === 'lookup-fails') return Promise.reject(new Error('user lookup failed: connection refused'));
       const user = users[token as 'alice' | 'bob'];
-      if (!user) throw new AppError('AUTH_1002');
-      return user;
+      return user ? Promise.resolve(user) : Promise.reject(new AppError('AUTH_1002'));
     },
     findOwnedSession: async (userId, publicId) => {
       if (publicId === SESSION_LOOKUP_FAILS) throw new Error('session lookup failed: connection refused');
@@ -109,7 +108,7 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
       return rows[0] ?? null;
     },
     modelProvider,
-    tools: async () => options.tools ?? [],
+    tools: () => Promise.resolve(options.tools ?? []),
     instructions: (session) => sessionInstructions(db, session, false),
     countTokens: roughCount,
     contextWindow: () => 128_000,
@@ -171,7 +170,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const event = JSON.parse(String(data)) as ServerEvent;
+      const event = JSON.parse((data as Buffer).toString('utf8')) as ServerEvent;
       this.events.push(event);
       const index = this.events.length - 1;
       this.#waiters = this.#waiters.filter((w) => {

@@ -15,7 +15,7 @@ const lookup = tool({
   name: 'lookup',
   description: 'Looks a word up.',
   parameters: z.object({ word: z.string() }),
-  execute: async ({ word }) => JSON.stringify({ word, meaning: `the meaning of ${word}` }),
+  execute: ({ word }) => Promise.resolve(JSON.stringify({ word, meaning: `the meaning of ${word}` })),
 });
 
 let h: ChatHarness;
@@ -24,7 +24,7 @@ let release: () => void = () => undefined;
 beforeAll(async () => {
   h = await startChatHarness({
     tools: [lookup],
-    hooks: { title: async () => 'Words' },
+    hooks: { title: () => Promise.resolve('Words') },
   });
 });
 afterAll(async () => {

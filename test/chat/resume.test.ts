@@ -128,7 +128,7 @@ describe('the one-server event log', () => {
   });
 
   it('when full, drops only as many finished turns as it must, oldest first, and keeps running ones', () => {
-    let now = 0;
+    const now = 0;
     const end = (turn: string, seq: number): ServerEvent => ({ type: 'assistant_end', finish_reason: 'stop', session_id: 'chat_u', turn_id: turn, seq });
     const log = new MemoryEventLog(10_000, 100, 3, () => now);
     log.record('u', delta('running', 1));

@@ -49,9 +49,9 @@ beforeEach(() => {
   const emitter = new TurnEmitter({ publish: (_uuid, e) => sent.push(e) }, 'uuid', 'chat_stream', 'turn_1', 0, () => 0);
   // The recorder's statements, answered with a row id: what it writes, without a database.
   const db: Queryable = {
-    query: async (sql, params = []) => {
+    query: (sql, params = []) => {
       statements.push({ sql, params });
-      return { rows: [{ id: `row_${statements.length}` }] as never[], rowCount: 1 };
+      return Promise.resolve({ rows: [{ id: `row_${statements.length}` }] as never[], rowCount: 1 });
     },
   };
   recorder = new TurnRecorder(db, 'uuid', []);

@@ -59,8 +59,8 @@ function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: Ser
     metrics: createMetrics(),
     sink: { publish: (_uuid, event) => void events.push(event) },
     modelProvider: provider,
-    tools: async () => [],
-    instructions: async () => 'Be brief.',
+    tools: () => Promise.resolve([]),
+    instructions: () => Promise.resolve('Be brief.'),
     countTokens,
     contextWindow: () => 1_000,
     classifyError: (err) => classifyProviderError(err),
@@ -82,9 +82,9 @@ describe('a turn stopped or broken outside the model stream', () => {
     const token = new CancellationToken();
     const before = fake.requests.length;
     const { deps, events } = setup({
-      tools: async () => {
+      tools: () => {
         token.cancel(new UserInterrupt());
-        return [];
+        return Promise.resolve([]);
       },
     });
 
@@ -126,9 +126,7 @@ describe('a turn stopped or broken outside the model stream', () => {
     const { deps, events, errors } = setup({
       hooks: {
         ...noHooks,
-        afterTurn: async () => {
-          throw new Error('summarizer down');
-        },
+        afterTurn: () => Promise.reject(new Error('summarizer down')),
       },
     });
 
@@ -147,9 +145,9 @@ describe('a turn stopped or broken outside the model stream', () => {
     const { deps, events } = setup({
       hooks: {
         ...noHooks,
-        title: async () => {
+        title: () => {
           called++;
-          throw new Error('title service down');
+          return Promise.reject(new Error('title service down'));
         },
       },
     });
@@ -233,7 +231,7 @@ describe('turn metrics', () => {
     expect(await read(deps)).toEqual({ stop: 1, interrupted: 0, error: 0, input: 12, output: 2, firstToken: 1, durations: 1 });
 
     const token = new CancellationToken();
-    const stopped = { ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) };
+    const stopped = { ...deps, tools: () => (token.cancel(new UserInterrupt()), Promise.resolve([])) };
     await expect(runTurn(stopped, request(s, token))).resolves.toBe('interrupted');
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
@@ -259,7 +257,7 @@ describe('what the hooks are given, and when they run', () => {
 
   it('the title hook is not asked for a session that has a title, given or generated, nor after a turn that did not stop', async () => {
     let calls = 0;
-    const { deps } = setup({ hooks: { ...noHooks, title: async () => void calls++ } });
+    const { deps } = setup({ hooks: { ...noHooks, title: () => Promise.resolve(void calls++) } });
     const named = await newSession();
     await setTitle(named, 'Mine', true);
     const generated = await newSession();
@@ -271,18 +269,18 @@ describe('what the hooks are given, and when they run', () => {
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(await newSession()))).resolves.toBe('error');
     const token = new CancellationToken();
-    await expect(runTurn({ ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) }, request(await newSession(), token))).resolves.toBe('interrupted');
+    await expect(runTurn({ ...deps, tools: () => (token.cancel(new UserInterrupt()), Promise.resolve([])) }, request(await newSession(), token))).resolves.toBe('interrupted');
     expect(calls).toBe(0);
   });
 
   it('afterTurn runs only after a stop, with the session total the turn just saved', async () => {
     const seen: Array<{ estimated: number; total: number }> = [];
-    const { deps } = setup({ hooks: { ...noHooks, afterTurn: async (facts) => void seen.push({ estimated: facts.estimatedTokens, total: facts.session.total_tokens }) } });
+    const { deps } = setup({ hooks: { ...noHooks, afterTurn: (facts) => Promise.resolve(void seen.push({ estimated: facts.estimatedTokens, total: facts.session.total_tokens })) } });
     const s = await newSession();
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
     const token = new CancellationToken();
-    await expect(runTurn({ ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) }, request(s, token))).resolves.toBe('interrupted');
+    await expect(runTurn({ ...deps, tools: () => (token.cancel(new UserInterrupt()), Promise.resolve([])) }, request(s, token))).resolves.toBe('interrupted');
     expect(seen).toEqual([]);
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 40, output_tokens: 2 } });
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
@@ -294,7 +292,7 @@ describe('what the hooks are given, and when they run', () => {
     await database.db.query('UPDATE sessions SET total_tokens = 5 WHERE id = $1', [s.uuid]);
     const total = async () => (await database.db.query<{ total_tokens: number }>('SELECT total_tokens FROM sessions WHERE id = $1', [s.uuid])).rows[0]!.total_tokens;
     const seen: TurnFacts[] = [];
-    const refusing = setup({ hooks: { ...noHooks, beforeModelCall: async (facts) => (seen.push(facts), { kind: 'refuse', error: new AppError('CTX_4101') }) } });
+    const refusing = setup({ hooks: { ...noHooks, beforeModelCall: (facts) => (seen.push(facts), Promise.resolve({ kind: 'refuse', error: new AppError('CTX_4101') })) } });
     await expect(runTurn(refusing.deps, request(s))).resolves.toBe('error');
     expect(refusing.events.find((e) => e.type === 'error')).toMatchObject({ code: 'CTX_4101', recoverable: false, request_id: 'req-1' });
     expect(seen[0]).toMatchObject({ estimatedTokens: 15, contextWindow: 1_000, threshold: 800, requestId: 'req-1' });
@@ -302,16 +300,14 @@ describe('what the hooks are given, and when they run', () => {
     expect(await new ContextStore(database.db, s.uuid).getItems()).toEqual([]);
 
     // A summary the hook wrote counted the user item (10 tokens); the turn takes it out of that total.
-    const summarized = setup({ hooks: { ...noHooks, beforeModelCall: async () => ({ kind: 'refuse', error: new AppError('CTX_4101'), totalAfterSummary: 37 }) } });
+    const summarized = setup({ hooks: { ...noHooks, beforeModelCall: () => Promise.resolve({ kind: 'refuse', error: new AppError('CTX_4101'), totalAfterSummary: 37 }) } });
     await expect(runTurn(summarized.deps, request(s))).resolves.toBe('error');
     expect(await total()).toBe(27);
 
     const broken = setup({
       hooks: {
         ...noHooks,
-        beforeModelCall: async () => {
-          throw new AppError('EXT_7001', 'summarizer unreachable');
-        },
+        beforeModelCall: () => Promise.reject(new AppError('EXT_7001', 'summarizer unreachable')),
       },
     });
     await expect(runTurn(broken.deps, request(s))).resolves.toBe('error');

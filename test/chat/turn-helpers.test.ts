@@ -63,7 +63,7 @@ describe('the instructions the model gets', () => {
 
 describe('the token of a socket handshake', () => {
   const from = (protocol: string | undefined, query?: Record<string, unknown>) =>
-    tokenFrom({ headers: protocol === undefined ? {} : { 'sec-websocket-protocol': protocol }, query } as never);
+    tokenFrom({ headers: protocol === undefined ? {} : { 'sec-websocket-protocol': protocol }, query });
 
   it('comes from the bearer subprotocol first, then from ?token=', () => {
     expect(from('bearer, abc')).toBe('abc');

@@ -11,7 +11,7 @@ const lookup = tool({
   name: 'lookup',
   description: 'Looks a word up.',
   parameters: z.object({ word: z.string() }),
-  execute: async ({ word }) => JSON.stringify({ word, meaning: `the meaning of ${word}` }),
+  execute: ({ word }) => Promise.resolve(JSON.stringify({ word, meaning: `the meaning of ${word}` })),
 });
 
 let slowAbortedAt: number | undefined;
@@ -32,7 +32,12 @@ const slow = tool({
 });
 
 /** Every tool call in a recorded request has its output (both APIs). */
-function toolCallsAnswered(body: any): { calls: string[]; outputs: Map<string, string> } {
+interface RecordedBody {
+  input?: Array<{ type?: string; call_id: string; output?: unknown }>;
+  messages?: Array<{ role: string; tool_call_id: string; content?: unknown; tool_calls?: Array<{ id: string }> }>;
+}
+
+function toolCallsAnswered(body: RecordedBody): { calls: string[]; outputs: Map<string, string> } {
   const calls: string[] = [];
   const outputs = new Map<string, string>();
   for (const item of body.input ?? []) {
@@ -61,7 +66,7 @@ beforeAll(async () => {
   h = await startChatHarness({
     tools: [lookup, slow],
     hooks: {
-      beforeModelCall: async (facts) => preflight?.(facts) ?? { kind: 'continue' },
+      beforeModelCall: (facts) => Promise.resolve(preflight?.(facts) ?? { kind: 'continue' }),
       afterTurn: async (facts) => afterTurn?.(facts),
       title: async (_model, exchange) => {
         titled.push((await exchange()).user);
@@ -242,7 +247,7 @@ describe.each([
     h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Okay.'] }] });
     const next = h.fake.nextRequest();
     client.message('never mind');
-    const { calls, outputs } = toolCallsAnswered((await next).body);
+    const { calls, outputs } = toolCallsAnswered((await next).body as RecordedBody);
     await client.turn(client.events.length - 1);
     expect(calls).toEqual(['call_slow']);
     expect(outputs.get('call_slow')).toContain('Interrupted by the user before the tool returned.');
@@ -340,9 +345,10 @@ describe('turn hooks', () => {
   it('afterTurn can show a card before assistant_end, and an untitled session asks for a title once it completes', async () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
-    afterTurn = async (ctx) => {
-      ctx.emit({ type: 'function_detected', tool_call_id: 'sum_00000000', tool_name: 'summarize_conversation' });
-      ctx.emit({ type: 'token_usage', current: 1, limit: ctx.contextWindow, threshold: ctx.threshold });
+    afterTurn = (facts) => {
+      facts.emit({ type: 'function_detected', tool_call_id: 'sum_00000000', tool_name: 'summarize_conversation' });
+      facts.emit({ type: 'token_usage', current: 1, limit: facts.contextWindow, threshold: facts.threshold });
+      return Promise.resolve();
     };
     try {
       h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }] });

@@ -52,9 +52,10 @@ export function counted(db: Database): { db: Database; statements: () => number 
       return q.query(sql, params);
     },
   });
+  const direct = count(db);
   const wrapped: Database = {
     driver: db.driver,
-    query: count(db).query,
+    query: (sql, params) => direct.query(sql, params),
     transaction: (fn) => db.transaction((tx) => fn(count(tx))),
     ping: (ms) => db.ping(ms),
     poolStats: () => db.poolStats(),
