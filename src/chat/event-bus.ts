@@ -41,10 +41,6 @@ export class MemoryEventLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get size(): number {
-    return this.#turns.size;
-  }
-
   record(sessionUuid: string, event: ServerEvent): void {
     const turnId = event.turn_id;
     if (turnId === undefined || event.seq === undefined) return;

@@ -65,10 +65,6 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     }, every).unref();
   }
 
-  get activeSessions(): number {
-    return this.#local.activeSessions;
-  }
-
   isRunning(sessionUuid: string): boolean {
     return this.#local.isRunning(sessionUuid) || this.#remote.has(sessionUuid);
   }
