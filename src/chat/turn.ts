@@ -84,7 +84,8 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     reported: undefined,
   };
   let session: SessionRow | undefined;
-  let thrown: unknown;
+  /** What ended the run early, if anything. */
+  let cause: unknown;
   let offCancel = (): void => undefined;
   try {
     // The user's words are durable before assistant_start.
@@ -96,21 +97,24 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     const checked = await beforeModelCall(turn, session);
     session = checked.session;
     if (checked.refused) throw checked.refused;
-    thrown = await runAgent(turn, session);
+    cause = await runAgent(turn, session);
   } catch (err) {
-    thrown = err;
+    cause = err;
   }
   // assistant_start is the first event of every turn, even one that failed before it was sent.
   if (!session) turn.emitter.emit({ type: 'assistant_start' });
-  const ending = endTurn(turn.recorder.open(), outcomeOf(turn, thrown, session));
+  const ending = endTurn(turn.recorder.open(), outcomeOf(turn, cause, session));
   for (const event of ending.events) turn.emitter.emit(event);
   let { finishReason, closing } = ending;
   try {
     if (session) await saveEnding(turn, session, ending);
   } catch (err) {
-    if (finishReason !== 'error') turn.log.error({ err }, 'saving the turn failed');
-    if (finishReason !== 'error') closing = closingEvents('error', { error: err instanceof AppError ? err : toDatabaseAppError(err), requestId: req.requestId });
-    finishReason = 'error';
+    // A turn that failed already says why; otherwise the failed save is the reason.
+    if (finishReason !== 'error') {
+      turn.log.error({ err }, 'saving the turn failed');
+      closing = closingEvents('error', { error: err instanceof AppError ? err : toDatabaseAppError(err), requestId: req.requestId });
+      finishReason = 'error';
+    }
   } finally {
     offCancel();
     turn.recorder.dispose();
@@ -213,18 +217,18 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   return undefined;
 }
 
-/** How the turn ended, from what was thrown (if anything) and the token. */
-function outcomeOf(turn: Turn, thrown: unknown, session: SessionRow | undefined): TurnOutcome {
+/** How the turn ended, from what ended its run early (if anything) and the token. */
+function outcomeOf(turn: Turn, cause: unknown, session: SessionRow | undefined): TurnOutcome {
   const { req } = turn;
   const failed = (error: AppError): TurnOutcome => {
-    turn.log.warn({ err: thrown, code: error.code }, 'turn failed');
+    turn.log.warn({ err: cause, code: error.code }, 'turn failed');
     return { kind: 'error', error, requestId: req.requestId };
   };
-  if (!session) return failed(thrown === undefined ? new AppError('INT_9001') : turn.deps.classifyError(thrown));
-  if (thrown === undefined) return req.token.cancelled ? { kind: 'interrupted' } : { kind: 'stop' };
+  if (!session) return failed(cause === undefined ? new AppError('INT_9001') : turn.deps.classifyError(cause));
+  if (cause === undefined) return req.token.cancelled ? { kind: 'interrupted' } : { kind: 'stop' };
   if (req.token.cancelled) return { kind: 'interrupted' };
-  if (thrown instanceof MaxTurnsExceededError) return { kind: 'max_turns' };
-  return failed(turn.deps.classifyError(thrown));
+  if (cause instanceof MaxTurnsExceededError) return { kind: 'max_turns' };
+  return failed(turn.deps.classifyError(cause));
 }
 
 function reportUsage(turn: Turn, session: SessionRow, current: number, usage: ResponseUsage | undefined): void {
