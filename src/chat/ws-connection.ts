@@ -38,8 +38,6 @@ export interface SocketOptions {
   pingIntervalMs: number;
   logger: Logger;
   now?: () => number;
-  /** Test seam for RESUME_WINDOW_MS. */
-  resumeWindowMs?: number;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -77,7 +75,7 @@ export class SocketConnection implements ChatConnection {
   activate(handlers: ConnectionHandlers): void {
     this.#handlers = handlers;
     this.#gate = new ResumeGate((data) => this.send(data));
-    this.#heldTimer = setTimeout(() => this.#release(), this.options.resumeWindowMs ?? RESUME_WINDOW_MS).unref();
+    this.#heldTimer = setTimeout(() => this.#release(), RESUME_WINDOW_MS).unref();
     this.#armIdle(this.options.idleTimeoutMs);
     this.#pingTimer = setInterval(() => this.#ping(), this.options.pingIntervalMs).unref();
   }
