@@ -11,6 +11,7 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
+import { checkBudget, fitsWindow, isOverThreshold } from './budget.js';
 import type { CompleteFn } from './summarizer.js';
 import { SummarizationFailedError } from './summarizer.js';
 import { summarizeSession, summaryFailureAppError, type SummarizeResult } from './summarize-session.js';
@@ -67,21 +68,25 @@ export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
 
   return {
     async beforeModelCall(facts) {
-      const newTokens = Math.max(0, facts.estimatedTokens - facts.session.total_tokens);
-      if (newTokens > facts.contextWindow) {
-        const message = `The message is about ${newTokens} tokens, more than this model's whole context window (${facts.contextWindow}). Shorten it or attach it as a file.`;
+      const currentTokens = facts.session.total_tokens;
+      const newTokens = Math.max(0, facts.estimatedTokens - currentTokens);
+      const window = facts.contextWindow;
+      const verdict = checkBudget({ currentTokens, newTokens, window });
+      if (verdict === 'too_large') {
+        const message = `The message is about ${newTokens} tokens, more than this model's whole context window (${window}). Shorten it or attach it as a file.`;
         return { kind: 'refuse', error: new AppError('CTX_4101', message) };
       }
-      if (facts.estimatedTokens <= facts.threshold) return CONTINUE;
+      if (verdict === 'ok') return CONTINUE;
       const result = await summarize(facts, true);
-      const after = result?.success ? result.tokens_after : facts.session.total_tokens + newTokens;
-      if (after <= facts.contextWindow) return CONTINUE;
+      // A summary's total already counts the turn's user items.
+      const fits = result?.success ? fitsWindow({ currentTokens: result.tokens_after, newTokens: 0, window }) : fitsWindow({ currentTokens, newTokens, window });
+      if (fits) return CONTINUE;
       const error = new AppError('CTX_4101', 'The conversation does not fit the model’s context window even after summarizing it.');
       return result?.success ? { kind: 'refuse', error, totalAfterSummary: result.tokens_after } : { kind: 'refuse', error };
     },
 
     async afterTurn(facts) {
-      if (facts.estimatedTokens > facts.threshold) await summarize(facts, false);
+      if (isOverThreshold(facts.estimatedTokens, facts.contextWindow)) await summarize(facts, false);
     },
 
     async title(model, exchange, signal) {
