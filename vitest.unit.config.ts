@@ -9,7 +9,7 @@ export const UNIT_TESTS = [
   'test/cluster/wire.test.ts',
   'test/db/data-dir-lock.test.ts',
   'test/config/config.test.ts',
-  'test/context/{budget,model-windows,summarizer,summary-plan,title,tokens}.test.ts',
+  'test/context/{budget,model-windows,summarizer,summary-plan,title,tokens,turn-hooks}.test.ts',
   'test/llm/offline-model.test.ts',
   'test/mcp/{html-to-text,tool-names}.test.ts',
   'test/util/serial-queue.test.ts',
