@@ -70,7 +70,6 @@ export class TurnRecorder {
     private readonly db: Queryable,
     private readonly sessionUuid: string,
     userItems: readonly AgentInputItem[],
-    private readonly checkpointMs = CHECKPOINT_INTERVAL_MS,
   ) {
     this.#context = new ContextStore(db, sessionUuid);
     this.#items = [...userItems];
@@ -96,7 +95,7 @@ export class TurnRecorder {
     }
     this.#segment ??= { text: '', rowId: undefined, savedLength: -1 };
     this.#segment.text += delta;
-    this.#timer ??= setTimeout(() => this.#checkpoint(), this.checkpointMs).unref();
+    this.#timer ??= setTimeout(() => this.#checkpoint(), CHECKPOINT_INTERVAL_MS).unref();
   }
 
   /** A response ended: its text stays unsaid until its message item arrives. */
@@ -175,11 +174,14 @@ export class TurnRecorder {
       const call = this.#calls.get(tool.callId);
       if (!call || call.completed) continue;
       call.completed = true;
-      if (tool.insert) {
-        const row = { role: 'tool_call' as const, tool_call_id: tool.callId, tool_name: tool.name, tool_arguments: tool.args };
-        call.rowId = this.#write(async () => (await insertMessage(this.db, this.sessionUuid, { ...row, metadata: RUNNING })).id);
+      if (!tool.insert) {
+        this.#updateTool(call, tool.result, tool.success, tool.flags);
+        continue;
       }
-      this.#updateTool(call, tool.result, tool.success, tool.flags);
+      // A call whose card was shown but whose tool never started: its row, complete at once.
+      const row = { role: 'tool_call' as const, tool_call_id: tool.callId, tool_name: tool.name, tool_arguments: tool.args };
+      const done = { tool_result: tool.result, tool_success: tool.success, metadata: tool.flags };
+      call.rowId = this.#write(async () => (await insertMessage(this.db, this.sessionUuid, { ...row, ...done })).id);
     }
     this.#pending.push(...ending.context);
     this.#items.push(...ending.context);
@@ -239,7 +241,7 @@ export class TurnRecorder {
     this.#timer = undefined;
     if (!this.#segment) return;
     this.#saveText(this.#segment, STREAMING);
-    this.#timer = setTimeout(() => this.#checkpoint(), this.checkpointMs).unref();
+    this.#timer = setTimeout(() => this.#checkpoint(), CHECKPOINT_INTERVAL_MS).unref();
   }
 
   /** INSERT once per segment, then UPDATE the same row; a checkpoint with nothing new is skipped. */
