@@ -19,7 +19,7 @@ import { registerChatSocket } from './chat/ws-routes.js';
 import { createCluster } from './cluster/cluster.js';
 import { bearerToken } from './auth/request-user.js';
 import { countItems } from './context/tokens.js';
-import { createContextHooks } from './context/turn-hooks.js';
+import { createContextHooks, createSummarizer } from './context/turn-hooks.js';
 import { createErrorClassifier, createModelProvider, describeLlm } from './llm/index.js';
 import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
@@ -99,7 +99,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
   registerAuthRoutes(app, auth, new RateLimiter(config.auth.rateLimitPerMinute, 60_000));
   const modelProvider = createModelProvider(config.llm);
-  const contextHooks = createContextHooks({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
+  const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
   const workspaceTools = workspaceToolset();
@@ -119,7 +119,8 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
     countTokens: (model, items) => countItems(model, items),
     contextWindow,
-    hooks: contextHooks,
+    hooks: createContextHooks({ modelProvider }),
+    summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
   });
   health.websocket = () => chat.connectionCounts();
@@ -153,7 +154,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
         await chat.whenIdle(sessionUuid, 10_000);
       },
     },
-    summarize: (session) => contextHooks.summarizeNow(session, contextWindow(session.model)),
+    summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
   });
 
   await registerWebClient(app);

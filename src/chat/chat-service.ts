@@ -66,6 +66,7 @@ export class ChatService {
       contextWindow: deps.contextWindow,
       classifyError: deps.classifyError,
       hooks: deps.hooks,
+      summarize: deps.summarize,
     };
   }
 

@@ -1,6 +1,7 @@
 /**
  * What the turn asks of context management (src/context): decisions, not actions. A hook is told
- * facts about the turn and answers; the turn writes its own rows, context items and counters.
+ * facts about the turn and answers; the turn acts — it summarizes (through `Summarize`), takes its
+ * own items back out of the context, saves counters and titles.
  */
 import type { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
@@ -26,12 +27,16 @@ export interface TurnFacts {
 /** Whether the turn may call the model. */
 export type ModelCallDecision =
   | { kind: 'continue' }
-  /**
-   * End the turn with `error` before any model call; the turn takes its user items back out of
-   * the context. `totalAfterSummary`: the context's size after a summary the hook wrote, which
-   * counts those items.
-   */
-  | { kind: 'refuse'; error: AppError; totalAfterSummary?: number };
+  /** Summarize the context first, then ask `afterSummary`. */
+  | { kind: 'summarize' }
+  /** End the turn with `error` before any model call; the turn takes its user items back out of the context. */
+  | { kind: 'refuse'; error: AppError };
+
+/** What a summary the turn asked for came to. */
+export type SummaryOutcome = { kind: 'summarized'; tokensAfter: number } | { kind: 'not_summarized' };
+
+/** Summarizes the session's context (forced, or only when over the threshold); sends the card through `facts.emit`. */
+export type Summarize = (facts: TurnFacts, force: boolean) => Promise<SummaryOutcome>;
 
 /** The first exchange of a session, which its title is made from. */
 export interface FirstExchange {
@@ -40,10 +45,12 @@ export interface FirstExchange {
 }
 
 export interface TurnHooks {
-  /** Before the model call: may summarize the context first, then says whether the turn goes on. */
-  beforeModelCall(facts: TurnFacts): Promise<ModelCallDecision>;
-  /** After a completed turn (before `assistant_end{stop}`): may summarize the context. */
-  afterTurn(facts: TurnFacts): Promise<void>;
+  /** Before the model call: go on, summarize first, or refuse. */
+  beforeModelCall(facts: TurnFacts): ModelCallDecision;
+  /** After the summary `beforeModelCall` asked for: go on or refuse. */
+  afterSummary(facts: TurnFacts, summary: SummaryOutcome): Exclude<ModelCallDecision, { kind: 'summarize' }>;
+  /** After a completed turn (before `assistant_end{stop}`): whether to summarize now. */
+  afterTurn(facts: TurnFacts): 'summarize' | 'none';
   /**
    * The title of a session that has none, after a completed turn (`exchange` reads its first
    * exchange); undefined for none. The turn saves and announces it, unless the user renamed it.

@@ -15,7 +15,7 @@ import type { SessionRow } from '../sessions/types.js';
 import type { CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
-import type { FirstExchange, TurnFacts, TurnHooks } from './hooks.js';
+import type { FirstExchange, Summarize, TurnFacts, TurnHooks } from './hooks.js';
 import { insertMessage } from './message-store.js';
 import { StreamMapper } from './stream-mapper.js';
 import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './turn-end.js';
@@ -41,6 +41,7 @@ export interface TurnDeps {
   contextWindow: (model: string) => number;
   classifyError: (err: unknown) => AppError;
   hooks: TurnHooks;
+  summarize: Summarize;
 }
 
 export interface TurnRequest {
@@ -157,19 +158,27 @@ function factsOf(turn: Turn, session: SessionRow, estimatedTokens: number): Turn
 }
 
 /**
- * Asks the hooks whether the model may be called. A refusal takes the turn's user items back out
- * of `llm_context` (they can never fit) and ends the turn with the hook's error.
+ * Asks the hooks whether the model may be called, summarizing first when they say so. A refusal
+ * takes the turn's user items back out of `llm_context` (they can never fit) and ends the turn
+ * with the hook's error.
  */
 async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ session: SessionRow; refused?: AppError }> {
   if (turn.req.token.cancelled) return { session };
   const { deps, req, userItems } = turn;
-  const estimate = session.total_tokens + deps.countTokens(session.model, userItems);
-  const decision = await deps.hooks.beforeModelCall(factsOf(turn, session, estimate));
+  const userTokens = deps.countTokens(session.model, userItems);
+  const facts = factsOf(turn, session, session.total_tokens + userTokens);
+  let decision = deps.hooks.beforeModelCall(facts);
+  let summarized: number | undefined;
+  if (decision.kind === 'summarize') {
+    const summary = await deps.summarize(facts, true);
+    if (summary.kind === 'summarized') summarized = summary.tokensAfter;
+    decision = deps.hooks.afterSummary(facts, summary);
+  }
   if (decision.kind === 'continue') return { session };
   await new ContextStore(deps.db, req.sessionUuid).removeNewest(userItems.length);
   turn.recorder.forgetUserItems();
-  const after = decision.totalAfterSummary;
-  const total = after === undefined ? session.total_tokens : Math.max(0, after - deps.countTokens(session.model, userItems));
+  // A summary's total counted the user items; without one, the stored total never did.
+  const total = summarized === undefined ? session.total_tokens : Math.max(0, summarized - userTokens);
   return { session: { ...session, total_tokens: total }, refused: decision.error };
 }
 
@@ -243,7 +252,7 @@ function reportUsage(turn: Turn, session: SessionRow, current: number, usage: Re
   });
 }
 
-/** Writes the end, saves the context's size (and says it when it changed), then `afterTurn`. */
+/** Writes the end, saves the context's size (and says it when it changed), then summarizes when the hooks say so. */
 async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): Promise<void> {
   const { deps, req, recorder } = turn;
   await recorder.end(ending);
@@ -252,10 +261,12 @@ async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): 
   await deps.db.query('UPDATE sessions SET total_tokens = $2, last_used_at = now() WHERE id = $1', [req.sessionUuid, current]);
   if (turn.reported !== current) reportUsage(turn, session, current, recorder.usage);
   if (ending.finishReason !== 'stop') return;
+  const facts = factsOf(turn, { ...session, total_tokens: current }, current);
+  if (deps.hooks.afterTurn(facts) === 'none') return;
   try {
-    await deps.hooks.afterTurn(factsOf(turn, { ...session, total_tokens: current }, current));
+    await deps.summarize(facts, false);
   } catch (err) {
-    turn.log.error({ err }, 'afterTurn hook failed');
+    turn.log.error({ err }, 'summarizing after the turn failed');
   }
 }
 

@@ -1,12 +1,12 @@
 /**
- * Context management's answers to the chat turn: whether the model may be called (summarizing
- * first when the context is over the threshold), automatic summarization after a completed turn,
- * and the title of an untitled session. The turn applies the decisions to its own rows.
- * Also the completion function the summarizer and titler use: the session's own model, run as an
- * agent without tools.
+ * Context management for the chat turn: its decisions (`createContextHooks` — whether the model
+ * may be called, summarize first, or refuse; whether to summarize after a turn; a title) and its
+ * one action (`createSummarizer` — summarize a session, which the turn calls when a decision says
+ * so, and the REST route calls directly). Also the completion function the summarizer and titler
+ * use: the session's own model, run as an agent without tools.
  */
 import { Agent, Runner, type ModelProvider } from '@openai/agents';
-import type { ModelCallDecision, TurnFacts, TurnHooks } from '../chat/hooks.js';
+import type { Summarize, TurnHooks } from '../chat/hooks.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -14,7 +14,7 @@ import type { SessionRow } from '../sessions/types.js';
 import { checkBudget, fitsWindow, isOverThreshold } from './budget.js';
 import type { CompleteFn } from './summarizer.js';
 import { SummarizationFailedError } from './summarizer.js';
-import { summarizeSession, summaryFailureAppError, type SummarizeResult } from './summarize-session.js';
+import { summarizeSession, summaryFailureAppError, type SummarizeResult, type SummarizeSessionOptions } from './summarize-session.js';
 import { generateTitle } from './title.js';
 
 /** A completion on `model` with no tools: the summary and title prompts. */
@@ -27,7 +27,44 @@ export function modelCompleter(modelProvider: ModelProvider, model: string): Com
   };
 }
 
-export interface ContextHookDeps {
+/** Context management's decisions for the chat turn; they need the model only for titles. */
+export function createContextHooks(deps: { modelProvider: ModelProvider }): TurnHooks {
+  return {
+    beforeModelCall(facts) {
+      const currentTokens = facts.session.total_tokens;
+      const newTokens = Math.max(0, facts.estimatedTokens - currentTokens);
+      const window = facts.contextWindow;
+      const verdict = checkBudget({ currentTokens, newTokens, window });
+      if (verdict === 'ok') return { kind: 'continue' };
+      if (verdict === 'summarize') return { kind: 'summarize' };
+      const message = `The message is about ${newTokens} tokens, more than this model's whole context window (${window}). Shorten it or attach it as a file.`;
+      return { kind: 'refuse', error: new AppError('CTX_4101', message) };
+    },
+
+    afterSummary(facts, summary) {
+      const window = facts.contextWindow;
+      const currentTokens = facts.session.total_tokens;
+      // A summary's total already counts the turn's user items.
+      const fits =
+        summary.kind === 'summarized'
+          ? fitsWindow({ currentTokens: summary.tokensAfter, newTokens: 0, window })
+          : fitsWindow({ currentTokens, newTokens: Math.max(0, facts.estimatedTokens - currentTokens), window });
+      if (fits) return { kind: 'continue' };
+      return { kind: 'refuse', error: new AppError('CTX_4101', 'The conversation does not fit the model’s context window even after summarizing it.') };
+    },
+
+    afterTurn(facts) {
+      return isOverThreshold(facts.estimatedTokens, facts.contextWindow) ? 'summarize' : 'none';
+    },
+
+    async title(model, exchange, signal) {
+      const { user, assistant } = await exchange();
+      return generateTitle(user, assistant, modelCompleter(deps.modelProvider, model), signal);
+    },
+  };
+}
+
+export interface SummarizerDeps {
   /** Where summaries are written (`llm_context`, the card row, the counters). */
   db: Database;
   modelProvider: ModelProvider;
@@ -36,85 +73,50 @@ export interface ContextHookDeps {
   summaryRetryBackoffMs?: number;
 }
 
-const CONTINUE: ModelCallDecision = { kind: 'continue' };
-
-export function createContextHooks(deps: ContextHookDeps): TurnHooks & {
+/**
+ * Summarization for the chat turn (`summarize`: a failure is said as a recoverable `error` event
+ * and the turn goes on) and for the REST route (`summarizeNow`: a failure is thrown).
+ */
+export function createSummarizer(deps: SummarizerDeps): {
+  summarize: Summarize;
   summarizeNow(session: SessionRow, window: number): Promise<SummarizeResult>;
 } {
-  const summarize = async (facts: TurnFacts, force: boolean): Promise<SummarizeResult | undefined> => {
-    const model = facts.session.model;
+  const run = async (session: SessionRow, options: Pick<SummarizeSessionOptions, 'emit' | 'force' | 'signal' | 'window'>): Promise<SummarizeResult> => {
     try {
       const result = await summarizeSession({
         db: deps.db,
-        session: facts.session,
-        model,
-        complete: modelCompleter(deps.modelProvider, model),
-        emit: (event) => facts.emit(event),
-        force,
-        signal: facts.signal,
-        window: facts.contextWindow,
+        session,
+        model: session.model,
+        complete: modelCompleter(deps.modelProvider, session.model),
         retryBackoffMs: deps.summaryRetryBackoffMs,
+        ...options,
       });
       deps.metrics.summarizations.inc({ outcome: result.success ? 'success' : 'skipped' });
       return result;
     } catch (err) {
-      if (!(err instanceof SummarizationFailedError)) throw err;
-      deps.metrics.summarizations.inc({ outcome: 'failed' });
-      const wire = summaryFailureAppError(err);
-      facts.emit({ type: 'error', code: wire.code, message: wire.message, recoverable: true, request_id: facts.requestId });
-      return undefined;
+      if (err instanceof SummarizationFailedError) deps.metrics.summarizations.inc({ outcome: 'failed' });
+      throw err;
     }
   };
 
   return {
-    async beforeModelCall(facts) {
-      const currentTokens = facts.session.total_tokens;
-      const newTokens = Math.max(0, facts.estimatedTokens - currentTokens);
-      const window = facts.contextWindow;
-      const verdict = checkBudget({ currentTokens, newTokens, window });
-      if (verdict === 'too_large') {
-        const message = `The message is about ${newTokens} tokens, more than this model's whole context window (${window}). Shorten it or attach it as a file.`;
-        return { kind: 'refuse', error: new AppError('CTX_4101', message) };
+    async summarize(facts, force) {
+      try {
+        const result = await run(facts.session, { emit: (event) => facts.emit(event), force, signal: facts.signal, window: facts.contextWindow });
+        return result.success ? { kind: 'summarized', tokensAfter: result.tokens_after } : { kind: 'not_summarized' };
+      } catch (err) {
+        if (!(err instanceof SummarizationFailedError)) throw err;
+        const wire = summaryFailureAppError(err);
+        facts.emit({ type: 'error', code: wire.code, message: wire.message, recoverable: true, request_id: facts.requestId });
+        return { kind: 'not_summarized' };
       }
-      if (verdict === 'ok') return CONTINUE;
-      const result = await summarize(facts, true);
-      // A summary's total already counts the turn's user items.
-      const fits = result?.success ? fitsWindow({ currentTokens: result.tokens_after, newTokens: 0, window }) : fitsWindow({ currentTokens, newTokens, window });
-      if (fits) return CONTINUE;
-      const error = new AppError('CTX_4101', 'The conversation does not fit the model’s context window even after summarizing it.');
-      return result?.success ? { kind: 'refuse', error, totalAfterSummary: result.tokens_after } : { kind: 'refuse', error };
-    },
-
-    async afterTurn(facts) {
-      if (isOverThreshold(facts.estimatedTokens, facts.contextWindow)) await summarize(facts, false);
-    },
-
-    async title(model, exchange, signal) {
-      const { user, assistant } = await exchange();
-      return generateTitle(user, assistant, modelCompleter(deps.modelProvider, model), signal);
     },
 
     async summarizeNow(session, window) {
-      const noop = () => undefined;
       try {
-        const result = await summarizeSession({
-          db: deps.db,
-          session,
-          model: session.model,
-          complete: modelCompleter(deps.modelProvider, session.model),
-          emit: noop,
-          force: true,
-          window,
-          retryBackoffMs: deps.summaryRetryBackoffMs,
-        });
-        deps.metrics.summarizations.inc({ outcome: result.success ? 'success' : 'skipped' });
-        return result;
+        return await run(session, { emit: () => undefined, force: true, window });
       } catch (err) {
-        if (err instanceof SummarizationFailedError) {
-          deps.metrics.summarizations.inc({ outcome: 'failed' });
-          throw summaryFailureAppError(err);
-        }
-        throw err;
+        throw err instanceof SummarizationFailedError ? summaryFailureAppError(err) : err;
       }
     },
   };

@@ -11,7 +11,7 @@ import OpenAI from 'openai';
 import WebSocket from 'ws';
 import type { AuthUser } from '../../src/auth/types.js';
 import type { ChatService } from '../../src/chat/chat-service.js';
-import type { TurnHooks } from '../../src/chat/hooks.js';
+import type { Summarize, TurnHooks } from '../../src/chat/hooks.js';
 import { sessionInstructions } from '../../src/chat/instructions.js';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { registerChatSocket, type ChatDeps } from '../../src/chat/ws-routes.js';
@@ -46,14 +46,19 @@ export interface HarnessOptions {
   api?: 'responses' | 'chat_completions';
   tools?: Tool[];
   hooks?: Partial<TurnHooks>;
+  summarize?: Summarize;
 }
 
-/** Hooks that let every turn call the model and never title a session. */
+/** Hooks that let every turn call the model, never summarize and never title a session. */
 export const noHooks: TurnHooks = {
-  beforeModelCall: () => Promise.resolve({ kind: 'continue' }),
-  afterTurn: () => Promise.resolve(),
+  beforeModelCall: () => ({ kind: 'continue' }),
+  afterSummary: () => ({ kind: 'continue' }),
+  afterTurn: () => 'none',
   title: () => Promise.resolve(undefined),
 };
+
+/** A summarizer with nothing to summarize. */
+export const noSummary: Summarize = () => Promise.resolve({ kind: 'not_summarized' });
 
 /** A session id whose lookup fails in the harness (as if the database were down). */
 export const SESSION_LOOKUP_FAILS = 'chat_ffffffffffff';
@@ -114,6 +119,7 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     contextWindow: () => 128_000,
     classifyError: createErrorClassifier(config.llm),
     hooks: { ...noHooks, ...options.hooks },
+    summarize: options.summarize ?? noSummary,
   } satisfies ChatDeps);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const wsUrl = address.replace(/^http/, 'ws');

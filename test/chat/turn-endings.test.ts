@@ -19,7 +19,7 @@ import { classifyProviderError } from '../../src/llm/provider-errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { noHooks } from './harness.js';
+import { noHooks, noSummary } from './harness.js';
 
 let database: TestDatabase;
 let fake: FakeOpenAI;
@@ -65,6 +65,7 @@ function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: Ser
     contextWindow: () => 1_000,
     classifyError: (err) => classifyProviderError(err),
     hooks: noHooks,
+    summarize: noSummary,
     ...overrides,
   };
   return { deps, events, errors };
@@ -120,21 +121,19 @@ describe('a turn stopped or broken outside the model stream', () => {
     expect(errors.map((e) => e.msg)).toContain('saving the turn failed');
   });
 
-  it('an afterTurn hook that throws is logged, and the turn still ends with stop and its answer kept', async () => {
+  it('a summary after the turn that throws is logged, and the turn still ends with stop and its answer kept', async () => {
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Kept.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
     const { deps, events, errors } = setup({
-      hooks: {
-        ...noHooks,
-        afterTurn: () => Promise.reject(new Error('summarizer down')),
-      },
+      hooks: { ...noHooks, afterTurn: () => 'summarize' },
+      summarize: () => Promise.reject(new Error('summarizer down')),
     });
 
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
 
     expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
     expect(events.some((e) => e.type === 'error')).toBe(false);
-    expect(errors.map((e) => e.msg)).toEqual(['afterTurn hook failed']);
+    expect(errors.map((e) => e.msg)).toEqual(['summarizing after the turn failed']);
     expect((await listMessages(database.db, s.uuid)).map((m) => m.content)).toEqual(['Hello there', 'Kept.']);
   });
 
@@ -273,9 +272,13 @@ describe('what the hooks are given, and when they run', () => {
     expect(calls).toBe(0);
   });
 
-  it('afterTurn runs only after a stop, with the session total the turn just saved', async () => {
+  it('afterTurn is asked only after a stop, with the session total the turn just saved, and its summary is not forced', async () => {
     const seen: Array<{ estimated: number; total: number }> = [];
-    const { deps } = setup({ hooks: { ...noHooks, afterTurn: (facts) => Promise.resolve(void seen.push({ estimated: facts.estimatedTokens, total: facts.session.total_tokens })) } });
+    const forced: boolean[] = [];
+    const { deps } = setup({
+      hooks: { ...noHooks, afterTurn: (facts) => (seen.push({ estimated: facts.estimatedTokens, total: facts.session.total_tokens }), 'summarize') },
+      summarize: (_facts, force) => (forced.push(force), noSummary(_facts, force)),
+    });
     const s = await newSession();
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
@@ -285,6 +288,7 @@ describe('what the hooks are given, and when they run', () => {
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 40, output_tokens: 2 } });
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
     expect(seen).toEqual([{ estimated: 42, total: 42 }]);
+    expect(forced).toEqual([false]);
   });
 
   it('a refusal before the model call takes the user item back out of the context and keeps the total right; a hook failure counts the user message', async () => {
@@ -292,23 +296,31 @@ describe('what the hooks are given, and when they run', () => {
     await database.db.query('UPDATE sessions SET total_tokens = 5 WHERE id = $1', [s.uuid]);
     const total = async () => (await database.db.query<{ total_tokens: number }>('SELECT total_tokens FROM sessions WHERE id = $1', [s.uuid])).rows[0]!.total_tokens;
     const seen: TurnFacts[] = [];
-    const refusing = setup({ hooks: { ...noHooks, beforeModelCall: (facts) => (seen.push(facts), Promise.resolve({ kind: 'refuse', error: new AppError('CTX_4101') })) } });
+    const refusing = setup({ hooks: { ...noHooks, beforeModelCall: (facts) => (seen.push(facts), { kind: 'refuse', error: new AppError('CTX_4101') }) } });
     await expect(runTurn(refusing.deps, request(s))).resolves.toBe('error');
     expect(refusing.events.find((e) => e.type === 'error')).toMatchObject({ code: 'CTX_4101', recoverable: false, request_id: 'req-1' });
     expect(seen[0]).toMatchObject({ estimatedTokens: 15, contextWindow: 1_000, threshold: 800, requestId: 'req-1' });
     expect(await total()).toBe(5);
     expect(await new ContextStore(database.db, s.uuid).getItems()).toEqual([]);
 
-    // A summary the hook wrote counted the user item (10 tokens); the turn takes it out of that total.
-    const summarized = setup({ hooks: { ...noHooks, beforeModelCall: () => Promise.resolve({ kind: 'refuse', error: new AppError('CTX_4101'), totalAfterSummary: 37 }) } });
+    // Summarize first, still too large: the summary's total counted the user item (10 tokens),
+    // so the turn takes it out of that total.
+    const forced: boolean[] = [];
+    const summarized = setup({
+      hooks: {
+        ...noHooks,
+        beforeModelCall: () => ({ kind: 'summarize' }),
+        afterSummary: (_facts, summary) => (summary.kind === 'summarized' && summary.tokensAfter === 37 ? { kind: 'refuse', error: new AppError('CTX_4101') } : { kind: 'continue' }),
+      },
+      summarize: (_facts, force) => (forced.push(force), Promise.resolve({ kind: 'summarized', tokensAfter: 37 })),
+    });
     await expect(runTurn(summarized.deps, request(s))).resolves.toBe('error');
+    expect(forced).toEqual([true]);
     expect(await total()).toBe(27);
 
     const broken = setup({
-      hooks: {
-        ...noHooks,
-        beforeModelCall: () => Promise.reject(new AppError('EXT_7001', 'summarizer unreachable')),
-      },
+      hooks: { ...noHooks, beforeModelCall: () => ({ kind: 'summarize' }) },
+      summarize: () => Promise.reject(new AppError('EXT_7001', 'summarizer unreachable')),
     });
     await expect(runTurn(broken.deps, request(s))).resolves.toBe('error');
     expect(await total()).toBe(27 + 10);

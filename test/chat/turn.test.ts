@@ -60,18 +60,23 @@ function streamedText(client: TestClient, turnId: string | undefined): string {
 
 let h: ChatHarness;
 let preflight: ((facts: TurnFacts) => ModelCallDecision) | undefined;
-let afterTurn: ((facts: TurnFacts) => Promise<void>) | undefined;
+/** Set: the hooks ask for a summary after each turn, and this is the summary. */
+let afterTurn: ((facts: TurnFacts) => void) | undefined;
 const titled: string[] = [];
 beforeAll(async () => {
   h = await startChatHarness({
     tools: [lookup, slow],
     hooks: {
-      beforeModelCall: (facts) => Promise.resolve(preflight?.(facts) ?? { kind: 'continue' }),
-      afterTurn: async (facts) => afterTurn?.(facts),
+      beforeModelCall: (facts) => preflight?.(facts) ?? { kind: 'continue' },
+      afterTurn: () => (afterTurn ? 'summarize' : 'none'),
       title: async (_model, exchange) => {
         titled.push((await exchange()).user);
         return undefined;
       },
+    },
+    summarize: (facts) => {
+      afterTurn?.(facts);
+      return Promise.resolve({ kind: 'not_summarized' });
     },
   });
 });
@@ -342,13 +347,12 @@ describe('turn hooks', () => {
     }
   });
 
-  it('afterTurn can show a card before assistant_end, and an untitled session asks for a title once it completes', async () => {
+  it('a summary the hooks ask for after the turn can show a card before assistant_end, and an untitled session asks for a title once it completes', async () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
     afterTurn = (facts) => {
       facts.emit({ type: 'function_detected', tool_call_id: 'sum_00000000', tool_name: 'summarize_conversation' });
       facts.emit({ type: 'token_usage', current: 1, limit: facts.contextWindow, threshold: facts.threshold });
-      return Promise.resolve();
     };
     try {
       h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }] });
