@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 /** The files of src/chat that make up one chat turn. */
-const TURN_FILES = ['turn', 'turn-emitter', 'turn-errors', 'stream-mapper', 'message-store', 'context-store', 'turn-coordinator', 'cancellation'].map(
+const TURN_FILES = ['turn', 'turn-end', 'turn-recorder', 'turn-emitter', 'stream-mapper', 'row-flags', 'message-store', 'context-store', 'turn-coordinator', 'cancellation', 'resume-gate'].map(
   (name) => `src/chat/${name}.ts`,
 );
 const SESSION_FILES = readdirSync(new URL('./src/sessions/', import.meta.url), { recursive: true, encoding: 'utf8' })

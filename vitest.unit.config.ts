@@ -5,13 +5,14 @@
 import { defineConfig } from 'vitest/config';
 
 export const UNIT_TESTS = [
-  'test/chat/{cancellation,connections,context-repair,resume,turn-coordinator,turn-emitter,turn-helpers}.test.ts',
+  'test/chat/{cancellation,connections,context-repair,resume,resume-gate,stream-mapper,turn-coordinator,turn-emitter,turn-end,turn-helpers}.test.ts',
   'test/cluster/wire.test.ts',
   'test/db/data-dir-lock.test.ts',
   'test/config/config.test.ts',
-  'test/context/{budget,model-windows,summarizer,summary-plan,title,tokens}.test.ts',
+  'test/context/{budget,model-windows,summarizer,summary-plan,title,tokens,turn-hooks}.test.ts',
   'test/llm/offline-model.test.ts',
   'test/mcp/{html-to-text,tool-names}.test.ts',
+  'test/util/serial-queue.test.ts',
   'test/workspace/{jail,sandbox-parts,text-helpers}.test.ts',
 ];
 

@@ -24,7 +24,7 @@ import { CLOSE_BAD_TOKEN, registerChatSocket } from './chat/ws-routes.js';
 import { createCluster } from './cluster/cluster.js';
 import { bearerToken } from './auth/request-user.js';
 import { countItems } from './context/tokens.js';
-import { createContextHooks } from './context/turn-hooks.js';
+import { createContextHooks, createSummarizer } from './context/turn-hooks.js';
 import { createErrorClassifier, createModelProvider, describeLlm } from './llm/index.js';
 import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
@@ -113,7 +113,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
   }
   const modelProvider = createModelProvider(config.llm);
-  const contextHooks = createContextHooks({ modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
+  const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
   const workspaceTools = workspaceToolset();
@@ -133,15 +133,15 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
     countTokens: (model, items) => countItems(model, items),
     contextWindow,
-    hooks: contextHooks,
+    hooks: createContextHooks({ modelProvider }),
+    summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
   });
-  health.websocket = () => chat.registry.counts();
+  health.websocket = () => chat.connectionCounts();
   // A disabled or deleted user's open chat sockets on this server close with 4403 at once.
   auth.onUserDisabled(async (userId) => {
     const { rows } = await db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [userId]);
-    const sessions = new Set(rows.map((r) => r.id));
-    for (const conn of chat.registry.all()) if (sessions.has(conn.sessionUuid)) conn.close(CLOSE_BAD_TOKEN, 'Account disabled');
+    chat.closeConnections(new Set(rows.map((r) => r.id)), CLOSE_BAD_TOKEN, 'Account disabled');
   });
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
@@ -167,13 +167,13 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       remove: (publicId) => workspace.remove(publicId),
     },
     turns: {
-      isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),
+      isRunning: (sessionUuid) => chat.isRunning(sessionUuid),
       interrupt: async (sessionUuid) => {
         chat.interrupt(sessionUuid);
-        await chat.coordinator.whenIdle(sessionUuid, 10_000);
+        await chat.whenIdle(sessionUuid, 10_000);
       },
     },
-    summarize: (session) => contextHooks.summarizeNow(db, session, contextWindow(session.model)),
+    summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
   });
 
   registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
@@ -183,10 +183,10 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       db,
       auth,
       turns: {
-        isRunning: (sessionUuid) => chat.coordinator.isRunning(sessionUuid),
+        isRunning: (sessionUuid) => chat.isRunning(sessionUuid),
         interrupt: async (sessionUuid) => {
           chat.interrupt(sessionUuid);
-          await chat.coordinator.whenIdle(sessionUuid, 10_000);
+          await chat.whenIdle(sessionUuid, 10_000);
         },
       },
       workspace: { remove: (publicId) => workspace.remove(publicId) },

@@ -1,13 +1,13 @@
 /**
- * Cancellation of one chat turn: a token with distinct reason classes (a user stop is not a
- * timeout), `onCancel` callbacks and an AbortSignal for the SDK and tools.
+ * Cancellation of one chat turn: a token with distinct reason classes (a user's stop, a newer
+ * message, a shutdown), `onCancel` callbacks and an AbortSignal for the SDK and tools.
  */
 
 /** Base class of every reason a turn can be cancelled for. */
 export abstract class CancelReason extends Error {
   override name = this.constructor.name;
   /** The `assistant_end.finish_reason` a turn ended by this reason reports. */
-  abstract readonly finishReason: 'interrupted' | 'error';
+  abstract readonly finishReason: 'interrupted';
 }
 
 /** The user pressed stop (an `interrupt` frame). */
@@ -30,17 +30,6 @@ export class NewMessageInterrupt extends CancelReason {
 export class ShutdownInterrupt extends CancelReason {
   readonly finishReason = 'interrupted' as const;
   constructor(message = 'The server is shutting down.') {
-    super(message);
-  }
-}
-
-/** A named bound was reached (model call, tool, whole turn). */
-export class Timeout extends CancelReason {
-  readonly finishReason = 'error' as const;
-  constructor(
-    message = 'Timed out.',
-    readonly afterMs?: number,
-  ) {
     super(message);
   }
 }

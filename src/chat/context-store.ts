@@ -1,9 +1,8 @@
 /**
- * `llm_context`: the SDK input items the model sees next turn, as an @openai/agents
- * `Session` over the Database, plus the repairs that keep it valid after an interrupt or a crash
+ * `llm_context`: the SDK input items the model sees next turn, read and appended in order, plus the repairs that keep it valid after an interrupt or a crash
  * (every function call gets an output; partial text is kept, marked as interrupted).
  */
-import type { AgentInputItem, Session } from '@openai/agents';
+import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 
 export const INTERRUPTED_TOOL_RESULT = 'Interrupted by the user before the tool returned.';
@@ -16,25 +15,15 @@ SELECT $1, base.n + t.ord, t.value
 FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(value, ord),
      (SELECT COALESCE(MAX(seq), 0) AS n FROM llm_context WHERE session_id = $1) AS base`;
 
-/** A session's `llm_context` rows as an SDK `Session`; `getItems` always returns a valid context. */
-export class ContextStore implements Session {
+/** A session's `llm_context` rows; `getItems` always returns a valid context. */
+export class ContextStore {
   constructor(
     private readonly db: Queryable,
     private readonly sessionUuid: string,
   ) {}
 
-  async getSessionId(): Promise<string> {
-    return this.sessionUuid;
-  }
-
-  async getItems(limit?: number): Promise<AgentInputItem[]> {
-    const { rows } =
-      limit === undefined
-        ? await this.db.query<{ item: AgentInputItem }>('SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq', [this.sessionUuid])
-        : await this.db.query<{ item: AgentInputItem }>(
-            'SELECT item FROM (SELECT item, seq FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq',
-            [this.sessionUuid, limit],
-          );
+  async getItems(): Promise<AgentInputItem[]> {
+    const { rows } = await this.db.query<{ item: AgentInputItem }>('SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq', [this.sessionUuid]);
     return repairContext(rows.map((r) => r.item));
   }
 
@@ -44,16 +33,13 @@ export class ContextStore implements Session {
     await this.db.query(APPEND_SQL, [this.sessionUuid, JSON.stringify(items)]);
   }
 
-  async popItem(): Promise<AgentInputItem | undefined> {
-    const { rows } = await this.db.query<{ item: AgentInputItem }>(
-      `DELETE FROM llm_context WHERE id = (SELECT id FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT 1) RETURNING item`,
-      [this.sessionUuid],
+  /** Removes the newest `count` items (a refused turn takes its user items back). */
+  async removeNewest(count: number): Promise<void> {
+    if (count <= 0) return;
+    await this.db.query(
+      'DELETE FROM llm_context WHERE id IN (SELECT id FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT $2)',
+      [this.sessionUuid, count],
     );
-    return rows[0]?.item;
-  }
-
-  async clearSession(): Promise<void> {
-    await this.db.query('DELETE FROM llm_context WHERE session_id = $1', [this.sessionUuid]);
   }
 }
 

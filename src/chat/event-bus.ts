@@ -41,10 +41,6 @@ export class MemoryEventLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get size(): number {
-    return this.#turns.size;
-  }
-
   record(sessionUuid: string, event: ServerEvent): void {
     const turnId = event.turn_id;
     if (turnId === undefined || event.seq === undefined) return;
@@ -99,8 +95,8 @@ export class LocalEventBus implements ChatEventBus {
     this.registry.publish(sessionUuid, event);
   }
 
-  async replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
-    return this.log.read(sessionUuid, turnId, afterSeq);
+  replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
+    return Promise.resolve(this.log.read(sessionUuid, turnId, afterSeq));
   }
 
   async close(): Promise<void> {}

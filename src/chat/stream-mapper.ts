@@ -1,28 +1,16 @@
 /**
- * Turns the @openai/agents stream of one run into protocol events, display rows and new
- * context items. Synchronous and allocation-light on the delta path: a delta is one emitter call
- * and two string appends (the display row's text and the context's), never a database write or a
- * JSON round trip.
+ * Translates the @openai/agents stream of one run into calls on the turn's recorder and protocol
+ * events; it keeps no turn state beyond what translation needs (which provider item or index is
+ * which tool call). Synchronous and allocation-light on the delta path: a delta is one recorder
+ * call and one emitter call, never a database write or a JSON round trip.
  *
  * Tool calls are detected from the raw provider events (Responses `response.output_item.added`,
  * Chat Completions `delta.tool_calls`), with the SDK's `tool_called` item as a fallback for models
  * that send neither (the offline model).
  */
 import type { AgentInputItem, RunStreamEvent } from '@openai/agents';
-import type { TurnMessageWriter } from './message-store.js';
 import type { TurnEmitter } from './turn-emitter.js';
-
-export interface ResponseUsage {
-  inputTokens: number;
-  outputTokens: number;
-}
-
-interface CallState {
-  name: string;
-  args: string;
-  executing: boolean;
-  completed: boolean;
-}
+import type { ResponseUsage, TurnRecorder } from './turn-recorder.js';
 
 type Json = Record<string, unknown>;
 
@@ -32,17 +20,6 @@ function asRecord(v: unknown): Json | undefined {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
-}
-
-/** Tool arguments as an object, encoded once; a model that sends broken JSON keeps its text. */
-export function parseArguments(text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return asRecord(parsed) && !Array.isArray(parsed) ? (parsed as Json) : { value: parsed };
-  } catch {
-    return { _raw: text };
-  }
 }
 
 /** The SDK gives tool output as a string or as structured content; the wire wants a string. */
@@ -72,90 +49,25 @@ export function toolSucceeded(result: string): boolean {
 }
 
 export class StreamMapper {
-  /** Items the run produced, in order, not yet handed to `takeContextItems`. */
-  #items: AgentInputItem[] = [];
-  #calls = new Map<string, CallState>();
   /** Responses API: output item id → call id. */
   #itemToCall = new Map<string, string>();
   /** Chat Completions: tool call index → call id, per response. */
   #indexToCall = new Map<number, string>();
-  #firstDeltaAt: number | undefined;
-  #usage: ResponseUsage | undefined;
-  #responses = 0;
-  /** Tokens of the items added since the last reported usage (tool outputs), for estimates. */
-  #itemsSinceUsage: AgentInputItem[] = [];
-  /** Text streamed that no SDK item holds yet, one entry per segment (a tool call ends one). */
-  #responseText: string[] = [];
-  #segmentOpen = false;
 
   constructor(
+    private readonly recorder: TurnRecorder,
     private readonly emitter: TurnEmitter,
-    private readonly writer: TurnMessageWriter,
     private readonly onUsage: (usage: ResponseUsage) => void,
-    private readonly onToolRound: () => void,
   ) {}
 
-  get firstDeltaAt(): number | undefined {
-    return this.#firstDeltaAt;
-  }
-
-  /** The last provider-reported usage of this turn, if any response completed. */
-  get lastUsage(): ResponseUsage | undefined {
-    return this.#usage;
-  }
-
-  get responses(): number {
-    return this.#responses;
-  }
-
-  get itemsSinceUsage(): readonly AgentInputItem[] {
-    return this.#itemsSinceUsage;
-  }
-
-  /**
-   * Text streamed since the last message item, segments joined by a blank line. The SDK adds a
-   * response's message items only after the response is processed, so an interrupted or failed
-   * turn saves this text into the context itself — including text a tool call closed on screen.
-   */
-  get responseText(): string {
-    return this.#responseText.join('\n\n');
-  }
-
-  /** Hands over the items produced since the last call (for `llm_context`). */
-  takeContextItems(): AgentInputItem[] {
-    const items = this.#items;
-    this.#items = [];
-    return items;
-  }
-
   handle(event: RunStreamEvent): void {
-    if (event.type === 'raw_model_stream_event') this.#raw(event.data as unknown as Json);
-    else if (event.type === 'run_item_stream_event') this.#item(event.name, event.item as unknown as Json);
-  }
-
-  /** Started or detected calls that never completed, for the synthetic completions of an interrupt. */
-  openCalls(): Array<{ callId: string; name: string; args: Record<string, unknown>; executing: boolean }> {
-    const open: Array<{ callId: string; name: string; args: Record<string, unknown>; executing: boolean }> = [];
-    for (const [callId, s] of this.#calls) {
-      if (!s.completed) open.push({ callId, name: s.name, args: parseArguments(s.args), executing: s.executing });
-    }
-    return open;
-  }
-
-  markCompleted(callId: string): void {
-    const s = this.#calls.get(callId);
-    if (s) s.completed = true;
+    if (event.type === 'raw_model_stream_event') this.#raw(asRecord(event.data) ?? {});
+    else if (event.type === 'run_item_stream_event') this.#item(event.name, asRecord(event.item) ?? {});
   }
 
   #text(delta: string): void {
     if (delta === '') return;
-    this.#firstDeltaAt ??= performance.now();
-    if (this.#segmentOpen) this.#responseText[this.#responseText.length - 1] += delta;
-    else {
-      this.#responseText.push(delta);
-      this.#segmentOpen = true;
-    }
-    this.writer.appendText(delta);
+    this.recorder.text(delta);
     this.emitter.emit({ type: 'assistant_delta', content: delta });
   }
 
@@ -165,18 +77,12 @@ export class StreamMapper {
   }
 
   #detect(callId: string, name: string): void {
-    if (this.#calls.has(callId)) return;
-    // Text before a tool call sorts before it: the segment ends here.
-    this.writer.closeText();
-    this.#segmentOpen = false;
-    this.#calls.set(callId, { name, args: '', executing: false, completed: false });
-    this.emitter.emit({ type: 'function_detected', tool_call_id: callId, tool_name: name });
+    if (this.recorder.toolDetected(callId, name)) this.emitter.emit({ type: 'function_detected', tool_call_id: callId, tool_name: name });
   }
 
   #argsDelta(callId: string | undefined, delta: string): void {
     if (!callId || delta === '') return;
-    const s = this.#calls.get(callId);
-    if (s) s.args += delta;
+    this.recorder.toolArguments(callId, delta);
     this.emitter.emit({ type: 'function_call_arguments_delta', tool_call_id: callId, delta });
   }
 
@@ -246,42 +152,23 @@ export class StreamMapper {
   }
 
   #responseDone(usage: Json | undefined): void {
-    this.#responses += 1;
-    // A response's text stays unsaid until its message item arrives: the SDK may fail between the
-    // two (a tool the agent does not have), and then only this text keeps what the model said.
-    this.#segmentOpen = false;
     this.#itemToCall.clear();
     this.#indexToCall.clear();
     const input = typeof usage?.inputTokens === 'number' ? usage.inputTokens : undefined;
     const output = typeof usage?.outputTokens === 'number' ? usage.outputTokens : undefined;
-    if (input === undefined || output === undefined) return;
-    this.#usage = { inputTokens: input, outputTokens: output };
-    this.#itemsSinceUsage = [];
-    this.onUsage(this.#usage);
+    const counted = input === undefined || output === undefined ? undefined : { inputTokens: input, outputTokens: output };
+    this.recorder.responseDone(counted);
+    if (counted) this.onUsage(counted);
   }
 
   #item(name: string, item: Json): void {
-    const raw = asRecord(item.rawItem) as AgentInputItem | undefined;
-    // Pushed first, so a context flush triggered by this item includes it.
-    if (raw) this.#items.push(raw);
-    switch (name) {
-      case 'message_output_created':
-        this.writer.closeText();
-        this.#responseText = [];
-        this.#segmentOpen = false;
-        break;
-      case 'tool_called':
-        this.#toolCalled(asRecord(raw));
-        break;
-      case 'tool_output':
-        this.#toolOutput(asRecord(raw), item.output);
-        break;
-      case 'reasoning_item_created':
-        break;
-      default:
-        // Handoffs, approvals, hosted tools: not offered by Pulp's agents; kept in context only.
-        break;
-    }
+    const raw = asRecord(item.rawItem);
+    // Recorded first, so the context write a tool output starts includes it.
+    if (raw) this.recorder.item(raw as AgentInputItem);
+    if (name === 'message_output_created') this.recorder.messageSaid();
+    else if (name === 'tool_called') this.#toolCalled(raw);
+    else if (name === 'tool_output') this.#toolOutput(raw, item.output);
+    // Reasoning items, handoffs, approvals, hosted tools: kept in the context only.
   }
 
   #toolCalled(raw: Json | undefined): void {
@@ -290,26 +177,17 @@ export class StreamMapper {
     if (!callId) return;
     const name = str(raw.name) ?? 'unknown';
     this.#detect(callId, name);
-    const state = this.#calls.get(callId);
-    if (!state || state.executing) return;
-    state.executing = true;
-    const args = parseArguments(str(raw.arguments) ?? state.args);
-    this.writer.toolStarted(callId, name, args);
-    this.emitter.emit({ type: 'function_executing', tool_call_id: callId, tool_name: name, tool_arguments: args });
+    const args = this.recorder.toolStarted(callId, name, str(raw.arguments));
+    if (args) this.emitter.emit({ type: 'function_executing', tool_call_id: callId, tool_name: name, tool_arguments: args });
   }
 
   #toolOutput(raw: Json | undefined, output: unknown): void {
     const callId = str(raw?.callId);
     if (!callId) return;
-    const state = this.#calls.get(callId);
-    if (state?.completed) return;
-    const name = state?.name ?? str(raw?.name) ?? 'unknown';
     const result = toolOutputText(output ?? raw?.output);
     const success = toolSucceeded(result);
-    if (state) state.completed = true;
-    this.writer.toolCompleted(callId, result, success);
+    const name = this.recorder.toolCompleted(callId, str(raw?.name) ?? 'unknown', result, success, raw as AgentInputItem | undefined);
+    if (name === undefined) return;
     this.emitter.emit({ type: 'function_completed', tool_call_id: callId, tool_name: name, tool_result: result, tool_success: success });
-    if (raw) this.#itemsSinceUsage.push(raw as AgentInputItem);
-    this.onToolRound();
   }
 }

@@ -21,8 +21,6 @@ export interface TurnCoordinator {
   isRunning(sessionUuid: string): boolean;
   /** Resolves when the session has no running or waiting turn, or after `timeoutMs`. */
   whenIdle(sessionUuid: string, timeoutMs: number): Promise<void>;
-  /** Sessions with a running or waiting turn. */
-  readonly activeSessions: number;
   /** Cancels every turn with `ShutdownInterrupt`, refuses none later, waits up to `timeoutMs` for all to end. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -44,10 +42,6 @@ export class LocalTurnCoordinator implements TurnCoordinator {
   #closing = false;
 
   constructor(private readonly previousTurnWaitMs = PREVIOUS_TURN_WAIT_MS) {}
-
-  get activeSessions(): number {
-    return this.#sessions.size;
-  }
 
   isRunning(sessionUuid: string): boolean {
     return this.#sessions.has(sessionUuid);

@@ -35,11 +35,6 @@ export class TurnEmitter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Frames sent so far. */
-  get seq(): number {
-    return this.#seq;
-  }
-
   emit(body: TurnEventBody): void {
     if (this.#ended) return;
     if (isDelta(body)) {

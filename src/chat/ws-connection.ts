@@ -9,6 +9,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChatConnection } from './connections.js';
 import { ClientFrameSchema, type MessageFrame, type ResumeFrame, type ServerEvent, type SessionEventBody } from './events.js';
+import { ResumeGate } from './resume-gate.js';
 
 export const BAD_FRAME_LIMIT = 20;
 export const BAD_FRAME_WINDOW_MS = 60_000;
@@ -19,8 +20,6 @@ export const CLOSE_TOO_MANY_BAD_FRAMES = 4429;
  * after connecting must not find live events of its turn already sent ahead of the missed ones.
  */
 export const RESUME_WINDOW_MS = 250;
-/** Turns whose last sent seq a connection remembers (to drop what a resume already sent). */
-const REMEMBERED_TURNS = 8;
 
 export interface ConnectionHandlers {
   onMessage(frame: MessageFrame): void;
@@ -39,8 +38,6 @@ export interface SocketOptions {
   pingIntervalMs: number;
   logger: Logger;
   now?: () => number;
-  /** Test seam for RESUME_WINDOW_MS. */
-  resumeWindowMs?: number;
 }
 
 function describeIssues(error: z.ZodError): string {
@@ -60,10 +57,9 @@ export class SocketConnection implements ChatConnection {
   #closed = false;
   #handlers: ConnectionHandlers | undefined;
   readonly #now: () => number;
-  /** Turn events held back: of any turn (before the first frame), or of the turn being resumed. */
-  #held: { turnId: string | undefined; events: Array<[ServerEvent, string]> } | undefined;
+  /** Holds turn events back around a resume; undefined until activated and after close. */
+  #gate: ResumeGate | undefined;
   #heldTimer: NodeJS.Timeout | undefined;
-  #lastSeq = new Map<string, number>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -78,8 +74,8 @@ export class SocketConnection implements ChatConnection {
   /** Starts handling frames and timers. Frames that arrived before are handled by `receive` too. */
   activate(handlers: ConnectionHandlers): void {
     this.#handlers = handlers;
-    this.#held = { turnId: undefined, events: [] };
-    this.#heldTimer = setTimeout(() => this.#release(), this.options.resumeWindowMs ?? RESUME_WINDOW_MS).unref();
+    this.#gate = new ResumeGate((data) => this.send(data));
+    this.#heldTimer = setTimeout(() => this.#release(), RESUME_WINDOW_MS).unref();
     this.#armIdle(this.options.idleTimeoutMs);
     this.#pingTimer = setInterval(() => this.#ping(), this.options.pingIntervalMs).unref();
   }
@@ -96,45 +92,25 @@ export class SocketConnection implements ChatConnection {
 
   deliver(event: ServerEvent, data: string): void {
     const turnId = event.turn_id;
-    if (turnId === undefined || event.seq === undefined) return this.send(data);
-    const held = this.#held;
-    if (held && (held.turnId === undefined || held.turnId === turnId)) {
-      held.events.push([event, data]);
-      return;
-    }
-    this.#sendTurnEvent(turnId, event.seq, data);
+    if (turnId === undefined || event.seq === undefined || !this.#gate) return this.send(data);
+    this.#gate.deliver(event, turnId, event.seq, data);
   }
 
-  /** Sends a turn event unless this connection already has it. */
-  #sendTurnEvent(turnId: string, seq: number, data: string): void {
-    const last = this.#lastSeq.get(turnId);
-    if (last !== undefined && seq <= last) return;
-    if (last === undefined && this.#lastSeq.size >= REMEMBERED_TURNS) {
-      const oldest = this.#lastSeq.keys().next().value;
-      if (oldest !== undefined) this.#lastSeq.delete(oldest);
-    }
-    this.#lastSeq.set(turnId, seq);
-    this.send(data);
-  }
-
-  /** Stops holding back; what was held goes out in order (minus what the client has). */
+  /** Ends the first hold (the first frame came, or the resume window passed). */
   #release(): void {
     if (this.#heldTimer) clearTimeout(this.#heldTimer);
     this.#heldTimer = undefined;
-    const held = this.#held;
-    this.#held = undefined;
-    for (const [event, data] of held?.events ?? []) this.#sendTurnEvent(event.turn_id ?? '', event.seq ?? 0, data);
+    this.#gate?.release();
   }
 
   /** `resume`: the missed events of one turn, then its live ones, without duplicates or gaps. */
   async #resume(frame: ResumeFrame): Promise<void> {
     const handlers = this.#handlers;
-    if (!handlers?.replay) return;
-    // Keep holding the resumed turn's live events (others go out now) until the replay is sent.
-    const held = this.#held?.events ?? [];
-    const own: { turnId: string | undefined; events: Array<[ServerEvent, string]> } = { turnId: frame.turn_id, events: [] };
-    this.#held = own;
-    for (const [event, data] of held) this.deliver(event, data);
+    const gate = this.#gate;
+    if (!handlers?.replay || !gate) return;
+    if (this.#heldTimer) clearTimeout(this.#heldTimer);
+    this.#heldTimer = undefined;
+    const hold = gate.begin(frame.turn_id);
     try {
       const events = await handlers.replay(frame);
       if (!events) {
@@ -147,15 +123,12 @@ export class SocketConnection implements ChatConnection {
         });
         return;
       }
-      const last = this.#lastSeq.get(frame.turn_id) ?? 0;
-      this.#lastSeq.set(frame.turn_id, Math.max(last, frame.after_seq));
-      for (const event of events) this.#sendTurnEvent(frame.turn_id, event.seq ?? 0, JSON.stringify(event));
+      gate.replayed(frame.turn_id, frame.after_seq, events);
     } catch (err) {
       this.options.logger.warn({ err }, 'resume failed');
       this.sendEvent({ type: 'error', code: 'DB_8002', message: 'The missed events could not be read; reload the messages.', recoverable: true, request_id: this.options.requestId });
     } finally {
-      // A later resume holds its own turn; this one must not release that.
-      if (this.#held === own) this.#release();
+      gate.finish(hold);
     }
   }
 
@@ -179,7 +152,7 @@ export class SocketConnection implements ChatConnection {
   dispose(): void {
     this.#closed = true;
     if (this.#heldTimer) clearTimeout(this.#heldTimer);
-    this.#held = undefined;
+    this.#gate = undefined;
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#idleTimer = undefined;
@@ -207,7 +180,7 @@ export class SocketConnection implements ChatConnection {
         return;
       }
       // Any other first frame ends the hold-back window at once.
-      if (this.#held?.turnId === undefined && this.#held) this.#release();
+      if (this.#gate?.awaitingFirstFrame) this.#release();
       if (frame.type === 'ping') this.sendEvent({ type: 'pong' });
       else if (frame.type === 'interrupt') this.#handlers?.onInterrupt();
       else this.#handlers?.onMessage(frame);

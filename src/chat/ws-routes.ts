@@ -85,16 +85,16 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
         logger: log,
       });
       // Listeners first, before anything else can happen on this socket.
-      socket.on('message', (data, isBinary) => conn.receive(data as Buffer, isBinary));
+      socket.on('message', (data, isBinary) => conn.receive(data, isBinary));
       socket.on('close', () => {
         conn.dispose();
-        chat.registry.remove(conn);
-        deps.metrics.wsConnections.set(chat.registry.counts().connections);
+        chat.removeConnection(conn);
+        deps.metrics.wsConnections.set(chat.connectionCounts().connections);
       });
       socket.on('error', (err) => log.debug({ err }, 'socket error'));
       if (chat.closing) return conn.close(CLOSE_UNAVAILABLE, 'Server shutting down');
-      if (chat.registry.add(conn) === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
-      deps.metrics.wsConnections.set(chat.registry.counts().connections);
+      if (chat.addConnection(conn) === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
+      deps.metrics.wsConnections.set(chat.connectionCounts().connections);
       conn.activate({
         onMessage: (frame) => {
           void chat.startTurn({ session, frame, requestId: request.id }).catch((err: unknown) => log.error({ err }, 'turn crashed'));
@@ -103,7 +103,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
           chat.interrupt(session.id);
         },
         replay: (frame) => chat.replay(session.id, frame),
-        isBusy: () => chat.coordinator.isRunning(session.id),
+        isBusy: () => chat.isRunning(session.id),
       });
     },
   );

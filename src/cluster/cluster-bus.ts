@@ -11,6 +11,7 @@ import type { ConnectionRegistry } from '../chat/connections.js';
 import type { ChatEventBus } from '../chat/event-bus.js';
 import type { ServerEvent } from '../chat/events.js';
 import type { Database } from '../db/database.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import { DedicatedConnection } from './dedicated-connection.js';
 import { CHANNEL, controlLine, eventLine, isFrom, packPayloads, parsePayload, refLine, type Control } from './wire.js';
 
@@ -48,7 +49,8 @@ export class ClusterEventBus implements ChatEventBus {
   #scheduled = false;
   #payloadNumber = 0;
   #syncWaiters: Array<{ mark: number; resolve: () => void }> = [];
-  #inbound: Promise<void> | undefined;
+  /** Inbound payloads that must wait for one before them (a log read). */
+  readonly #inbound = new SerialQueue();
   #closed = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #reconnectDelay = 100;
@@ -124,7 +126,7 @@ export class ClusterEventBus implements ChatEventBus {
    */
   async catchUp(): Promise<void> {
     await this.#listener.query('SELECT 1');
-    await this.#inbound;
+    await this.#inbound.idle();
   }
 
   async replay(sessionUuid: string, turnId: string, afterSeq: number): Promise<ServerEvent[] | undefined> {
@@ -151,7 +153,7 @@ export class ClusterEventBus implements ChatEventBus {
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     await Promise.all([this.#writer.close(), this.#listener.close()]);
-    await this.#inbound;
+    await this.#inbound.idle();
   }
 
   #enqueue(p: Pending): void {
@@ -228,13 +230,8 @@ export class ClusterEventBus implements ChatEventBus {
     if (isFrom(payload, this.options.serverId)) return;
     const lines = parsePayload(payload);
     // Payloads are handled in arrival order; one that must read the log makes later ones wait.
-    if (this.#inbound || lines.some((l) => l.kind === 'ref')) {
-      const previous = this.#inbound ?? Promise.resolve();
-      const next = previous.then(() => this.#handle(lines));
-      this.#inbound = next;
-      void next.finally(() => {
-        if (this.#inbound === next) this.#inbound = undefined;
-      });
+    if (this.#inbound.pending > 0 || lines.some((l) => l.kind === 'ref')) {
+      void this.#inbound.run(() => this.#handle(lines));
       return;
     }
     void this.#handle(lines);

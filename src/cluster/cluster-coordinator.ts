@@ -32,8 +32,6 @@ export interface ClusterCoordinatorOptions {
   bus: ClusterEventBus;
   locks: SessionLocks;
   logger: Logger;
-  sweepIntervalMs?: number;
-  previousTurnWaitMs?: number;
 }
 
 export class ClusterTurnCoordinator implements TurnCoordinator {
@@ -50,23 +48,18 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
   readonly #log: Logger;
 
   constructor(private readonly options: ClusterCoordinatorOptions) {
-    this.#local = new LocalTurnCoordinator(options.previousTurnWaitMs ?? PREVIOUS_TURN_WAIT_MS);
+    this.#local = new LocalTurnCoordinator(PREVIOUS_TURN_WAIT_MS);
     this.#log = options.logger.child({ module: 'cluster' });
   }
 
   /** Learns which turns run elsewhere and starts the sweeper. */
   async open(): Promise<void> {
     for (const row of await openTurnsElsewhere(this.options.db, this.options.serverId)) this.#remote.set(row.session_id, row.turn_id);
-    const every = this.options.sweepIntervalMs ?? SWEEP_INTERVAL_MS;
     this.#sweepTimer = setInterval(() => {
       this.#sweeping ??= this.sweep().finally(() => {
         this.#sweeping = undefined;
       });
-    }, every).unref();
-  }
-
-  get activeSessions(): number {
-    return this.#local.activeSessions;
+    }, SWEEP_INTERVAL_MS).unref();
   }
 
   isRunning(sessionUuid: string): boolean {
@@ -144,7 +137,7 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
 
   /** Takes the session's lock, asking its holder to stop and waiting; false when it went ahead without. */
   async #acquire(sessionUuid: string, turnId: string): Promise<boolean> {
-    const deadline = Date.now() + (this.options.previousTurnWaitMs ?? PREVIOUS_TURN_WAIT_MS);
+    const deadline = Date.now() + PREVIOUS_TURN_WAIT_MS;
     let askedAt = -Infinity;
     let followsRemote = this.#remote.has(sessionUuid);
     for (;;) {

@@ -23,7 +23,6 @@ export interface ClusterOptions {
   url: string;
   db: Database;
   logger: Logger;
-  sweepIntervalMs?: number;
 }
 
 export interface Cluster {
@@ -70,7 +69,6 @@ export function createCluster(options: ClusterOptions): Cluster {
         bus: b,
         locks: new SessionLocks(lockConnection),
         logger,
-        ...(options.sweepIntervalMs !== undefined ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
       });
       bus = b;
       coordinator = c;

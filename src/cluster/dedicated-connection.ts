@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { SerialQueue } from '../util/serial-queue.js';
 
 const CONNECT_TIMEOUT_MS = 2_000;
 /** No statement here should take long; a silent socket must not hold the queue forever. */
@@ -27,7 +28,7 @@ export interface DedicatedConnectionOptions {
 export class DedicatedConnection {
   #client: pg.Client | undefined;
   #connecting: Promise<pg.Client> | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #closed = false;
 
   constructor(private readonly options: DedicatedConnectionOptions) {}
@@ -48,19 +49,17 @@ export class DedicatedConnection {
 
   /** Runs one statement after the ones before it. */
   query<Row extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
-    const run = this.#queue.then(async () => {
+    return this.#queue.run(async () => {
       const client = await this.client();
       const result = await client.query(sql, params);
       return result.rows as Row[];
     });
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#queue, new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    await Promise.race([this.#queue.idle(), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
     const client = this.#client;
     this.#client = undefined;

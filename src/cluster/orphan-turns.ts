@@ -5,9 +5,11 @@
  * interrupted; listeners get `function_completed`, `stream_interrupted` and `assistant_end`
  * continuing the dead turn's seq, as if its server had ended it.
  */
-import { ContextStore, INTERRUPTED_TOOL_RESULT, interruptedAssistantMessage } from '../chat/context-store.js';
+import { ContextStore } from '../chat/context-store.js';
 import type { TurnEventBody } from '../chat/events.js';
-import type { Database } from '../db/database.js';
+import type { RowFlags } from '../chat/row-flags.js';
+import { endTurn, type OpenTurn } from '../chat/turn-end.js';
+import type { Database, Queryable } from '../db/database.js';
 
 export interface EndedOrphan {
   sessionUuid: string;
@@ -22,14 +24,37 @@ const CLAIM_SQL = `UPDATE chat_turns t SET ended_at = now() FROM sessions s
   WHERE t.turn_id = $1 AND t.ended_at IS NULL AND s.id = t.session_id
   RETURNING t.session_id AS session_uuid, s.session_id AS public_id`;
 
-const CLOSE_TEXT_SQL = `UPDATE messages SET metadata = jsonb_build_object('partial', true, 'status', 'interrupted')
-  WHERE session_id = $1 AND role = 'assistant' AND metadata->>'streaming' = 'true'
-  RETURNING seq, content`;
+const OPEN_TEXT_SQL = `SELECT id, content FROM messages
+  WHERE session_id = $1 AND role = 'assistant' AND metadata->>'streaming' = 'true' ORDER BY seq`;
+const OPEN_TOOLS_SQL = `SELECT id, tool_call_id, tool_name, tool_arguments FROM messages
+  WHERE session_id = $1 AND role = 'tool_call' AND tool_result IS NULL ORDER BY seq`;
 
-const CLOSE_TOOLS_SQL = `UPDATE messages SET tool_result = $2, tool_success = false,
-  metadata = jsonb_build_object('interrupted', true, 'status', 'interrupted')
-  WHERE session_id = $1 AND role = 'tool_call' AND tool_result IS NULL
-  RETURNING seq, tool_call_id, tool_name`;
+interface OpenRows {
+  texts: Array<{ id: string; content: string | null }>;
+  tools: Array<{ id: string; tool_call_id: string; tool_name: string; tool_arguments: Record<string, unknown> | null }>;
+}
+
+/** What a dead turn left in `messages`: its last checkpointed text and the tools it had started. */
+async function loadOpenRows(tx: Queryable, sessionUuid: string): Promise<OpenRows> {
+  const { rows: texts } = await tx.query<OpenRows['texts'][number]>(OPEN_TEXT_SQL, [sessionUuid]);
+  const { rows: tools } = await tx.query<OpenRows['tools'][number]>(OPEN_TOOLS_SQL, [sessionUuid]);
+  return { texts, tools };
+}
+
+function openTurnOf(rows: OpenRows): OpenTurn {
+  const said = rows.texts.map((t) => t.content ?? '').filter((t) => t !== '');
+  return {
+    openText: rows.texts.length > 0 ? said.join('\n\n') : undefined,
+    unsaid: said.join('\n\n'),
+    // Its function_call items never reached llm_context; reads repair any that did (repairContext).
+    calls: rows.tools.map((t) => ({ callId: t.tool_call_id, name: t.tool_name, args: t.tool_arguments ?? {}, hasRow: true, inContext: false })),
+  };
+}
+
+async function setFlags(tx: Queryable, id: string, flags: RowFlags, tool?: { result: string; success: boolean }): Promise<void> {
+  if (tool) await tx.query('UPDATE messages SET tool_result = $2, tool_success = $3, metadata = $4 WHERE id = $1', [id, tool.result, tool.success, flags]);
+  else await tx.query('UPDATE messages SET metadata = $2 WHERE id = $1', [id, flags]);
+}
 
 /**
  * Ends `turnId` if it is still open; the caller holds the session's lock (so no server runs a turn
@@ -49,32 +74,16 @@ export async function endOrphanTurn(db: Database, turnId: string): Promise<Ended
     // Its server ended it and then lost the connection before saying so: nothing is left to do.
     if (logged[0]?.ended) return { ...base, events: [] };
 
-    const { rows: texts } = await tx.query<{ seq: number; content: string | null }>(CLOSE_TEXT_SQL, [turn.session_uuid]);
-    const { rows: tools } = await tx.query<{ seq: number; tool_call_id: string; tool_name: string }>(CLOSE_TOOLS_SQL, [
-      turn.session_uuid,
-      INTERRUPTED_TOOL_RESULT,
-    ]);
-    // Dangling function calls get their outputs when the context is read (repairContext).
-    const partials = texts.sort((a, b) => a.seq - b.seq).filter((t) => (t.content ?? '') !== '');
-    await new ContextStore(tx, turn.session_uuid).addItems(partials.map((t) => interruptedAssistantMessage(t.content ?? '')));
-
-    let seq = last;
-    const events: EndedOrphan['events'] = [];
-    for (const tool of tools.sort((a, b) => a.seq - b.seq)) {
-      events.push({
-        type: 'function_completed',
-        tool_call_id: tool.tool_call_id,
-        tool_name: tool.tool_name,
-        tool_result: INTERRUPTED_TOOL_RESULT,
-        tool_success: false,
-        interrupted: true,
-        seq: ++seq,
-      });
+    const rows = await loadOpenRows(tx, turn.session_uuid);
+    const ending = endTurn(openTurnOf(rows), { kind: 'orphaned', started: last > 0 });
+    for (const t of rows.texts) if (ending.text) await setFlags(tx, t.id, ending.text.flags);
+    for (const [i, tool] of ending.tools.entries()) {
+      const id = rows.tools[i]?.id;
+      if (id) await setFlags(tx, id, tool.flags, tool);
     }
-    if (last > 0) events.push({ type: 'stream_interrupted', seq: ++seq });
-    else events.push({ type: 'assistant_start', seq: ++seq });
-    events.push({ type: 'assistant_end', finish_reason: 'interrupted', seq: ++seq });
-    return { ...base, events };
+    await new ContextStore(tx, turn.session_uuid).addItems(ending.context);
+    let seq = last;
+    return { ...base, events: [...ending.events, ...ending.closing].map((e) => ({ ...e, seq: ++seq })) };
   });
 }
 

@@ -33,8 +33,6 @@ export interface Database extends Queryable {
   /** Resolves when the database answers `SELECT 1` within `timeoutMs`. */
   ping(timeoutMs: number): Promise<void>;
   poolStats(): PoolStats;
-  /** Counts statements sent since start (tests use it to show per-turn cost). */
-  statementCount(): number;
   close(): Promise<void>;
 }
 

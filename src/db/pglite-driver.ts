@@ -7,28 +7,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { SerialQueue } from '../util/serial-queue.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
 
 const INT8_OID = 20;
-
-/** A FIFO mutex: `run(fn)` waits for every earlier `fn` to settle. */
-export class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  private queued = 0;
-  get waiting(): number {
-    return this.queued;
-  }
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    this.queued++;
-    const result = this.tail.then(() => {
-      this.queued--;
-      return fn();
-    });
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
 
 /**
  * PostgreSQL's 128 MB of shared buffers are sized for a server with many connections; PGlite runs
@@ -65,12 +48,10 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
     unlock();
     throw err;
   }
-  const mutex = new Mutex();
-  let statements = 0;
+  const mutex = new SerialQueue();
   let closed = false;
 
   const run = async <Row>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
-    statements++;
     if (params === undefined || params.length === 0) {
       // exec allows several statements (migrations); it returns one result per statement.
       if (!/\$\d/.test(sql)) {
@@ -103,8 +84,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
       if (closed) throw new Error('Connection terminated: database closed');
       await mutex.run(() => run('SELECT 1'));
     },
-    poolStats: () => ({ total: 1, idle: mutex.waiting === 0 ? 1 : 0, waiting: mutex.waiting }),
-    statementCount: () => statements,
+    poolStats: () => ({ total: 1, idle: mutex.pending === 0 ? 1 : 0, waiting: Math.max(0, mutex.pending - 1) }),
     async close() {
       if (closed) return;
       closed = true;

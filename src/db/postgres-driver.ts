@@ -35,11 +35,9 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   });
   // An idle client whose connection drops emits here; without a listener it would crash the process.
   pool.on('error', (err) => options.logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
-  let statements = 0;
   let closing: Promise<void> | undefined;
 
   const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
-    statements++;
     const result = await client.query(sql, normalizeParams(params));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   };
@@ -80,7 +78,6 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    statementCount: () => statements,
     close: () => (closing ??= pool.end()),
   };
 }

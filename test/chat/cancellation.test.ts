@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CancellationToken,
-  NewMessageInterrupt,
-  ShutdownInterrupt,
-  Timeout,
-  UserInterrupt,
-} from '../../src/chat/cancellation.js';
+import { CancellationToken, NewMessageInterrupt, ShutdownInterrupt, UserInterrupt } from '../../src/chat/cancellation.js';
 
 describe('cancellation token', () => {
   it('keeps the first reason when cancelled twice', () => {
     const token = new CancellationToken();
     expect(token.cancel(new UserInterrupt())).toBe(true);
-    expect(token.cancel(new Timeout())).toBe(false);
+    expect(token.cancel(new ShutdownInterrupt())).toBe(false);
     expect(token.reason).toBeInstanceOf(UserInterrupt);
     expect(token.signal.aborted).toBe(true);
     expect(token.signal.reason).toBeInstanceOf(UserInterrupt);
@@ -42,11 +36,12 @@ describe('cancellation token', () => {
     expect(ran).toBe(true);
   });
 
-  it('distinguishes a user stop from a timeout by class and finish reason', () => {
-    expect(new UserInterrupt().finishReason).toBe('interrupted');
-    expect(new ShutdownInterrupt().finishReason).toBe('interrupted');
-    expect(new Timeout('slow', 5).finishReason).toBe('error');
-    expect(new Timeout('slow', 5).afterMs).toBe(5);
-    expect(new UserInterrupt()).not.toBeInstanceOf(Timeout);
+  it('tells the reasons apart by class; every one ends a turn as interrupted', () => {
+    expect([new UserInterrupt(), new NewMessageInterrupt(), new ShutdownInterrupt()].map((r) => [r.name, r.finishReason])).toEqual([
+      ['UserInterrupt', 'interrupted'],
+      ['NewMessageInterrupt', 'interrupted'],
+      ['ShutdownInterrupt', 'interrupted'],
+    ]);
+    expect(new UserInterrupt()).not.toBeInstanceOf(ShutdownInterrupt);
   });
 });

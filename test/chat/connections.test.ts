@@ -173,7 +173,7 @@ describe('frames on one socket', () => {
     const ping = JSON.stringify({ type: 'ping' });
     conn.receive([Buffer.from(ping.slice(0, 5)), Buffer.from(ping.slice(5))], false);
     const bytes = new TextEncoder().encode(JSON.stringify({ type: 'interrupt' }));
-    conn.receive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, false);
+    conn.receive(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), false);
     const messages: unknown[] = [];
     onMessage = (f) => messages.push(f);
     conn.receive(json({ type: 'message', messages: [{ content: 'hi' }] }), false);

@@ -12,12 +12,15 @@ import OpenAI from 'openai';
 import WebSocket from 'ws';
 import type { AuthUser } from '../../src/auth/types.js';
 import type { ChatService } from '../../src/chat/chat-service.js';
+import type { Summarize, TurnHooks } from '../../src/chat/hooks.js';
+import { sessionInstructions } from '../../src/chat/instructions.js';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { registerChatSocket, type ChatDeps } from '../../src/chat/ws-routes.js';
 import { loadConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { createHttpServer, type PulpFastify } from '../../src/http/server.js';
+import { createErrorClassifier } from '../../src/llm/provider.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { SessionRow } from '../../src/sessions/types.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
@@ -43,8 +46,20 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   api?: 'responses' | 'chat_completions';
   tools?: Tool[];
-  hooks?: ChatDeps['hooks'];
+  hooks?: Partial<TurnHooks>;
+  summarize?: Summarize;
 }
+
+/** Hooks that let every turn call the model, never summarize and never title a session. */
+export const noHooks: TurnHooks = {
+  beforeModelCall: () => ({ kind: 'continue' }),
+  afterSummary: () => ({ kind: 'continue' }),
+  afterTurn: () => 'none',
+  title: () => Promise.resolve(undefined),
+};
+
+/** A summarizer with nothing to summarize. */
+export const noSummary: Summarize = () => Promise.resolve({ kind: 'not_summarized' });
 
 /** A session id whose lookup fails in the harness (as if the database were down). */
 export const SESSION_LOOKUP_FAILS = 'chat_ffffffffffff';
@@ -95,13 +110,12 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
     config,
     logger,
     metrics,
-    authenticate: async (token) => {
-      if (token === undefined) throw new AppError('AUTH_1001');
+    authenticate: (token) => {
+      if (token === undefined) return Promise.reject(new AppError('AUTH_1001'));
       // A token that makes the user lookup itself fail (the database is down, say).
-      if (token === 'lookup-fails') throw new Error('user lookup failed: connection refused');
+      if (token === 'lookup-fails') return Promise.reject(new Error('user lookup failed: connection refused'));
       const user = users[token as 'alice' | 'bob'];
-      if (!user) throw new AppError('AUTH_1002');
-      return user;
+      return user ? Promise.resolve(user) : Promise.reject(new AppError('AUTH_1002'));
     },
     findOwnedSession: async (userId, publicId) => {
       if (publicId === SESSION_LOOKUP_FAILS) throw new Error('session lookup failed: connection refused');
@@ -109,11 +123,14 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
       return rows[0] ?? null;
     },
     modelProvider,
-    tools: async () => options.tools ?? [],
+    tools: () => Promise.resolve(options.tools ?? []),
+    instructions: (session) => sessionInstructions(db, session, false),
     countTokens: roughCount,
     contextWindow: () => 128_000,
-    ...(options.hooks ? { hooks: options.hooks } : {}),
-  });
+    classifyError: createErrorClassifier(config.llm),
+    hooks: { ...noHooks, ...options.hooks },
+    summarize: options.summarize ?? noSummary,
+  } satisfies ChatDeps);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const wsUrl = address.replace(/^http/, 'ws');
   const clients: TestClient[] = [];
@@ -170,7 +187,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const event = JSON.parse(String(data)) as ServerEvent;
+      const event = JSON.parse((data as Buffer).toString('utf8')) as ServerEvent;
       this.events.push(event);
       const index = this.events.length - 1;
       this.#waiters = this.#waiters.filter((w) => {

@@ -8,13 +8,14 @@ import { tool } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SessionEventBodySchema, TurnEventBodySchema, type ServerEvent } from '../../src/chat/events.js';
+import { renderInstructions } from '../../src/chat/instructions.js';
 import { field, startChatHarness, type ChatHarness, type TestClient } from './harness.js';
 
 const lookup = tool({
   name: 'lookup',
   description: 'Looks a word up.',
   parameters: z.object({ word: z.string() }),
-  execute: async ({ word }) => JSON.stringify({ word, meaning: `the meaning of ${word}` }),
+  execute: ({ word }) => Promise.resolve(JSON.stringify({ word, meaning: `the meaning of ${word}` })),
 });
 
 let h: ChatHarness;
@@ -23,7 +24,7 @@ let release: () => void = () => undefined;
 beforeAll(async () => {
   h = await startChatHarness({
     tools: [lookup],
-    hooks: { onFirstTurnCompleted: (ctx) => ctx.publish({ type: 'session_updated', title: 'Words' }) },
+    hooks: { title: () => Promise.resolve('Words') },
   });
 });
 afterAll(async () => {
@@ -148,9 +149,7 @@ describe('client frames', () => {
       // "none" asks for no reasoning at all; the others are sent as the request's effort.
       expect(body.reasoning?.effort, effort).toBe(effort === 'none' ? undefined : effort);
     }
-    expect(h.fake.requests.at(-1)?.body.instructions).toBe(
-      'You are Pulp, a helpful assistant in a self-hosted chat. Answer clearly and concisely in Markdown. Use the tools you are given when they help, and say what you did with them.',
-    );
+    expect(h.fake.requests.at(-1)?.body.instructions).toBe(renderInstructions({ files: [], moreFiles: false, mcpServers: [], codeInterpreter: false }));
     // The frame's choices stay the session's choices.
     const { rows } = await h.database.db.query<{ model: string; reasoning_effort: string }>('SELECT model, reasoning_effort FROM sessions WHERE id = $1', [session.id]);
     expect(rows[0]).toEqual({ model: 'gpt-4o', reasoning_effort: 'high' });
@@ -159,12 +158,12 @@ describe('client frames', () => {
     h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Ok.'] }] });
     client.message('with tools');
     await client.turn(client.events.length);
-    expect(h.fake.requests.at(-1)?.body.instructions).toMatch(/say what you did with them\. MCP servers enabled: fs, time\.$/);
+    expect(h.fake.requests.at(-1)?.body.instructions).toContain('Tools from these MCP servers are available: fs, time.');
     await h.database.db.query("UPDATE sessions SET mcp_config = '[]' WHERE id = $1", [session.id]);
     h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Ok.'] }] });
     client.message('no tools');
     await client.turn(client.events.length);
-    expect(h.fake.requests.at(-1)?.body.instructions).toMatch(/say what you did with them\.$/);
+    expect(h.fake.requests.at(-1)?.body.instructions).not.toContain('MCP servers');
 
     for (const model of ['', 'm'.repeat(201)]) {
       const at = client.events.length;

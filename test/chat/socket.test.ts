@@ -68,15 +68,15 @@ describe('handshake', () => {
     };
     const session = await h.createSession();
     // Sockets of earlier tests close on the server a moment after the client lets go.
-    await vi.waitFor(() => expect(h.chat.registry.counts().connections).toBe(0));
+    await vi.waitFor(() => expect(h.chat.connectionCounts().connections).toBe(0));
     expect(await gauge()).toBe(0);
     const a = await connect(session.session_id);
     await connect(session.session_id);
-    await vi.waitFor(() => expect(h.chat.registry.counts().connections).toBe(2));
+    await vi.waitFor(() => expect(h.chat.connectionCounts().connections).toBe(2));
     expect(await gauge()).toBe(2);
     a.ws.close();
     await a.closed;
-    await vi.waitFor(() => expect(h.chat.registry.counts().connections).toBe(1));
+    await vi.waitFor(() => expect(h.chat.connectionCounts().connections).toBe(1));
     expect(await gauge()).toBe(1);
   });
 
@@ -93,7 +93,7 @@ describe('handshake', () => {
     const session = await h.createSession();
     await connect(session.session_id);
     await connect(session.session_id);
-    expect(h.chat.registry.counts()).toMatchObject({ connections: 2, sessions: 1 });
+    expect(h.chat.connectionCounts()).toMatchObject({ connections: 2, sessions: 1 });
     const third = await connect(session.session_id);
     expect((await third.closed).code).toBe(4503);
   });
@@ -200,7 +200,7 @@ describe('several connections on one session', () => {
     client.ws.terminate();
     await client.closed;
     gate.resolve();
-    await h.chat.coordinator.whenIdle(session.id, 10_000);
+    await h.chat.whenIdle(session.id, 10_000);
     const messages = await listMessages(h.database.db, session.id);
     expect(messages.map((m) => [m.role, m.content, m.partial])).toEqual([
       ['user', 'go', false],

@@ -1,8 +1,10 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContextStore, userMessage } from '../../src/chat/context-store.js';
 import { sessionInstructions } from '../../src/chat/instructions.js';
-import { insertMessage, listMessages, toMessage, TurnMessageWriter, type MessageRow } from '../../src/chat/message-store.js';
+import { insertMessage, listMessages, toMessage, type MessageRow } from '../../src/chat/message-store.js';
+import { endTurn } from '../../src/chat/turn-end.js';
+import { TurnRecorder } from '../../src/chat/turn-recorder.js';
+import { AppError } from '../../src/errors/app-error.js';
 import { migrate } from '../../src/db/migrate.js';
 import type { SessionRow } from '../../src/sessions/types.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -30,30 +32,26 @@ async function newSession(): Promise<SessionRow> {
   return rows[0]!;
 }
 
-describe('llm_context as an SDK session', () => {
-  it('keeps items in order, returns the newest ones for a limit, pops and clears', async () => {
+describe('llm_context', () => {
+  it('keeps items in order and removes the newest ones', async () => {
     const session = await newSession();
     const store = new ContextStore(database.db, session.id);
-    expect(await store.getSessionId()).toBe(session.id);
     await store.addItems([userMessage('one'), userMessage('two')]);
     await store.addItems([]);
     await store.addItems([userMessage('three')]);
     const text = (items: unknown[]) => items.map((i) => (i as { content: string }).content);
     expect(text(await store.getItems())).toEqual(['one', 'two', 'three']);
-    expect(text(await store.getItems(2))).toEqual(['two', 'three']);
-    expect(text([await store.popItem()])).toEqual(['three']);
-    expect(text(await store.getItems())).toEqual(['one', 'two']);
-    await store.clearSession();
-    expect(await store.getItems()).toEqual([]);
-    expect(await store.popItem()).toBeUndefined();
+    await store.removeNewest(0);
+    await store.removeNewest(2);
+    expect(text(await store.getItems())).toEqual(['one']);
   });
 
   it('adding no items does not touch the database', async () => {
     const session = await newSession();
     const store = new ContextStore(database.db, session.id);
-    const before = database.db.statementCount();
+    const before = database.statements();
     await store.addItems([]);
-    expect(database.db.statementCount()).toBe(before);
+    expect(database.statements()).toBe(before);
   });
 
   it('a function call saved without its output (a crash) comes back with one', async () => {
@@ -64,6 +62,12 @@ describe('llm_context as an SDK session', () => {
     expect(items.at(-1)).toMatchObject({ type: 'function_call_result', callId: 'c9' });
   });
 });
+
+/** Ends a recorder's turn as stopped and waits for its writes. */
+async function stop(recorder: TurnRecorder): Promise<void> {
+  await recorder.end(endTurn(recorder.open(), { kind: 'stop' }));
+  recorder.dispose();
+}
 
 describe('the messages display history', () => {
   it('numbers rows in insert order, counts them, and shows the same Message shape everywhere', async () => {
@@ -83,14 +87,16 @@ describe('the messages display history', () => {
 
   it('a tool that failed shows as failed, one that succeeded as completed', async () => {
     const session = await newSession();
-    const writer = new TurnMessageWriter(database.db, session.id, pino({ level: 'silent' }));
-    writer.toolStarted('ok', 'tool', {});
-    writer.toolStarted('bad', 'tool', {});
-    expect(writer.openToolCalls().map((c) => c.callId)).toEqual(['ok', 'bad']);
-    writer.toolCompleted('ok', '{"ok":true}', true);
-    writer.toolCompleted('bad', 'nope', false);
-    await writer.flush();
-    expect(writer.openToolCalls()).toEqual([]);
+    const recorder = new TurnRecorder(database.db, session.id, []);
+    for (const id of ['ok', 'bad']) {
+      recorder.toolDetected(id, 'tool');
+      recorder.toolStarted(id, 'tool', '{}');
+    }
+    expect(recorder.open().calls.map((c) => c.callId)).toEqual(['ok', 'bad']);
+    recorder.toolCompleted('ok', 'tool', '{"ok":true}', true, undefined);
+    recorder.toolCompleted('bad', 'tool', 'nope', false, undefined);
+    expect(recorder.open().calls).toEqual([]);
+    await stop(recorder);
     expect((await listMessages(database.db, session.id)).map((m) => m.status)).toEqual(['completed', 'failed']);
   });
 });
@@ -100,30 +106,29 @@ describe('checkpoints of a streaming answer', () => {
     const session = await newSession();
     const db = database.db;
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    let writer: TurnMessageWriter;
+    let recorder: TurnRecorder;
     try {
-      writer = new TurnMessageWriter(db, session.id, pino({ level: 'silent' }));
-      const before = db.statementCount();
-      for (let i = 0; i < 100; i++) writer.appendText('a');
+      recorder = new TurnRecorder(db, session.id, []);
+      const before = database.statements();
+      for (let i = 0; i < 100; i++) recorder.text('a');
       vi.advanceTimersByTime(1_999);
-      expect(db.statementCount()).toBe(before);
+      expect(database.statements()).toBe(before);
       vi.advanceTimersByTime(1);
-      for (let i = 0; i < 100; i++) writer.appendText('b');
+      for (let i = 0; i < 100; i++) recorder.text('b');
       vi.advanceTimersByTime(2_000);
     } finally {
       vi.useRealTimers();
     }
-    await writer.flush();
-    let rows = await listMessages(db, session.id);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ role: 'assistant', content: 'a'.repeat(100) + 'b'.repeat(100), partial: true });
-    writer.appendText('c');
-    writer.closeText();
-    await writer.flush();
-    rows = await listMessages(db, session.id);
+    await vi.waitFor(async () =>
+      expect(await listMessages(db, session.id)).toEqual([
+        expect.objectContaining({ role: 'assistant', content: 'a'.repeat(100) + 'b'.repeat(100), partial: true, status: 'interrupted' }),
+      ]),
+    );
+    recorder.text('c');
+    await stop(recorder);
+    const rows = await listMessages(db, session.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ content: 'a'.repeat(100) + 'b'.repeat(100) + 'c', partial: false, status: null });
-    writer.dispose();
   });
 });
 
@@ -165,46 +170,44 @@ describe('what a history row says about itself', () => {
   });
 });
 
-describe('a turn writer', () => {
-  const lines: Array<{ msg?: string }> = [];
-  const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-
-  it('saves nothing for empty text, and marks a partial answer interrupted or failed', async () => {
+describe('a turn recorder', () => {
+  it('saves nothing for empty text, and ends a partial answer as interrupted or failed', async () => {
     const session = await newSession();
-    const writer = new TurnMessageWriter(database.db, session.id, logger);
-    writer.appendText('');
-    writer.closeText();
-    expect(writer.openText).toBe('');
-    writer.appendText('stopped');
-    expect(writer.openText).toBe('stopped');
-    writer.closeText({ partial: true });
-    writer.appendText('broken');
-    writer.closeText({ partial: true, status: 'failed' });
-    writer.dispose();
-    await writer.flush();
+    const stopped = new TurnRecorder(database.db, session.id, []);
+    stopped.text('');
+    expect(stopped.open().openText).toBeUndefined();
+    stopped.text('stopped');
+    expect(stopped.open()).toMatchObject({ openText: 'stopped', unsaid: 'stopped' });
+    await stopped.end(endTurn(stopped.open(), { kind: 'interrupted' }));
+    const broken = new TurnRecorder(database.db, session.id, []);
+    broken.text('broken');
+    await broken.end(endTurn(broken.open(), { kind: 'error', error: new AppError('EXT_7010'), requestId: 'r' }));
     expect((await listMessages(database.db, session.id)).map((m) => [m.content, m.partial, m.status])).toEqual([
       ['stopped', true, 'interrupted'],
       ['broken', true, 'failed'],
     ]);
+    // The cut text reached the context, marked.
+    expect(JSON.stringify(await new ContextStore(database.db, session.id).getItems())).toMatch(/stopped\\n\\n\[interrupted by the user\].*broken\\n\\n\[interrupted by an error\]/);
   });
 
-  it('records each tool call once, completes it once, and marks an interrupted one', async () => {
+  it('records each tool call once, completes it once, and ends an open one as interrupted', async () => {
     const session = await newSession();
-    const writer = new TurnMessageWriter(database.db, session.id, logger);
-    writer.toolStarted('c1', 'read_file', { path: 'a' });
-    writer.toolStarted('c1', 'read_file', { path: 'b' });
-    writer.toolStarted('c2', 'slow', {});
-    expect(writer.isToolStarted('c1')).toBe(true);
-    expect(writer.isToolStarted('c3')).toBe(false);
-    writer.toolCompleted('c1', 'first', true);
-    writer.toolCompleted('c1', 'second', false);
-    writer.toolCompleted('unknown', 'x', true);
-    writer.toolCompleted('c2', 'Interrupted.', false, true);
-    await writer.flush();
+    const recorder = new TurnRecorder(database.db, session.id, []);
+    expect(recorder.toolDetected('c1', 'read_file')).toBe(true);
+    expect(recorder.toolDetected('c1', 'read_file')).toBe(false);
+    recorder.toolDetected('c2', 'slow');
+    expect(recorder.toolStarted('c1', 'read_file', '{"path":"a"}')).toEqual({ path: 'a' });
+    expect(recorder.toolStarted('c1', 'read_file', '{"path":"b"}')).toBeUndefined();
+    expect(recorder.toolStarted('c3', 'never_seen', '{}')).toBeUndefined();
+    recorder.toolStarted('c2', 'slow', undefined);
+    expect(recorder.toolCompleted('c1', 'read_file', 'first', true, undefined)).toBe('read_file');
+    expect(recorder.toolCompleted('c1', 'read_file', 'second', false, undefined)).toBeUndefined();
+    expect(recorder.toolCompleted('unknown', 'stray', 'x', true, undefined)).toBe('stray');
+    await recorder.end(endTurn(recorder.open(), { kind: 'interrupted' }));
     const rows = await listMessages(database.db, session.id);
     expect(rows.map((m) => [m.tool_call_id, m.tool_arguments, m.tool_result, m.tool_success, m.status])).toEqual([
       ['c1', { path: 'a' }, 'first', true, 'completed'],
-      ['c2', {}, 'Interrupted.', false, 'interrupted'],
+      ['c2', {}, 'Interrupted by the user before the tool returned.', false, 'interrupted'],
     ]);
   });
 
@@ -212,40 +215,39 @@ describe('a turn writer', () => {
     const session = await newSession();
     const db = database.db;
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const writer = new TurnMessageWriter(db, session.id, logger);
+    const recorder = new TurnRecorder(db, session.id, []);
     try {
-      writer.appendText('x');
+      const before = database.statements();
+      recorder.text('x');
       vi.advanceTimersByTime(2_000);
-      await writer.flush();
-      const after = db.statementCount();
       vi.advanceTimersByTime(2_000);
-      await writer.flush();
-      expect(db.statementCount()).toBe(after);
       // The turn is over: no checkpoint timer is left behind.
       const timers = vi.getTimerCount();
-      writer.dispose();
+      recorder.dispose();
       expect(vi.getTimerCount()).toBe(timers - 1);
+      await recorder.end(endTurn(recorder.open(), { kind: 'interrupted' }));
+      // The first checkpoint's insert, then the end's update and context item; the second
+      // checkpoint had nothing new to save.
+      expect(database.statements() - before).toBe(3);
     } finally {
       vi.useRealTimers();
     }
     expect((await listMessages(db, session.id)).map((m) => [m.content, m.partial, m.status])).toEqual([['x', true, 'interrupted']]);
   });
 
-  it('a failed write is logged and flush reports the first failure', async () => {
-    lines.length = 0;
-    const writer = new TurnMessageWriter(database.db, '00000000-0000-0000-0000-000000000000', logger);
-    writer.appendText('lost');
-    writer.closeText();
-    writer.toolStarted('c1', 't', {});
-    const failure = await writer.flush().then(
+  it('a failed write does not stop the later ones, and the end reports the first failure', async () => {
+    const recorder = new TurnRecorder(database.db, '00000000-0000-0000-0000-000000000000', []);
+    recorder.text('lost');
+    recorder.toolDetected('c1', 't');
+    recorder.toolStarted('c1', 't', '{}');
+    const failure = await recorder.end(endTurn(recorder.open(), { kind: 'stop' })).then(
       () => undefined,
       (err: unknown) => err,
     );
     expect(failure).toBeInstanceOf(Error);
     expect(String(failure)).toMatch(/foreign key|violates/);
-    expect(lines.map((l) => l.msg)).toEqual(['saving a message failed', 'saving a message failed']);
     // The first failure stays the one reported.
-    await expect(writer.flush()).rejects.toBe(failure);
+    await expect(recorder.end(endTurn(recorder.open(), { kind: 'stop' }))).rejects.toBe(failure);
   });
 });
 

@@ -18,9 +18,11 @@ import {
 } from '@openai/agents';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/chat/events.js';
-import type { TurnMessageWriter } from '../../src/chat/message-store.js';
-import { StreamMapper, type ResponseUsage } from '../../src/chat/stream-mapper.js';
+import { StreamMapper } from '../../src/chat/stream-mapper.js';
+import { endTurn } from '../../src/chat/turn-end.js';
 import { TurnEmitter } from '../../src/chat/turn-emitter.js';
+import { TurnRecorder, type ResponseUsage } from '../../src/chat/turn-recorder.js';
+import type { Queryable } from '../../src/db/database.js';
 
 const agent = new Agent({ name: 'test' });
 
@@ -34,26 +36,43 @@ const toolOutput = (rawItem: Loose, output: unknown): RunStreamEvent =>
   new RunItemStreamEvent('tool_output', new RunToolCallOutputItem(rawItem as never, agent, output));
 
 let sent: ServerEvent[];
-let writes: unknown[][];
+let statements: Array<{ sql: string; params: readonly unknown[] }>;
 let usages: ResponseUsage[];
-let toolRounds: number;
+let recorder: TurnRecorder;
 let mapper: StreamMapper;
 
 beforeEach(() => {
   sent = [];
-  writes = [];
+  statements = [];
   usages = [];
-  toolRounds = 0;
   // No coalescing: every delta is its own frame, so the test sees exactly what the mapper emitted.
   const emitter = new TurnEmitter({ publish: (_uuid, e) => sent.push(e) }, 'uuid', 'chat_stream', 'turn_1', 0, () => 0);
-  const writer = {
-    appendText: (delta: string) => writes.push(['text', delta]),
-    closeText: () => writes.push(['close']),
-    toolStarted: (callId: string, name: string, args: unknown) => writes.push(['started', callId, name, args]),
-    toolCompleted: (callId: string, result: string, success: boolean) => writes.push(['completed', callId, result, success]),
-  } as unknown as TurnMessageWriter;
-  mapper = new StreamMapper(emitter, writer, (u) => usages.push(u), () => (toolRounds += 1));
+  // The recorder's statements, answered with a row id: what it writes, without a database.
+  const db: Queryable = {
+    query: (sql, params = []) => {
+      statements.push({ sql, params });
+      return Promise.resolve({ rows: [{ id: `row_${statements.length}` }] as never[], rowCount: 1 });
+    },
+  };
+  recorder = new TurnRecorder(db, 'uuid', []);
+  mapper = new StreamMapper(recorder, emitter, (u) => usages.push(u));
 });
+
+/** What the recorder wrote, as short tuples: rows inserted, rows updated, context items appended. */
+function writes(): unknown[][] {
+  return statements.map(({ sql, params: p }) => {
+    if (sql.includes('INSERT INTO messages')) return ['insert', p[1], p[2] ?? p[4], p[6] ?? undefined].filter((v) => v !== undefined && v !== null);
+    if (sql.includes('llm_context')) return ['context', ...(JSON.parse(String(p[1])) as unknown[])];
+    if (sql.includes('tool_result')) return ['tool', p[1], p[2]];
+    return ['text', p[1]];
+  });
+}
+
+/** Ends the turn as stopped, so everything recorded is written. */
+async function stop(): Promise<void> {
+  await recorder.end(endTurn(recorder.open(), { kind: 'stop' }));
+  recorder.dispose();
+}
 
 /** The wire events without the envelope, as short tuples. */
 function wire(): unknown[][] {
@@ -64,7 +83,7 @@ function wire(): unknown[][] {
 }
 
 describe('the Responses API stream', () => {
-  it('maps text, reasoning, a tool call with its arguments, and usage; ignores empty deltas and foreign items', () => {
+  it('maps text, reasoning, a tool call with its arguments, and usage; ignores empty deltas and foreign items', async () => {
     const events: RunStreamEvent[] = [
       raw({ type: 'response_started' }),
       provider({ type: 'response.reasoning_summary_text.delta', delta: 'th' }),
@@ -95,17 +114,21 @@ describe('the Responses API stream', () => {
       ['function_call_arguments_delta', 'call_1', '{"word":'],
       ['function_call_arguments_delta', 'call_1', '"pulp"}'],
     ]);
-    expect(writes).toEqual([['text', 'Hel'], ['text', 'lo'], ['close']]);
     expect(usages).toEqual([{ inputTokens: 10, outputTokens: 3 }]);
-    expect(mapper.lastUsage).toEqual({ inputTokens: 10, outputTokens: 3 });
-    expect(mapper.responses).toBe(1);
-    expect(mapper.openCalls()).toEqual([{ callId: 'call_1', name: 'lookup', args: { word: 'pulp' }, executing: false }]);
-    expect(typeof mapper.firstDeltaAt).toBe('number');
-    // No message item holds the text yet: an interrupted turn saves it from here.
-    expect(mapper.responseText).toBe('Hello');
+    expect(recorder.usage).toEqual({ inputTokens: 10, outputTokens: 3 });
+    // The tool call closed the text segment; no message item holds the text yet, so an
+    // interrupted turn would save it into the context from here.
+    expect(recorder.open()).toEqual({
+      openText: undefined,
+      unsaid: 'Hello',
+      calls: [{ callId: 'call_1', name: 'lookup', args: { word: 'pulp' }, hasRow: false, inContext: false }],
+    });
+    expect(typeof recorder.firstTextAt).toBe('number');
+    await stop();
+    expect(writes()).toEqual([['insert', 'assistant', 'Hello']]);
   });
 
-  it('runs, completes and forgets a call once each, hands over the items in order, and counts responses without usage', () => {
+  it('runs and completes a call once each, writes the items in order, and ignores a response without usage', async () => {
     mapper.handle(provider({ type: 'response.output_item.added', item: { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'lookup' } }));
     mapper.handle(provider({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', delta: '{"word":"a"}' }));
     mapper.handle(raw({ type: 'response_done', response: { id: 'r1', usage: { inputTokens: 5 } } }));
@@ -120,26 +143,31 @@ describe('the Responses API stream', () => {
     mapper.handle(toolOutput(result, 'again'));
 
     expect(usages).toEqual([]);
-    expect(mapper.lastUsage).toBeUndefined();
-    expect(mapper.responses).toBe(1);
+    expect(recorder.usage).toBeUndefined();
     expect(wire()).toEqual([
       ['function_detected', 'call_1', 'lookup'],
       ['function_call_arguments_delta', 'call_1', '{"word":"a"}'],
       ['function_executing', 'call_1', 'lookup', { word: 'pulp' }],
       ['function_completed', 'call_1', 'lookup', 'the meaning', true],
     ]);
-    expect(writes).toEqual([['close'], ['started', 'call_1', 'lookup', { word: 'pulp' }], ['completed', 'call_1', 'the meaning', true]]);
-    expect(toolRounds).toBe(1);
-    expect(mapper.openCalls()).toEqual([]);
-    expect(mapper.takeContextItems()).toEqual([call, call, result, result]);
-    expect(mapper.takeContextItems()).toEqual([]);
-    expect(mapper.itemsSinceUsage).toEqual([result]);
-    expect(mapper.firstDeltaAt).toBeUndefined();
+    expect(recorder.open().calls).toEqual([]);
+    expect(recorder.firstTextAt).toBeUndefined();
+    // Without a provider count the estimate covers every item of the turn (100 a piece here).
+    const count = (items: unknown[]) => items.length * 100;
+    expect(recorder.contextTokens(1_000, [], count)).toBe(1_400);
 
     mapper.handle(raw({ type: 'response_done', response: { id: 'r2', usage: { inputTokens: 7, outputTokens: 1 } } }));
-    expect(mapper.itemsSinceUsage).toEqual([]);
-    expect(mapper.responses).toBe(2);
     expect(usages).toEqual([{ inputTokens: 7, outputTokens: 1 }]);
+    // The provider's count, plus what was added since (nothing yet).
+    expect(recorder.contextTokens(1_000, [], count)).toBe(8);
+    await stop();
+    expect(writes()).toEqual([
+      ['insert', 'tool_call', 'call_1', { word: 'pulp' }],
+      ['tool', 'the meaning', true],
+      // The first output writes the round so far; the repeated one joins the context at the end.
+      ['context', call, call, result],
+      ['context', result],
+    ]);
   });
 });
 
@@ -173,19 +201,16 @@ describe('the Chat Completions stream', () => {
       ['function_call_arguments_delta', 'call_a', '1}'],
       ['function_detected', 'call_c', 'unknown'],
     ]);
-    expect(mapper.openCalls()).toEqual([
-      { callId: 'call_a', name: 'fa', args: { x: 1 }, executing: false },
-      { callId: 'call_b', name: 'fb', args: {}, executing: false },
-      { callId: 'call_c', name: 'unknown', args: {}, executing: false },
+    expect(recorder.open().calls).toEqual([
+      { callId: 'call_a', name: 'fa', args: { x: 1 }, hasRow: false, inContext: false },
+      { callId: 'call_b', name: 'fb', args: {}, hasRow: false, inContext: false },
+      { callId: 'call_c', name: 'unknown', args: {}, hasRow: false, inContext: false },
     ]);
-    mapper.markCompleted('call_b');
-    mapper.markCompleted('call_unknown');
-    expect(mapper.openCalls().map((c) => c.callId)).toEqual(['call_a', 'call_c']);
   });
 });
 
 describe('a model that sends no provider events', () => {
-  it('learns of a tool call from tool_called, and of its result from tool_output', () => {
+  it('learns of a tool call from tool_called, and of its result from tool_output', async () => {
     mapper.handle(toolCalled({ type: 'hosted_tool_call', name: 'web_search', status: 'completed' }));
     mapper.handle(toolCalled({ type: 'function_call', name: 'no_id', arguments: '{}' }));
     mapper.handle(toolCalled({ type: 'function_call', callId: 'call_z', arguments: '' }));
@@ -202,8 +227,10 @@ describe('a model that sends no provider events', () => {
       ['function_completed', 'call_y', 'stray', 'fine', true],
       ['function_completed', 'call_w', 'unknown', 'fine', true],
     ]);
-    expect(toolRounds).toBe(3);
-    expect(mapper.openCalls()).toEqual([]);
+    expect(recorder.open().calls).toEqual([]);
+    await stop();
+    // Each result that reached the client wrote the items so far to the context.
+    expect(writes().map((w) => w[0])).toEqual(['insert', 'tool', 'context', 'context', 'context']);
   });
 
   it('keeps the text no message item holds yet, by segment, until the message item arrives', () => {
@@ -212,28 +239,29 @@ describe('a model that sends no provider events', () => {
     mapper.handle(provider({ type: 'response.output_item.added', item: { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'lookup' } }));
     mapper.handle(raw({ type: 'output_text_delta', delta: 'After it.' }));
     mapper.handle(raw({ type: 'response_done', response: { id: 'r1', usage: { inputTokens: 1, outputTokens: 1 } } }));
-    expect(mapper.responseText).toBe('Before the call.\n\nAfter it.');
+    expect(recorder.open()).toMatchObject({ openText: 'After it.', unsaid: 'Before the call.\n\nAfter it.' });
     const message = { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Before the call.' }] };
     mapper.handle(new RunItemStreamEvent('message_output_created', new RunMessageOutputItem(message as never, agent)));
-    expect(mapper.responseText).toBe('');
+    expect(recorder.open()).toMatchObject({ openText: undefined, unsaid: '' });
     mapper.handle(raw({ type: 'output_text_delta', delta: 'Next.' }));
-    expect(mapper.responseText).toBe('Next.');
+    expect(recorder.open()).toMatchObject({ openText: 'Next.', unsaid: 'Next.' });
   });
 
-  it('a message item ends the text segment; a reasoning item only joins the context', () => {
+  it('a message item ends the text segment; a reasoning item only joins the context', async () => {
     const message = { type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hi' }] };
     const reasoning = { type: 'reasoning', content: [] };
     mapper.handle(new RunItemStreamEvent('reasoning_item_created', new RunReasoningItem(reasoning as never, agent)));
-    expect(writes).toEqual([]);
+    mapper.handle(raw({ type: 'output_text_delta', delta: 'Hi' }));
     mapper.handle(new RunItemStreamEvent('message_output_created', new RunMessageOutputItem(message as never, agent)));
-    expect(writes).toEqual([['close']]);
-    expect(sent).toEqual([]);
-    expect(mapper.takeContextItems()).toEqual([reasoning, message]);
+    expect(recorder.open()).toEqual({ openText: undefined, unsaid: '', calls: [] });
+    await stop();
+    expect(sent.map((e) => e.type)).toEqual(['assistant_delta']);
+    expect(writes()).toEqual([['insert', 'assistant', 'Hi'], ['context', reasoning, message]]);
   });
 });
 
 describe('events the mapper cannot use', () => {
-  it('are ignored without a frame, a write or a context item', () => {
+  it('are ignored without a frame, a write or a context item', async () => {
     mapper.handle(new RunAgentUpdatedStreamEvent(agent));
     mapper.handle(raw({ type: 'model', event: 'not an object' }));
     mapper.handle(provider({ type: 'response.output_item.added' }));
@@ -245,10 +273,9 @@ describe('events the mapper cannot use', () => {
     mapper.handle(raw({ type: 'something_new' }));
     mapper.handle(new RunItemStreamEvent('tool_output', new RunToolCallOutputItem(undefined as never, agent, 'x')));
     expect(sent).toEqual([]);
-    expect(writes).toEqual([]);
     expect(usages).toEqual([]);
-    expect(mapper.responses).toBe(3);
-    expect(mapper.takeContextItems()).toEqual([]);
-    expect(toolRounds).toBe(0);
+    expect(recorder.open()).toEqual({ openText: undefined, unsaid: '', calls: [] });
+    await stop();
+    expect(writes()).toEqual([]);
   });
 });

@@ -6,18 +6,20 @@
 import { OpenAIProvider, type AgentInputItem } from '@openai/agents';
 import OpenAI from 'openai';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CancellationToken, UserInterrupt } from '../../src/chat/cancellation.js';
 import { ContextStore } from '../../src/chat/context-store.js';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { listMessages } from '../../src/chat/message-store.js';
-import { runTurn, type TurnDeps, type TurnHookContext, type TurnRequest } from '../../src/chat/turn.js';
-import { defaultClassifyError } from '../../src/chat/turn-errors.js';
+import type { FirstExchange, TurnFacts } from '../../src/chat/hooks.js';
+import { runTurn, type TurnDeps, type TurnRequest } from '../../src/chat/turn.js';
 import { migrate } from '../../src/db/migrate.js';
 import { AppError } from '../../src/errors/app-error.js';
+import { classifyProviderError } from '../../src/llm/provider-errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
+import { noHooks, noSummary } from './harness.js';
 
 let database: TestDatabase;
 let fake: FakeOpenAI;
@@ -57,11 +59,13 @@ function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: Ser
     metrics: createMetrics(),
     sink: { publish: (_uuid, event) => void events.push(event) },
     modelProvider: provider,
-    tools: async () => [],
-    instructions: async () => 'Be brief.',
+    tools: () => Promise.resolve([]),
+    instructions: () => Promise.resolve('Be brief.'),
     countTokens,
     contextWindow: () => 1_000,
-    classifyError: defaultClassifyError,
+    classifyError: (err) => classifyProviderError(err),
+    hooks: noHooks,
+    summarize: noSummary,
     ...overrides,
   };
   return { deps, events, errors };
@@ -79,9 +83,9 @@ describe('a turn stopped or broken outside the model stream', () => {
     const token = new CancellationToken();
     const before = fake.requests.length;
     const { deps, events } = setup({
-      tools: async () => {
+      tools: () => {
         token.cancel(new UserInterrupt());
-        return [];
+        return Promise.resolve([]);
       },
     });
 
@@ -117,44 +121,43 @@ describe('a turn stopped or broken outside the model stream', () => {
     expect(errors.map((e) => e.msg)).toContain('saving the turn failed');
   });
 
-  it('an afterTurn hook that throws is logged, and the turn still ends with stop and its answer kept', async () => {
+  it('a summary after the turn that throws is logged, and the turn still ends with stop and its answer kept', async () => {
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Kept.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
     const { deps, events, errors } = setup({
-      hooks: {
-        afterTurn: async () => {
-          throw new Error('summarizer down');
-        },
-      },
+      hooks: { ...noHooks, afterTurn: () => 'summarize' },
+      summarize: () => Promise.reject(new Error('summarizer down')),
     });
 
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
 
     expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
     expect(events.some((e) => e.type === 'error')).toBe(false);
-    expect(errors.map((e) => e.msg)).toEqual(['afterTurn hook failed']);
+    expect(errors.map((e) => e.msg)).toEqual(['summarizing after the turn failed']);
     expect((await listMessages(database.db, s.uuid)).map((m) => m.content)).toEqual(['Hello there', 'Kept.']);
   });
 
-  it('a title hook that throws is logged and the turn still ends with stop', async () => {
+  it('a title hook that fails leaves the session untitled and the turn still ends with stop', async () => {
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
     let called = 0;
-    const { deps, events, errors } = setup({
+    const { deps, events } = setup({
       hooks: {
-        onFirstTurnCompleted: () => {
+        ...noHooks,
+        title: () => {
           called++;
-          throw new Error('title service down');
+          return Promise.reject(new Error('title service down'));
         },
       },
     });
 
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
 
-    expect(called).toBe(1);
+    await vi.waitFor(() => expect(called).toBe(1));
     expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
-    expect(events.some((e) => e.type === 'error')).toBe(false);
-    expect(errors.map((e) => e.msg)).toEqual(['onFirstTurnCompleted hook failed']);
+    expect(events.some((e) => e.type === 'error' || e.type === 'session_updated')).toBe(false);
+    const { rows } = await database.db.query<{ title: string | null }>('SELECT title FROM sessions WHERE id = $1', [s.uuid]);
+    expect(rows[0]!.title).toBeNull();
   });
 });
 
@@ -227,7 +230,7 @@ describe('turn metrics', () => {
     expect(await read(deps)).toEqual({ stop: 1, interrupted: 0, error: 0, input: 12, output: 2, firstToken: 1, durations: 1 });
 
     const token = new CancellationToken();
-    const stopped = { ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) };
+    const stopped = { ...deps, tools: () => (token.cancel(new UserInterrupt()), Promise.resolve([])) };
     await expect(runTurn(stopped, request(s, token))).resolves.toBe('interrupted');
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
@@ -239,20 +242,21 @@ describe('what the hooks are given, and when they run', () => {
   const setTitle = (s: { uuid: string }, title: string, named: boolean) =>
     database.db.query('UPDATE sessions SET title = $2, is_named = $3 WHERE id = $1', [s.uuid, title, named]);
 
-  it('the title hook runs after a stopped turn of a session without a title, with the turn and its token count', async () => {
-    const seen: TurnHookContext[] = [];
-    const { deps } = setup({ hooks: { onFirstTurnCompleted: (ctx) => void seen.push(ctx) } });
+  it('the title hook runs after a stopped turn of a session without a title, with its first exchange; the turn saves and announces the title', async () => {
+    const seen: Array<{ model: string; exchange: FirstExchange }> = [];
+    const { deps, events } = setup({ hooks: { ...noHooks, title: async (model, exchange) => (seen.push({ model, exchange: await exchange() }), 'Greetings') } });
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ turnId: `turn_${n}`, model: 'gpt-4o', estimatedTokens: 14, contextWindow: 1_000, threshold: 800 });
-    expect(seen[0]!.session).toMatchObject({ id: s.uuid, title: null, is_named: false });
+    await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'session_updated', title: 'Greetings', session_id: s.publicId }));
+    expect(seen).toEqual([{ model: 'gpt-4o', exchange: { user: 'Hello there', assistant: 'Hi.' } }]);
+    const { rows } = await database.db.query('SELECT title, is_named FROM sessions WHERE id = $1', [s.uuid]);
+    expect(rows[0]).toEqual({ title: 'Greetings', is_named: false });
   });
 
   it('the title hook is not asked for a session that has a title, given or generated, nor after a turn that did not stop', async () => {
     let calls = 0;
-    const { deps } = setup({ hooks: { onFirstTurnCompleted: () => void calls++ } });
+    const { deps } = setup({ hooks: { ...noHooks, title: () => Promise.resolve(void calls++) } });
     const named = await newSession();
     await setTitle(named, 'Mine', true);
     const generated = await newSession();
@@ -264,48 +268,62 @@ describe('what the hooks are given, and when they run', () => {
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(await newSession()))).resolves.toBe('error');
     const token = new CancellationToken();
-    await expect(runTurn({ ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) }, request(await newSession(), token))).resolves.toBe('interrupted');
+    await expect(runTurn({ ...deps, tools: () => (token.cancel(new UserInterrupt()), Promise.resolve([])) }, request(await newSession(), token))).resolves.toBe('interrupted');
     expect(calls).toBe(0);
   });
 
-  it('afterTurn runs only after a stop, with the session total the turn just saved', async () => {
+  it('afterTurn is asked only after a stop, with the session total the turn just saved, and its summary is not forced', async () => {
     const seen: Array<{ estimated: number; total: number }> = [];
-    const { deps } = setup({ hooks: { afterTurn: async (ctx) => void seen.push({ estimated: ctx.estimatedTokens, total: ctx.session.total_tokens }) } });
+    const forced: boolean[] = [];
+    const { deps } = setup({
+      hooks: { ...noHooks, afterTurn: (facts) => (seen.push({ estimated: facts.estimatedTokens, total: facts.session.total_tokens }), 'summarize') },
+      summarize: (_facts, force) => (forced.push(force), noSummary(_facts, force)),
+    });
     const s = await newSession();
     fake.enqueue({ steps: [], error: { status: 500, message: 'down' } });
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
     const token = new CancellationToken();
-    await expect(runTurn({ ...deps, tools: async () => (token.cancel(new UserInterrupt()), []) }, request(s, token))).resolves.toBe('interrupted');
+    await expect(runTurn({ ...deps, tools: () => (token.cancel(new UserInterrupt()), Promise.resolve([])) }, request(s, token))).resolves.toBe('interrupted');
     expect(seen).toEqual([]);
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 40, output_tokens: 2 } });
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');
     expect(seen).toEqual([{ estimated: 42, total: 42 }]);
+    expect(forced).toEqual([false]);
   });
 
-  it('a context-full refusal before the model call keeps the total the hook left; another hook failure counts the user message', async () => {
+  it('a refusal before the model call takes the user item back out of the context and keeps the total right; a hook failure counts the user message', async () => {
     const s = await newSession();
-    const refusing = setup({
-      hooks: {
-        beforeModelCall: async () => {
-          await database.db.query('UPDATE sessions SET total_tokens = 5 WHERE id = $1', [s.uuid]);
-          throw new AppError('CTX_4101');
-        },
-      },
-    });
-    await expect(runTurn(refusing.deps, request(s))).resolves.toBe('error');
-    expect(refusing.events.find((e) => e.type === 'error')).toMatchObject({ code: 'CTX_4101' });
+    await database.db.query('UPDATE sessions SET total_tokens = 5 WHERE id = $1', [s.uuid]);
     const total = async () => (await database.db.query<{ total_tokens: number }>('SELECT total_tokens FROM sessions WHERE id = $1', [s.uuid])).rows[0]!.total_tokens;
+    const seen: TurnFacts[] = [];
+    const refusing = setup({ hooks: { ...noHooks, beforeModelCall: (facts) => (seen.push(facts), { kind: 'refuse', error: new AppError('CTX_4101') }) } });
+    await expect(runTurn(refusing.deps, request(s))).resolves.toBe('error');
+    expect(refusing.events.find((e) => e.type === 'error')).toMatchObject({ code: 'CTX_4101', recoverable: false, request_id: 'req-1' });
+    expect(seen[0]).toMatchObject({ estimatedTokens: 15, contextWindow: 1_000, threshold: 800, requestId: 'req-1' });
     expect(await total()).toBe(5);
+    expect(await new ContextStore(database.db, s.uuid).getItems()).toEqual([]);
+
+    // Summarize first, still too large: the summary's total counted the user item (10 tokens),
+    // so the turn takes it out of that total.
+    const forced: boolean[] = [];
+    const summarized = setup({
+      hooks: {
+        ...noHooks,
+        beforeModelCall: () => ({ kind: 'summarize' }),
+        afterSummary: (_facts, summary) => (summary.kind === 'summarized' && summary.tokensAfter === 37 ? { kind: 'refuse', error: new AppError('CTX_4101') } : { kind: 'continue' }),
+      },
+      summarize: (_facts, force) => (forced.push(force), Promise.resolve({ kind: 'summarized', tokensAfter: 37 })),
+    });
+    await expect(runTurn(summarized.deps, request(s))).resolves.toBe('error');
+    expect(forced).toEqual([true]);
+    expect(await total()).toBe(27);
 
     const broken = setup({
-      hooks: {
-        beforeModelCall: async () => {
-          throw new AppError('EXT_7001', 'summarizer unreachable');
-        },
-      },
+      hooks: { ...noHooks, beforeModelCall: () => ({ kind: 'summarize' }) },
+      summarize: () => Promise.reject(new AppError('EXT_7001', 'summarizer unreachable')),
     });
     await expect(runTurn(broken.deps, request(s))).resolves.toBe('error');
-    expect(await total()).toBe(5 + 10);
+    expect(await total()).toBe(27 + 10);
   });
 
   it('a turn that fails before it started still opens with assistant_start, then says why', async () => {

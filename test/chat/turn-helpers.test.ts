@@ -1,55 +1,8 @@
-import { APIConnectionTimeoutError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { Timeout } from '../../src/chat/cancellation.js';
-import { parseArguments, toolOutputText, toolSucceeded } from '../../src/chat/stream-mapper.js';
+import { toolOutputText, toolSucceeded } from '../../src/chat/stream-mapper.js';
+import { parseArguments } from '../../src/chat/turn-recorder.js';
 import { MAX_LISTED_FILES, renderInstructions } from '../../src/chat/instructions.js';
-import { defaultClassifyError, isRecoverable } from '../../src/chat/turn-errors.js';
 import { tokenFrom } from '../../src/chat/ws-routes.js';
-import { AppError } from '../../src/errors/app-error.js';
-
-const apiError = (status: number, code?: string) => new APIError(status, { code }, 'upstream said something secret', new Headers());
-
-describe('turn failures become the wire errors of a turn', () => {
-  it('maps rate limits, timeouts, oversize contexts and other provider failures to their codes', () => {
-    expect(defaultClassifyError(apiError(429)).code).toBe('EXT_7003');
-    expect(defaultClassifyError(apiError(504)).code).toBe('EXT_7002');
-    expect(defaultClassifyError(new APIConnectionTimeoutError()).code).toBe('EXT_7002');
-    expect(defaultClassifyError(new Timeout('slow')).code).toBe('EXT_7002');
-    expect(defaultClassifyError(apiError(400, 'context_length_exceeded')).code).toBe('CTX_4101');
-    expect(defaultClassifyError(apiError(500)).code).toBe('EXT_7010');
-    expect(defaultClassifyError(new Error('socket hang up')).code).toBe('EXT_7010');
-    expect(defaultClassifyError({ status: 429 }).code).toBe('EXT_7003');
-  });
-
-  it('never carries the upstream text, and keeps an AppError as it is', () => {
-    expect(defaultClassifyError(apiError(500)).message).not.toContain('secret');
-    const own = new AppError('CTX_4101', 'Too big.');
-    expect(defaultClassifyError(own)).toBe(own);
-    expect(isRecoverable(own)).toBe(false);
-    expect(isRecoverable(new AppError('EXT_7010'))).toBe(true);
-  });
-  it('give each failure the fixed message the client reads, and keep the original as the cause for the log', () => {
-    const cases: Array<[unknown, string, string]> = [
-      [apiError(429), 'EXT_7003', 'The model provider is rate limiting requests; try again shortly.'],
-      [{ status: 429 }, 'EXT_7003', 'The model provider is rate limiting requests; try again shortly.'],
-      [apiError(408), 'EXT_7002', 'The model provider did not answer in time.'],
-      [apiError(504), 'EXT_7002', 'The model provider did not answer in time.'],
-      [new Timeout('slow'), 'EXT_7002', 'The model provider did not answer in time.'],
-      [apiError(400, 'context_length_exceeded'), 'CTX_4101', 'The conversation is too large for the model.'],
-      [{ code: 'context_length_exceeded' }, 'CTX_4101', 'The conversation is too large for the model.'],
-      [apiError(503), 'EXT_7010', 'The model provider failed to answer.'],
-      // Not a number, not a string: nothing to classify by.
-      [{ status: '429' }, 'EXT_7010', 'The model provider failed to answer.'],
-      [{ code: 42 }, 'EXT_7010', 'The model provider failed to answer.'],
-      [null, 'EXT_7010', 'The model provider failed to answer.'],
-      ['a thrown string', 'EXT_7010', 'The model provider failed to answer.'],
-    ];
-    for (const [thrown, code, message] of cases) {
-      const error = defaultClassifyError(thrown);
-      expect({ code: error.code, message: error.message, cause: error.cause }).toEqual({ code, message, cause: thrown });
-    }
-  });
-});
 
 describe('tool call details', () => {
   it('parses arguments into an object, keeping broken or non-object JSON visible', () => {
@@ -110,7 +63,7 @@ describe('the instructions the model gets', () => {
 
 describe('the token of a socket handshake', () => {
   const from = (protocol: string | undefined, query?: Record<string, unknown>) =>
-    tokenFrom({ headers: protocol === undefined ? {} : { 'sec-websocket-protocol': protocol }, query } as never);
+    tokenFrom({ headers: protocol === undefined ? {} : { 'sec-websocket-protocol': protocol }, query });
 
   it('comes from the bearer subprotocol first, then from ?token=', () => {
     expect(from('bearer, abc')).toBe('abc');

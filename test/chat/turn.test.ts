@@ -1,9 +1,9 @@
 import { tool } from '@openai/agents';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ContextStore } from '../../src/chat/context-store.js';
 import { listMessages } from '../../src/chat/message-store.js';
-import type { TurnHookContext } from '../../src/chat/turn.js';
+import type { ModelCallDecision, TurnFacts } from '../../src/chat/hooks.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { field, startChatHarness, type ChatHarness, type TestClient } from './harness.js';
 
@@ -11,7 +11,7 @@ const lookup = tool({
   name: 'lookup',
   description: 'Looks a word up.',
   parameters: z.object({ word: z.string() }),
-  execute: async ({ word }) => JSON.stringify({ word, meaning: `the meaning of ${word}` }),
+  execute: ({ word }) => Promise.resolve(JSON.stringify({ word, meaning: `the meaning of ${word}` })),
 });
 
 let slowAbortedAt: number | undefined;
@@ -32,7 +32,12 @@ const slow = tool({
 });
 
 /** Every tool call in a recorded request has its output (both APIs). */
-function toolCallsAnswered(body: any): { calls: string[]; outputs: Map<string, string> } {
+interface RecordedBody {
+  input?: Array<{ type?: string; call_id: string; output?: unknown }>;
+  messages?: Array<{ role: string; tool_call_id: string; content?: unknown; tool_calls?: Array<{ id: string }> }>;
+}
+
+function toolCallsAnswered(body: RecordedBody): { calls: string[]; outputs: Map<string, string> } {
   const calls: string[] = [];
   const outputs = new Map<string, string>();
   for (const item of body.input ?? []) {
@@ -54,16 +59,24 @@ function streamedText(client: TestClient, turnId: string | undefined): string {
 }
 
 let h: ChatHarness;
-let preflight: ((ctx: TurnHookContext) => Promise<void>) | undefined;
-let afterTurn: ((ctx: TurnHookContext) => Promise<void>) | undefined;
+let preflight: ((facts: TurnFacts) => ModelCallDecision) | undefined;
+/** Set: the hooks ask for a summary after each turn, and this is the summary. */
+let afterTurn: ((facts: TurnFacts) => void) | undefined;
 const titled: string[] = [];
 beforeAll(async () => {
   h = await startChatHarness({
     tools: [lookup, slow],
     hooks: {
-      beforeModelCall: async (ctx) => preflight?.(ctx),
-      afterTurn: async (ctx) => afterTurn?.(ctx),
-      onFirstTurnCompleted: (ctx) => void titled.push(ctx.session.session_id),
+      beforeModelCall: (facts) => preflight?.(facts) ?? { kind: 'continue' },
+      afterTurn: () => (afterTurn ? 'summarize' : 'none'),
+      title: async (_model, exchange) => {
+        titled.push((await exchange()).user);
+        return undefined;
+      },
+    },
+    summarize: (facts) => {
+      afterTurn?.(facts);
+      return Promise.resolve({ kind: 'not_summarized' });
     },
   });
 });
@@ -241,7 +254,7 @@ describe.each(
     h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Okay.'] }] });
     const next = h.fake.nextRequest();
     client.message('never mind');
-    const { calls, outputs } = toolCallsAnswered((await next).body);
+    const { calls, outputs } = toolCallsAnswered((await next).body as RecordedBody);
     await client.turn(client.events.length - 1);
     expect(calls).toEqual(['call_slow']);
     expect(outputs.get('call_slow')).toContain('Interrupted by the user before the tool returned.');
@@ -267,7 +280,7 @@ describe.each(
   it('a provider error ends the turn with one error event and assistant_end{error}', async () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
-    h.fake.enqueue({ steps: [], error: { status: 500, message: 'secret upstream detail' } });
+    h.fake.enqueue({ steps: [], error: { status: 500, message: 'upstream broke with sk-abcdef123456' } });
     client.message('hi');
     const failed = await client.turn();
     expect(failed.map((e) => e.type).slice(-2)).toEqual(['error', 'assistant_end']);
@@ -275,7 +288,8 @@ describe.each(
     const error = failed.at(-2);
     expect(error).toMatchObject({ code: 'EXT_7010', recoverable: true });
     expect(typeof field(error, 'request_id')).toBe('string');
-    expect(JSON.stringify(error)).not.toContain('secret upstream detail');
+    // The production classifier: the provider's words, with anything secret-looking scrubbed.
+    expect(field(error, 'message')).toBe('The model provider answered with an error (HTTP 500). The provider said: upstream broke with [redacted]');
     expect(field(failed.at(-1), 'finish_reason')).toBe('error');
 
     h.fake.enqueue({ steps: [], error: { status: 429, message: 'slow down' } });
@@ -294,10 +308,10 @@ describe('database cost of a turn', () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
     h.fake.enqueue({ steps: [{ type: 'text', deltas: Array.from({ length: deltas }, (_, i) => `w${i} `) }] });
-    const before = h.database.db.statementCount();
+    const before = h.database.statements();
     client.message('count');
     const events = await client.turn();
-    const after = h.database.db.statementCount();
+    const after = h.database.statements();
     expect(streamedText(client, events[0]!.turn_id).split(' ').filter(Boolean)).toHaveLength(deltas);
     return after - before;
   }
@@ -317,9 +331,9 @@ describe('turn hooks', () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
     const requestsBefore = h.fake.requests.length;
-    preflight = async (ctx) => {
-      expect(ctx.estimatedTokens).toBeGreaterThan(0);
-      throw new AppError('CTX_4101', 'Too large even after summarizing.');
+    preflight = (facts) => {
+      expect(facts.estimatedTokens).toBeGreaterThan(0);
+      return { kind: 'refuse', error: new AppError('CTX_4101', 'Too large even after summarizing.') };
     };
     try {
       client.message('x'.repeat(5000));
@@ -327,24 +341,27 @@ describe('turn hooks', () => {
       expect(events.map((e) => e.type)).toEqual(['assistant_start', 'token_usage', 'error', 'assistant_end']);
       expect(events[2]).toMatchObject({ code: 'CTX_4101', recoverable: false, message: 'Too large even after summarizing.' });
       expect(h.fake.requests.length).toBe(requestsBefore);
+      // The turn took its user item back out of the context; the display row stays.
+      expect(await new ContextStore(h.database.db, session.id).getItems()).toEqual([]);
+      expect((await listMessages(h.database.db, session.id)).map((m) => m.role)).toEqual(['user']);
     } finally {
       preflight = undefined;
     }
   });
 
-  it('afterTurn can show a card before assistant_end, and an untitled session asks for a title once it completes', async () => {
+  it('a summary the hooks ask for after the turn can show a card before assistant_end, and an untitled session asks for a title once it completes', async () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
-    afterTurn = async (ctx) => {
-      ctx.emit({ type: 'function_detected', tool_call_id: 'sum_00000000', tool_name: 'summarize_conversation' });
-      ctx.emit({ type: 'token_usage', current: 1, limit: ctx.contextWindow, threshold: ctx.threshold });
+    afterTurn = (facts) => {
+      facts.emit({ type: 'function_detected', tool_call_id: 'sum_00000000', tool_name: 'summarize_conversation' });
+      facts.emit({ type: 'token_usage', current: 1, limit: facts.contextWindow, threshold: facts.threshold });
     };
     try {
       h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }] });
-      client.message('hello');
+      client.message('hello, title me');
       const events = await client.turn();
       expect(events.map((e) => e.type).slice(-3)).toEqual(['function_detected', 'token_usage', 'assistant_end']);
-      expect(titled).toContain(session.session_id);
+      await vi.waitFor(() => expect(titled).toContain('hello, title me'));
     } finally {
       afterTurn = undefined;
     }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneTurnLog } from '../../src/cluster/orphan-turns.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
-import { createEmptyPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { counted, createEmptyPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -30,7 +30,7 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
 
   const database = (): TestDatabase => {
     const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
-    return { db, url, drop: () => db.close() };
+    return { ...counted(db), url, drop: () => db.close() };
   };
 
   beforeAll(async () => {

@@ -81,7 +81,7 @@ export async function openChat(baseUrl: string, sessionId: string): Promise<Chat
   const events: Event[] = [];
   const watchers = new Set<() => void>();
   ws.on('message', (data) => {
-    const event = JSON.parse(String(data)) as Event;
+    const event = JSON.parse((data as Buffer).toString('utf8')) as Event;
     if (event.type === 'ping') return;
     events.push({ ...event, receivedAt: performance.now() });
     for (const w of [...watchers]) w();

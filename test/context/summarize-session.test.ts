@@ -77,17 +77,17 @@ async function counters(id: string) {
 function scripted(answers: Array<string | Error>): { complete: CompleteFn; calls: number } {
   const state = {
     calls: 0,
-    complete: (async () => {
+    complete: (() => {
       state.calls++;
       const next = answers.shift();
-      if (next === undefined || next instanceof Error) throw next ?? new Error('no more answers');
-      return next;
+      if (next === undefined || next instanceof Error) return Promise.reject(next ?? new Error('no more answers'));
+      return Promise.resolve(next);
     }) as CompleteFn,
   };
   return state;
 }
 
-const noSleep = async () => undefined;
+const noSleep = () => Promise.resolve();
 
 describe('summarizeSession', () => {
   let events: ContextEvent[];
@@ -175,9 +175,9 @@ describe('summarizeSession', () => {
       await db.query('INSERT INTO llm_context (session_id, seq, item) VALUES ($1, $2, $3)', [s.id, 100 + i, item as Record<string, unknown>]);
     }
     let input = '';
-    const complete: CompleteFn = async (_instructions, text) => {
+    const complete: CompleteFn = (_instructions, text) => {
       input = text;
-      return 'Second summary.';
+      return Promise.resolve('Second summary.');
     };
     const outcome = await summarizeSession({ db, session: s, model: MODEL, complete, emit, force: true });
     expect(outcome.success).toBe(true);
@@ -224,9 +224,9 @@ describe('summarizeSession', () => {
     const s = await sessionWith([...exchange(1), ...exchange(2), ...exchange(3)]);
     const contextBefore = await contextOf(s.id);
     const controller = new AbortController();
-    const complete: CompleteFn = async () => {
+    const complete: CompleteFn = () => {
       controller.abort(new Error('interrupted'));
-      return 'too late';
+      return Promise.resolve('too late');
     };
     await expect(summarizeSession({ db, session: s, model: MODEL, complete, emit, force: true, signal: controller.signal })).rejects.toThrow('interrupted');
     expect(await contextOf(s.id)).toEqual(contextBefore);

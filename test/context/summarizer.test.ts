@@ -13,12 +13,12 @@ import { assistant, call, exchange, result, user } from './items.js';
 /** A scripted model: each call takes the next answer; an Error is thrown instead of answered. */
 function scripted(answers: Array<string | Error>) {
   const calls: Array<{ instructions: string; input: string; signal: AbortSignal }> = [];
-  const complete: CompleteFn = async (instructions, input, signal) => {
+  const complete: CompleteFn = (instructions, input, signal) => {
     calls.push({ instructions, input, signal });
     const next = answers.shift();
-    if (next === undefined) throw new Error('no more scripted answers');
-    if (next instanceof Error) throw next;
-    return next;
+    if (next === undefined) return Promise.reject(new Error('no more scripted answers'));
+    if (next instanceof Error) return Promise.reject(next);
+    return Promise.resolve(next);
   };
   return { complete, calls };
 }
@@ -26,7 +26,7 @@ function scripted(answers: Array<string | Error>) {
 /** A sleep that records the waits and takes no time. */
 function recordedSleep() {
   const waits: number[] = [];
-  return { waits, sleep: async (ms: number) => void waits.push(ms) };
+  return { waits, sleep: (ms: number) => Promise.resolve(void waits.push(ms)) };
 }
 
 const older = [...exchange(1), ...exchange(2)];
@@ -116,10 +116,10 @@ describe('summarizer', () => {
     const controller = new AbortController();
     const reason = new Error('user interrupt');
     let attempts = 0;
-    const complete: CompleteFn = async () => {
+    const complete: CompleteFn = () => {
       attempts++;
       queueMicrotask(() => controller.abort(reason));
-      throw new Error('provider 500');
+      return Promise.reject(new Error('provider 500'));
     };
     // The real timer: a minute-long backoff that only the abort can cut short.
     await expect(summarizeItems(older, complete, { signal: controller.signal, backoffMs: 60_000 })).rejects.toBe(reason);
@@ -169,7 +169,7 @@ describe('summarizer', () => {
     const complete: CompleteFn = (_i, _input, signal) => {
       attempts++;
       return new Promise((_resolve, reject) => {
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
         controller.abort(reason);
       });
     };
@@ -184,7 +184,7 @@ describe('summarizer', () => {
       seen.push(signal);
       attempt++;
       if (attempt === 3) return Promise.resolve('finally');
-      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     };
     const summary = await summarizeItems(older, complete, { sleep: recordedSleep().sleep, attemptTimeoutMs: 1 });
     expect(summary).toBe('finally');

@@ -4,19 +4,17 @@ import { cleanTitle, DEFAULT_TITLE, fallbackTitle, generateTitle, TITLE_INSTRUCT
 
 const answering =
   (answer: string): CompleteFn =>
-  async () =>
-    answer;
-const failing: CompleteFn = async () => {
-  throw new Error('provider down');
-};
+  () =>
+    Promise.resolve(answer);
+const failing: CompleteFn = () => Promise.reject(new Error('provider down'));
 const live = () => new AbortController().signal;
 
 describe('session titles', () => {
   it('asks the model for a 3–5 word title of the first exchange', async () => {
     let seen: { instructions: string; input: string } | undefined;
-    const complete: CompleteFn = async (instructions, input) => {
+    const complete: CompleteFn = (instructions, input) => {
       seen = { instructions, input };
-      return 'Quarterly Sales Chart';
+      return Promise.resolve('Quarterly Sales Chart');
     };
     await expect(generateTitle('Plot my sales by quarter', 'Here is the chart.', complete, live())).resolves.toBe('Quarterly Sales Chart');
     expect(seen?.instructions).toBe(TITLE_INSTRUCTIONS);
@@ -38,7 +36,7 @@ describe('session titles', () => {
     ['Title : Budget Review', 'Budget Review'],
     ['Title: "Quarterly Plan"', 'Quarterly Plan'],
     ['Great Question?!', 'Great Question'],
-    ['\"\"\"\"\"Five Quotes\"\"\"\"\"', 'Five Quotes'],
+    ['"""""Five Quotes"""""', 'Five Quotes'],
   ])('cleans the answer %j into %j', (answer, title) => {
     expect(cleanTitle(answer)).toBe(title);
   });
@@ -56,10 +54,10 @@ describe('session titles', () => {
     let input = '';
     let signal: AbortSignal | undefined;
     const controller = new AbortController();
-    const complete: CompleteFn = async (_instructions, text, s) => {
+    const complete: CompleteFn = (_instructions, text, s) => {
       input = text;
       signal = s;
-      return 'Long Essay';
+      return Promise.resolve('Long Essay');
     };
     await generateTitle('u'.repeat(5000), 'a'.repeat(5000), complete, controller.signal);
     expect(input).toBe(`User: ${'u'.repeat(2000)}\n\nAssistant: ${'a'.repeat(2000)}`);
@@ -97,15 +95,15 @@ describe('session titles', () => {
     expect(DEFAULT_TITLE).toBe('New chat');
     expect(fallbackTitle('one\ttwo\nthree\tfour\tfive\tsix seven')).toBe('one two three four five');
     // A model answer that is not text at all also falls back.
-    const nothing: CompleteFn = async () => undefined as unknown as string;
+    const nothing: CompleteFn = () => Promise.resolve(undefined as unknown as string);
     await expect(generateTitle('Tabs versus spaces', 'Both.', nothing, live())).resolves.toBe('Tabs versus spaces');
   });
 
   it('gives up without a title when the caller aborts', async () => {
     const controller = new AbortController();
-    const complete: CompleteFn = async () => {
+    const complete: CompleteFn = () => {
       controller.abort(new Error('session deleted'));
-      throw new Error('aborted request');
+      return Promise.reject(new Error('aborted request'));
     };
     await expect(generateTitle('q', 'a', complete, controller.signal)).rejects.toThrow('session deleted');
   });

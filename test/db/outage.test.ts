@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
-import { createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
+import { counted, createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
 import { silentLogger, startTestServer, type TestServer } from '../support/server.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -24,7 +24,7 @@ describe.skipIf(!TEST_DATABASE_URL)('a database outage at run time', () => {
     viaProxy.port = String(proxy.port);
     viaProxy.hostname = '127.0.0.1';
     const db = createPostgresDatabase({ url: viaProxy.toString(), poolMax: 4, statementTimeoutMs: 5_000, logger: silentLogger() });
-    server = await startTestServer({}, { database: { db, url: viaProxy.toString(), drop: async () => {} } });
+    server = await startTestServer({}, { database: { ...counted(db), url: viaProxy.toString(), drop: async () => {} } });
   });
   afterAll(async () => {
     await server?.close();

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
-import type { Database } from '../../src/db/database.js';
+import type { Database, Queryable } from '../../src/db/database.js';
 import { createPgliteDatabase } from '../../src/db/pglite-driver.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 
@@ -13,6 +13,8 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 
 export interface TestDatabase {
   db: Database;
+  /** Statements sent through `db` so far (to show what a turn costs). */
+  statements(): number;
   /** The URL of the fresh database, when on real PostgreSQL. */
   url: string | undefined;
   drop(): Promise<void>;
@@ -41,15 +43,37 @@ export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop
   };
 }
 
+/** `db` with every statement counted, inside transactions too. */
+export function counted(db: Database): { db: Database; statements: () => number } {
+  let n = 0;
+  const count = (q: Queryable): Queryable => ({
+    query: (sql, params) => {
+      n += 1;
+      return q.query(sql, params);
+    },
+  });
+  const direct = count(db);
+  const wrapped: Database = {
+    driver: db.driver,
+    query: (sql, params) => direct.query(sql, params),
+    transaction: (fn) => db.transaction((tx) => fn(count(tx))),
+    ping: (ms) => db.ping(ms),
+    poolStats: () => db.poolStats(),
+    close: () => db.close(),
+  };
+  return { db: wrapped, statements: () => n };
+}
+
 export async function createTestDatabase(driver: 'auto' | 'pglite' = 'auto'): Promise<TestDatabase> {
   if (driver === 'pglite' || !TEST_DATABASE_URL) {
-    const db = await createPgliteDatabase(undefined);
-    return { db, url: undefined, drop: () => db.close() };
+    const { db, statements } = counted(await createPgliteDatabase(undefined));
+    return { db, statements, url: undefined, drop: () => db.close() };
   }
   const empty = await createEmptyPostgresDatabase();
-  const db = createPostgresDatabase({ url: empty.url, poolMax: 10, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
+  const { db, statements } = counted(createPostgresDatabase({ url: empty.url, poolMax: 10, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) }));
   return {
     db,
+    statements,
     url: empty.url,
     drop: async () => {
       await db.close().catch(() => undefined);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { createPgliteDatabase } from '../../src/db/pglite-driver.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
-import { createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
+import { counted, createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/upgrade/0.1.0');
@@ -92,7 +92,7 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
     }
     server = await startTestServer(
       { AUTH_MODE: 'jwt', JWT_SECRET, DATA_DIR: dataDir, AUTH_RATE_LIMIT_PER_MIN: '1000' },
-      { database: { db, url: undefined, drop: () => db.close() } },
+      { database: { ...counted(db), url: undefined, drop: () => db.close() } },
     );
   });
 

@@ -1,0 +1,50 @@
+/**
+ * The flags a turn keeps in `messages.metadata`, in one typed place: the turn, the orphan sweeper
+ * and `toMessage` (the wire `partial` and `status`) all read and write these.
+ */
+import { z } from 'zod';
+
+export const MessageStatusSchema = z.enum(['completed', 'failed', 'interrupted']);
+export type MessageStatus = z.infer<typeof MessageStatusSchema>;
+
+// A type alias, not an interface: rows pass it as a jsonb parameter (a plain record).
+export type RowFlags = {
+  /** Assistant text that was cut: still streaming, interrupted, or failed. */
+  partial?: true;
+  /** Why a row ended early; null on a tool row while its tool runs. */
+  status?: 'interrupted' | 'failed' | null;
+  /** The text is still being streamed: a server that dies leaves the row like this. */
+  streaming?: true;
+  /** A tool call that an interrupt cut before it returned. */
+  interrupted?: true;
+};
+
+/** A whole assistant segment, or a tool row whose tool returned. */
+export const DONE: RowFlags = {};
+/** An assistant segment at a checkpoint, still streaming. */
+export const STREAMING: RowFlags = { partial: true, status: 'interrupted', streaming: true };
+/** A tool row whose tool is running. */
+export const RUNNING: RowFlags = { status: null };
+/** A tool row cut by an interrupt. */
+export const TOOL_INTERRUPTED: RowFlags = { interrupted: true, status: 'interrupted' };
+
+/** An assistant segment cut by an interrupt or an error. */
+export function cutText(status: 'interrupted' | 'failed'): RowFlags {
+  return { partial: true, status };
+}
+
+/**
+ * The wire status of a row: a tool row is completed/failed by `tool_success`, interrupted when
+ * cut, null while it runs; an assistant row is null when whole, and interrupted (or failed, after
+ * an error) when partial; user rows are null.
+ */
+export function statusOf(role: 'user' | 'assistant' | 'tool_call', flags: RowFlags, toolSuccess: boolean | null): MessageStatus | null {
+  const declared = MessageStatusSchema.safeParse(flags.status);
+  if (role === 'tool_call') {
+    if (flags.interrupted === true) return 'interrupted';
+    if (toolSuccess === null) return declared.success ? declared.data : null;
+    return toolSuccess ? 'completed' : 'failed';
+  }
+  if (role === 'assistant' && flags.partial === true) return declared.success ? declared.data : 'interrupted';
+  return null;
+}
