@@ -76,7 +76,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
   const mcp = new McpManager({
-    config: { ...config.mcp, dataDir: config.dataDir },
+    config: { ...config.mcp, dataDir: config.dataDir, fetchAllowedHosts: config.network.fetchAllowedHosts },
     logger,
     registry: metrics.registry,
     builtins: options.mcpBuiltins ?? true,

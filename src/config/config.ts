@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseFetchAllowList } from '../mcp/fetch-guard.js';
 
 export class ConfigError extends Error {
   override name = this.constructor.name;
@@ -115,6 +116,16 @@ const EnvSchema = z.object({
     .transform((v) => (v ? v : 'info')),
   LOG_FORMAT: z.enum(['json', 'pretty', '']).optional().transform((v) => (v ? v : 'json')),
   DEBUG: bool(false),
+  // Network exposure: the Host/Origin check (src/http/host-check.ts) and the fetch tool's allow-list.
+  PUBLIC_URL: url(['http:', 'https:']),
+  ALLOWED_HOSTS: optionalString,
+  FETCH_ALLOWED_HOSTS: optionalString.superRefine((v, ctx) => {
+    try {
+      parseFetchAllowList(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must list host names or CIDR ranges, comma-separated (${(err as Error).message})` });
+    }
+  }),
 });
 
 export type LlmProviderName = 'openai' | 'azure' | 'offline';
@@ -159,6 +170,14 @@ export interface Config {
   codeInterpreter: { mode: 'auto' | 'on' | 'off'; timeoutS: number; memoryMb: number };
   log: { level: string; format: 'json' | 'pretty' };
   debug: boolean;
+  network: {
+    /** The address users reach the server at (behind a proxy), if set. */
+    publicUrl: string | undefined;
+    /** Extra accepted Host names (`*` turns the Host check off). */
+    allowedHosts: string[];
+    /** `FETCH_ALLOWED_HOSTS` as given, for the fetch server process. */
+    fetchAllowedHosts: string | undefined;
+  };
 }
 
 const DEFAULT_MODELS: Record<LlmProviderName, string[]> = {
@@ -264,6 +283,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
+    network: {
+      publicUrl: e.PUBLIC_URL,
+      allowedHosts: (e.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+      fetchAllowedHosts: e.FETCH_ALLOWED_HOSTS,
+    },
   };
 }
 
