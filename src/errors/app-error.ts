@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   AUTH_1004: { status: 403, message: 'Forbidden.' },
   AUTH_1006: { status: 401, message: 'Invalid email or password.' },
   AUTH_1007: { status: 429, message: 'Too many attempts; try again later.' },
+  AUTH_1010: { status: 403, message: 'Host not allowed.' },
+  AUTH_1011: { status: 403, message: 'Origin not allowed.' },
   VAL_2001: { status: 422, message: 'The request is not valid.' },
   VAL_2002: { status: 400, message: 'The request body is not valid JSON.' },
   VAL_2003: { status: 413, message: 'The request body is too large.' },

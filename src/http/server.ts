@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import { sendError } from './error-envelope.js';
+import { createHostCheck, type HostCheckOptions } from './host-check.js';
 import { RouteTable } from './method-not-allowed.js';
 import { genReqId } from './request-id.js';
 import '../auth/request-user.js';
@@ -23,6 +24,8 @@ export interface HttpServerOptions {
   metrics: Metrics;
   debug: boolean;
   version: string;
+  /** Which Host and Origin values are this server's own (see host-check.ts); loopback only when unset. */
+  network?: HostCheckOptions;
 }
 
 export type PulpFastify = FastifyInstance<
@@ -59,6 +62,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Pulp
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', createHostCheck(options.network ?? {}));
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
