@@ -2,6 +2,7 @@
  * Accounts and tokens, framework-free. In `none` mode every caller is the local user;
  * in `jwt` mode callers present access tokens and renew them with rotating refresh tokens.
  */
+import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { ACCESS_TOKEN_TTL_S, AccessTokens } from './access-tokens.js';
@@ -27,6 +28,8 @@ export interface AuthServiceOptions {
 }
 
 const BAD_CREDENTIALS = 'Invalid email or password.';
+
+const USER_ID = z.guid();
 
 export class AuthService {
   readonly mode: 'none' | 'jwt';
@@ -58,6 +61,9 @@ export class AuthService {
     }
     if (!token) throw new AppError('AUTH_1001');
     const claims = await this.requireTokens().verify(token);
+    // User ids are UUIDs: a signed token naming anything else names no user (and must not reach
+    // the uuid column, where it would be a database error).
+    if (!USER_ID.safeParse(claims.sub).success) throw new AppError('AUTH_1002', 'The access token is not valid.');
     const user = await findUserById(this.db, claims.sub);
     if (!user) throw new AppError('AUTH_1002', 'The access token is not valid.');
     return publicUser(user);
