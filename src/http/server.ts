@@ -12,6 +12,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import { answerClientError, sendError } from './error-envelope.js';
 import { refuseNul } from './no-nul.js';
+import { terminateStuckSocketsOnClose } from './closing-sockets.js';
 import { createHostCheck, type HostCheckOptions } from './host-check.js';
 import { RouteTable } from './method-not-allowed.js';
 import { genReqId } from './request-id.js';
@@ -70,6 +71,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Pulp
   });
   app.addHook('onRequest', createHostCheck(options.network ?? {}));
   app.addHook('preValidation', refuseNul);
+  terminateStuckSocketsOnClose(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
