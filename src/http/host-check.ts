@@ -53,11 +53,14 @@ export function createHostCheck(options: HostCheckOptions) {
   const extra = (options.allowedHosts ?? []).map((h) => h.trim().toLowerCase()).filter(Boolean);
   const allowAll = extra.includes('*');
   // Names from ALLOWED_HOSTS and HOST: accepted as Host and as Origin on any port.
-  const names = new Set(extra.filter((h) => !/:\d+$/.test(h) || h.endsWith(']')).map(hostName));
-  const hostPorts = new Set(extra.filter((h) => /:\d+$/.test(h) && !h.endsWith(']')));
+  // A bare IPv6 address (`fd00::5`) is a name as it is: its last group is not a port.
+  const hasPort = (h: string) => isIP(h) === 0 && /:\d+$/.test(h) && !h.endsWith(']');
+  const asName = (h: string) => (isIP(h) !== 0 ? h : hostName(h));
+  const names = new Set(extra.filter((h) => !hasPort(h)).map(asName));
+  const hostPorts = new Set(extra.filter(hasPort));
   const listenHost = options.host?.trim().toLowerCase();
   const listensEverywhere = listenHost !== undefined && WILDCARD_LISTEN.has(listenHost);
-  if (listenHost && !listensEverywhere) names.add(hostName(listenHost));
+  if (listenHost && !listensEverywhere) names.add(asName(listenHost));
   // PUBLIC_URL: its name is accepted as Host, and exactly its origin as Origin.
   let publicName: string | undefined;
   let publicOrigin: string | undefined;

@@ -6,7 +6,9 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadConfig } from '../../src/config/config.js';
+import { createHostCheck } from '../../src/http/host-check.js';
 import { apiClient } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -116,6 +118,17 @@ describe('Host and Origin checks', () => {
     } finally {
       await open.close();
     }
+  });
+
+  it('an IPv6 HOST or ALLOWED_HOSTS entry is a name, not a name and a port', async () => {
+    const check = createHostCheck({ host: 'fd00::5', allowedHosts: ['fd00::6', 'wiki.lan:8443'] });
+    const ask = (host: string) =>
+      check({ headers: { host }, method: 'GET', raw: {} } as unknown as FastifyRequest, {} as FastifyReply).then(() => 'ok', (err: Error) => err.message);
+    expect(await ask('[fd00::5]:8000')).toBe('ok');
+    expect(await ask('[fd00::6]')).toBe('ok');
+    expect(await ask('wiki.lan:8443')).toBe('ok');
+    expect(await ask('[fd00::7]:8000')).toMatch(/not one this server answers to/);
+    expect(await ask('fd00')).toMatch(/not one this server answers to/);
   });
 
   it('PUBLIC_URL must be an http(s) URL', () => {
