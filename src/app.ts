@@ -65,7 +65,13 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} database migration(s)`);
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const health = defaultHealthSources(describeLlm(config.llm));
-  const app = await createHttpServer({ logger, metrics, debug: config.debug, version: VERSION });
+  const app = await createHttpServer({
+    logger,
+    metrics,
+    debug: config.debug,
+    version: VERSION,
+    network: { host: config.host, publicUrl: config.publicUrl, allowedHosts: config.network.allowedHosts },
+  });
 
   const warnUnknownModel = (model: string, assumed: number) =>
     logger.warn({ model, assumed_window: assumed }, 'unknown model: assuming a context window; set MODEL_CONTEXT_WINDOWS to correct it');
@@ -82,7 +88,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const authenticate = (token: string | undefined) => auth.authenticate(token);
 
   const mcp = new McpManager({
-    config: { ...config.mcp, dataDir: config.dataDir },
+    config: { ...config.mcp, dataDir: config.dataDir, fetchAllowedHosts: config.network.fetchAllowedHosts },
     logger,
     registry: metrics.registry,
     builtins: options.mcpBuiltins ?? true,

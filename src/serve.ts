@@ -5,12 +5,16 @@
 import { ConfigError, loadConfig, readEnvironment } from './config/config.js';
 import { createDatabase, DatabaseUnreachableError, STARTUP_RETRY, waitForDatabase } from './db/create-database.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
+import { makeDataDirPrivate } from './data-dir/private-modes.js';
 import { createLogger } from './observability/logger.js';
 import { createPulp } from './app.js';
 
 const SHUTDOWN_GRACE_MS = 12_000;
 
 export async function serve(): Promise<void> {
+  // Everything the server creates is owner-only (PGlite and libraries create files with default
+  // modes); the sandbox's folders set their own modes explicitly (src/workspace).
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig(readEnvironment());
@@ -22,6 +26,15 @@ export async function serve(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.log);
+  const privacy = await makeDataDirPrivate(config.dataDir);
+  if (privacy.tightened > 0 || privacy.failed > 0 || privacy.truncated) {
+    logger.warn(
+      { data_dir: config.dataDir, ...privacy },
+      `tightened the modes of ${privacy.tightened} entries in DATA_DIR so only this user can read them` +
+        (privacy.failed > 0 ? ` (${privacy.failed} could not be changed)` : '') +
+        (privacy.truncated ? ' (stopped after the first 200000 entries)' : ''),
+    );
+  }
   let db;
   try {
     db = await createDatabase(config, logger);
@@ -43,6 +56,10 @@ export async function serve(): Promise<void> {
     throw err;
   }
   const server = await createPulp({ config, db, logger, defaultMetrics: true });
+  // PGlite gives its files mode 0666 whatever the umask; its folder is already 0700, and this makes
+  // the files themselves private too (again after shutdown, for files made while running).
+  const afterOpen = await makeDataDirPrivate(config.dataDir);
+  logger.debug({ tightened: afterOpen.tightened }, 'database files made private');
   const address = await server.app.listen({ host: config.host, port: config.port });
   logger.info({ address, database: db.driver, llm: config.llm.provider, auth: config.auth.mode }, `Pulp listening on ${address}`);
 
@@ -60,7 +77,8 @@ export async function serve(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     server.close().then(
-      () => {
+      async () => {
+        await makeDataDirPrivate(config.dataDir).catch((err: unknown) => logger.warn({ err }, 'could not tighten DATA_DIR modes'));
         logger.info('shutdown complete');
         logger.flush?.();
         process.exit(0);

@@ -2,6 +2,7 @@
  * Accounts and tokens, framework-free. In `none` mode every caller is the local user;
  * in `jwt` mode callers present access tokens and renew them with rotating refresh tokens.
  */
+import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { ACCESS_TOKEN_TTL_S, AccessTokens } from './access-tokens.js';
@@ -39,6 +40,8 @@ const MISSING_USER = {
   AUTH_1003: undefined,
   AUTH_1006: BAD_CREDENTIALS,
 } as const;
+
+const USER_ID = z.guid();
 
 export class AuthService {
   readonly mode: 'none' | 'jwt';
@@ -92,6 +95,9 @@ export class AuthService {
     if (token.length > 4096) throw new AppError('AUTH_1002', 'The access token is not valid.');
     if (isApiKey(token)) return publicUser(await userForApiKey(this.db, token, this.now()));
     const claims = await this.requireTokens().verify(token);
+    // User ids are UUIDs: a signed token naming anything else names no user (and must not reach
+    // the uuid column, where it would be a database error).
+    if (!USER_ID.safeParse(claims.sub).success) throw new AppError('AUTH_1002', 'The access token is not valid.');
     // One indexed lookup per request: a disabled or deleted user is refused at once.
     return publicUser(this.usable(await findUserById(this.db, claims.sub), 'AUTH_1002'));
   }

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseFetchAllowList } from '../mcp/fetch-guard.js';
 
 export class ConfigError extends Error {
   override name = this.constructor.name;
@@ -116,8 +117,9 @@ const EnvSchema = z.object({
     .transform((v) => (v ? v : 'info')),
   LOG_FORMAT: z.enum(['json', 'pretty', '']).optional().transform((v) => (v ? v : 'json')),
   DEBUG: bool(false),
-  // Teams: single sign-on and password login.
+  // The server's external base URL (single sign-on redirects, the Host/Origin check).
   PUBLIC_URL: url(['http:', 'https:']),
+  // Single sign-on and password login.
   PASSWORD_LOGIN: bool(true),
   OIDC_ISSUER: url(['http:', 'https:']),
   OIDC_CLIENT_ID: optionalString,
@@ -125,6 +127,15 @@ const EnvSchema = z.object({
   OIDC_SCOPES: optionalString.transform((v) => v ?? 'openid email profile'),
   OIDC_ADMIN_GROUPS: optionalString,
   OIDC_NAME: optionalString,
+  // Network exposure: the Host/Origin check (src/http/host-check.ts) and the fetch tool's allow-list.
+  ALLOWED_HOSTS: optionalString,
+  FETCH_ALLOWED_HOSTS: optionalString.superRefine((v, ctx) => {
+    try {
+      parseFetchAllowList(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must list host names or CIDR ranges, comma-separated (${(err as Error).message})` });
+    }
+  }),
 });
 
 /** OpenID Connect sign-in (`OIDC_*`); present only when `OIDC_ISSUER` is set. */
@@ -190,6 +201,12 @@ export interface Config {
   codeInterpreter: { mode: 'auto' | 'on' | 'off'; timeoutS: number; memoryMb: number };
   log: { level: string; format: 'json' | 'pretty' };
   debug: boolean;
+  network: {
+    /** Extra accepted Host names (`*` turns the Host check off). */
+    allowedHosts: string[];
+    /** `FETCH_ALLOWED_HOSTS` as given, for the fetch server process. */
+    fetchAllowedHosts: string | undefined;
+  };
 }
 
 const DEFAULT_MODELS: Record<LlmProviderName, string[]> = {
@@ -302,6 +319,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
+    network: {
+      allowedHosts: (e.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+      fetchAllowedHosts: e.FETCH_ALLOWED_HOSTS,
+    },
   };
 }
 

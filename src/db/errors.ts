@@ -31,9 +31,23 @@ export function isTransientError(err: unknown): boolean {
   return isConnectionError(err);
 }
 
-/** Turns a driver error into the wire error the client should see (DB_8002 or DB_8001). */
+/**
+ * PostgreSQL cannot store U+0000: in text it is 22021 ("invalid byte sequence … 0x00"), in jsonb
+ * 22P05 ("unsupported Unicode escape sequence"). That is the input's fault, not the database's.
+ */
+function isNulRefusal(err: unknown): boolean {
+  const code = field(err, 'code');
+  const raw = field(err, 'message');
+  const message = typeof raw === 'string' ? raw : '';
+  return (code === '22021' && message.includes('0x00')) || (code === '22P05' && /\\u0000|Unicode escape/i.test(message));
+}
+
+/** Turns a driver error into the wire error the client should see (VAL_2001 for a NUL character, DB_8002 or DB_8001). */
 export function toDatabaseAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isNulRefusal(err)) {
+    return new AppError('VAL_2001', 'The text contains the NUL character (U+0000), which cannot be stored; remove it and send again.', undefined, { cause: err });
+  }
   if (isConnectionError(err) || field(err, 'code') === '57P01' || field(err, 'code') === '57P03') {
     return new AppError('DB_8002', 'The database is unavailable; try again shortly.', undefined, { cause: err });
   }

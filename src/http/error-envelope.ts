@@ -3,6 +3,8 @@
  * wrong content type, validation) get their own codes; unknown errors become `INT_9001` and are
  * logged with their cause. Stack traces, SQL and secrets leave only with `DEBUG=true`.
  */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_CODES, type ErrorCode, type ErrorDetail } from '../errors/app-error.js';
 import { isConnectionError, toDatabaseAppError } from '../db/errors.js';
@@ -74,6 +76,12 @@ export function toAppError(err: unknown): AppError {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('VAL_2004', 'Unsupported content type; send application/json.', undefined, { cause: err });
+    case 'FST_ERR_BAD_URL':
+      return new AppError('VAL_2005', 'The URL is malformed: it has a percent sign that is not followed by two hex digits.', undefined, { cause: err });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('VAL_2006', 'A part of the URL is longer than 500 characters.', undefined, { cause: err });
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new AppError('VAL_2005', undefined, undefined, { cause: err });
   }
   if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('VAL_2002', undefined, undefined, { cause: err });
   if (isConnectionError(err)) return toDatabaseAppError(err);
@@ -82,7 +90,9 @@ export function toAppError(err: unknown): AppError {
   if (status === 404) return new AppError('RES_3001', undefined, undefined, { cause: err });
   if (status === 405) return new AppError('RES_3005', undefined, undefined, { cause: err });
   if (status === 413) return new AppError('VAL_2003', undefined, undefined, { cause: err });
+  if (status === 414) return new AppError('VAL_2006', undefined, undefined, { cause: err });
   if (status === 415) return new AppError('VAL_2004', undefined, undefined, { cause: err });
+  if (status === 431) return new AppError('VAL_2007', undefined, undefined, { cause: err });
   if (status >= 400 && status < 500) return new AppError('VAL_2002', 'The request is malformed.', undefined, { cause: err });
   return new AppError('INT_9001', ERROR_CODES.INT_9001.message, undefined, { cause: err });
 }
@@ -103,4 +113,29 @@ export function sendError(
     .code(appError.status)
     .type('application/json; charset=utf-8')
     .send(errorBody(appError, request, debug ? (appError.cause ?? appError) : undefined));
+}
+
+/**
+ * Answers an HTTP parse error on the raw socket (no request object exists yet) with the same
+ * envelope: headers too large is 431 `VAL_2007`, anything else 400 `VAL_2005`. The connection
+ * is closed afterwards, as Node does, since the stream can no longer be trusted.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.destroy(err);
+    return;
+  }
+  const appError =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('VAL_2007', 'The request headers are larger than the limit (16 KiB).')
+      : new AppError('VAL_2005', 'The request could not be parsed as HTTP.');
+  const body = JSON.stringify(errorBody(appError, { id: randomUUID(), url: '' }));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -10,7 +10,10 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
-import { sendError } from './error-envelope.js';
+import { answerClientError, sendError } from './error-envelope.js';
+import { refuseNul } from './no-nul.js';
+import { terminateStuckSocketsOnClose } from './closing-sockets.js';
+import { createHostCheck, type HostCheckOptions } from './host-check.js';
 import { RouteTable } from './method-not-allowed.js';
 import { genReqId } from './request-id.js';
 import '../auth/request-user.js';
@@ -23,6 +26,8 @@ export interface HttpServerOptions {
   metrics: Metrics;
   debug: boolean;
   version: string;
+  /** Which Host and Origin values are this server's own (see host-check.ts); loopback only when unset. */
+  network?: HostCheckOptions;
 }
 
 export type PulpFastify = FastifyInstance<
@@ -45,6 +50,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Pulp
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors raised before routing (a bad URL, an overlong parameter) get the envelope too.
+    frameworkErrors: (err, request, reply) => {
+      void sendError(err, request, reply, options.debug);
+    },
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.decorateRequest('user', null);
@@ -59,6 +69,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Pulp
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', createHostCheck(options.network ?? {}));
+  app.addHook('preValidation', refuseNul);
+  terminateStuckSocketsOnClose(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });

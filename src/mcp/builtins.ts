@@ -36,7 +36,12 @@ export function ownModuleArgs(modulePath: string): string[] {
   return RUNNING_FROM_SOURCE ? ['--import', pathToFileURL(require.resolve('tsx')).href, modulePath] : [modulePath];
 }
 
-export function builtinServers(): ServerDefinition[] {
+export interface BuiltinOptions {
+  /** `FETCH_ALLOWED_HOSTS` for the fetch server: the internal hosts an operator allowed. */
+  fetchAllowedHosts?: string | undefined;
+}
+
+export function builtinServers(options: BuiltinOptions = {}): ServerDefinition[] {
   return [
     {
       name: 'sequential-thinking',
@@ -59,7 +64,8 @@ export function builtinServers(): ServerDefinition[] {
         kind: 'stdio',
         command: process.execPath,
         args: ownModuleArgs(FETCH_SERVER_PATH),
-        env: {},
+        // The child gets an allow-listed environment, so the setting is passed on by name.
+        env: options.fetchAllowedHosts ? { FETCH_ALLOWED_HOSTS: options.fetchAllowedHosts } : {},
       },
     },
   ];

@@ -1,8 +1,13 @@
 /**
- * HTTP(S) GET for the fetch server, with limits: only http and https, at most `maxRedirects`
- * redirects (each checked again), at most `maxBytes` of body (the rest is cut, and said so), and
- * one overall time bound that cancels the request. HTML becomes markdown-like text.
+ * HTTP(S) GET for the fetch server, with limits: only http and https, only public addresses
+ * (`fetch-guard.ts`; every redirect hop is checked again), at most `maxRedirects` redirects, at
+ * most `maxBytes` of body (the rest is cut, and said so), and one overall time bound that cancels
+ * the request. HTML becomes markdown-like text.
+ *
+ * It uses undici's own `fetch` and `Agent` so the socket's `lookup` is the guarded one.
  */
+import { Agent, fetch, type Response } from 'undici';
+import { AddressRefusedError, checkUrlHost, guardedLookup, systemResolve, type FetchAllowList, type Resolve } from './fetch-guard.js';
 import { htmlTitle, htmlToText } from './html-to-text.js';
 
 export interface FetchLimits {
@@ -29,7 +34,7 @@ export class FetchPageError extends Error {
 
 const TEXTUAL = /^(text\/|application\/(json|xml|xhtml\+xml|javascript|ld\+json|rss\+xml|atom\+xml)|[^;]*\+(json|xml))/i;
 
-function checkUrl(raw: string, base?: string): URL {
+function checkUrl(raw: string, allow: FetchAllowList, base?: string): URL {
   let url: URL;
   try {
     url = new URL(raw, base);
@@ -39,11 +44,17 @@ function checkUrl(raw: string, base?: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FetchPageError(`Only http and https URLs can be fetched (got ${url.protocol}).`);
   }
+  try {
+    checkUrlHost(url, allow);
+  } catch (err) {
+    throw err instanceof AddressRefusedError ? new FetchPageError(err.message) : err;
+  }
   return url;
 }
 
 async function readCapped(response: Response, maxBytes: number): Promise<{ bytes: Uint8Array; truncated: boolean }> {
-  const reader = response.body?.getReader();
+  // undici types the body as a stream of `any`; it carries bytes.
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
   if (!reader) return { bytes: new Uint8Array(), truncated: false };
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -84,13 +95,16 @@ export async function fetchPage(
   rawUrl: string,
   signal: AbortSignal,
   limits: FetchLimits = DEFAULT_FETCH_LIMITS,
-  options: { raw?: boolean } = {},
+  options: { raw?: boolean; allow?: FetchAllowList; resolve?: Resolve } = {},
 ): Promise<FetchedPage> {
-  let url = checkUrl(rawUrl);
+  const allow = options.allow ?? { hosts: new Set<string>(), ranges: [] };
+  let url = checkUrl(rawUrl, allow);
   const bounded = AbortSignal.any([signal, AbortSignal.timeout(limits.timeoutMs)]);
+  const dispatcher = new Agent({ connect: { lookup: guardedLookup(allow, options.resolve ?? systemResolve) } });
   try {
     for (let redirects = 0; ; redirects++) {
       const response = await fetch(url, {
+        dispatcher,
         redirect: 'manual',
         signal: bounded,
         headers: {
@@ -102,7 +116,7 @@ export async function fetchPage(
       if (response.status >= 300 && response.status < 400 && location) {
         await response.body?.cancel().catch(() => undefined);
         if (redirects >= limits.maxRedirects) throw new FetchPageError(`Too many redirects (more than ${limits.maxRedirects}).`);
-        url = checkUrl(location, url.href);
+        url = checkUrl(location, allow, url.href);
         continue;
       }
       const contentType = response.headers.get('content-type') ?? 'text/plain';
@@ -130,6 +144,11 @@ export async function fetchPage(
     if (err instanceof FetchPageError) throw err;
     if (signal.aborted) throw signal.reason;
     if (bounded.aborted) throw new FetchPageError(`Timed out after ${limits.timeoutMs} ms fetching ${url.href}`);
-    throw new FetchPageError(`Could not fetch ${url.href}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    if (cause instanceof AddressRefusedError) throw new FetchPageError(cause.message);
+    throw new FetchPageError(`Could not fetch ${url.href}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  } finally {
+    // Nothing is left to read once the page is returned or refused.
+    void dispatcher.destroy().catch(() => undefined);
   }
 }

@@ -3,11 +3,14 @@
  * (`node --import tsx src/mcp/fetch-server.ts`). One tool, `fetch`: GET a URL and return its
  * text (HTML as markdown), paged with `start_index`/`max_length` so a long page never floods
  * the model's context. Limits: FETCH_MAX_BYTES, FETCH_MAX_REDIRECTS, FETCH_TIMEOUT_MS (env).
+ * Only public addresses are fetched; FETCH_ALLOWED_HOSTS (host names, addresses or CIDR ranges,
+ * comma-separated) lets an operator open internal hosts on purpose.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 import { VERSION } from '../version.js';
+import { parseFetchAllowList, type FetchAllowList } from './fetch-guard.js';
 import { DEFAULT_FETCH_LIMITS, FetchPageError, fetchPage, type FetchLimits } from './fetch-page.js';
 
 export const DEFAULT_MAX_LENGTH = 20_000;
@@ -22,6 +25,15 @@ const limits: FetchLimits = {
   maxRedirects: limitFromEnv('FETCH_MAX_REDIRECTS', DEFAULT_FETCH_LIMITS.maxRedirects),
   timeoutMs: limitFromEnv('FETCH_TIMEOUT_MS', DEFAULT_FETCH_LIMITS.timeoutMs),
 };
+
+let allow: FetchAllowList;
+try {
+  allow = parseFetchAllowList(process.env.FETCH_ALLOWED_HOSTS);
+} catch (err) {
+  // Pulp validates the variable before it starts this process; this guards a hand-started server.
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
 
 const server = new McpServer({ name: 'pulp-fetch', version: VERSION });
 
@@ -41,7 +53,7 @@ server.registerTool(
   },
   async ({ url, max_length, start_index, raw }, extra) => {
     try {
-      const page = await fetchPage(url, extra.signal, limits, { raw: raw === true });
+      const page = await fetchPage(url, extra.signal, limits, { raw: raw === true, allow });
       const start = start_index ?? 0;
       const length = max_length ?? DEFAULT_MAX_LENGTH;
       const part = page.text.slice(start, start + length);

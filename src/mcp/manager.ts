@@ -25,7 +25,7 @@ import { assignToolNames } from './tool-names.js';
 export const CALL_TIMEOUT_MS = 120_000;
 
 export interface McpManagerOptions {
-  config: Config['mcp'] & { dataDir: string };
+  config: Config['mcp'] & { dataDir: string; fetchAllowedHosts?: string | undefined };
   logger: Logger;
   /** prom-client registry the pool collectors are added to. */
   registry: Registry;
@@ -73,7 +73,7 @@ export class McpManager {
     if (options.config.poolSize < 1) throw new RangeError('MCP pool size must be at least 1');
     this.logger = options.logger.child({ module: 'mcp' });
     this.callTimeoutMs = options.callTimeoutMs ?? CALL_TIMEOUT_MS;
-    this.definitions = loadServerDefinitions(options.config.configPath, options.builtins === false ? [] : builtinServers());
+    this.definitions = loadServerDefinitions(options.config.configPath, options.builtins === false ? [] : builtinServers({ fetchAllowedHosts: options.config.fetchAllowedHosts }));
     this.metrics = registerMcpMetrics(options.registry, () => this.poolStats());
   }
 

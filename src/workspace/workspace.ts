@@ -9,8 +9,13 @@ import { AppError } from '../errors/app-error.js';
 /** The public session id format (`chat_` + 12 lowercase hex); anything else never becomes a path. */
 export const SESSION_PUBLIC_ID = /^chat_[0-9a-f]{12}$/;
 
-/** Folder modes are set explicitly so a strict umask cannot lock the sandbox out of `input/`. */
-const DIR_MODE = 0o755;
+/**
+ * Modes are set explicitly, whatever the umask: the session folder is the owner's only; `input/`
+ * and `output/` are open for reading because the sandbox, run as another uid when Pulp runs as
+ * root, reads them through bind mounts (which do not need the session folder to be traversable).
+ */
+const SESSION_DIR_MODE = 0o700;
+const SANDBOX_DIR_MODE = 0o755;
 
 export class Workspace {
   /** `DATA_DIR/sessions`. */
@@ -32,10 +37,10 @@ export class Workspace {
   /** Creates the session directory with `input/` and `output/` (idempotent); returns its path. */
   async create(sessionPublicId: string): Promise<string> {
     const root = this.root(sessionPublicId);
-    for (const dir of [this.sessionsDir, root, path.join(root, 'input'), path.join(root, 'output')]) {
-      await fs.mkdir(dir, { recursive: true, mode: DIR_MODE });
-    }
-    await Promise.all([root, path.join(root, 'input'), path.join(root, 'output')].map((d) => fs.chmod(d, DIR_MODE)));
+    for (const dir of [this.sessionsDir, root]) await fs.mkdir(dir, { recursive: true, mode: SESSION_DIR_MODE });
+    for (const dir of [path.join(root, 'input'), path.join(root, 'output')]) await fs.mkdir(dir, { recursive: true, mode: SANDBOX_DIR_MODE });
+    await fs.chmod(root, SESSION_DIR_MODE);
+    await Promise.all([path.join(root, 'input'), path.join(root, 'output')].map((d) => fs.chmod(d, SANDBOX_DIR_MODE)));
     return root;
   }
 

@@ -64,6 +64,13 @@ describe.each(drivers)('the database layer (%s)', (driver) => {
     expect(db.poolStats().total).toBeGreaterThanOrEqual(1);
   });
 
+  it('reports a NUL character in text or jsonb as the input\'s fault (VAL_2001), not a database error', async () => {
+    const inText = await db.query('INSERT INTO users (email) VALUES ($1)', ['nul\u0000@example.com']).catch((e: unknown) => e);
+    expect(toDatabaseAppError(inText)).toMatchObject({ code: 'VAL_2001', status: 422, message: expect.stringContaining('NUL character') });
+    const inJson = await db.query('SELECT $1::jsonb AS j', [JSON.stringify({ path: 'a\u0000b' })]).catch((e: unknown) => e);
+    expect(toDatabaseAppError(inJson)).toMatchObject({ code: 'VAL_2001' });
+  });
+
   it('reports a constraint violation as a database error, not as unavailable', async () => {
     const err = await db.query("INSERT INTO users (email) VALUES ('keep@example.com')").catch((e: unknown) => e);
     expect(isTransientError(err)).toBe(false);

@@ -47,12 +47,12 @@ export function writeMcpConfig(dir: string, servers: Record<string, unknown>): s
 export function makeManager(
   dir: string,
   servers: Record<string, unknown> | undefined,
-  overrides: Partial<Omit<McpManagerOptions, 'config'>> & { poolSize?: number; acquireTimeoutMs?: number } = {},
+  overrides: Partial<Omit<McpManagerOptions, 'config'>> & { poolSize?: number; acquireTimeoutMs?: number; fetchAllowedHosts?: string } = {},
 ): { manager: McpManager; registry: Registry } {
   const registry = new Registry();
-  const { poolSize = 1, acquireTimeoutMs = 10_000, ...rest } = overrides;
+  const { poolSize = 1, acquireTimeoutMs = 10_000, fetchAllowedHosts, ...rest } = overrides;
   const manager = new McpManager({
-    config: { configPath: servers ? writeMcpConfig(dir, servers) : undefined, poolSize, acquireTimeoutMs, dataDir: dir },
+    config: { configPath: servers ? writeMcpConfig(dir, servers) : undefined, poolSize, acquireTimeoutMs, dataDir: dir, fetchAllowedHosts },
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     registry,
     ...rest,

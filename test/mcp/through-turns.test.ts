@@ -81,6 +81,8 @@ describe('MCP tools through real chat turns', () => {
         DEFAULT_MODEL: 'gpt-4o-mini',
         MCP_CONFIG: configPath,
         MCP_POOL_SIZE: '1',
+        // The page is served from 127.0.0.1, which the fetch server refuses unless allowed.
+        FETCH_ALLOWED_HOSTS: '127.0.0.1',
       },
       { mcpBuiltins: true },
     );

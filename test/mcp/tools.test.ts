@@ -37,7 +37,7 @@ describe('MCP tools through agent tool objects', () => {
       everything: { ...nodeServer(EVERYTHING_BIN, 'stdio'), description: 'reference server' },
       silent: nodeServer(fixture('silent-server.mjs')),
       'sequential-thinking': { disabled: true },
-    }));
+    }, { fetchAllowedHosts: '127.0.0.1' }));
     await manager.start();
     tools = await manager.toolsFor(null);
   });
@@ -76,6 +76,14 @@ describe('MCP tools through agent tool objects', () => {
     expect(text).toContain('# Fresh oranges');
     expect(text).toContain(`Squeeze **twice** & serve [cold](${baseUrl}/more).`);
     expect(text).not.toContain('hidden');
+  });
+
+  it('the fetch server refuses an internal address the operator did not allow, and says how to allow it', async () => {
+    const port = new URL(baseUrl).port;
+    for (const url of [`http://[::1]:${port}/article`, `http://0.0.0.0:${port}/article`, 'http://169.254.169.254/latest/meta-data/']) {
+      const output = await invokeTool(tools, 'fetch', { url });
+      expect(parseToolError(output)?.message, url).toMatch(/is private\/internal .* an operator can allow it with FETCH_ALLOWED_HOSTS/);
+    }
   });
 
   it('a page that answers 404 comes back as an error result the turn can go on from', async () => {

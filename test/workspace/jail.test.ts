@@ -140,15 +140,16 @@ describe('session workspaces', () => {
     }
   });
 
-  it('keep input/ and output/ open to the sandbox user, whatever the umask left or someone changed', async () => {
+  it('keep input/ and output/ open to the sandbox user and the session folder private, whatever the umask left or someone changed', async () => {
     const dir = tempDirectory('pulp-wsmode-');
     try {
       const workspace = createWorkspace(path.join(dir, 'data'));
       const root = await workspace.create('chat_0123456789ab');
       const folders = [root, path.join(root, 'input'), path.join(root, 'output')];
-      for (const folder of folders) chmodSync(folder, 0o700);
+      for (const folder of folders) chmodSync(folder, 0o777);
       await workspace.create('chat_0123456789ab');
-      for (const folder of folders) expect(statSync(folder).mode & 0o777, folder).toBe(0o755);
+      expect(statSync(root).mode & 0o777).toBe(0o700);
+      for (const folder of folders.slice(1)) expect(statSync(folder).mode & 0o777, folder).toBe(0o755);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -46,6 +46,10 @@ function mapMultipartError(err: unknown, maxBytes: number): unknown {
     case 'FST_PROTO_VIOLATION':
       return new AppError('VAL_2001', 'The upload has a field with a reserved name.');
     default:
+      // busboy's parse errors (no boundary, a cut-off body, broken part headers) are the client's.
+      if (err instanceof Error && /^(Multipart: |Unexpected end of multipart data|.* terminated early due to unexpected end of multipart data|Malformed part header)/.test(err.message)) {
+        return new AppError('VAL_2005', `The multipart body is malformed (${err.message}); send the file again.`);
+      }
       return err;
   }
 }
@@ -84,6 +88,11 @@ export async function receiveUpload(request: FastifyRequest, tempDirReal: string
       if (part.fieldname !== 'file' || received) {
         await discard(part.file);
         continue;
+      }
+      // A file part without a file name: refuse it rather than invent a name.
+      if (typeof part.filename !== 'string' || part.filename === '') {
+        await discard(part.file);
+        throw new AppError('VAL_2001', 'The uploaded file has no file name: send it with filename="…".', [{ field: 'file', message: 'has no file name' }]);
       }
       tempPath = tempNameIn(tempDirReal);
       const handle = await fs.open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, FILE_MODE);
