@@ -11,7 +11,12 @@ export const MAX_MESSAGE_CHARS = 100_000;
 export const MessageFrameSchema = z.strictObject({
   type: z.literal('message'),
   messages: z
-    .array(z.object({ content: z.string().min(1).max(MAX_MESSAGE_CHARS) }))
+    .array(
+      z.object({
+        // PostgreSQL text cannot hold U+0000: refused here with a clear error, not lost in the turn.
+        content: z.string().min(1).max(MAX_MESSAGE_CHARS).refine((text) => !text.includes('\u0000'), 'must not contain the NUL character (U+0000)'),
+      }),
+    )
     .min(1)
     .max(MAX_MESSAGES_PER_FRAME),
   model: z.string().min(1).max(200).optional(),

@@ -97,6 +97,18 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       deps.metrics.wsConnections.set(chat.connectionCounts().connections);
       conn.activate({
         onMessage: (frame) => {
+          // The operator's MODELS list binds the socket as it binds the REST routes: a frame may
+          // only pick an offered model, or it would run on the operator's key with any model.
+          if (frame.model !== undefined && !deps.config.llm.models.includes(frame.model)) {
+            conn.sendEvent({
+              type: 'error',
+              code: 'VAL_2001',
+              message: `Unknown model "${frame.model}"; choose one of ${deps.config.llm.models.join(', ')}. Nothing was sent.`,
+              recoverable: true,
+              request_id: request.id,
+            });
+            return;
+          }
           void chat.startTurn({ session, frame, requestId: request.id }).catch((err: unknown) => log.error({ err }, 'turn crashed'));
         },
         onInterrupt: () => {

@@ -23,6 +23,8 @@ let release: () => void = () => undefined;
 
 beforeAll(async () => {
   h = await startChatHarness({
+    // The offered models: the usual two and the longest name a frame may carry.
+    env: { MODELS: `gpt-4o,gpt-4o-mini,${'m'.repeat(200)}` },
     tools: [lookup],
     hooks: { title: () => Promise.resolve('Words') },
   });
@@ -175,6 +177,33 @@ describe('client frames', () => {
     client.send({ type: 'message', messages: [{ content: 'long name' }], model: longest });
     await client.turn(client.events.length);
     expect(h.fake.requests.at(-1)?.body).toMatchObject({ model: longest });
+    client.ws.terminate();
+  });
+
+  it('refuse a model the operator does not offer, and a message with a NUL character, storing and sending nothing', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    const requestsBefore = h.fake.requests.length;
+    let at = client.events.length;
+    client.send({ type: 'message', messages: [{ content: 'use the expensive one' }], model: 'o1-pro-expensive' });
+    expect(await client.waitForType('error', at)).toMatchObject({
+      code: 'VAL_2001',
+      recoverable: true,
+      message: expect.stringContaining('Unknown model "o1-pro-expensive"; choose one of gpt-4o, gpt-4o-mini'),
+    });
+    at = client.events.length;
+    client.send({ type: 'message', messages: [{ content: 'a\u0000b' }] });
+    expect(await client.waitForType('error', at)).toMatchObject({ code: 'WS_6002', recoverable: true, message: expect.stringContaining('NUL') });
+    expect(h.fake.requests.length).toBe(requestsBefore);
+    const { rows } = await h.database.db.query<{ model: string; messages: number }>(
+      'SELECT model, (SELECT count(*)::int FROM messages WHERE session_id = s.id) AS messages FROM sessions s WHERE id = $1',
+      [session.id],
+    );
+    expect(rows[0]).toEqual({ model: session.model, messages: 0 });
+    // The session still chats with an offered model.
+    h.fake.enqueue({ steps: [{ type: 'text', deltas: ['Fine.'] }] });
+    client.send({ type: 'message', messages: [{ content: 'the cheap one then' }], model: 'gpt-4o-mini' });
+    expect((await client.turn(client.events.length)).at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
     client.ws.terminate();
   });
 
