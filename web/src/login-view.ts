@@ -1,8 +1,49 @@
-/** The login / register form of jwt mode. Resolves once the user holds tokens. */
+/**
+ * The login / register form of jwt mode, with "Sign in with …" when the server offers single
+ * sign-on. Resolves once the user holds tokens.
+ */
 import { ApiClient, describeError } from './api.js';
 import { byId } from './dom.js';
+import { TokenPairSchema, type PublicConfig } from './protocol.js';
 
-export function showLogin(api: ApiClient, allowRegistration: boolean): Promise<void> {
+/** What the login screen offers, from `/config`. */
+export interface LoginOptions {
+  allowRegistration: boolean;
+  passwordLogin: boolean;
+  /** The identity provider's name when single sign-on is on. */
+  singleSignOn: string | undefined;
+}
+
+export function loginOptions(config: PublicConfig): LoginOptions {
+  return {
+    allowRegistration: config.allow_registration ?? true,
+    passwordLogin: config.password_login ?? true,
+    singleSignOn: config.oidc?.enabled ? (config.oidc.name ?? 'single sign-on') : undefined,
+  };
+}
+
+/**
+ * After single sign-on the server redirects to `/#oidc=<base64url JSON of the token pair>`. Takes
+ * the tokens from there (and the fragment out of the address bar and history); false when absent
+ * or unreadable.
+ */
+export function takeSignOnTokens(api: ApiClient): boolean {
+  const match = /^#oidc=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!match?.[1]) return false;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    const json: unknown = JSON.parse(atob(match[1].replace(/-/g, '+').replace(/_/g, '/')));
+    const pair = TokenPairSchema.safeParse(json);
+    if (!pair.success) return false;
+    api.tokens.set(pair.data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function showLogin(api: ApiClient, options: LoginOptions): Promise<void> {
+  const { allowRegistration } = options;
   const view = byId('login-view');
   const form = byId<HTMLFormElement>('login-form');
   const email = byId<HTMLInputElement>('login-email');
@@ -22,11 +63,16 @@ export function showLogin(api: ApiClient, allowRegistration: boolean): Promise<v
     password.autocomplete = mode === 'login' ? 'current-password' : 'new-password';
     error.textContent = '';
   };
-  toggle.hidden = !allowRegistration;
+  toggle.hidden = !allowRegistration || !options.passwordLogin;
+  byId('login-password-fields').hidden = !options.passwordLogin;
+  submit.hidden = !options.passwordLogin;
+  for (const input of [email, password]) input.required = options.passwordLogin;
+  byId('login-sso-row').hidden = options.singleSignOn === undefined;
+  if (options.singleSignOn !== undefined) byId('login-sso').textContent = `Sign in with ${options.singleSignOn}`;
   setMode('login');
   byId('app-view').hidden = true;
   view.hidden = false;
-  email.focus();
+  (options.passwordLogin ? email : byId('login-sso')).focus();
 
   return new Promise((resolve) => {
     const onSubmit = async (ev: SubmitEvent) => {

@@ -5,7 +5,7 @@
 import { ApiClient, describeError } from './api.js';
 import { ChatApp } from './chat-app.js';
 import { byId } from './dom.js';
-import { showLogin } from './login-view.js';
+import { loginOptions, showLogin, takeSignOnTokens } from './login-view.js';
 import { applyTheme, loadTheme } from './prefs.js';
 import { PublicConfigSchema, type PublicConfig } from './protocol.js';
 
@@ -22,7 +22,8 @@ async function boot(): Promise<void> {
   byId('version').textContent = `v${config.version}`;
   api.jwt = config.auth_mode === 'jwt';
   byId('logout-button').hidden = !api.jwt;
-  if (api.jwt && !api.tokens.get()) await showLogin(api, config.allow_registration ?? true);
+  if (api.jwt) takeSignOnTokens(api);
+  if (api.jwt && !api.tokens.get()) await showLogin(api, loginOptions(config));
 
   const app = new ChatApp(api, config);
   const enter = async () => {
@@ -35,7 +36,7 @@ async function boot(): Promise<void> {
   };
   const relogin = async () => {
     app.stopAll();
-    await showLogin(api, config.allow_registration ?? true);
+    await showLogin(api, loginOptions(config));
     await enter();
   };
   let loggingIn = false;

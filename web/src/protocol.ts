@@ -68,6 +68,8 @@ export const PublicConfigSchema = z.object({
   max_file_size: z.number(),
   auth_mode: z.enum(['none', 'jwt']),
   allow_registration: z.optional(z.boolean()),
+  password_login: z.optional(z.boolean()),
+  oidc: z.optional(z.object({ enabled: z.boolean(), name: z.optional(z.string()) })),
   version: z.string(),
 });
 export type PublicConfig = z.infer<typeof PublicConfigSchema>;
