@@ -28,14 +28,29 @@ export class Mutex {
   }
 }
 
+export interface PgliteOptions {
+  /**
+   * Starts from this copy of a data directory (a tarball from `dumpDataDir`) instead of an empty
+   * cluster: the tests migrate one database and start each file's from a copy of it.
+   */
+  loadDataDir?: Blob;
+}
+
+/** A PGlite database, which can also copy its whole data directory out. */
+export interface PgliteDatabase extends Database {
+  /** The data directory as an uncompressed tarball, for `PgliteOptions.loadDataDir`. */
+  dumpDataDir(): Promise<Blob>;
+}
+
 /** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
-export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
+export async function createPgliteDatabase(dir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDatabase> {
   if (dir) mkdirSync(dir, { recursive: true });
   const unlock = dir ? lockDataDir(dir) : () => undefined;
   let pglite: PGlite;
   try {
     pglite = await PGlite.create(dir ?? 'memory://', {
       parsers: { [INT8_OID]: (value: string) => Number(value) },
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     });
   } catch (err) {
     unlock();
@@ -81,6 +96,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
     },
     poolStats: () => ({ total: 1, idle: mutex.waiting === 0 ? 1 : 0, waiting: mutex.waiting }),
     statementCount: () => statements,
+    dumpDataDir: () => mutex.run(() => pglite.dumpDataDir('none')),
     async close() {
       if (closed) return;
       closed = true;
