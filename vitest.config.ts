@@ -1,5 +1,9 @@
 import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { classifyTests } from './test/support/unit-tests.js';
+
+const ROOT = fileURLToPath(new URL('.', import.meta.url));
 
 /** The files of src/chat that make up one chat turn. */
 const TURN_FILES = ['turn', 'turn-emitter', 'turn-errors', 'stream-mapper', 'message-store', 'context-store', 'turn-coordinator', 'cancellation'].map(
@@ -14,10 +18,18 @@ const SESSION_FILES = readdirSync(new URL('./src/sessions/', import.meta.url), {
  */
 const PER_FILE_LINES = Object.fromEntries([...TURN_FILES, ...SESSION_FILES].map((file) => [file, { lines: 95 }]));
 
+/**
+ * Unit tests: the test files that cannot reach a database, a child process or a network socket
+ * through their imports (test/support/unit-tests.ts derives the list). The rest are integration.
+ */
+const UNIT_TESTS = classifyTests(ROOT).unit;
+
+/**
+ * `npm test`: both projects, with coverage. `npm run test:unit`: `--project unit` (seconds).
+ * The browser tests have their own config (vitest.e2e.config.ts).
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'test/system/**', 'node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
@@ -33,5 +45,26 @@ export default defineConfig({
       // All of src/ at 85 % lines and 75 % branches; the chat turn and sessions files at 95 %.
       thresholds: process.env.CI ? { lines: 85, branches: 75, ...PER_FILE_LINES } : undefined,
     },
+    projects: [
+      {
+        extends: true,
+        // Pure modules: one worker runs many files (no fresh process per file), which halves the time.
+        test: { name: 'unit', include: UNIT_TESTS, isolate: false },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...UNIT_TESTS, 'test/e2e/**', 'node_modules/**'],
+          // Builds dist/ (the child-process tests run it) and the migrated template database.
+          globalSetup: ['test/support/global-setup.ts'],
+          isolate: false,
+          // PGlite's WebAssembly compiled function by function as it runs, not all of it at start:
+          // an in-memory database opens in under a second instead of two or three.
+          execArgv: ['--wasm-lazy-compilation'],
+        },
+      },
+    ],
   },
 });
