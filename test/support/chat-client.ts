@@ -6,6 +6,12 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { apiClient } from './api.js';
 
+/** The text of a WebSocket message (a Buffer, an ArrayBuffer, or fragments). */
+export function frameText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+}
+
 export interface Event {
   type: string;
   turn_id?: string;
@@ -31,7 +37,7 @@ export async function openChat(baseUrl: string, sessionId: string): Promise<Chat
   const events: Event[] = [];
   const watchers = new Set<() => void>();
   ws.on('message', (data) => {
-    const event = JSON.parse(String(data)) as Event;
+    const event = JSON.parse(frameText(data)) as Event;
     if (event.type === 'ping') return;
     events.push({ ...event, receivedAt: performance.now() });
     for (const w of [...watchers]) w();

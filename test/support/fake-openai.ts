@@ -166,7 +166,7 @@ async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter
 }
 
 function usageOf(script: FakeResponse, body: Json, outputText: string, reasoning: string) {
-  const input = script.usage?.input_tokens ?? estimateTokens(JSON.stringify(body.input ?? body.messages ?? '') + String(body.instructions ?? ''));
+  const input = script.usage?.input_tokens ?? estimateTokens(JSON.stringify(body.input ?? body.messages ?? '') + (typeof body.instructions === 'string' ? body.instructions : ''));
   const output = script.usage?.output_tokens ?? estimateTokens(outputText + reasoning);
   return { input, output, reasoning: estimateTokens(reasoning) };
 }
@@ -179,7 +179,7 @@ function sse(live: Live, data: unknown, event?: string): void {
 
 async function answerResponses(live: Live, body: Json, script: FakeResponse, n: number): Promise<Json> {
   const id = `resp_fake_${n}`;
-  const model = String(body.model ?? 'fake-model');
+  const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const created_at = Math.floor(Date.now() / 1000);
   let seq = 0;
   const send = (type: string, fields: Json): void => sse(live, { type, sequence_number: seq++, ...fields }, type);
@@ -257,7 +257,7 @@ async function answerResponses(live: Live, body: Json, script: FakeResponse, n: 
 
 async function answerChat(live: Live, body: Json, script: FakeResponse, n: number): Promise<Json> {
   const id = `chatcmpl-fake-${n}`;
-  const model = String(body.model ?? 'fake-model');
+  const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const created = Math.floor(Date.now() / 1000);
   const send = (delta: Json, finish_reason: string | null = null): void =>
     sse(live, { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason }] });

@@ -65,8 +65,8 @@ export function spawnWithLines(command: string, args: readonly string[], env: Re
       }
     }
   };
-  createInterface({ input: child.stdout! }).on('line', onLine);
-  createInterface({ input: child.stderr! }).on('line', onLine);
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
   return {
     child,
