@@ -1,9 +1,11 @@
 /**
  * The tests Stryker runs against each mutant (`npm run test:mutation`): those that exercise the
  * mutated modules (chat, context, sessions, auth, workspace) in this process, plus test/http (the
- * REST contract and error answers every route goes through). Tests that start
- * `src/main.ts` as a child process (test/process) or drive a browser (test/e2e) run unmutated
- * code and cannot kill a mutant, so they are left out here (they still run in `npm test`).
+ * REST contract and error answers every route goes through). Tests that start the compiled
+ * server as a child process (test/process, test/cluster) or drive a browser (test/e2e) run
+ * unmutated code (dist/) and cannot kill a mutant, so they are left out here (they still run in
+ * `npm test`). No global setup: the template databases are kept between runs (PostgreSQL's and
+ * PGlite's tarballs), and the first file that misses one makes it (test/support/database.ts).
  */
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
@@ -26,6 +28,8 @@ export default defineConfig({
     // the dependencies (the Agents SDK, the tokenizer, Fastify) once a mutant instead of once a
     // file. A fresh worker per mutant still re-evaluates every module, so static mutants apply.
     isolate: false,
+    // As in the integration project: PGlite's WebAssembly compiled as it runs (opens in under a second).
+    execArgv: ['--wasm-lazy-compilation'],
     setupFiles: ['test/support/mutation-setup-coverage.ts'],
     reporters: ['default', new LoadFailuresAsTestFailures()],
     // A mutant that makes a test wait forever should fail that test quickly (the slowest test here

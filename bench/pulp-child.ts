@@ -1,9 +1,11 @@
 /**
- * Pulp as a real child process (`src/main.ts`, as `npm start` runs it) for the benchmark, with its
- * CPU time read from /proc/<pid>/stat so the server's cost is measured apart from the client's.
+ * Pulp as a real child process (the compiled server, `node --enable-source-maps dist/main.js`, as
+ * `npm start` runs it; built first when stale) for the benchmark, with its CPU time read from
+ * /proc/<pid>/stat so the server's cost is measured apart from the client's.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import WebSocket from 'ws';
+import { buildAll } from '../scripts/build.mjs';
 import { dataDirWithoutBuiltins, spawnPulpRaw, type SpawnedPulp } from '../test/support/pulp-process.js';
 
 /** Linux clock ticks per second (USER_HZ); 100 on every mainstream kernel. */
@@ -20,6 +22,7 @@ export interface PulpChild {
 }
 
 export async function startPulpChild(env: Record<string, string>): Promise<PulpChild> {
+  await buildAll({ only: 'server' });
   const dataDir = dataDirWithoutBuiltins('pulp-bench-');
   let p: SpawnedPulp | undefined;
   try {

@@ -33,8 +33,22 @@ async function initializeInWorker(dir: string): Promise<void> {
   });
 }
 
+export interface PgliteOptions {
+  /**
+   * Starts from this copy of a data directory (a tarball from `dumpDataDir`) instead of an empty
+   * cluster: the tests migrate one database and start each file's from a copy of it.
+   */
+  loadDataDir?: Blob;
+}
+
+/** A PGlite database, which can also copy its whole data directory out. */
+export interface PgliteDatabase extends Database {
+  /** The data directory as an uncompressed tarball, for `PgliteOptions.loadDataDir`. */
+  dumpDataDir(): Promise<Blob>;
+}
+
 /** Opens PGlite in `dir` (created if missing), or in memory when `dir` is undefined. */
-export async function createPgliteDatabase(dir: string | undefined): Promise<Database> {
+export async function createPgliteDatabase(dir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDatabase> {
   if (dir) mkdirSync(dir, { recursive: true });
   const unlock = dir ? lockDataDir(dir) : () => undefined;
   let pglite: PGlite;
@@ -43,6 +57,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
     pglite = await PGlite.create(dir ?? 'memory://', {
       parsers: { [INT8_OID]: (value: string) => Number(value) },
       startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     });
   } catch (err) {
     unlock();
@@ -85,6 +100,7 @@ export async function createPgliteDatabase(dir: string | undefined): Promise<Dat
       await mutex.run(() => run('SELECT 1'));
     },
     poolStats: () => ({ total: 1, idle: mutex.pending === 0 ? 1 : 0, waiting: Math.max(0, mutex.pending - 1) }),
+    dumpDataDir: () => mutex.run(() => pglite.dumpDataDir('none')),
     async close() {
       if (closed) return;
       closed = true;

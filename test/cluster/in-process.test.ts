@@ -7,9 +7,10 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneTurnLog } from '../../src/cluster/orphan-turns.js';
+import { CHANNEL } from '../../src/cluster/wire.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
-import { counted, createEmptyPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { counted, createMigratedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -27,6 +28,21 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
   let s2: TestServer;
   let admin: pg.Client;
   const clients: ChatClient[] = [];
+  /** What the servers told each other (NOTIFY payloads), and who waits for a new one. */
+  const notifications: string[] = [];
+  const notified = new Set<() => void>();
+  /** Resolves once a server has said the turn ended: it sends that after recording the end. */
+  const endRecorded = (turnId: string) =>
+    new Promise<void>((resolve) => {
+      const seen = () => notifications.some((p) => p.includes('"t":"ended"') && p.includes(turnId));
+      if (seen()) return resolve();
+      const w = () => {
+        if (!seen()) return;
+        notified.delete(w);
+        resolve();
+      };
+      notified.add(w);
+    });
 
   const database = (): TestDatabase => {
     const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
@@ -36,7 +52,7 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
   beforeAll(async () => {
     fake = await startFakeOpenAI();
     fake.setHandler(() => ({ steps: [{ type: 'pace', ms: 20 }, { type: 'text', deltas: LONG }] }));
-    ({ url, drop } = await createEmptyPostgresDatabase());
+    ({ url, drop } = await createMigratedPostgresDatabase());
     const env = {
       DATABASE_URL: url,
       ...fakeModelEnv(fake.baseUrl),
@@ -45,6 +61,11 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
     s2 = await startTestServer({ ...env, DATA_DIR: s1.dataDir }, { database: database() });
     admin = new pg.Client({ connectionString: url });
     await admin.connect();
+    admin.on('notification', (msg) => {
+      notifications.push(msg.payload ?? '');
+      for (const w of [...notified]) w();
+    });
+    await admin.query(`LISTEN ${CHANNEL}`);
   }, 60_000);
 
   afterAll(async () => {
@@ -154,6 +175,8 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
 
     const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM turn_events WHERE turn_id = $1', [turnId]);
     expect(Number(rows[0]!.n)).toBeGreaterThan(0);
+    // Clients see assistant_end before the server records the turn's end, which the prune reads.
+    await endRecorded(turnId);
     await pruneTurnLog(s1.pulp.db, 0, 3600);
     const after = await admin.query<{ n: string }>('SELECT count(*) AS n FROM turn_events WHERE turn_id = $1', [turnId]);
     expect(after.rows[0]!.n).toBe('0');

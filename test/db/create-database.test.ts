@@ -24,9 +24,9 @@ describe('choosing and waiting for the database', () => {
 
   it('retries with growing waits and then gives up with a clear error', async () => {
     let pings = 0;
-    const down = { ping: async () => { pings++; throw new Error('connect ECONNREFUSED'); } } as unknown as Database;
+    const down = { ping: () => { pings++; return Promise.reject(new Error('connect ECONNREFUSED')); } } as unknown as Database;
     const waits: number[] = [];
-    const err = await waitForDatabase(down, silentLogger(), { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 }, async (ms) => { waits.push(ms); }).catch((e: unknown) => e);
+    const err = await waitForDatabase(down, silentLogger(), { attempts: 3, baseDelayMs: 100, maxDelayMs: 1000 }, (ms) => { waits.push(ms); return Promise.resolve(); }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseUnreachableError);
     expect((err as Error).message).toBe('database unreachable after 3 attempts: connect ECONNREFUSED');
     expect(pings).toBe(3);
@@ -36,8 +36,8 @@ describe('choosing and waiting for the database', () => {
 
   it('returns as soon as the database answers', async () => {
     let pings = 0;
-    const flaky = { ping: async () => { if (++pings < 2) throw new Error('starting up'); } } as unknown as Database;
-    await waitForDatabase(flaky, silentLogger(), { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }, async () => {});
+    const flaky = { ping: () => (++pings < 2 ? Promise.reject(new Error('starting up')) : Promise.resolve()) } as unknown as Database;
+    await waitForDatabase(flaky, silentLogger(), { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }, () => Promise.resolve());
     expect(pings).toBe(2);
   });
 });

@@ -10,10 +10,12 @@ const drivers: Array<'pglite' | 'auto'> = TEST_DATABASE_URL ? ['pglite', 'auto']
 describe.each(drivers)('the database layer (%s)', (driver) => {
   let t: TestDatabase;
   let db: Database;
+  let applied: string[];
   beforeAll(async () => {
-    t = await createTestDatabase(driver);
+    // An empty database: these tests are the migrations' own (the other files get a migrated copy).
+    t = await createTestDatabase(driver, { migrated: false });
     db = t.db;
-    await migrate(db);
+    applied = await migrate(db);
   });
   afterAll(() => t.drop());
 
@@ -44,6 +46,7 @@ describe.each(drivers)('the database layer (%s)', (driver) => {
   });
 
   it('applies each migration once, even when two servers migrate at the same moment', async () => {
+    expect(applied).toEqual(readMigrations().map((m) => m.name));
     const again = await Promise.all([migrate(db), migrate(db)]);
     expect(again).toEqual([[], []]);
     const { rows } = await db.query<{ name: string }>('SELECT name FROM schema_migrations');
@@ -85,13 +88,14 @@ describe('retrying transient errors', () => {
     let calls = 0;
     await expect(
       withRetry(
-        async () => {
+        () => {
           calls++;
-          throw transient;
+          return Promise.reject(transient);
         },
         DB_RETRY,
-        async (ms) => {
+        (ms) => {
           waits.push(ms);
+          return Promise.resolve();
         },
       ),
     ).rejects.toBe(transient);
@@ -108,11 +112,11 @@ describe('retrying transient errors', () => {
   it('does not retry an error that is not transient, and succeeds after a passing fault', async () => {
     let calls = 0;
     const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
-    await expect(withRetry(async () => { calls++; throw syntax; }, DB_RETRY, async () => {})).rejects.toBe(syntax);
+    await expect(withRetry(() => { calls++; return Promise.reject(syntax); }, DB_RETRY, () => Promise.resolve())).rejects.toBe(syntax);
     expect(calls).toBe(1);
     let n = 0;
     const deadlock = Object.assign(new Error('deadlock'), { code: '40P01' });
-    expect(await withRetry(async () => { if (n++ === 0) throw deadlock; return 'ok'; }, DB_RETRY, async () => {})).toBe('ok');
+    expect(await withRetry(() => (n++ === 0 ? Promise.reject(deadlock) : Promise.resolve('ok')), DB_RETRY, () => Promise.resolve())).toBe('ok');
   });
 
   it('classifies connection loss, admin shutdown and serialization failures as transient', () => {

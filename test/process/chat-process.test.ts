@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api.js';
+import { frameText } from '../support/chat-client.js';
 import { createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { dataDirWithoutBuiltins, fakeModelEnv, spawnPulpRaw } from '../support/pulp-process.js';
@@ -73,7 +74,7 @@ async function openChat(baseUrl: string, sessionId: string) {
   const watchers: Array<() => void> = [];
   ws.on('message', (data) => {
     const at = performance.now();
-    const event = JSON.parse(String(data)) as { type: string; content?: string };
+    const event = JSON.parse(frameText(data)) as { type: string; content?: string };
     events.push(event);
     if (event.type === 'assistant_delta') deltas.push({ text: event.content ?? '', at });
     for (const w of [...watchers]) w();

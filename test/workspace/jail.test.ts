@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors/app-error.js';
 import { openInsideForRead, parseFolder, parseRelativePath, resolveInside, safeUploadName, WorkspaceJail } from '../../src/workspace/jail.js';
 import { createWorkspace } from '../../src/workspace/workspace.js';
-import { tempDirectory } from './support.js';
+import { tempDirectory } from '../support/temp-dir.js';
 
 const refusedWith5004 = (fn: () => unknown) => {
   try {

@@ -4,9 +4,8 @@
  * normalize, and the sandbox skip check.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, watch } from 'node:fs';
+import { existsSync, rmSync, watch } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pino from 'pino';
@@ -19,6 +18,7 @@ import type { SessionRow } from '../../src/sessions/types.js';
 import { registerFileRoutes } from '../../src/workspace/http/file-routes.js';
 import { createWorkspace, type Workspace } from '../../src/workspace/workspace.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { tempDirectory } from '../support/temp-dir.js';
 
 export interface TestSession {
   uuid: string;
@@ -43,11 +43,7 @@ export interface FilesTestServer {
   close(): Promise<void>;
 }
 
-export function tempDirectory(prefix: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
-  chmodSync(dir, 0o755);
-  return dir;
-}
+export { tempDirectory };
 
 export async function createUser(db: Database): Promise<string> {
   const { rows } = await db.query<{ id: string }>('INSERT INTO users (email) VALUES ($1) RETURNING id', [`u${randomBytes(6).toString('hex')}@test.local`]);
