@@ -148,7 +148,13 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
           // The previous turn ran elsewhere: its last events must reach our connections first.
           if (followsRemote) await this.options.bus.catchUp().catch(() => undefined);
           this.#remote.delete(sessionUuid);
-          for (const orphan of attempt.orphans) await this.#endOrphan(orphan);
+          // The lock is ours and the turn recorded: a failure from here on must not give the lock
+          // up, or another server would take this live turn for a dead server's and end it.
+          for (const orphan of attempt.orphans) {
+            await this.#endOrphan(orphan).catch((err: unknown) => {
+              this.#log.warn({ err: { message: (err as Error).message }, turn_id: orphan }, 'ending the turn of a server that stopped failed; the sweeper tries again');
+            });
+          }
           return true;
         }
         followsRemote = true;
