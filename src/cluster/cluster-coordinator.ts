@@ -127,6 +127,10 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
           await this.#endOrphan(row.turn_id);
         } finally {
           await this.options.locks.unlock(row.session_id);
+          // A turn waiting for the lock (it found the sweeper holding it) retries now, not after
+          // its next retry interval — also when another server had ended this turn already.
+          this.#ended(row.session_id, row.turn_id);
+          this.options.bus.control({ t: 'ended', s: row.session_id, turn: row.turn_id });
         }
       }
       if (++this.#sweeps % PRUNE_EVERY_SWEEPS === 0) await pruneTurnLog(this.options.db, RESUME_GRACE_S, MAX_LOG_AGE_S);

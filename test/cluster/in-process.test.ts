@@ -6,6 +6,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkConnectionBudget } from '../../src/cluster/cluster.js';
 import { pruneTurnLog } from '../../src/cluster/orphan-turns.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
@@ -146,6 +147,19 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
       await admin.query('DROP SEQUENCE pulp_test_once');
       await admin.query(`DELETE FROM chat_turns WHERE turn_id = 'turn_unendable'`);
     }
+  });
+
+  it('says at start when max_connections cannot hold DB_POOL_MAX + 3, with the numbers', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const { rows } = await admin.query<{ max_connections: string }>('SHOW max_connections');
+    const max = Number(rows[0]!.max_connections);
+    expect(await checkConnectionBudget(s1.pulp.db, max, logger)).toEqual({ max, needed: max + 3 });
+    const warning = JSON.parse(lines.at(-1)!) as { level: number; msg: string };
+    expect(warning.level).toBe(40);
+    expect(warning.msg).toContain(`PostgreSQL max_connections (${max}) is smaller than this server alone needs (DB_POOL_MAX ${max} + 3 = ${max + 3})`);
+    await checkConnectionBudget(s1.pulp.db, 5, logger);
+    expect((JSON.parse(lines.at(-1)!) as { level: number }).level).toBe(30);
   });
 
   it('a turn whose lock connection is lost stops, keeps its partial, and the session goes on', { timeout: 30_000 }, async () => {
