@@ -121,7 +121,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const modelProvider = createModelProvider(config.llm);
   const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
-  const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger }) : undefined;
+  const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
   const workspaceTools = workspaceToolset();
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),

@@ -127,6 +127,10 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
           await this.#endOrphan(row.turn_id);
         } finally {
           await this.options.locks.unlock(row.session_id);
+          // A turn waiting for the lock (it found the sweeper holding it) retries now, not after
+          // its next retry interval — also when another server had ended this turn already.
+          this.#ended(row.session_id, row.turn_id);
+          this.options.bus.control({ t: 'ended', s: row.session_id, turn: row.turn_id });
         }
       }
       if (++this.#sweeps % PRUNE_EVERY_SWEEPS === 0) await pruneTurnLog(this.options.db, RESUME_GRACE_S, MAX_LOG_AGE_S);
@@ -148,7 +152,13 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
           // The previous turn ran elsewhere: its last events must reach our connections first.
           if (followsRemote) await this.options.bus.catchUp().catch(() => undefined);
           this.#remote.delete(sessionUuid);
-          for (const orphan of attempt.orphans) await this.#endOrphan(orphan);
+          // The lock is ours and the turn recorded: a failure from here on must not give the lock
+          // up, or another server would take this live turn for a dead server's and end it.
+          for (const orphan of attempt.orphans) {
+            await this.#endOrphan(orphan).catch((err: unknown) => {
+              this.#log.warn({ err: { message: (err as Error).message }, turn_id: orphan }, 'ending the turn of a server that stopped failed; the sweeper tries again');
+            });
+          }
           return true;
         }
         followsRemote = true;

@@ -23,6 +23,28 @@ export interface ClusterOptions {
   url: string;
   db: Database;
   logger: Logger;
+  /** DB_POOL_MAX: with the dedicated connections, what this server may open. */
+  poolMax: number;
+}
+
+/**
+ * Warns when PostgreSQL's `max_connections` cannot hold even this server's connections (its pool
+ * and the dedicated ones), and says what to change. Returns the figures (for tests and logs).
+ */
+export async function checkConnectionBudget(db: Database, poolMax: number, logger: Logger): Promise<{ max: number; needed: number }> {
+  const { rows } = await db.query<{ max_connections: string }>('SHOW max_connections');
+  const max = Number(rows[0]?.max_connections ?? 0);
+  const needed = poolMax + DEDICATED_CONNECTIONS;
+  if (max > 0 && needed > max) {
+    logger.warn(
+      { max_connections: max, needed, db_pool_max: poolMax },
+      `PostgreSQL max_connections (${max}) is smaller than this server alone needs (DB_POOL_MAX ${poolMax} + ${DEDICATED_CONNECTIONS} = ${needed}); ` +
+        `raise max_connections to at least servers × ${needed} plus other clients, or lower DB_POOL_MAX`,
+    );
+  } else {
+    logger.info({ max_connections: max, per_server: needed }, `each server needs DB_POOL_MAX + ${DEDICATED_CONNECTIONS} = ${needed} connections; max_connections ${max} fits ${Math.floor(max / needed)} servers`);
+  }
+  return { max, needed };
 }
 
 export interface Cluster {
@@ -85,6 +107,9 @@ export function createCluster(options: ClusterOptions): Cluster {
     },
     async start() {
       if (!bus || !coordinator) throw new Error('cluster.start() before distribution()');
+      await checkConnectionBudget(options.db, options.poolMax, logger).catch((err: unknown) => {
+        logger.warn({ err: { message: (err as Error).message } }, 'reading max_connections failed');
+      });
       await bus.start();
       await lockConnection.client();
       await coordinator.open();

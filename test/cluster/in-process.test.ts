@@ -6,6 +6,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkConnectionBudget } from '../../src/cluster/cluster.js';
 import { pruneTurnLog } from '../../src/cluster/orphan-turns.js';
 import { CHANNEL } from '../../src/cluster/wire.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
@@ -136,6 +137,50 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
     expect(context.at(-1)?.item.content?.[0]?.text).toContain('half an ans');
     const { rows: open_ } = await admin.query('SELECT 1 FROM chat_turns WHERE turn_id = $1 AND ended_at IS NULL', ['turn_dead']);
     expect(open_).toHaveLength(0);
+  });
+
+  it("a turn whose ending of a dead server's turn fails keeps its lock: no server ends it as an orphan", { timeout: 30_000 }, async () => {
+    const { session_id: publicId } = await session();
+    const sessionUuid = await uuidOf(publicId);
+    // A dead server's turn whose first ending fails (a real database error, raised by a trigger
+    // once: sequences ignore rollbacks).
+    await admin.query('CREATE SEQUENCE pulp_test_once');
+    await admin.query(`CREATE OR REPLACE FUNCTION pulp_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF nextval('pulp_test_once') = 1 THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await admin.query(`CREATE TRIGGER pulp_test_refuse BEFORE UPDATE ON chat_turns FOR EACH ROW
+      WHEN (OLD.turn_id = 'turn_unendable') EXECUTE FUNCTION pulp_test_refuse()`);
+    try {
+      await admin.query(`INSERT INTO chat_turns (turn_id, session_id, server_id) VALUES ('turn_unendable', $1, 'gone-server')`, [sessionUuid]);
+      const c = await open(s1, publicId);
+      const watcher = await open(s2, publicId);
+      c.send({ type: 'message', messages: [{ content: 'talk' }] });
+      await c.until((ev) => ev.some((e) => e.type === 'assistant_start'));
+      const turnId = c.events.find((e) => e.type === 'assistant_start')!.turn_id!;
+      await Promise.all([c.until(ended(turnId)), watcher.until(ended(turnId))]);
+      const own = c.events.filter((e) => e.turn_id === turnId);
+      expect(own.filter((e) => e.type === 'assistant_start')).toHaveLength(1);
+      expect(own.some((e) => e.type === 'stream_interrupted')).toBe(false);
+      expect(own.find((e) => e.type === 'assistant_end')?.finish_reason).toBe('stop');
+      expect(watcher.events.filter((e) => e.turn_id === turnId && e.type === 'assistant_end').map((e) => e.finish_reason)).toEqual(['stop']);
+    } finally {
+      await admin.query('DROP TRIGGER pulp_test_refuse ON chat_turns');
+      await admin.query('DROP FUNCTION pulp_test_refuse()');
+      await admin.query('DROP SEQUENCE pulp_test_once');
+      await admin.query(`DELETE FROM chat_turns WHERE turn_id = 'turn_unendable'`);
+    }
+  });
+
+  it('says at start when max_connections cannot hold DB_POOL_MAX + 3, with the numbers', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const { rows } = await admin.query<{ max_connections: string }>('SHOW max_connections');
+    const max = Number(rows[0]!.max_connections);
+    expect(await checkConnectionBudget(s1.pulp.db, max, logger)).toEqual({ max, needed: max + 3 });
+    const warning = JSON.parse(lines.at(-1)!) as { level: number; msg: string };
+    expect(warning.level).toBe(40);
+    expect(warning.msg).toContain(`PostgreSQL max_connections (${max}) is smaller than this server alone needs (DB_POOL_MAX ${max} + 3 = ${max + 3})`);
+    await checkConnectionBudget(s1.pulp.db, 5, logger);
+    expect((JSON.parse(lines.at(-1)!) as { level: number }).level).toBe(30);
   });
 
   it('a turn whose lock connection is lost stops, keeps its partial, and the session goes on', { timeout: 30_000 }, async () => {
