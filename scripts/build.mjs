@@ -8,15 +8,16 @@
  * hand. Type checking is `npm run typecheck`'s job; this only transpiles, in well under a second.
  *
  * Two rules keep a running server safe while another process builds from the same checkout:
- * - nothing is deleted: every output file is written to a temporary name and renamed over the old
- *   one, so a server serving web/dist or loading a module lazily sees the old file or the new one,
- *   never a missing or half-written one;
+ * - every output file is written to a temporary name and renamed over the old one, so a server
+ *   serving web/dist or loading a module lazily sees the old file or the new one, never a
+ *   half-written one; web/dist never loses a file (a page loaded before a rebuild still finds its
+ *   chunks), while dist/ drops files whose source is gone (a removed migration must not run);
  * - nothing is rebuilt when nothing changed: a stamp of the sources' contents is kept beside each
  *   output, and a build whose stamp matches is skipped (`--force` rebuilds anyway).
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -70,12 +71,17 @@ async function readStamp(outDir) {
  * Builds one output unless its stamp is current. `produce` returns the files to write as
  * [relative path, contents] pairs; they are written atomically, then the stamp.
  */
-async function buildOutput({ name, sources, outDir, produce, force }) {
+async function buildOutput({ name, sources, outDir, produce, force, prune = false }) {
   const stamp = await stampOf(sources);
   if (!force && (await readStamp(outDir)) === stamp) return { name, skipped: true };
   const started = Date.now();
   const outputs = await produce();
   await Promise.all(outputs.map(([relative, contents]) => writeAtomically(path.join(outDir, relative), contents)));
+  if (prune) {
+    const produced = new Set([STAMP, ...outputs.map(([relative]) => path.normalize(relative))]);
+    const stale = (await filesUnder(outDir)).filter((f) => !produced.has(f) && !f.endsWith('.tmp'));
+    await Promise.all(stale.map((f) => rm(path.join(outDir, f), { force: true })));
+  }
   await writeAtomically(path.join(outDir, STAMP), `${stamp}\n`);
   return { name, skipped: false, ms: Date.now() - started, files: outputs.length };
 }
@@ -92,6 +98,9 @@ async function serverBuild(force) {
     sources: [...files.map((f) => path.join(srcDir, f)), path.join(ROOT, 'package.json')],
     outDir,
     force,
+    // A file whose source is gone must go too: a removed migration left in dist/ would be applied.
+    // A running server has loaded its modules and read its migrations at start.
+    prune: true,
     produce: async () => {
       const result = await build({
         entryPoints: typescript.map((f) => path.join(srcDir, f)),

@@ -4,6 +4,7 @@
  * from cached bytecode on every start after the first — and runs the server.
  */
 import module from 'node:module';
+import { inspect } from 'node:util';
 
 module.enableCompileCache?.();
 
@@ -11,6 +12,6 @@ try {
   const { serve } = await import('./serve.js');
   await serve();
 } catch (err) {
-  process.stderr.write(`Pulp failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`Pulp failed to start: ${err instanceof Error ? err.message : inspect(err, { depth: 2, breakLength: Infinity })}\n`);
   process.exit(1);
 }
