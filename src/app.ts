@@ -61,6 +61,11 @@ export interface CreatePulpOptions {
 
 export async function createPulp(options: CreatePulpOptions): Promise<PulpServer> {
   const { config, db, logger } = options;
+  // The sandbox probe runs a real program in a child process: it overlaps the migrations and the
+  // rest of the set-up instead of adding to the time before the server listens.
+  const sandboxProbe = startSandbox(config, logger);
+  // Awaited below; marked handled now so a failure before that point is not an unhandled rejection.
+  sandboxProbe.catch(() => undefined);
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} database migration(s)`);
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
@@ -95,13 +100,16 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
   // Pools start once the server listens, in the background, so starting their processes never
   // delays readiness; a turn that needs tools before then starts them and waits (see toolsFor).
-  app.addHook('onListen', () => {
-    mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
+  app.addHook('onListen', (done) => {
+    setImmediate(() => {
+      mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
+    });
+    done();
   });
   health.mcp = () => mcp.health();
 
   const workspace = createWorkspace(config.dataDir);
-  const sandbox = await startSandbox(config, logger);
+  const sandbox = await sandboxProbe;
   health.codeInterpreter = () => ({ available: sandbox !== undefined });
 
   registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now() });

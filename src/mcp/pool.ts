@@ -5,6 +5,7 @@
  * `acquireTimeoutMs` and abortable. A failure never throws out of the pool's own loops.
  */
 import { EventEmitter } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffDelay, type Clock } from './clock.js';
 import type { ServerDefinition } from './config.js';
@@ -60,10 +61,17 @@ export class ServerPool extends EventEmitter {
     this.name = options.definition.name;
   }
 
-  /** Starts every slot; resolves once each slot's first start has succeeded or failed. */
+  /**
+   * Starts every slot; resolves once each slot's first start has succeeded or failed. Starting a
+   * stdio instance blocks the event loop while the child process is spawned (tens of
+   * milliseconds in a large process), so the slots are started one event-loop turn apart: requests
+   * arriving meanwhile are served between them, not after all of them.
+   */
   async start(): Promise<void> {
     const firstAttempts: Promise<void>[] = [];
     for (let i = 0; i < this.options.size; i++) {
+      if (i > 0) await setImmediate();
+      if (this.stopping.signal.aborted) break;
       let settle!: () => void;
       firstAttempts.push(new Promise((resolve) => (settle = resolve)));
       this.slots.push(this.runSlot(settle));
