@@ -136,6 +136,30 @@ describe.skipIf(skipReason !== null)('administration and API keys (AUTH_MODE=jwt
     expect(bobBrowser!.pageErrors).toEqual([]);
   });
 
+  it('logs out with the same message when a REST call answers AUTH_1005 (no chat socket open)', async () => {
+    const cy = { email: 'cy@example.test', password: 'yet another password' };
+    const registered = await fetch(`${server.baseUrl}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(cy),
+    });
+    const cyId = ((await registered.json()) as { user: { id: string } }).user.id;
+    const other = bobBrowser!.page;
+    await logIn(other, cy.email, cy.password);
+    // A blank chat: no socket. Disable Cy behind the page's back, then send the first message.
+    const adminToken = await page.evaluate(() => (JSON.parse(localStorage.getItem('pulp.tokens') ?? '{}') as { access_token?: string }).access_token);
+    const patched = await fetch(`${server.baseUrl}/api/v1/admin/users/${cyId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ disabled: true }),
+    });
+    expect(patched.status).toBe(200);
+    await send(other, 'first message');
+    await other.getByTestId('login-error').filter({ hasText: 'This account is disabled.' }).waitFor();
+    expect(await other.locator('#app-view').isVisible()).toBe(false);
+    expect(bobBrowser!.pageErrors).toEqual([]);
+  });
+
   it('deletes a user after a confirmation that says their chats and files go too', async () => {
     await userRow(page, USER.email).getByTestId('admin-delete').click();
     await page.getByTestId('confirm-dialog').waitFor();
