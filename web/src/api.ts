@@ -22,8 +22,15 @@ export class ApiError extends Error {
   }
 }
 
-/** Called when the session is gone for good (refresh failed): the app shows the login form. */
-export type OnLoggedOut = () => void;
+/**
+ * Called when the session is gone for good: the app shows the login form. `disabled` when an
+ * administrator disabled the account (REST 403 `AUTH_1005`, or the socket closed with 4403
+ * "Account disabled"): the form then says so.
+ */
+export type OnLoggedOut = (reason?: 'disabled') => void;
+
+/** What the login form says after `OnLoggedOut('disabled')`. */
+export const ACCOUNT_DISABLED_MESSAGE = 'This account is disabled.';
 
 export class ApiClient {
   readonly tokens = new TokenStore();
@@ -53,8 +60,18 @@ export class ApiClient {
       this.tokens.clear();
       this.onLoggedOut();
     }
-    if (!res.ok) throw await toApiError(res);
+    if (!res.ok) {
+      const err = await toApiError(res);
+      if (this.jwt && err.code === 'AUTH_1005') this.accountDisabled();
+      throw err;
+    }
     return res;
+  }
+
+  /** The account was disabled by an administrator: drop the tokens and go to the login form. */
+  accountDisabled(): void {
+    this.tokens.clear();
+    this.onLoggedOut('disabled');
   }
 
   /** A usable access token for the WebSocket, refreshed first when it is about to expire. */
@@ -111,6 +128,7 @@ export class ApiClient {
       if (!parsed.success) {
         // Only a definite "no" logs the user out; a network blip keeps the tokens for the next try.
         if (res.status === 401) this.tokens.clear();
+        else if (res.status === 403 && (await toApiError(res)).code === 'AUTH_1005') this.accountDisabled();
         return false;
       }
       this.tokens.set(parsed.data);

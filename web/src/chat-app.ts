@@ -160,6 +160,7 @@ export class ChatApp {
       refresh: () => (this.api.jwt ? this.api.refresh() : Promise.resolve(true)),
       onEvent: (ev) => this.#onEvent(ev),
       onStatus: (st) => this.#onStatus(sessionId, st),
+      onAccountDisabled: () => this.api.accountDisabled(),
     });
   }
 

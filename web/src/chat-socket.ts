@@ -24,7 +24,12 @@ export interface ChatSocketOptions {
   refresh: () => Promise<boolean>;
   onEvent: (event: ServerEvent) => void;
   onStatus: (status: SocketStatus) => void;
+  /** The server closed the socket because an administrator disabled the account (4403 "Account disabled"). */
+  onAccountDisabled?: () => void;
 }
+
+/** The close reason the server gives with 4403 when it disables an account with open sockets. */
+export const ACCOUNT_DISABLED_REASON = 'Account disabled';
 
 export class ChatSocket {
   #ws: WebSocket | null = null;
@@ -125,21 +130,27 @@ export class ChatSocket {
       clearTimeout(giveUp);
       if (this.#ws !== ws || this.#closed) return;
       this.#ws = null;
-      void this.#afterClose(ev.code);
+      void this.#afterClose(ev.code, ev.reason);
     });
   }
 
-  async #afterClose(code: number): Promise<void> {
+  async #afterClose(code: number, reason: string): Promise<void> {
+    if (code === 4403 && reason === ACCOUNT_DISABLED_REASON && this.#options.onAccountDisabled) {
+      // Retrying cannot help: no refresh, no reconnect.
+      this.#closed = true;
+      this.#options.onStatus({ state: 'failed', reason: 'This account is disabled.' });
+      return this.#options.onAccountDisabled();
+    }
     if (code === 4404) return this.#options.onStatus({ state: 'failed', reason: 'This session no longer exists.' });
     if (code === 4401 || code === 4403) {
       if (!(await this.#options.refresh())) return this.#options.onStatus({ state: 'failed', reason: 'Your login has expired. Log in again.' });
     }
-    const reason =
+    const why =
       code === 1001 ? 'The server is restarting.' : code === 4503 ? 'The server is busy.' : code === 4000 ? 'The connection was idle.' : 'The connection dropped.';
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempt);
     const retryInMs = Math.round(delay / 2 + Math.random() * (delay / 2));
     this.#attempt += 1;
-    this.#options.onStatus({ state: 'waiting', retryInMs, reason });
+    this.#options.onStatus({ state: 'waiting', retryInMs, reason: why });
     this.#timer = setTimeout(() => void this.#connect(), retryInMs);
   }
 }

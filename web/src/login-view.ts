@@ -42,7 +42,8 @@ export function takeSignOnTokens(api: ApiClient): boolean {
   }
 }
 
-export function showLogin(api: ApiClient, options: LoginOptions): Promise<void> {
+/** Shows the form; `notice` (e.g. "This account is disabled.") is said first, in the form's alert line. */
+export function showLogin(api: ApiClient, options: LoginOptions, notice?: string): Promise<void> {
   const { allowRegistration } = options;
   const view = byId('login-view');
   const form = byId<HTMLFormElement>('login-form');
@@ -70,6 +71,7 @@ export function showLogin(api: ApiClient, options: LoginOptions): Promise<void> 
   byId('login-sso-row').hidden = options.singleSignOn === undefined;
   if (options.singleSignOn !== undefined) byId('login-sso').textContent = `Sign in with ${options.singleSignOn}`;
   setMode('login');
+  if (notice) error.textContent = notice;
   byId('app-view').hidden = true;
   view.hidden = false;
   (options.passwordLogin ? email : byId('login-sso')).focus();

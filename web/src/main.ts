@@ -1,13 +1,17 @@
 /**
  * Entry of the web client: reads `/config`, logs in when the server runs in jwt mode, then starts
  * the chat screen. A failure here is shown on the page with a retry, never as a blank screen.
+ * In jwt mode it also reads who is signed in (`/auth/me`): "API keys" for everyone, and
+ * "Administration" for administrators.
  */
-import { ApiClient, describeError } from './api.js';
+import { AdminPanel } from './admin-view.js';
+import { ACCOUNT_DISABLED_MESSAGE, ApiClient, describeError } from './api.js';
+import { ApiKeysPanel } from './api-keys-view.js';
 import { ChatApp } from './chat-app.js';
 import { byId } from './dom.js';
 import { loginOptions, showLogin, takeSignOnTokens } from './login-view.js';
 import { applyTheme, loadTheme } from './prefs.js';
-import { PublicConfigSchema, type PublicConfig } from './protocol.js';
+import { MeSchema, PublicConfigSchema, type Me, type PublicConfig } from './protocol.js';
 
 applyTheme(loadTheme(), false);
 
@@ -26,24 +30,60 @@ async function boot(): Promise<void> {
   if (api.jwt && !api.tokens.get()) await showLogin(api, loginOptions(config));
 
   const app = new ChatApp(api, config);
+  const adminButton = byId('admin-button');
+  const keysButton = byId('api-keys-button');
+  let me: Me | null = null;
+  /** Reads who is signed in; the admin entry shows only for administrators. */
+  const loadMe = async () => {
+    me = null;
+    adminButton.hidden = true;
+    if (!api.jwt) return;
+    try {
+      me = await api.json('GET', '/auth/me', MeSchema);
+      adminButton.hidden = me.role !== 'admin';
+    } catch (err) {
+      if (api.tokens.get()) app.showError(`Could not read your account: ${describeError(err)}`);
+    }
+  };
+  const keys = api.jwt ? new ApiKeysPanel(api) : null;
+  const admin = api.jwt
+    ? new AdminPanel(api, {
+        me: () => me,
+        selfChanged: () =>
+          void loadMe().then(() => {
+            if (me?.role !== 'admin') admin?.close();
+          }),
+      })
+    : null;
+  keysButton.hidden = !keys;
+  keysButton.addEventListener('click', () => void keys?.open());
+  adminButton.addEventListener('click', () => void admin?.open());
+
   const enter = async () => {
     byId('app-view').hidden = false;
+    void loadMe();
     try {
       await app.start();
     } catch (err) {
       app.showError(`Could not load your chats: ${describeError(err)}`);
     }
   };
-  const relogin = async () => {
+  const relogin = async (reason?: 'disabled') => {
     app.stopAll();
-    await showLogin(api, loginOptions(config));
+    app.clearError();
+    keys?.close();
+    admin?.close();
+    for (const dialog of document.querySelectorAll('dialog')) if (dialog.open) dialog.close();
+    me = null;
+    adminButton.hidden = true;
+    await showLogin(api, loginOptions(config), reason === 'disabled' ? ACCOUNT_DISABLED_MESSAGE : undefined);
     await enter();
   };
   let loggingIn = false;
-  api.onLoggedOut = () => {
+  api.onLoggedOut = (reason) => {
     if (loggingIn) return;
     loggingIn = true;
-    void relogin().finally(() => {
+    void relogin(reason).finally(() => {
       loggingIn = false;
     });
   };

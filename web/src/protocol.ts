@@ -77,6 +77,40 @@ export type PublicConfig = z.infer<typeof PublicConfigSchema>;
 export const TokenPairSchema = z.object({ access_token: z.string(), refresh_token: z.string() });
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
+/** `GET /auth/me` (jwt mode): who is signed in, and whether they may open the admin page. */
+export const MeSchema = z.object({ id: z.string(), email: z.string(), display_name: z.nullable(z.string()), role: z.enum(['admin', 'user']) });
+export type Me = z.infer<typeof MeSchema>;
+
+/** One API key as `GET /api-keys` lists it: never the secret. */
+export const ApiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  created_at: z.string(),
+  last_used_at: z.nullable(z.string()),
+  expires_at: z.nullable(z.string()),
+});
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+export const ApiKeyListSchema = z.object({ api_keys: z.array(ApiKeySchema) });
+/** `POST /api-keys`: the only answer that carries the secret (`key`). */
+export const ApiKeyCreatedSchema = z.object({ ...ApiKeySchema.shape, key: z.string() });
+
+/** One account as the admin API shows it. */
+export const AdminUserSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  display_name: z.nullable(z.string()),
+  role: z.enum(['admin', 'user']),
+  disabled: z.boolean(),
+  created_at: z.string(),
+  session_count: z.number(),
+});
+export type AdminUser = z.infer<typeof AdminUserSchema>;
+export const AdminUserPageSchema = z.object({
+  users: z.array(AdminUserSchema),
+  pagination: z.object({ total_count: z.number(), offset: z.number(), limit: z.number(), has_more: z.boolean() }),
+});
+
 export const ErrorEnvelopeSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), request_id: z.optional(z.string()) }),
 });

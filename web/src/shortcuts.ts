@@ -43,7 +43,8 @@ export function installShortcuts(actions: ShortcutActions): void {
   byId('shortcuts-button').addEventListener('click', () => dialog.showModal());
 
   document.addEventListener('keydown', (ev) => {
-    if (ev.defaultPrevented || ev.isComposing || dialog.open) return;
+    // While any dialog is open (this list, API keys, administration) its own keys apply, Escape closes it.
+    if (ev.defaultPrevented || ev.isComposing || dialog.open || document.querySelector('dialog[open]')) return;
     const ctrl = ev.ctrlKey || ev.metaKey;
     const key = ev.key.toLowerCase();
     let handled = true;
