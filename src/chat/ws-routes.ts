@@ -128,6 +128,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       userId = (await deps.authenticate(tokenFrom(request))).id;
     } catch (err) {
       if (isAppError(err) && err.code === 'AUTH_1001') return { ok: false, code: CLOSE_NO_TOKEN, reason: 'Authentication required' };
+      if (isAppError(err) && err.code === 'AUTH_1005') return { ok: false, code: CLOSE_BAD_TOKEN, reason: 'Account disabled' };
       if (isAppError(err) && err.code.startsWith('AUTH_')) return { ok: false, code: CLOSE_BAD_TOKEN, reason: 'Invalid or expired token' };
       log.error({ err }, 'authentication failed');
       return { ok: false, code: 1011, reason: 'Internal error' };

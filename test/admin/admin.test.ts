@@ -102,6 +102,10 @@ describe('the admin API', () => {
     const patched = await admin('PATCH', `/admin/users/${victim.id}`, { disabled: true });
     expect(patched.body).toMatchObject({ disabled: true, session_count: 1 });
     expect(await closed).toBe(4403);
+    // Reconnecting is refused the same way, saying why.
+    const again = new WebSocket(`${server.wsUrl}/ws/chat/${session.body.session_id}`, ['bearer', victim.token]);
+    const refused = await new Promise<{ code: number; reason: string }>((resolve) => again.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    expect(refused).toEqual({ code: 4403, reason: 'Account disabled' });
     const me = await api('GET', '/auth/me');
     expect(me.status).toBe(403);
     expect(me.body.error.code).toBe('AUTH_1005');
