@@ -59,6 +59,9 @@ export interface CreatePulpOptions {
   mcpBuiltins?: boolean;
 }
 
+/** How long after listening the MCP pools start (see the onListen hook below). */
+const MCP_START_DELAY_MS = 1_000;
+
 export async function createPulp(options: CreatePulpOptions): Promise<PulpServer> {
   const { config, db, logger } = options;
   // The sandbox probe runs a real program in a child process: it overlaps the migrations and the
@@ -98,12 +101,14 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     registry: metrics.registry,
     builtins: options.mcpBuiltins ?? true,
   });
-  // Pools start once the server listens, in the background, so starting their processes never
-  // delays readiness; a turn that needs tools before then starts them and waits (see toolsFor).
+  // Pools start in the background a moment after the server listens: spawning their processes
+  // blocks the event loop for tens of milliseconds each, which would otherwise hold up the first
+  // requests (readiness probes, the page). A turn that needs tools sooner starts them at once and
+  // waits (see McpManager.toolsFor).
   app.addHook('onListen', (done) => {
-    setImmediate(() => {
+    setTimeout(() => {
       mcp.start().catch((err: unknown) => logger.error({ err }, 'mcp pools failed to start'));
-    });
+    }, MCP_START_DELAY_MS).unref();
     done();
   });
   health.mcp = () => mcp.health();
