@@ -4,11 +4,9 @@
  * consent forms. Pulp's PUBLIC_URL is an external name (as behind a proxy); the test delivers the
  * provider's redirect to the real server.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api.js';
+import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const PUBLIC_URL = 'http://pulp.example.test';
@@ -57,38 +55,14 @@ class Browser {
 }
 
 describe('single sign-on with OpenID Connect', () => {
-  let idp: Server;
+  let idp: TestOidcProvider;
   let issuer: string;
   let server: TestServer;
   const toServer = (url: string) => url.replace(PUBLIC_URL, server.baseUrl);
 
   beforeAll(async () => {
-    idp = createServer();
-    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: 'pulp',
-          client_secret: 'pulp-client-secret',
-          redirect_uris: [`${PUBLIC_URL}/api/v1/auth/oidc/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        },
-      ],
-      pkce: { required: () => true },
-      scopes: ['openid', 'email', 'profile', 'groups'],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-      findAccount: (_ctx, id) => {
-        const account = ACCOUNTS[id];
-        return account ? { accountId: id, claims: () => ({ sub: id, ...account }) } : undefined;
-      },
-      cookies: { keys: ['oidc-test-cookie-key'] },
-    });
-    const handle = provider.callback();
-    idp.on('request', (req, res) => {
-      void handle(req, res);
-    });
+    idp = await startOidcProvider({ redirectUri: `${PUBLIC_URL}/api/v1/auth/oidc/callback`, account: (id) => ACCOUNTS[id] });
+    issuer = idp.issuer;
     server = await startTestServer({
       AUTH_MODE: 'jwt',
       JWT_SECRET: SECRET,
@@ -104,7 +78,7 @@ describe('single sign-on with OpenID Connect', () => {
   });
   afterAll(async () => {
     await server?.close();
-    await new Promise((resolve) => idp.close(resolve));
+    await idp?.close();
   });
 
   /** Starts at Pulp, signs in at the provider as `accountId`; returns the callback URL and the browser. */

@@ -3,11 +3,10 @@
  * real oidc-provider on 127.0.0.1) asks for a login and consent, and the browser lands in the chat
  * signed in, with the tokens out of the address bar; a chat works; logging out returns to the login.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 import { browserSkipReason, launchBrowser, type TestBrowser } from './support/browser.js';
 import { seriousA11yViolations } from './support/page-helpers.js';
 import { startServerForBrowser, type BrowserTestServer } from './support/pulp-server.js';
@@ -25,45 +24,27 @@ async function freePort(): Promise<number> {
 }
 
 describe.skipIf(skipReason !== null)('signing in with single sign-on (OpenID Connect)', () => {
-  let idp: Server;
+  let idp: TestOidcProvider | undefined;
   let server: BrowserTestServer;
   let browser: TestBrowser;
   let page: Page;
 
   beforeAll(async () => {
-    idp = createHttpServer();
-    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
-    const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: 'pulp',
-          client_secret: 'pulp-client-secret',
-          redirect_uris: [`${publicUrl}/api/v1/auth/oidc/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        },
-      ],
-      pkce: { required: () => true },
-      scopes: ['openid', 'email', 'profile', 'groups'],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
-      findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id, email: `${id}@corp.test`, email_verified: true, name: 'Dana', groups: ['staff'] }) }),
-      cookies: { keys: ['oidc-e2e-cookie-key'] },
+    idp = await startOidcProvider({
+      redirectUri: `${publicUrl}/api/v1/auth/oidc/callback`,
+      account: (id) => ({ email: `${id}@corp.test`, email_verified: true, name: 'Dana', groups: ['staff'] }),
     });
-    const handle = provider.callback();
-    idp.on('request', (req, res) => {
-      void handle(req, res);
-    });
+    const issuer = idp.issuer;
     server = await startServerForBrowser({
       AUTH_MODE: 'jwt',
       JWT_SECRET: 'e2e-secret-that-is-long-enough-0123456789',
       PORT: String(port),
       PUBLIC_URL: publicUrl,
       OIDC_ISSUER: issuer,
-      OIDC_CLIENT_ID: 'pulp',
-      OIDC_CLIENT_SECRET: 'pulp-client-secret',
+      OIDC_CLIENT_ID: OIDC_CLIENT_ID,
+      OIDC_CLIENT_SECRET: OIDC_CLIENT_SECRET,
       OIDC_SCOPES: 'openid email profile groups',
       OIDC_NAME: 'Corp',
     });
@@ -74,7 +55,7 @@ describe.skipIf(skipReason !== null)('signing in with single sign-on (OpenID Con
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    if (idp) await new Promise((resolve) => idp.close(resolve));
+    await idp?.close();
   });
 
   it('offers "Sign in with Corp", signs in at the provider and lands in the chat signed in', async () => {

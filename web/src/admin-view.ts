@@ -6,7 +6,7 @@
  */
 import { ApiClient, describeError } from './api.js';
 import { confirmAction } from './confirm.js';
-import { byId, formatDateTime, h } from './dom.js';
+import { byId, ErrorBanner, formatDateTime, h } from './dom.js';
 import { AdminUserPageSchema, AdminUserSchema, type AdminUser, type Me } from './protocol.js';
 
 export const PAGE_SIZE = 20;
@@ -28,8 +28,7 @@ export class AdminPanel {
   readonly #live = byId('admin-live');
   readonly #prev = byId<HTMLButtonElement>('admin-prev');
   readonly #next = byId<HTMLButtonElement>('admin-next');
-  readonly #error = byId('admin-error');
-  readonly #errorText = byId('admin-error-text');
+  readonly #error = new ErrorBanner('admin-error');
   #offset = 0;
   #query = '';
   #debounce: ReturnType<typeof setTimeout> | undefined;
@@ -42,7 +41,6 @@ export class AdminPanel {
     private readonly hooks: AdminPanelHooks,
   ) {
     byId('admin-close').addEventListener('click', () => this.#dialog.close());
-    byId('admin-error-dismiss').addEventListener('click', () => this.#clearError());
     this.#search.addEventListener('input', () => {
       clearTimeout(this.#debounce);
       this.#debounce = setTimeout(() => {
@@ -69,7 +67,7 @@ export class AdminPanel {
   }
 
   async open(): Promise<void> {
-    this.#clearError();
+    this.#error.clear();
     this.#live.textContent = '';
     this.#dialog.showModal();
     this.#search.focus();
@@ -107,7 +105,7 @@ export class AdminPanel {
       this.#next.disabled = !page.pagination.has_more;
     } catch (err) {
       if (pending.signal.aborted || generation !== this.#generation) return;
-      this.#showError(`Could not load the users: ${describeError(err)}`);
+      this.#error.show(`Could not load the users: ${describeError(err)}`);
     } finally {
       if (generation === this.#generation) this.#rows.removeAttribute('aria-busy');
     }
@@ -171,7 +169,7 @@ export class AdminPanel {
   }
 
   async #update(user: AdminUser, body: { role?: 'admin' | 'user'; disabled?: boolean }, focusTestId: string): Promise<void> {
-    this.#clearError();
+    this.#error.clear();
     try {
       const updated = await this.api.json('PATCH', `/admin/users/${encodeURIComponent(user.id)}`, AdminUserSchema, body);
       this.#replaceRow(user.id, this.#row(updated), focusTestId);
@@ -183,7 +181,7 @@ export class AdminPanel {
     } catch (err) {
       // Put the row back to what the server has (a refused role switch must not stay selected).
       this.#replaceRow(user.id, this.#row(user), focusTestId);
-      this.#showError(`Could not change ${user.email}: ${describeError(err)}`);
+      this.#error.show(`Could not change ${user.email}: ${describeError(err)}`);
     }
   }
 
@@ -195,14 +193,14 @@ export class AdminPanel {
       confirm: 'Delete user',
     });
     if (!ok) return;
-    this.#clearError();
+    this.#error.clear();
     try {
       await this.api.send(`/admin/users/${encodeURIComponent(user.id)}`, { method: 'DELETE' });
       this.#live.textContent = `${user.email} was deleted.`;
       await this.reload();
       this.#search.focus();
     } catch (err) {
-      this.#showError(`Could not delete ${user.email}: ${describeError(err)}`);
+      this.#error.show(`Could not delete ${user.email}: ${describeError(err)}`);
     }
   }
 
@@ -211,15 +209,5 @@ export class AdminPanel {
     if (!old) return;
     old.replaceWith(row);
     row.querySelector<HTMLElement>(`[data-testid=${focusTestId}]`)?.focus();
-  }
-
-  #showError(message: string): void {
-    this.#errorText.textContent = message;
-    this.#error.hidden = false;
-  }
-
-  #clearError(): void {
-    this.#error.hidden = true;
-    this.#errorText.textContent = '';
   }
 }

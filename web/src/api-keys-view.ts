@@ -6,7 +6,7 @@
  */
 import { ApiClient, describeError } from './api.js';
 import { confirmAction } from './confirm.js';
-import { byId, formatDateTime, h } from './dom.js';
+import { byId, ErrorBanner, formatDateTime, h } from './dom.js';
 import { ApiKeyCreatedSchema, ApiKeyListSchema, type ApiKey } from './protocol.js';
 import { copyButton } from './rich.js';
 
@@ -22,12 +22,10 @@ export class ApiKeysPanel {
   readonly #secretBox = byId('api-key-secret-box');
   readonly #secret = byId('api-key-secret');
   readonly #live = byId('api-keys-live');
-  readonly #error = byId('api-keys-error');
-  readonly #errorText = byId('api-keys-error-text');
+  readonly #error = new ErrorBanner('api-keys-error');
 
   constructor(private readonly api: ApiClient) {
     byId('api-keys-close').addEventListener('click', () => this.#dialog.close());
-    byId('api-keys-error-dismiss').addEventListener('click', () => this.#clearError());
     byId('api-key-secret-done').addEventListener('click', () => {
       this.#hideSecret();
       this.#name.focus();
@@ -42,7 +40,7 @@ export class ApiKeysPanel {
   }
 
   async open(): Promise<void> {
-    this.#clearError();
+    this.#error.clear();
     this.#hideSecret();
     this.#live.textContent = '';
     // A date input's minimum: today (the key expires at the end of the chosen day).
@@ -61,7 +59,7 @@ export class ApiKeysPanel {
       const answer = await this.api.json('GET', '/api-keys', ApiKeyListSchema);
       this.#render(answer.api_keys);
     } catch (err) {
-      this.#showError(`Could not load your API keys: ${describeError(err)}`);
+      this.#error.show(`Could not load your API keys: ${describeError(err)}`);
     }
   }
 
@@ -90,7 +88,7 @@ export class ApiKeysPanel {
   async #createKey(): Promise<void> {
     const name = this.#name.value.trim();
     if (!name) {
-      this.#showError('Give the key a name, e.g. the script or machine that will use it.');
+      this.#error.show('Give the key a name, e.g. the script or machine that will use it.');
       this.#name.focus();
       return;
     }
@@ -99,12 +97,12 @@ export class ApiKeysPanel {
       // The end of the chosen day, in the reader's time zone.
       const end = new Date(`${this.#expiry.value}T23:59:59`);
       if (Number.isNaN(end.getTime())) {
-        this.#showError('The expiry date is not a valid date.');
+        this.#error.show('The expiry date is not a valid date.');
         return;
       }
       body.expires_at = end.toISOString();
     }
-    this.#clearError();
+    this.#error.clear();
     this.#create.disabled = true;
     try {
       const created = await this.api.json('POST', '/api-keys', ApiKeyCreatedSchema, body);
@@ -115,7 +113,7 @@ export class ApiKeysPanel {
       this.#dialog.querySelector<HTMLButtonElement>('[data-testid=api-key-copy]')?.focus();
       await this.#reload();
     } catch (err) {
-      this.#showError(`Could not create the key: ${describeError(err)}`);
+      this.#error.show(`Could not create the key: ${describeError(err)}`);
     } finally {
       this.#create.disabled = false;
     }
@@ -128,30 +126,20 @@ export class ApiKeysPanel {
       confirm: 'Revoke key',
     });
     if (!ok) return;
-    this.#clearError();
+    this.#error.clear();
     try {
       await this.api.send(`/api-keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' });
       this.#live.textContent = `The key "${key.name}" was revoked.`;
       await this.#reload();
       this.#name.focus();
     } catch (err) {
-      this.#showError(`Could not revoke "${key.name}": ${describeError(err)}`);
+      this.#error.show(`Could not revoke "${key.name}": ${describeError(err)}`);
     }
   }
 
   #hideSecret(): void {
     this.#secret.textContent = '';
     this.#secretBox.hidden = true;
-  }
-
-  #showError(message: string): void {
-    this.#errorText.textContent = message;
-    this.#error.hidden = false;
-  }
-
-  #clearError(): void {
-    this.#error.hidden = true;
-    this.#errorText.textContent = '';
   }
 }
 

@@ -36,3 +36,28 @@ export function formatDateTime(iso: string | null, fallback = '—'): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/**
+ * A dialog's error banner: `{id}` (hidden when empty), its text `{id}-text` and a dismiss button
+ * `{id}-dismiss`.
+ */
+export class ErrorBanner {
+  readonly #box: HTMLElement;
+  readonly #text: HTMLElement;
+
+  constructor(id: string) {
+    this.#box = byId(id);
+    this.#text = byId(`${id}-text`);
+    byId(`${id}-dismiss`).addEventListener('click', () => this.clear());
+  }
+
+  show(message: string): void {
+    this.#text.textContent = message;
+    this.#box.hidden = false;
+  }
+
+  clear(): void {
+    this.#box.hidden = true;
+    this.#text.textContent = '';
+  }
+}
