@@ -131,6 +131,8 @@ describe.skipIf(skipReason !== null)('the web client for a newcomer', () => {
     await page.getByTestId('user-message').filter({ hasText: 'What can you do?' }).waitFor();
     await page.keyboard.press('Alt+ArrowUp');
     await page.waitForFunction((id) => location.hash.slice(1) === id, secondChat);
+    // As a person would: once the chat they switched to has loaded.
+    await page.getByTestId('user-message').filter({ hasText: '/long 400' }).waitFor();
 
     await page.keyboard.press('Shift+Escape');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('composer');
