@@ -28,8 +28,8 @@ export default defineConfig({
     // the dependencies (the Agents SDK, the tokenizer, Fastify) once a mutant instead of once a
     // file. A fresh worker per mutant still re-evaluates every module, so static mutants apply.
     isolate: false,
-    // As in the integration project: PGlite's WebAssembly compiled as it runs (opens in under a second).
-    execArgv: ['--wasm-lazy-compilation'],
+    // No execArgv: Stryker's runner uses worker threads, which refuse V8 flags such as the
+    // integration project's --wasm-lazy-compilation.
     setupFiles: ['test/support/mutation-setup-coverage.ts'],
     reporters: ['default', new LoadFailuresAsTestFailures()],
     // A mutant that makes a test wait forever should fail that test quickly (the slowest test here
