@@ -73,7 +73,7 @@ export class Transcript {
 
   /** Renders history rows (oldest first); `prepend` puts older pages above what is shown. */
   showHistory(messages: Message[], prepend = false): void {
-    const nodes = messages.map((m) => this.#historyNode(m));
+    const nodes = messages.flatMap((m) => this.#historyNodes(m));
     if (prepend) this.#list.prepend(...nodes);
     else this.#list.append(...nodes);
     this.#scroll();
@@ -100,8 +100,9 @@ export class Transcript {
 
   appendReasoning(delta: string): void {
     if (!this.#reasoning) {
-      this.#reasoning = h('pre', { class: 'reasoning-text' });
-      this.#list.append(h('li', { class: 'msg msg-reasoning' }, h('details', {}, h('summary', {}, 'Reasoning'), this.#reasoning)));
+      const node = reasoningNode('');
+      this.#reasoning = node.text;
+      this.#list.append(node.el);
     }
     this.#reasoning.textContent += delta;
   }
@@ -150,26 +151,36 @@ export class Transcript {
     this.#reasoning = null;
   }
 
-  #historyNode(m: Message): HTMLElement {
-    if (m.role === 'user') return userNode(m.content ?? '');
+  /** One stored row as shown: an assistant row with reasoning is the collapsed reasoning, then its text (if any). */
+  #historyNodes(m: Message): HTMLElement[] {
+    if (m.role === 'user') return [userNode(m.content ?? '')];
     if (m.role === 'assistant') {
+      const reasoning = m.reasoning ? [reasoningNode(m.reasoning).el] : [];
+      if (reasoning.length > 0 && !m.content) return reasoning;
       const bubble = new AnswerBubble(m.content ?? '');
       if (m.partial || m.status === 'interrupted') bubble.markPartial('Stopped — the text so far is kept.');
       else if (m.status === 'failed') bubble.markPartial('The answer ended with an error.');
-      return bubble.el;
+      return [...reasoning, bubble.el];
     }
     const card = new ToolCard(m.tool_call_id ?? m.id, m.tool_name ?? 'tool');
     card.setArguments(m.tool_arguments);
     if (m.status === null) card.setStatus('running');
     else card.complete(m.tool_result, m.status === 'completed', m.status === 'interrupted');
     if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
-    return h('li', { class: 'msg msg-tool' }, card.el);
+    return [h('li', { class: 'msg msg-tool' }, card.el)];
   }
 
   #scroll(): void {
     const scroller = this.#list.parentElement;
     if (scroller) scroller.scrollTop = scroller.scrollHeight;
   }
+}
+
+/** The model's reasoning, collapsed: the same node while it streams and from the history. */
+function reasoningNode(text: string): { el: HTMLElement; text: HTMLPreElement } {
+  const pre = h('pre', { class: 'reasoning-text', 'data-testid': 'reasoning-text' }, text);
+  const el = h('li', { class: 'msg msg-reasoning', 'data-testid': 'reasoning' }, h('details', {}, h('summary', {}, 'Reasoning'), pre));
+  return { el, text: pre };
 }
 
 function userNode(text: string): HTMLElement {
