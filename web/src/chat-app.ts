@@ -15,6 +15,8 @@ import { SessionList, sessionLabel } from './session-list.js';
 import { TokenGauge } from './token-gauge.js';
 import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
+import { PendingSends } from './pending-sends.js';
+import type { UserBubble } from './user-bubble.js';
 
 /** How long a sent message may wait for `assistant_start` before the user is told. */
 export const START_WATCHDOG_MS = 30_000;
@@ -31,6 +33,7 @@ export class ChatApp {
   readonly #status = byId('connection-status');
   readonly #errorBox = byId('error-banner');
   readonly #errorText = byId('error-text');
+  readonly #reconnectBanner = byId('reconnect-banner');
   readonly #loadEarlier = byId<HTMLButtonElement>('load-earlier');
   readonly #announcer = byId('announcer');
   readonly #layout = new Layout();
@@ -44,6 +47,9 @@ export class ChatApp {
   #resuming = false;
   #busy = false;
   #oldestSeq: number | null = null;
+  /** The newest stored seq of the open chat as last loaded (to tell a retried message from a stored one). */
+  #newestSeq = 0;
+  readonly #pending = new PendingSends();
   #creating = false;
   /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
   readonly #knownTurns = new Set<string>();
@@ -135,11 +141,13 @@ export class ChatApp {
     this.#setBusy(false);
     this.#transcript.clear();
     this.#knownTurns.clear();
+    this.#pending.clear();
     this.#catchingUp = null;
     this.#session = null;
     this.#showSession(null);
     this.#composer.value = loadDraft(sessionId ?? NEW_CHAT_DRAFT);
     this.#status.textContent = '';
+    this.#reconnectBanner.hidden = true;
     delete this.#status.dataset.state;
     if (!sessionId) {
       history.replaceState(null, '', location.pathname);
@@ -192,7 +200,21 @@ export class ChatApp {
     this.clearError();
     this.#composer.value = '';
     saveDraft(this.#draftKey(), '');
-    this.#transcript.addUser(text);
+    this.#sent(this.#transcript.addUser(text, (b) => this.#retry(b)));
+  }
+
+  /** Sends a failed message's text again from its bubble. */
+  #retry(bubble: UserBubble): void {
+    if (!this.#socket?.send({ type: 'message', messages: [{ content: bubble.text }] })) {
+      this.showError('Not connected to the server yet, so the message was not sent again. Press Retry once connected.');
+      return;
+    }
+    this.clearError();
+    this.#sent(bubble);
+  }
+
+  #sent(bubble: UserBubble): void {
+    this.#pending.track(bubble, this.#newestSeq);
     this.#setBusy(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
@@ -250,15 +272,19 @@ export class ChatApp {
     if ('turn_id' in ev && ev.turn_id && ev.type !== 'assistant_end' && !this.#busy) this.#setBusy(true);
     switch (ev.type) {
       case 'assistant_start':
+        this.#pending.started();
         clearTimeout(this.#watchdog);
         this.#setBusy(true);
         this.#transcript.startTurn();
         return;
       case 'assistant_delta':
+        this.#pending.answered();
         return this.#transcript.appendText(ev.content);
       case 'reasoning_delta':
+        this.#pending.answered();
         return this.#transcript.appendReasoning(ev.content);
       case 'function_detected':
+        this.#pending.answered();
         this.#transcript.toolCard(ev.tool_call_id, ev.tool_name);
         return;
       case 'function_call_arguments_delta':
@@ -287,6 +313,9 @@ export class ChatApp {
       case 'session_updated':
         return this.#sessionUpdated(ev);
       case 'error':
+        this.#pending.refused(`Not answered: ${ev.message} (${ev.code})`, turnId !== undefined);
+        // A refused frame starts no turn: nothing is running to stop.
+        if (turnId === undefined && this.#streaming === null) this.#setBusy(false);
         clearTimeout(this.#watchdog);
         return this.showError(`${ev.message} (${ev.code})`);
       case 'server_shutdown':
@@ -301,8 +330,11 @@ export class ChatApp {
   #onStatus(sessionId: string, st: SocketStatus): void {
     if (this.#session?.session_id !== sessionId && st.state !== 'failed') return;
     this.#status.dataset.state = st.state;
-    if (st.state === 'connecting') this.#status.textContent = 'Connecting…';
-    else if (st.state === 'open') {
+    if (st.state === 'connecting') {
+      this.#status.textContent = 'Connecting…';
+      if (!this.#reconnectBanner.hidden) this.#reconnectBanner.textContent = 'Reconnecting to the server…';
+    } else if (st.state === 'open') {
+      this.#reconnectBanner.hidden = true;
       this.#status.textContent = 'Connected';
       // After a dropped connection: a turn that was streaming goes on where it stopped (resume);
       // otherwise what happened meanwhile is in the stored history.
@@ -315,10 +347,15 @@ export class ChatApp {
         }
       }
     } else if (st.state === 'waiting') {
+      this.#pending.dropped('Not sent: the connection dropped before the server got it.');
       this.#status.textContent = `${st.reason} Reconnecting in ${Math.ceil(st.retryInMs / 1000)} s…`;
+      this.#reconnectBanner.textContent = this.#status.textContent;
+      this.#reconnectBanner.hidden = false;
       clearTimeout(this.#watchdog);
       this.#setBusy(false);
     } else {
+      this.#pending.dropped('Not sent: the connection was lost.');
+      this.#reconnectBanner.hidden = true;
       this.#status.textContent = 'Disconnected';
       this.showError(st.reason);
     }
@@ -333,7 +370,9 @@ export class ChatApp {
     const detail = await this.api.json('GET', `/sessions/${encodeURIComponent(sessionId)}?limit=${HISTORY_PAGE}`, SessionDetailSchema);
     this.#transcript.clear();
     this.#transcript.showHistory(detail.messages);
+    for (const bubble of this.#pending.unsent(detail.messages.filter((m) => m.role === 'user'))) this.#transcript.appendUser(bubble);
     this.#oldestSeq = detail.messages[0]?.seq ?? null;
+    this.#newestSeq = detail.messages.at(-1)?.seq ?? 0;
     this.#loadEarlier.hidden = !detail.has_more;
     this.#showSession(detail.session);
   }

@@ -7,6 +7,7 @@ import { renderMarkdown } from './markdown.js';
 import type { Message } from './protocol.js';
 import { copyButton, enhance } from './rich.js';
 import { ToolCard } from './tool-card.js';
+import { UserBubble } from './user-bubble.js';
 
 class AnswerBubble {
   readonly el: HTMLElement;
@@ -79,8 +80,16 @@ export class Transcript {
     this.#scroll();
   }
 
-  addUser(text: string): void {
-    this.#list.append(userNode(text));
+  /** A message the user just sent; `onRetry` sends it again should it fail. */
+  addUser(text: string, onRetry: (bubble: UserBubble) => void): UserBubble {
+    const bubble = new UserBubble(text, onRetry);
+    this.appendUser(bubble);
+    return bubble;
+  }
+
+  /** Puts a sent message's bubble (back) at the end, e.g. an unsent one after the history was reloaded. */
+  appendUser(bubble: UserBubble): void {
+    this.#list.append(bubble.el);
     this.#scroll();
   }
 
@@ -153,7 +162,7 @@ export class Transcript {
 
   /** One stored row as shown: an assistant row with reasoning is the collapsed reasoning, then its text (if any). */
   #historyNodes(m: Message): HTMLElement[] {
-    if (m.role === 'user') return [userNode(m.content ?? '')];
+    if (m.role === 'user') return [new UserBubble(m.content ?? '').el];
     if (m.role === 'assistant') {
       const reasoning = m.reasoning ? [reasoningNode(m.reasoning).el] : [];
       if (reasoning.length > 0 && !m.content) return reasoning;
@@ -181,9 +190,4 @@ function reasoningNode(text: string): { el: HTMLElement; text: HTMLPreElement } 
   const pre = h('pre', { class: 'reasoning-text', 'data-testid': 'reasoning-text' }, text);
   const el = h('li', { class: 'msg msg-reasoning', 'data-testid': 'reasoning' }, h('details', {}, h('summary', {}, 'Reasoning'), pre));
   return { el, text: pre };
-}
-
-function userNode(text: string): HTMLElement {
-  // The user's own words are shown as typed (text, not markdown): nothing to sanitize.
-  return h('li', { class: 'msg msg-user', 'data-testid': 'user-message' }, h('span', { class: 'sr-only' }, 'You:'), h('p', { class: 'user-text' }, text));
 }

@@ -18,6 +18,8 @@ export interface BrowserTestServer {
   restart(): Promise<void>;
   /** Ends the server with `signal` (SIGKILL: a crash, nothing saved on the way out) and waits until it has exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` to the running server without waiting (SIGSTOP: it freezes, its sockets stay open). */
+  signal(signal: NodeJS.Signals): void;
   /** Starts the server again on the same port and data, after `stop`. */
   start(): Promise<void>;
   /** Runs `fn` on the server's database while the server is stopped (PGlite belongs to one process). */
@@ -61,6 +63,7 @@ export async function startServerForBrowser(env: Record<string, string> = {}): P
       await start();
     },
     stop: (signal) => stop(current, signal),
+    signal: (signal) => void current.child.kill(signal),
     start,
     async withDatabaseStopped(fn) {
       await stop(current);
