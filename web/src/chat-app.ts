@@ -20,7 +20,10 @@ import type { UserBubble } from './user-bubble.js';
 
 /** How long a sent message may wait for `assistant_start` before the user is told. */
 export const START_WATCHDOG_MS = 30_000;
+/** Messages per history request: a chat opens with its newest page, and older ones load on scroll-up. */
 const HISTORY_PAGE = 100;
+/** How far above the viewport the top of the loaded history may be before the next older page loads. */
+const EARLIER_MARGIN_PX = 600;
 /** At most this much of a finished answer is read out by screen readers. */
 const ANNOUNCE_CHARS = 400;
 
@@ -49,6 +52,7 @@ export class ChatApp {
   #oldestSeq: number | null = null;
   /** The newest stored seq of the open chat as last loaded (to tell a retried message from a stored one). */
   #newestSeq = 0;
+  #loadingOlder = false;
   readonly #pending = new PendingSends();
   #creating = false;
   /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
@@ -83,6 +87,11 @@ export class ChatApp {
     byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
     this.#loadEarlier.addEventListener('click', () => void this.#loadOlder());
+    // Scrolling up to the top of a long chat loads the page before it, as the button would.
+    new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void this.#loadOlder(), {
+      root: this.#loadEarlier.parentElement,
+      rootMargin: `${EARLIER_MARGIN_PX}px 0px 0px 0px`,
+    }).observe(this.#loadEarlier);
     this.#stop.addEventListener('click', () => this.stop());
     byId<HTMLFormElement>('composer-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -379,14 +388,18 @@ export class ChatApp {
 
   async #loadOlder(): Promise<void> {
     const s = this.#session;
-    if (!s || this.#oldestSeq === null) return;
+    if (!s || this.#oldestSeq === null || this.#loadEarlier.hidden || this.#loadingOlder) return;
+    this.#loadingOlder = true;
     try {
       const page = await this.api.json('GET', `/sessions/${encodeURIComponent(s.session_id)}/messages?before_seq=${this.#oldestSeq}&limit=${HISTORY_PAGE}`, MessagePageSchema);
+      if (this.#session?.session_id !== s.session_id) return;
       this.#transcript.showHistory(page.messages, true);
       this.#oldestSeq = page.messages[0]?.seq ?? this.#oldestSeq;
       this.#loadEarlier.hidden = !page.pagination.has_more;
     } catch (err) {
       this.showError(`Could not load earlier messages: ${describeError(err)}`);
+    } finally {
+      this.#loadingOlder = false;
     }
   }
 

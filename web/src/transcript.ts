@@ -72,12 +72,21 @@ export class Transcript {
     this.#reasoning = null;
   }
 
-  /** Renders history rows (oldest first); `prepend` puts older pages above what is shown. */
+  /**
+   * Renders history rows (oldest first); `prepend` puts an older page above what is shown and
+   * keeps the rows the reader is looking at where they are.
+   */
   showHistory(messages: Message[], prepend = false): void {
     const nodes = messages.flatMap((m) => this.#historyNodes(m));
-    if (prepend) this.#list.prepend(...nodes);
-    else this.#list.append(...nodes);
-    this.#scroll();
+    const scroller = this.#list.parentElement;
+    if (!prepend || !scroller) {
+      this.#list.append(...nodes);
+      this.#scroll();
+      return;
+    }
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    this.#list.prepend(...nodes);
+    scroller.scrollTop = scroller.scrollHeight - fromBottom;
   }
 
   /** A message the user just sent; `onRetry` sends it again should it fail. */
