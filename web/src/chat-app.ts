@@ -5,12 +5,14 @@
  */
 import { ApiClient, describeError } from './api.js';
 import { ChatSocket, type SocketStatus } from './chat-socket.js';
+import { ConnectionView } from './connection-view.js';
 import { byId } from './dom.js';
 import { FilePanel } from './file-panel.js';
+import { HistoryPager } from './history-pager.js';
 import { Layout } from './layout.js';
 import { Pickers } from './pickers.js';
 import { loadDraft, NEW_CHAT_DRAFT, saveDraft } from './prefs.js';
-import { MessagePageSchema, SessionDetailSchema, SessionListSchema, SessionSchema, type PublicConfig, type ServerEvent, type Session } from './protocol.js';
+import { SessionListSchema, SessionSchema, type PublicConfig, type ServerEvent, type Session } from './protocol.js';
 import { SessionList, sessionLabel } from './session-list.js';
 import { TokenGauge } from './token-gauge.js';
 import { installShortcuts } from './shortcuts.js';
@@ -20,12 +22,6 @@ import type { UserBubble } from './user-bubble.js';
 
 /** How long a sent message may wait for `assistant_start` before the user is told. */
 export const START_WATCHDOG_MS = 30_000;
-/** Messages per history request: a chat opens with its newest page, and older ones load on scroll-up. */
-const HISTORY_PAGE = 100;
-/** How far above the viewport the top of the loaded history may be before the next older page loads. */
-const EARLIER_MARGIN_PX = 600;
-/** At most this much of a finished answer is read out by screen readers. */
-const ANNOUNCE_CHARS = 400;
 
 export class ChatApp {
   readonly #transcript = new Transcript(byId<HTMLOListElement>('transcript'));
@@ -33,12 +29,9 @@ export class ChatApp {
   readonly #composer = byId<HTMLTextAreaElement>('composer');
   readonly #stop = byId<HTMLButtonElement>('stop-button');
   readonly #title = byId('session-title');
-  readonly #status = byId('connection-status');
+  readonly #connection = new ConnectionView();
   readonly #errorBox = byId('error-banner');
   readonly #errorText = byId('error-text');
-  readonly #reconnectBanner = byId('reconnect-banner');
-  readonly #loadEarlier = byId<HTMLButtonElement>('load-earlier');
-  readonly #announcer = byId('announcer');
   readonly #layout = new Layout();
   readonly #list: SessionList;
   readonly #files: FilePanel;
@@ -49,11 +42,8 @@ export class ChatApp {
   #streaming: { turnId: string; seq: number } | null = null;
   #resuming = false;
   #busy = false;
-  #oldestSeq: number | null = null;
-  /** The newest stored seq of the open chat as last loaded (to tell a retried message from a stored one). */
-  #newestSeq = 0;
-  #loadingOlder = false;
   readonly #pending = new PendingSends();
+  readonly #history: HistoryPager;
   #creating = false;
   /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
   readonly #knownTurns = new Set<string>();
@@ -84,14 +74,9 @@ export class ChatApp {
       setMcp: (names) => this.#session && void this.#patch(this.#session, { mcp_config: names }, false),
     });
     this.#pickers.configure(config);
+    this.#history = new HistoryPager(api, this.#transcript, (m) => this.showError(m));
     byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
-    this.#loadEarlier.addEventListener('click', () => void this.#loadOlder());
-    // Scrolling up to the top of a long chat loads the page before it, as the button would.
-    new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void this.#loadOlder(), {
-      root: this.#loadEarlier.parentElement,
-      rootMargin: `${EARLIER_MARGIN_PX}px 0px 0px 0px`,
-    }).observe(this.#loadEarlier);
     this.#stop.addEventListener('click', () => this.stop());
     byId<HTMLFormElement>('composer-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -149,15 +134,14 @@ export class ChatApp {
     this.stopAll();
     this.#setBusy(false);
     this.#transcript.clear();
+    this.#history.close();
     this.#knownTurns.clear();
     this.#pending.clear();
     this.#catchingUp = null;
     this.#session = null;
     this.#showSession(null);
     this.#composer.value = loadDraft(sessionId ?? NEW_CHAT_DRAFT);
-    this.#status.textContent = '';
-    this.#reconnectBanner.hidden = true;
-    delete this.#status.dataset.state;
+    this.#connection.reset();
     if (!sessionId) {
       history.replaceState(null, '', location.pathname);
       await this.#files.open(null);
@@ -223,7 +207,7 @@ export class ChatApp {
   }
 
   #sent(bubble: UserBubble): void {
-    this.#pending.track(bubble, this.#newestSeq);
+    this.#pending.track(bubble, this.#history.newestSeq);
     this.#setBusy(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
@@ -307,14 +291,14 @@ export class ChatApp {
         if (this.#session) this.#session = { ...this.#session, total_tokens: ev.current };
         return this.#gauge.show(ev.current, ev.threshold, ev.limit);
       case 'stream_interrupted':
-        this.#status.textContent = 'Stopping…';
+        this.#connection.say('Stopping…');
         return;
       case 'assistant_end': {
         clearTimeout(this.#watchdog);
         const text = this.#transcript.endTurn(ev.finish_reason);
-        this.#announce(ev.finish_reason, text);
+        this.#connection.announce(ev.finish_reason, text);
         this.#setBusy(false);
-        this.#status.textContent = 'Connected';
+        this.#connection.say('Connected');
         void this.#files.refresh();
         void this.#reloadList().catch(() => undefined);
         return;
@@ -328,7 +312,7 @@ export class ChatApp {
         clearTimeout(this.#watchdog);
         return this.showError(`${ev.message} (${ev.code})`);
       case 'server_shutdown':
-        this.#status.textContent = 'The server is shutting down…';
+        this.#connection.say('The server is shutting down…');
         return;
       case 'ping':
       case 'pong':
@@ -338,13 +322,8 @@ export class ChatApp {
 
   #onStatus(sessionId: string, st: SocketStatus): void {
     if (this.#session?.session_id !== sessionId && st.state !== 'failed') return;
-    this.#status.dataset.state = st.state;
-    if (st.state === 'connecting') {
-      this.#status.textContent = 'Connecting…';
-      if (!this.#reconnectBanner.hidden) this.#reconnectBanner.textContent = 'Reconnecting to the server…';
-    } else if (st.state === 'open') {
-      this.#reconnectBanner.hidden = true;
-      this.#status.textContent = 'Connected';
+    this.#connection.show(st);
+    if (st.state === 'open') {
       // After a dropped connection: a turn that was streaming goes on where it stopped (resume);
       // otherwise what happened meanwhile is in the stored history.
       if (st.reconnected) {
@@ -357,15 +336,10 @@ export class ChatApp {
       }
     } else if (st.state === 'waiting') {
       this.#pending.dropped('Not sent: the connection dropped before the server got it.');
-      this.#status.textContent = `${st.reason} Reconnecting in ${Math.ceil(st.retryInMs / 1000)} s…`;
-      this.#reconnectBanner.textContent = this.#status.textContent;
-      this.#reconnectBanner.hidden = false;
       clearTimeout(this.#watchdog);
       this.#setBusy(false);
-    } else {
+    } else if (st.state === 'failed') {
       this.#pending.dropped('Not sent: the connection was lost.');
-      this.#reconnectBanner.hidden = true;
-      this.#status.textContent = 'Disconnected';
       this.showError(st.reason);
     }
   }
@@ -376,31 +350,9 @@ export class ChatApp {
   }
 
   async #loadHistory(sessionId: string): Promise<void> {
-    const detail = await this.api.json('GET', `/sessions/${encodeURIComponent(sessionId)}?limit=${HISTORY_PAGE}`, SessionDetailSchema);
-    this.#transcript.clear();
-    this.#transcript.showHistory(detail.messages);
+    const detail = await this.#history.open(sessionId);
     for (const bubble of this.#pending.unsent(detail.messages.filter((m) => m.role === 'user'))) this.#transcript.appendUser(bubble);
-    this.#oldestSeq = detail.messages[0]?.seq ?? null;
-    this.#newestSeq = detail.messages.at(-1)?.seq ?? 0;
-    this.#loadEarlier.hidden = !detail.has_more;
     this.#showSession(detail.session);
-  }
-
-  async #loadOlder(): Promise<void> {
-    const s = this.#session;
-    if (!s || this.#oldestSeq === null || this.#loadEarlier.hidden || this.#loadingOlder) return;
-    this.#loadingOlder = true;
-    try {
-      const page = await this.api.json('GET', `/sessions/${encodeURIComponent(s.session_id)}/messages?before_seq=${this.#oldestSeq}&limit=${HISTORY_PAGE}`, MessagePageSchema);
-      if (this.#session?.session_id !== s.session_id) return;
-      this.#transcript.showHistory(page.messages, true);
-      this.#oldestSeq = page.messages[0]?.seq ?? this.#oldestSeq;
-      this.#loadEarlier.hidden = !page.pagination.has_more;
-    } catch (err) {
-      this.showError(`Could not load earlier messages: ${describeError(err)}`);
-    } finally {
-      this.#loadingOlder = false;
-    }
   }
 
   #showSession(session: Session | null): void {
@@ -456,17 +408,6 @@ export class ChatApp {
 
   #focusCurrentInList(): void {
     document.querySelector<HTMLElement>('[data-testid=session-open][aria-current=page]')?.focus();
-  }
-
-  /**
-   * Screen readers hear a finished answer once (the transcript itself is not a live region, so
-   * streamed words do not flood them).
-   */
-  #announce(finishReason: string, text: string): void {
-    const plain = text.replace(/[`*_#>|$\\]+/g, ' ').replace(/\s+/g, ' ').trim();
-    const head = plain.length > ANNOUNCE_CHARS ? `${plain.slice(0, ANNOUNCE_CHARS)}…` : plain;
-    const what = finishReason === 'stop' ? 'Pulp answered' : finishReason === 'interrupted' ? 'The answer was stopped' : 'The answer ended early';
-    this.#announcer.textContent = head ? `${what}: ${head}` : `${what}.`;
   }
 
   #setBusy(busy: boolean): void {

@@ -49,6 +49,7 @@ export const SessionDetailSchema = z.object({
   messages: z.array(MessageSchema),
   has_more: z.boolean(),
 });
+export type SessionDetail = z.infer<typeof SessionDetailSchema>;
 
 export const MessagePageSchema = z.object({
   messages: z.array(MessageSchema),
