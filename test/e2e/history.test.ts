@@ -20,6 +20,8 @@ if (skipReason) process.stdout.write(`${skipReason}\n`);
 const REASONING = 'The user asks about pulp. Pulp is the soft part of a fruit;\nanswer in one sentence.';
 const ANSWER = 'Pulp is the soft, juicy part of a fruit.';
 const LONG_CHAT_MESSAGES = 2_000;
+/** Stopping the server, writing 2 000 rows and starting it again takes a while on a busy machine. */
+const LONG_CHAT_TEST_MS = 150_000;
 /** The newest page the client asks for when it opens a chat. */
 const FIRST_PAGE = 100;
 
@@ -131,5 +133,5 @@ describe.skipIf(skipReason !== null)('a chat opened again', () => {
     writeFileSync(path.join(path.dirname(SCREENSHOT_DIR), 'long-chat.json'), `${JSON.stringify(figures, null, 2)}\n`);
     expect(opened.domNodes).toBeLessThan(5_000);
     expect(browser.pageErrors).toEqual([]);
-  });
+  }, LONG_CHAT_TEST_MS);
 });
