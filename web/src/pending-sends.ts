@@ -56,8 +56,8 @@ export class PendingSends {
 
   /**
    * After the history was shown again (a reconnect reloads it): failed messages the server did
-   * store (a user row with the same text, newer than the message) are forgotten; the others are
-   * answered, so their bubbles and text can be put back below the history.
+   * store (a user row with the same text, newer than the message) are forgotten; the bubbles of
+   * the others are returned, to be put back below the history with their text and Retry.
    */
   unsent(storedUserRows: ReadonlyArray<{ seq: number; content: string | null }>): UserBubble[] {
     this.#failed = this.#failed.filter((f) => !storedUserRows.some((m) => m.seq > f.afterSeq && m.content === f.bubble.text));
