@@ -140,6 +140,7 @@ describe.skipIf(skipReason !== null)('the web client when the server fails it', 
     await page.getByTestId('reconnect-banner').waitFor();
     expect(await page.getByTestId('reconnect-banner').innerText()).toContain('Reconnecting');
     await browser.screenshot('reconnecting');
+    expect(await seriousA11yViolations(page)).toEqual([]);
     await server.start();
     await page.getByTestId('reconnect-banner').waitFor({ state: 'hidden', timeout: BACK_ONLINE_MS });
     await page.waitForFunction(() => document.body.dataset.busy === 'false' && !document.querySelector('.streaming'));
