@@ -19,6 +19,7 @@ export interface MessageRow {
   tool_arguments: Record<string, unknown> | null;
   tool_result: string | null;
   tool_success: boolean | null;
+  reasoning: string | null;
   created_at: Date;
 }
 
@@ -36,6 +37,8 @@ export const MessageSchema = z.object({
   tool_result: z.string().nullable(),
   tool_success: z.boolean().nullable(),
   status: MessageStatusSchema.nullable(),
+  /** The model's reasoning before this assistant text (display only; `content` may then be empty). */
+  reasoning: z.string().nullable(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -53,6 +56,7 @@ export function toMessage(row: MessageRow): Message {
     tool_result: row.tool_result,
     tool_success: row.tool_success,
     status: statusOf(row.role, row.metadata ?? {}, row.tool_success),
+    reasoning: row.reasoning ?? null,
   };
 }
 
@@ -65,12 +69,13 @@ export interface NewMessage {
   tool_arguments?: Record<string, unknown> | null;
   tool_result?: string | null;
   tool_success?: boolean | null;
+  reasoning?: string | null;
 }
 
 const INSERT_SQL = `
 WITH ins AS (
-  INSERT INTO messages (session_id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success)
-  VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = $1), $2, $3, $4, $5, $6, $7, $8, $9)
+  INSERT INTO messages (session_id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, reasoning)
+  VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10)
   RETURNING *
 ), counted AS (
   UPDATE sessions SET message_count = message_count + 1, last_used_at = now() WHERE id = $1
@@ -94,6 +99,7 @@ export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMes
     m.tool_arguments ?? null,
     m.tool_result ?? null,
     m.tool_success ?? null,
+    m.reasoning ?? null,
   ]);
   const row = rows[0];
   if (!row) throw new Error('insert into messages returned no row');

@@ -73,6 +73,7 @@ export class StreamMapper {
 
   #reasoning(delta: string): void {
     if (delta === '') return;
+    this.recorder.reasoning(delta);
     this.emitter.emit({ type: 'reasoning_delta', content: delta });
   }
 

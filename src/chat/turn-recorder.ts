@@ -35,7 +35,10 @@ type RowId = Promise<string | undefined>;
 
 interface Segment {
   text: string;
+  /** The reasoning the model gave before and while this text streamed (display only). */
+  reasoning: string;
   rowId: RowId | undefined;
+  /** `text.length + reasoning.length` at the last save: a checkpoint with nothing new is skipped. */
   savedLength: number;
 }
 
@@ -53,6 +56,8 @@ export class TurnRecorder {
   readonly #context: ContextStore;
   #error: Error | undefined;
   #segment: Segment | undefined;
+  /** Reasoning streamed while no text segment is open; the next segment (or its own row) takes it. */
+  #reasoning = '';
   #timer: NodeJS.Timeout | undefined;
   /** Text no SDK message item holds yet, one entry per segment. */
   #unsaid: string[] = [];
@@ -93,9 +98,22 @@ export class TurnRecorder {
       this.#unsaid.push(delta);
       this.#unsaidOpen = true;
     }
-    this.#segment ??= { text: '', rowId: undefined, savedLength: -1 };
+    if (!this.#segment) {
+      this.#segment = { text: '', reasoning: this.#reasoning, rowId: undefined, savedLength: -1 };
+      this.#reasoning = '';
+    }
     this.#segment.text += delta;
     this.#timer ??= setTimeout(() => this.#checkpoint(), CHECKPOINT_INTERVAL_MS).unref();
+  }
+
+  /**
+   * Reasoning summary text: shown with the answer segment it belongs to, and never part of the
+   * model's context (the SDK's own reasoning items are, as before).
+   */
+  reasoning(delta: string): void {
+    if (delta === '') return;
+    if (this.#segment) this.#segment.reasoning += delta;
+    else this.#reasoning += delta;
   }
 
   /** A response ended: its text stays unsaid until its message item arrives. */
@@ -123,6 +141,7 @@ export class TurnRecorder {
   toolDetected(callId: string, name: string): boolean {
     if (this.#calls.has(callId)) return false;
     this.#closeSegment(DONE);
+    this.#saveLoneReasoning();
     this.#unsaidOpen = false;
     this.#calls.set(callId, { name, args: '', rowId: undefined, completed: false });
     return true;
@@ -170,6 +189,7 @@ export class TurnRecorder {
   /** Writes the end of the turn after everything queued, and waits; throws the first write error. */
   async end(ending: TurnEnding): Promise<void> {
     this.#closeSegment(ending.text?.flags ?? DONE);
+    this.#saveLoneReasoning();
     for (const tool of ending.tools) {
       const call = this.#calls.get(tool.callId);
       if (!call || call.completed) continue;
@@ -237,6 +257,15 @@ export class TurnRecorder {
     this.#saveText(segment, flags);
   }
 
+  /** Reasoning followed by a tool call or the end, with no text: a row of its own, with empty text. */
+  #saveLoneReasoning(): void {
+    const reasoning = this.#reasoning;
+    if (reasoning === '') return;
+    this.#reasoning = '';
+    const row = { role: 'assistant' as const, content: '', reasoning, metadata: DONE };
+    void this.#write(async () => (await insertMessage(this.db, this.sessionUuid, row)).id);
+  }
+
   #checkpoint(): void {
     this.#timer = undefined;
     if (!this.#segment) return;
@@ -246,14 +275,16 @@ export class TurnRecorder {
 
   /** INSERT once per segment, then UPDATE the same row; a checkpoint with nothing new is skipped. */
   #saveText(segment: Segment, flags: RowFlags): void {
-    const text = segment.text;
-    if (text.length === segment.savedLength && flags.streaming) return;
-    segment.savedLength = text.length;
+    const { text } = segment;
+    const reasoning = segment.reasoning === '' ? null : segment.reasoning;
+    const length = text.length + segment.reasoning.length;
+    if (length === segment.savedLength && flags.streaming) return;
+    segment.savedLength = length;
     const existing = segment.rowId;
     segment.rowId = this.#write(async () => {
       const id = existing ? await existing : undefined;
-      if (!id) return (await insertMessage(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags })).id;
-      await this.db.query('UPDATE messages SET content = $2, metadata = $3 WHERE id = $1', [id, text, flags]);
+      if (!id) return (await insertMessage(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags, reasoning })).id;
+      await this.db.query('UPDATE messages SET content = $2, metadata = $3, reasoning = $4 WHERE id = $1', [id, text, flags, reasoning]);
       return id;
     });
   }

@@ -272,7 +272,7 @@ async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): 
 
 const FIRST_EXCHANGE_SQL = `(SELECT role, content FROM messages WHERE session_id = $1 AND role = 'user' ORDER BY seq ASC LIMIT 1)
   UNION ALL
-  (SELECT role, content FROM messages WHERE session_id = $1 AND role = 'assistant' ORDER BY seq DESC LIMIT 1)`;
+  (SELECT role, content FROM messages WHERE session_id = $1 AND role = 'assistant' AND content <> '' ORDER BY seq DESC LIMIT 1)`;
 
 /** Asks the title hook in the background; a user's rename wins, even one made meanwhile. */
 function titleInBackground(turn: Turn, session: SessionRow): void {

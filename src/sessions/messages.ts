@@ -8,7 +8,7 @@ import type { Queryable } from '../db/database.js';
 export { MessageSchema, toMessage, type Message } from '../chat/message-store.js';
 
 export const MESSAGE_COLUMNS =
-  'id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, created_at';
+  'id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, reasoning, created_at';
 
 /** The newest `limit` messages (optionally before `beforeSeq`), oldest first, and whether older ones exist. */
 export async function newestMessages(

@@ -132,6 +132,34 @@ describe('checkpoints of a streaming answer', () => {
   });
 });
 
+describe('reasoning in the history', () => {
+  it('is saved with the checkpoints of the answer it came with, and reasoning with no answer gets an empty row', async () => {
+    const session = await newSession();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let recorder: TurnRecorder;
+    try {
+      recorder = new TurnRecorder(database.db, session.id, []);
+      recorder.reasoning('');
+      recorder.reasoning('Think ');
+      recorder.text('An');
+      vi.advanceTimersByTime(2_000);
+      recorder.reasoning('more.');
+      recorder.text('swer');
+    } finally {
+      vi.useRealTimers();
+    }
+    await vi.waitFor(async () => expect((await listMessages(database.db, session.id)).map((m) => [m.content, m.reasoning])).toEqual([['An', 'Think ']]));
+    recorder.toolDetected('c1', 'lookup');
+    recorder.reasoning('Then stop.');
+    await stop(recorder);
+    const rows = await listMessages(database.db, session.id);
+    expect(rows.map((m) => [m.role, m.content, m.reasoning, m.partial])).toEqual([
+      ['assistant', 'Answer', 'Think more.', false],
+      ['assistant', '', 'Then stop.', false],
+    ]);
+  });
+});
+
 describe('what a history row says about itself', () => {
   const row = (over: Partial<MessageRow>): MessageRow => ({
     id: 'm1',
@@ -145,6 +173,7 @@ describe('what a history row says about itself', () => {
     tool_arguments: null,
     tool_result: null,
     tool_success: null,
+    reasoning: null,
     created_at: new Date(0),
     ...over,
   });

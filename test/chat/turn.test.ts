@@ -154,6 +154,8 @@ describe.each(
       ['assistant', 'Pulp is soft.'],
     ]);
     expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    // The reasoning is kept with the text it preceded, so a reload shows it there.
+    expect(messages.map((m) => m.reasoning)).toEqual([null, 'Let me think.', null, null]);
     const card = messages[2]!;
     expect(card).toMatchObject({ tool_call_id: 'call_1', tool_arguments: { word: 'pulp' }, tool_success: true, status: 'completed', partial: false });
     expect(messages[3]!.partial).toBe(false);
@@ -168,6 +170,37 @@ describe.each(
     const items = await new ContextStore(h.database.db, session.id).getItems();
     const kinds = items.map((i) => ('role' in i ? `${i.type ?? 'message'}:${i.role}` : i.type));
     expect(kinds).toEqual(['message:user', 'reasoning', 'message:assistant', 'function_call', 'function_call_result', 'message:assistant']);
+  });
+
+  it('keeps reasoning that led straight to a tool call as a row of its own, and never sends it back as text', async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    h.fake.enqueue(
+      { steps: [{ type: 'reasoning', text: 'Plan: look it up.' }, { type: 'tool_call', name: 'lookup', arguments: { word: 'pith' }, callId: 'call_r1' }] },
+      { steps: [{ type: 'reasoning', text: 'Now answer.' }, { type: 'text', deltas: ['Pith is ', 'the core.'] }] },
+      { steps: [{ type: 'text', deltas: ['Yes.'] }] },
+    );
+    client.message('What is pith?');
+    await client.turn();
+    const messages = await listMessages(h.database.db, session.id);
+    expect(messages.map((m) => [m.role, m.content ?? m.tool_name, m.reasoning])).toEqual([
+      ['user', 'What is pith?', null],
+      ['assistant', '', 'Plan: look it up.'],
+      ['tool_call', 'lookup', null],
+      ['assistant', 'Pith is the core.', 'Now answer.'],
+    ]);
+    expect(messages.every((m) => !m.partial)).toBe(true);
+
+    const from = client.events.length;
+    client.message('Sure?');
+    await client.turn(from);
+    // Stored reasoning never becomes text of the conversation sent to the model (the SDK's own
+    // reasoning fields and items go back as they always did).
+    const next = h.fake.requests.at(-1)!.body as { messages?: Array<{ content?: unknown }>; input?: Array<{ content?: unknown }> };
+    const said = JSON.stringify([...(next.messages ?? []), ...(next.input ?? [])].map((m) => m.content ?? null));
+    expect(said).toContain('Pith is the core.');
+    expect(said).not.toContain('Now answer.');
+    expect(said).not.toContain('Plan: look it up.');
   });
 
   it('sends the stored context with the next message, so the model sees the earlier turn', async () => {

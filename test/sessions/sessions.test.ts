@@ -257,7 +257,7 @@ describe('paging', () => {
     expect(offsetPage.pagination).toEqual({ total_count: 60, offset: 50, limit: 20, has_more: false });
     expect(offsetPage.messages[0]).toEqual({
       id: expect.any(String), seq: 51, role: 'user', content: 'm51', created_at: expect.any(String), partial: false,
-      tool_call_id: null, tool_name: null, tool_arguments: null, tool_result: null, tool_success: null, status: null,
+      tool_call_id: null, tool_name: null, tool_arguments: null, tool_result: null, tool_success: null, status: null, reasoning: null,
     });
   });
 

@@ -5,22 +5,23 @@
  */
 import { ApiClient, describeError } from './api.js';
 import { ChatSocket, type SocketStatus } from './chat-socket.js';
+import { ConnectionView } from './connection-view.js';
 import { byId } from './dom.js';
 import { FilePanel } from './file-panel.js';
+import { HistoryPager } from './history-pager.js';
 import { Layout } from './layout.js';
 import { Pickers } from './pickers.js';
 import { loadDraft, NEW_CHAT_DRAFT, saveDraft } from './prefs.js';
-import { MessagePageSchema, SessionDetailSchema, SessionListSchema, SessionSchema, type PublicConfig, type ServerEvent, type Session } from './protocol.js';
+import { SessionListSchema, SessionSchema, type PublicConfig, type ServerEvent, type Session } from './protocol.js';
 import { SessionList, sessionLabel } from './session-list.js';
 import { TokenGauge } from './token-gauge.js';
 import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
+import { PendingSends } from './pending-sends.js';
+import type { UserBubble } from './user-bubble.js';
 
 /** How long a sent message may wait for `assistant_start` before the user is told. */
 export const START_WATCHDOG_MS = 30_000;
-const HISTORY_PAGE = 100;
-/** At most this much of a finished answer is read out by screen readers. */
-const ANNOUNCE_CHARS = 400;
 
 export class ChatApp {
   readonly #transcript = new Transcript(byId<HTMLOListElement>('transcript'));
@@ -28,11 +29,9 @@ export class ChatApp {
   readonly #composer = byId<HTMLTextAreaElement>('composer');
   readonly #stop = byId<HTMLButtonElement>('stop-button');
   readonly #title = byId('session-title');
-  readonly #status = byId('connection-status');
+  readonly #connection = new ConnectionView();
   readonly #errorBox = byId('error-banner');
   readonly #errorText = byId('error-text');
-  readonly #loadEarlier = byId<HTMLButtonElement>('load-earlier');
-  readonly #announcer = byId('announcer');
   readonly #layout = new Layout();
   readonly #list: SessionList;
   readonly #files: FilePanel;
@@ -43,7 +42,8 @@ export class ChatApp {
   #streaming: { turnId: string; seq: number } | null = null;
   #resuming = false;
   #busy = false;
-  #oldestSeq: number | null = null;
+  readonly #pending = new PendingSends();
+  readonly #history: HistoryPager;
   #creating = false;
   /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
   readonly #knownTurns = new Set<string>();
@@ -74,9 +74,9 @@ export class ChatApp {
       setMcp: (names) => this.#session && void this.#patch(this.#session, { mcp_config: names }, false),
     });
     this.#pickers.configure(config);
+    this.#history = new HistoryPager(api, this.#transcript, (m) => this.showError(m));
     byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
-    this.#loadEarlier.addEventListener('click', () => void this.#loadOlder());
     this.#stop.addEventListener('click', () => this.stop());
     byId<HTMLFormElement>('composer-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -134,13 +134,14 @@ export class ChatApp {
     this.stopAll();
     this.#setBusy(false);
     this.#transcript.clear();
+    this.#history.close();
     this.#knownTurns.clear();
+    this.#pending.clear();
     this.#catchingUp = null;
     this.#session = null;
     this.#showSession(null);
     this.#composer.value = loadDraft(sessionId ?? NEW_CHAT_DRAFT);
-    this.#status.textContent = '';
-    delete this.#status.dataset.state;
+    this.#connection.reset();
     if (!sessionId) {
       history.replaceState(null, '', location.pathname);
       await this.#files.open(null);
@@ -192,7 +193,21 @@ export class ChatApp {
     this.clearError();
     this.#composer.value = '';
     saveDraft(this.#draftKey(), '');
-    this.#transcript.addUser(text);
+    this.#sent(this.#transcript.addUser(text, (b) => this.#retry(b)));
+  }
+
+  /** Sends a failed message's text again from its bubble. */
+  #retry(bubble: UserBubble): void {
+    if (!this.#socket?.send({ type: 'message', messages: [{ content: bubble.text }] })) {
+      this.showError('Not connected to the server yet, so the message was not sent again. Press Retry once connected.');
+      return;
+    }
+    this.clearError();
+    this.#sent(bubble);
+  }
+
+  #sent(bubble: UserBubble): void {
+    this.#pending.track(bubble, this.#history.newestSeq);
     this.#setBusy(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
@@ -250,15 +265,19 @@ export class ChatApp {
     if ('turn_id' in ev && ev.turn_id && ev.type !== 'assistant_end' && !this.#busy) this.#setBusy(true);
     switch (ev.type) {
       case 'assistant_start':
+        this.#pending.started();
         clearTimeout(this.#watchdog);
         this.#setBusy(true);
         this.#transcript.startTurn();
         return;
       case 'assistant_delta':
+        this.#pending.answered();
         return this.#transcript.appendText(ev.content);
       case 'reasoning_delta':
+        this.#pending.answered();
         return this.#transcript.appendReasoning(ev.content);
       case 'function_detected':
+        this.#pending.answered();
         this.#transcript.toolCard(ev.tool_call_id, ev.tool_name);
         return;
       case 'function_call_arguments_delta':
@@ -272,14 +291,14 @@ export class ChatApp {
         if (this.#session) this.#session = { ...this.#session, total_tokens: ev.current };
         return this.#gauge.show(ev.current, ev.threshold, ev.limit);
       case 'stream_interrupted':
-        this.#status.textContent = 'Stopping…';
+        this.#connection.say('Stopping…');
         return;
       case 'assistant_end': {
         clearTimeout(this.#watchdog);
         const text = this.#transcript.endTurn(ev.finish_reason);
-        this.#announce(ev.finish_reason, text);
+        this.#connection.announce(ev.finish_reason, text);
         this.#setBusy(false);
-        this.#status.textContent = 'Connected';
+        this.#connection.say('Connected');
         void this.#files.refresh();
         void this.#reloadList().catch(() => undefined);
         return;
@@ -287,10 +306,13 @@ export class ChatApp {
       case 'session_updated':
         return this.#sessionUpdated(ev);
       case 'error':
+        this.#pending.refused(`Not answered: ${ev.message} (${ev.code})`, turnId !== undefined);
+        // A refused frame starts no turn: nothing is running to stop.
+        if (turnId === undefined && this.#streaming === null) this.#setBusy(false);
         clearTimeout(this.#watchdog);
         return this.showError(`${ev.message} (${ev.code})`);
       case 'server_shutdown':
-        this.#status.textContent = 'The server is shutting down…';
+        this.#connection.say('The server is shutting down…');
         return;
       case 'ping':
       case 'pong':
@@ -300,10 +322,8 @@ export class ChatApp {
 
   #onStatus(sessionId: string, st: SocketStatus): void {
     if (this.#session?.session_id !== sessionId && st.state !== 'failed') return;
-    this.#status.dataset.state = st.state;
-    if (st.state === 'connecting') this.#status.textContent = 'Connecting…';
-    else if (st.state === 'open') {
-      this.#status.textContent = 'Connected';
+    this.#connection.show(st);
+    if (st.state === 'open') {
       // After a dropped connection: a turn that was streaming goes on where it stopped (resume);
       // otherwise what happened meanwhile is in the stored history.
       if (st.reconnected) {
@@ -315,11 +335,11 @@ export class ChatApp {
         }
       }
     } else if (st.state === 'waiting') {
-      this.#status.textContent = `${st.reason} Reconnecting in ${Math.ceil(st.retryInMs / 1000)} s…`;
+      this.#pending.dropped('Not sent: the connection dropped before the server got it.');
       clearTimeout(this.#watchdog);
       this.#setBusy(false);
-    } else {
-      this.#status.textContent = 'Disconnected';
+    } else if (st.state === 'failed') {
+      this.#pending.dropped('Not sent: the connection was lost.');
       this.showError(st.reason);
     }
   }
@@ -330,25 +350,9 @@ export class ChatApp {
   }
 
   async #loadHistory(sessionId: string): Promise<void> {
-    const detail = await this.api.json('GET', `/sessions/${encodeURIComponent(sessionId)}?limit=${HISTORY_PAGE}`, SessionDetailSchema);
-    this.#transcript.clear();
-    this.#transcript.showHistory(detail.messages);
-    this.#oldestSeq = detail.messages[0]?.seq ?? null;
-    this.#loadEarlier.hidden = !detail.has_more;
+    const detail = await this.#history.open(sessionId);
+    for (const bubble of this.#pending.unsent(detail.messages.filter((m) => m.role === 'user'))) this.#transcript.appendUser(bubble);
     this.#showSession(detail.session);
-  }
-
-  async #loadOlder(): Promise<void> {
-    const s = this.#session;
-    if (!s || this.#oldestSeq === null) return;
-    try {
-      const page = await this.api.json('GET', `/sessions/${encodeURIComponent(s.session_id)}/messages?before_seq=${this.#oldestSeq}&limit=${HISTORY_PAGE}`, MessagePageSchema);
-      this.#transcript.showHistory(page.messages, true);
-      this.#oldestSeq = page.messages[0]?.seq ?? this.#oldestSeq;
-      this.#loadEarlier.hidden = !page.pagination.has_more;
-    } catch (err) {
-      this.showError(`Could not load earlier messages: ${describeError(err)}`);
-    }
   }
 
   #showSession(session: Session | null): void {
@@ -404,17 +408,6 @@ export class ChatApp {
 
   #focusCurrentInList(): void {
     document.querySelector<HTMLElement>('[data-testid=session-open][aria-current=page]')?.focus();
-  }
-
-  /**
-   * Screen readers hear a finished answer once (the transcript itself is not a live region, so
-   * streamed words do not flood them).
-   */
-  #announce(finishReason: string, text: string): void {
-    const plain = text.replace(/[`*_#>|$\\]+/g, ' ').replace(/\s+/g, ' ').trim();
-    const head = plain.length > ANNOUNCE_CHARS ? `${plain.slice(0, ANNOUNCE_CHARS)}…` : plain;
-    const what = finishReason === 'stop' ? 'Pulp answered' : finishReason === 'interrupted' ? 'The answer was stopped' : 'The answer ended early';
-    this.#announcer.textContent = head ? `${what}: ${head}` : `${what}.`;
   }
 
   #setBusy(busy: boolean): void {

@@ -39,6 +39,8 @@ export const MessageSchema = z.object({
   tool_result: z.nullable(z.string()),
   tool_success: z.nullable(z.boolean()),
   status: z.nullable(z.enum(['completed', 'failed', 'interrupted'])),
+  /** The model's reasoning before this assistant text; absent from servers that do not store it. */
+  reasoning: z.optional(z.nullable(z.string())),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -47,6 +49,7 @@ export const SessionDetailSchema = z.object({
   messages: z.array(MessageSchema),
   has_more: z.boolean(),
 });
+export type SessionDetail = z.infer<typeof SessionDetailSchema>;
 
 export const MessagePageSchema = z.object({
   messages: z.array(MessageSchema),

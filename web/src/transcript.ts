@@ -7,6 +7,7 @@ import { renderMarkdown } from './markdown.js';
 import type { Message } from './protocol.js';
 import { copyButton, enhance } from './rich.js';
 import { ToolCard } from './tool-card.js';
+import { UserBubble } from './user-bubble.js';
 
 class AnswerBubble {
   readonly el: HTMLElement;
@@ -71,16 +72,33 @@ export class Transcript {
     this.#reasoning = null;
   }
 
-  /** Renders history rows (oldest first); `prepend` puts older pages above what is shown. */
+  /**
+   * Renders history rows (oldest first); `prepend` puts an older page above what is shown and
+   * keeps the rows the reader is looking at where they are.
+   */
   showHistory(messages: Message[], prepend = false): void {
-    const nodes = messages.map((m) => this.#historyNode(m));
-    if (prepend) this.#list.prepend(...nodes);
-    else this.#list.append(...nodes);
-    this.#scroll();
+    const nodes = messages.flatMap((m) => this.#historyNodes(m));
+    const scroller = this.#list.parentElement;
+    if (!prepend || !scroller) {
+      this.#list.append(...nodes);
+      this.#scroll();
+      return;
+    }
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    this.#list.prepend(...nodes);
+    scroller.scrollTop = scroller.scrollHeight - fromBottom;
   }
 
-  addUser(text: string): void {
-    this.#list.append(userNode(text));
+  /** A message the user just sent; `onRetry` sends it again should it fail. */
+  addUser(text: string, onRetry: (bubble: UserBubble) => void): UserBubble {
+    const bubble = new UserBubble(text, onRetry);
+    this.appendUser(bubble);
+    return bubble;
+  }
+
+  /** Puts a sent message's bubble (back) at the end, e.g. an unsent one after the history was reloaded. */
+  appendUser(bubble: UserBubble): void {
+    this.#list.append(bubble.el);
     this.#scroll();
   }
 
@@ -100,8 +118,9 @@ export class Transcript {
 
   appendReasoning(delta: string): void {
     if (!this.#reasoning) {
-      this.#reasoning = h('pre', { class: 'reasoning-text' });
-      this.#list.append(h('li', { class: 'msg msg-reasoning' }, h('details', {}, h('summary', {}, 'Reasoning'), this.#reasoning)));
+      const node = reasoningNode('');
+      this.#reasoning = node.text;
+      this.#list.append(node.el);
     }
     this.#reasoning.textContent += delta;
   }
@@ -150,20 +169,23 @@ export class Transcript {
     this.#reasoning = null;
   }
 
-  #historyNode(m: Message): HTMLElement {
-    if (m.role === 'user') return userNode(m.content ?? '');
+  /** One stored row as shown: an assistant row with reasoning is the collapsed reasoning, then its text (if any). */
+  #historyNodes(m: Message): HTMLElement[] {
+    if (m.role === 'user') return [new UserBubble(m.content ?? '').el];
     if (m.role === 'assistant') {
+      const reasoning = m.reasoning ? [reasoningNode(m.reasoning).el] : [];
+      if (reasoning.length > 0 && !m.content) return reasoning;
       const bubble = new AnswerBubble(m.content ?? '');
       if (m.partial || m.status === 'interrupted') bubble.markPartial('Stopped — the text so far is kept.');
       else if (m.status === 'failed') bubble.markPartial('The answer ended with an error.');
-      return bubble.el;
+      return [...reasoning, bubble.el];
     }
     const card = new ToolCard(m.tool_call_id ?? m.id, m.tool_name ?? 'tool');
     card.setArguments(m.tool_arguments);
     if (m.status === null) card.setStatus('running');
     else card.complete(m.tool_result, m.status === 'completed', m.status === 'interrupted');
     if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
-    return h('li', { class: 'msg msg-tool' }, card.el);
+    return [h('li', { class: 'msg msg-tool' }, card.el)];
   }
 
   #scroll(): void {
@@ -172,7 +194,9 @@ export class Transcript {
   }
 }
 
-function userNode(text: string): HTMLElement {
-  // The user's own words are shown as typed (text, not markdown): nothing to sanitize.
-  return h('li', { class: 'msg msg-user', 'data-testid': 'user-message' }, h('span', { class: 'sr-only' }, 'You:'), h('p', { class: 'user-text' }, text));
+/** The model's reasoning, collapsed: the same node while it streams and from the history. */
+function reasoningNode(text: string): { el: HTMLElement; text: HTMLPreElement } {
+  const pre = h('pre', { class: 'reasoning-text', 'data-testid': 'reasoning-text' }, text);
+  const el = h('li', { class: 'msg msg-reasoning', 'data-testid': 'reasoning' }, h('details', {}, h('summary', {}, 'Reasoning'), pre));
+  return { el, text: pre };
 }

@@ -6,6 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
+import { createDatabase } from '../../../src/db/create-database.js';
+import type { Database } from '../../../src/db/database.js';
 import { createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../../support/database.js';
 import { startPulpProcess, type PulpProcess } from '../../support/pulp-process.js';
 
@@ -13,11 +16,19 @@ export interface BrowserTestServer {
   baseUrl: string;
   /** Stops the server (SIGTERM, as an operator would) and starts it again on the same port and data. */
   restart(): Promise<void>;
+  /** Ends the server with `signal` (SIGKILL: a crash, nothing saved on the way out) and waits until it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` to the running server without waiting (SIGSTOP: it freezes, its sockets stay open). */
+  signal(signal: NodeJS.Signals): void;
+  /** Starts the server again on the same port and data, after `stop`. */
+  start(): Promise<void>;
+  /** Runs `fn` on the server's database while the server is stopped (PGlite belongs to one process). */
+  withDatabaseStopped<T>(fn: (db: Database) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-async function stop(p: PulpProcess): Promise<void> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+async function stop(p: PulpProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
   await p.exited;
 }
 
@@ -42,11 +53,27 @@ export async function startServerForBrowser(env: Record<string, string> = {}): P
     throw err;
   }
   const baseUrl = current.baseUrl;
+  const start = async () => {
+    current = await startPulpProcess({ ...fullEnv, PORT: new URL(baseUrl).port });
+  };
   return {
     baseUrl,
     async restart() {
       await stop(current);
-      current = await startPulpProcess({ ...fullEnv, PORT: new URL(baseUrl).port });
+      await start();
+    },
+    stop: (signal) => stop(current, signal),
+    signal: (signal) => void current.child.kill(signal),
+    start,
+    async withDatabaseStopped(fn) {
+      await stop(current);
+      const db = await createDatabase({ databaseUrl: database?.url, dataDir: fullEnv.DATA_DIR, dbPoolMax: 2, dbStatementTimeoutMs: 60_000 }, pino({ level: 'silent' }));
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+        await start();
+      }
     },
     async close() {
       try {

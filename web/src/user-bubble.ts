@@ -1,0 +1,57 @@
+/**
+ * A message the user sent, with how far it got: `sending` until the server starts its turn,
+ * `sent` once it did, `failed` (with why, and a Retry button) when it never got there or was
+ * refused before any answer. The text stays in the bubble whatever happens to it.
+ */
+import { h } from './dom.js';
+
+export type Delivery = 'sending' | 'sent' | 'failed';
+
+export class UserBubble {
+  readonly el: HTMLLIElement;
+  readonly text: string;
+  #failure: HTMLElement | null = null;
+
+  /** `onRetry` is called when the user asks to send the same text again after a failure. */
+  constructor(
+    text: string,
+    private readonly onRetry?: (bubble: UserBubble) => void,
+  ) {
+    this.text = text;
+    // The user's own words are shown as typed (text, not markdown): nothing to sanitize.
+    this.el = h('li', { class: 'msg msg-user', 'data-testid': 'user-message' }, h('span', { class: 'sr-only' }, 'You:'), h('p', { class: 'user-text' }, text));
+  }
+
+  get delivery(): Delivery {
+    const state = this.el.dataset.delivery;
+    return state === 'sending' || state === 'failed' ? state : 'sent';
+  }
+
+  sending(): void {
+    this.#clearFailure();
+    this.el.dataset.delivery = 'sending';
+    this.el.setAttribute('aria-busy', 'true');
+  }
+
+  sent(): void {
+    this.#clearFailure();
+    delete this.el.dataset.delivery;
+    this.el.removeAttribute('aria-busy');
+  }
+
+  /** Shows why the message failed and offers to send it again. */
+  failed(reason: string): void {
+    this.#clearFailure();
+    this.el.dataset.delivery = 'failed';
+    this.el.removeAttribute('aria-busy');
+    const retry = h('button', { type: 'button', class: 'retry-button', 'data-testid': 'retry-send' }, 'Retry');
+    retry.addEventListener('click', () => this.onRetry?.(this));
+    this.#failure = h('div', { class: 'send-failed', 'data-testid': 'send-failed' }, h('p', { class: 'send-failed-text' }, reason), retry);
+    this.el.append(this.#failure);
+  }
+
+  #clearFailure(): void {
+    this.#failure?.remove();
+    this.#failure = null;
+  }
+}
