@@ -9,7 +9,6 @@ import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import { AuthService } from './auth/auth-service.js';
 import { OidcLogin } from './auth/oidc.js';
 import { registerOidcRoutes } from './auth/oidc-routes.js';
-import { RateLimiter } from './auth/rate-limit.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
 import { registerConfigRoute } from './config/routes.js';
@@ -31,6 +30,8 @@ import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
+import { authAttemptLimit } from './limits/auth-limit.js';
+import { RateLimitStore } from './limits/rate-limits.js';
 import { registerWebClient } from './web/web-client.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
@@ -126,7 +127,9 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     codeInterpreterAvailable: () => health.codeInterpreter().available,
     registrationOpen: () => auth.registrationOpen(),
   });
-  const authLimiter = new RateLimiter(config.auth.rateLimitPerMinute, 60_000);
+  // Counters in PostgreSQL hold for every server sharing it; PGlite is one server's own.
+  const limits = new RateLimitStore({ db: db.driver === 'postgres' ? db : undefined });
+  const authLimiter = authAttemptLimit(limits, config.auth.rateLimitPerMinute);
   registerAuthRoutes(app, auth, authLimiter);
   if (config.auth.oidc && config.publicUrl) {
     registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
@@ -215,6 +218,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   await registerWebClient(app);
 
   app.addHook('onClose', async () => {
+    limits.close();
     await mcp.close();
     await db.close();
   });
