@@ -118,7 +118,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const sandbox = await sandboxProbe;
   health.codeInterpreter = () => ({ available: sandbox !== undefined });
 
-  registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now() });
+  registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now(), metricsToken: config.metricsToken });
   registerConfigRoute(app, {
     config,
     version: VERSION,

@@ -117,6 +117,7 @@ const EnvSchema = z.object({
     .transform((v) => (v ? v : 'info')),
   LOG_FORMAT: z.enum(['json', 'pretty', '']).optional().transform((v) => (v ? v : 'json')),
   DEBUG: bool(false),
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
   // The server's external base URL (single sign-on redirects, the Host/Origin check).
   PUBLIC_URL: url(['http:', 'https:']),
   // Single sign-on and password login.
@@ -201,6 +202,8 @@ export interface Config {
   codeInterpreter: { mode: 'auto' | 'on' | 'off'; timeoutS: number; memoryMb: number };
   log: { level: string; format: 'json' | 'pretty' };
   debug: boolean;
+  /** `METRICS_TOKEN`: the bearer token `/metrics` requires; undefined leaves it open. */
+  metricsToken: string | undefined;
   network: {
     /** Extra accepted Host names (`*` turns the Host check off). */
     allowedHosts: string[];
@@ -319,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
+    metricsToken: e.METRICS_TOKEN,
     network: {
       allowedHosts: (e.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       fetchAllowedHosts: e.FETCH_ALLOWED_HOSTS,
