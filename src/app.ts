@@ -160,11 +160,14 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     classifyError: createErrorClassifier(config.llm),
   });
   health.websocket = () => chat.connectionCounts();
-  // A disabled or deleted user's open chat sockets on this server close with 4403 at once.
+  // A disabled or deleted user's open chat sockets close with 4403 at once, here and on every
+  // other server of the cluster (REST needs nothing: every request reads the user's row).
+  const closeSocketsOf = (userId: string) => chat.closeConnectionsOf(userId, CLOSE_BAD_TOKEN, 'Account disabled');
   auth.onUserDisabled(async (userId) => {
-    const { rows } = await db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [userId]);
-    chat.closeConnections(new Set(rows.map((r) => r.id)), CLOSE_BAD_TOKEN, 'Account disabled');
+    closeSocketsOf(userId);
+    cluster?.announceUserDisabled(userId);
   });
+  cluster?.onUserDisabled(closeSocketsOf);
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {

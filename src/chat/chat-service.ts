@@ -88,9 +88,9 @@ export class ChatService {
     return this.#registry.counts();
   }
 
-  /** Closes this server's connections to the given sessions (e.g. those of a user just disabled). */
-  closeConnections(sessionUuids: ReadonlySet<string>, code: number, reason: string): void {
-    for (const conn of this.#registry.all()) if (sessionUuids.has(conn.sessionUuid)) conn.close(code, reason);
+  /** Closes this server's connections of one user (a user just disabled or deleted). */
+  closeConnectionsOf(userId: string, code: number, reason: string): void {
+    for (const conn of this.#registry.all()) if (conn.userId === userId) conn.close(code, reason);
   }
 
   /** True while a turn of the session runs (here or on another server). */

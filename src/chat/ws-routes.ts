@@ -23,7 +23,7 @@ export const CLOSE_BAD_TOKEN = 4403;
 export const CLOSE_NO_SESSION = 4404;
 export const CLOSE_UNAVAILABLE = 4503;
 
-type Handshake = { ok: true; session: SessionRow } | { ok: false; code: number; reason: string };
+type Handshake = { ok: true; session: SessionRow; userId: string } | { ok: false; code: number; reason: string };
 
 /** The bearer token from `Sec-WebSocket-Protocol: bearer, <token>`, else from `?token=`. */
 export function tokenFrom(request: Pick<FastifyRequest, 'headers' | 'query'>): string | undefined {
@@ -75,10 +75,11 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
         socket.close(outcome.code, outcome.reason);
         return;
       }
-      const { session } = outcome;
+      const { session, userId } = outcome;
       const conn = new SocketConnection(socket, {
         sessionUuid: session.id,
         sessionId: session.session_id,
+        userId,
         requestId: request.id,
         idleTimeoutMs: deps.config.ws.idleTimeoutS * 1000,
         pingIntervalMs: deps.config.ws.pingIntervalS * 1000,
@@ -136,7 +137,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
     try {
       const session = await deps.findOwnedSession(userId, publicId);
       if (!session) return { ok: false, code: CLOSE_NO_SESSION, reason: 'Session not found' };
-      return { ok: true, session };
+      return { ok: true, session, userId };
     } catch (err) {
       log.error({ err }, 'session lookup failed');
       return { ok: false, code: 1011, reason: 'Internal error' };
