@@ -32,6 +32,9 @@ import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
 import { authAttemptLimit } from './limits/auth-limit.js';
 import { RateLimitStore } from './limits/rate-limits.js';
+import { UserLimits } from './limits/user-limits.js';
+import { isWrite, registerWriteLimit } from './limits/write-limit.js';
+import { openTurnSessionsOf } from './cluster/user-turns.js';
 import { registerWebClient } from './web/web-client.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
@@ -82,6 +85,22 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     network: { host: config.host, publicUrl: config.publicUrl, allowedHosts: config.network.allowedHosts },
   });
 
+  // Counters in PostgreSQL hold for every server sharing it; PGlite is one server's own.
+  const limits = new RateLimitStore({ db: db.driver === 'postgres' ? db : undefined });
+  // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
+  const clustered = config.databaseUrl !== undefined && db.driver === 'postgres';
+  // A user's running turns: those started here (counted at once) and, with several servers, those
+  // the servers recorded in chat_turns. Only asked once sockets are open, so `chat` exists by then.
+  const userLimits = new UserLimits({
+    store: limits,
+    settings: config.userLimits,
+    runningSessions: async (userId) => [
+      ...chat.localTurnSessionsOf(userId),
+      ...(clustered ? await openTurnSessionsOf(db, userId) : []),
+    ],
+  });
+  registerWriteLimit(app, userLimits);
+
   const warnUnknownModel = (model: string, assumed: number) =>
     logger.warn({ model, assumed_window: assumed }, 'unknown model: assuming a context window; set MODEL_CONTEXT_WINDOWS to correct it');
   const contextWindow = (model: string) => contextWindowFor(model, config.llm.contextWindowOverrides, warnUnknownModel);
@@ -127,8 +146,6 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     codeInterpreterAvailable: () => health.codeInterpreter().available,
     registrationOpen: () => auth.registrationOpen(),
   });
-  // Counters in PostgreSQL hold for every server sharing it; PGlite is one server's own.
-  const limits = new RateLimitStore({ db: db.driver === 'postgres' ? db : undefined });
   const authLimiter = authAttemptLimit(limits, config.auth.rateLimitPerMinute);
   registerAuthRoutes(app, auth, authLimiter);
   if (config.auth.oidc && config.publicUrl) {
@@ -136,8 +153,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   }
   const modelProvider = createModelProvider(config.llm);
   const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
-  // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
-  const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
+  const cluster = clustered && config.databaseUrl ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
   const workspaceTools = workspaceToolset();
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
@@ -158,6 +174,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     hooks: createContextHooks({ modelProvider }),
     summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
+    admitMessage: (userId, sessionUuid) => userLimits.admitMessage(userId, sessionUuid),
   });
   health.websocket = () => chat.connectionCounts();
   // A disabled or deleted user's open chat sockets close with 4403 at once, here and on every
@@ -174,7 +191,12 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     db,
     workspace,
     maxUploadBytes: config.maxUploadBytes,
-    authenticate: (request) => auth.authenticate(bearerToken(request.headers.authorization)),
+    authenticate: async (request) => {
+      const user = await auth.authenticate(bearerToken(request.headers.authorization));
+      // These routes authenticate in their handlers, after the write-limit hook has run.
+      if (isWrite(request.method)) await userLimits.admitWrite(user.id);
+      return user;
+    },
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
   });
 

@@ -17,6 +17,8 @@ if (!TEST_DATABASE_URL) console.log('test/limits/cluster: skipped — two server
 
 const SECRET = 'limits-cluster-test-secret-at-least-32-chars';
 const AUTH_PER_MIN = 4;
+/** A message containing this is answered only after the test ends. */
+const HOLD = 'HOLD-THIS-TURN';
 
 describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on one PostgreSQL', () => {
   let fake: FakeOpenAI;
@@ -45,6 +47,10 @@ describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on 
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();
+    const never = new Promise<void>(() => undefined);
+    fake.setHandler((req) =>
+      JSON.stringify((req.body.messages as unknown[] | undefined)?.at(-1) ?? '').includes(HOLD) ? { steps: [{ type: 'wait', until: never }] } : undefined,
+    );
     ({ url, drop } = await createMigratedPostgresDatabase());
     const env = {
       DATABASE_URL: url,
@@ -52,6 +58,8 @@ describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on 
       JWT_SECRET: SECRET,
       ALLOW_REGISTRATION: 'true',
       AUTH_RATE_LIMIT_PER_MIN: String(AUTH_PER_MIN),
+      USER_MAX_CONCURRENT_TURNS: '1',
+      USER_MESSAGES_PER_MIN: '3',
       ...fakeModelEnv(fake.baseUrl),
     };
     s1 = await startTestServer(env, { database: database() });
@@ -125,5 +133,35 @@ describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on 
     expect((await apiClient(s1.baseUrl, admin.token)('DELETE', `/admin/users/${doomed.id}`)).status).toBe(204);
     expect(await closed).toEqual({ code: 4403, reason: 'Account disabled' });
     expect((await apiClient(s2.baseUrl, doomed.token)('GET', '/sessions')).status).toBe(401);
+  });
+
+  it('counts the messages a user sends through both servers against one limit', async () => {
+    const user = await account('chatty@example.com');
+    const sessionId = (await apiClient(s1.baseUrl, user.token)('POST', '/sessions', { title: 'rate' })).body.session_id as string;
+    const on1 = await chat(s1, sessionId, user.token);
+    const on2 = await chat(s2, sessionId, user.token);
+    const ends = (c: ChatClient, n: number) => c.until((events) => events.filter((e) => e.type === 'assistant_end').length === n);
+    for (const [i, c] of [on1, on2, on1].entries()) {
+      c.send({ type: 'message', messages: [{ content: `message ${i}` }] });
+      await ends(c, i + 1);
+    }
+    on2.send({ type: 'message', messages: [{ content: 'one too many' }] });
+    await on2.until((events) => events.some((e) => e.type === 'error'));
+    expect(on2.events.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_9101', recoverable: true, retry_after: expect.any(Number) });
+  });
+
+  it('refuses a second running turn of a user on the other server (QUOTA_9102)', async () => {
+    const user = await account('busy@example.com');
+    const api = apiClient(s1.baseUrl, user.token);
+    const a = (await api('POST', '/sessions', { title: 'a' })).body.session_id as string;
+    const b = (await api('POST', '/sessions', { title: 'b' })).body.session_id as string;
+    const onA = await chat(s1, a, user.token);
+    const onB = await chat(s2, b, user.token);
+    onA.send({ type: 'message', messages: [{ content: `long ${HOLD}` }] });
+    await onA.until((events) => events.some((e) => e.type === 'assistant_start'));
+    onB.send({ type: 'message', messages: [{ content: 'meanwhile' }] });
+    await onB.until((events) => events.some((e) => e.type === 'error'));
+    expect(onB.events.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_9102', recoverable: true });
+    expect(onB.events.some((e) => e.type === 'assistant_start')).toBe(false);
   });
 });
