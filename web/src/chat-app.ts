@@ -50,6 +50,8 @@ export class ChatApp {
   /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
   #catchingUp: string | null = null;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** A message sent whose turn has not started: a refusal (a limit, a bad model) puts it back in the box. */
+  #unstarted: { text: string; row: HTMLElement } | null = null;
 
   constructor(
     private readonly api: ApiClient,
@@ -136,6 +138,7 @@ export class ChatApp {
     this.#transcript.clear();
     this.#knownTurns.clear();
     this.#catchingUp = null;
+    this.#unstarted = null;
     this.#session = null;
     this.#showSession(null);
     this.#composer.value = loadDraft(sessionId ?? NEW_CHAT_DRAFT);
@@ -192,10 +195,22 @@ export class ChatApp {
     this.clearError();
     this.#composer.value = '';
     saveDraft(this.#draftKey(), '');
-    this.#transcript.addUser(text);
+    this.#unstarted = { text, row: this.#transcript.addUser(text) };
     this.#setBusy(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
+  }
+
+  /** The server refused the message before starting a turn: its text goes back in the box. */
+  #refused(unstarted: { text: string; row: HTMLElement }, reason: string): void {
+    this.#unstarted = null;
+    unstarted.row.remove();
+    if (!this.#composer.value.trim()) {
+      this.#composer.value = unstarted.text;
+      saveDraft(this.#draftKey(), unstarted.text);
+    }
+    this.#setBusy(false);
+    this.showError(`${reason} The message is back in the box.`);
   }
 
   /** Stops the running turn; false when none runs. */
@@ -250,6 +265,7 @@ export class ChatApp {
     if ('turn_id' in ev && ev.turn_id && ev.type !== 'assistant_end' && !this.#busy) this.#setBusy(true);
     switch (ev.type) {
       case 'assistant_start':
+        this.#unstarted = null;
         clearTimeout(this.#watchdog);
         this.#setBusy(true);
         this.#transcript.startTurn();
@@ -288,6 +304,7 @@ export class ChatApp {
         return this.#sessionUpdated(ev);
       case 'error':
         clearTimeout(this.#watchdog);
+        if (ev.turn_id === undefined && this.#unstarted) return this.#refused(this.#unstarted, `${ev.message} (${ev.code})`);
         return this.showError(`${ev.message} (${ev.code})`);
       case 'server_shutdown':
         this.#status.textContent = 'The server is shutting down…';

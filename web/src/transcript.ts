@@ -79,9 +79,12 @@ export class Transcript {
     this.#scroll();
   }
 
-  addUser(text: string): void {
-    this.#list.append(userNode(text));
+  /** Shows a message the user just sent; returns its row (removed again when the server refuses it). */
+  addUser(text: string): HTMLElement {
+    const node = userNode(text);
+    this.#list.append(node);
     this.#scroll();
+    return node;
   }
 
   startTurn(): void {
