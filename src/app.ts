@@ -86,7 +86,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   });
 
   // Counters in PostgreSQL hold for every server sharing it; PGlite is one server's own.
-  const limits = new RateLimitStore({ db: db.driver === 'postgres' ? db : undefined });
+  const limits = new RateLimitStore({ db: db.driver === 'postgres' ? db : undefined, registry: metrics.registry });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const clustered = config.databaseUrl !== undefined && db.driver === 'postgres';
   // A user's running turns: those started here (counted at once) and, with several servers, those

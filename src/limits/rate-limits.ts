@@ -4,6 +4,7 @@
  * which one server owns, they live in memory. A store that fails falls back to an in-memory count
  * of its own (the library's insurance limiter): a database outage never turns a limit into a 500.
  */
+import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { AppError } from '../errors/app-error.js';
 import type { Database, SqlParam } from '../db/database.js';
@@ -25,20 +26,24 @@ export interface LimitSpec {
 /** One limit: `hit(key)` counts one and throws the spec's error past `points` in the window. */
 export class RateLimit {
   readonly #limiter: RateLimiterAbstract;
+  readonly #onRefused: () => void;
 
   constructor(
     readonly spec: LimitSpec,
     limiter: RateLimiterAbstract,
+    onRefused: () => void = () => undefined,
   ) {
     this.#limiter = limiter;
+    this.#onRefused = onRefused;
   }
 
   async hit(key: string): Promise<void> {
     try {
       await this.#limiter.consume(key);
     } catch (err) {
-      if (err instanceof RateLimiterRes) throw this.spec.refuse(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
-      throw err;
+      if (!(err instanceof RateLimiterRes)) throw err;
+      this.#onRefused();
+      throw this.spec.refuse(Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
     }
   }
 }
@@ -46,15 +51,21 @@ export class RateLimit {
 export interface RateLimitStoreOptions {
   /** The shared database, when several servers may share it (PostgreSQL); undefined → in memory. */
   db: Database | undefined;
+  /** Where `pulp_limit_refusals_total{limit}` is registered (none in unit tests). */
+  registry?: Registry | undefined;
 }
 
 /** Makes limits on one store and prunes its expired rows until `close()`. */
 export class RateLimitStore {
   readonly #db: Database | undefined;
+  readonly #refusals: Counter<'limit'> | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RateLimitStoreOptions) {
     this.#db = options.db;
+    this.#refusals = options.registry
+      ? new Counter({ name: 'pulp_limit_refusals_total', help: 'Requests and chat messages refused by a limit', labelNames: ['limit'] as const, registers: [options.registry] })
+      : undefined;
     if (this.#db) {
       this.#pruneTimer = setInterval(() => {
         this.prune().catch(() => undefined);
@@ -67,9 +78,15 @@ export class RateLimitStore {
     return this.#db !== undefined;
   }
 
+  /** Counts one refusal of the limit `name` for /metrics. */
+  countRefusal(name: string): void {
+    this.#refusals?.inc({ limit: name });
+  }
+
   limit(spec: LimitSpec): RateLimit {
     const common = { keyPrefix: spec.name, points: spec.points, duration: spec.windowS };
-    if (!this.#db) return new RateLimit(spec, new RateLimiterMemory(common));
+    const onRefused = () => this.countRefusal(spec.name);
+    if (!this.#db) return new RateLimit(spec, new RateLimiterMemory(common), onRefused);
     const db = this.#db;
     const limiter = new RateLimiterPostgres({
       ...common,
@@ -83,7 +100,7 @@ export class RateLimitStore {
       clearExpiredByTimeout: false,
       insuranceLimiter: new RateLimiterMemory(common),
     });
-    return new RateLimit(spec, limiter);
+    return new RateLimit(spec, limiter, onRefused);
   }
 
   /** Deletes counters whose window ended; returns how many. */

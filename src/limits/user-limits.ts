@@ -74,6 +74,7 @@ export class UserLimits {
       const others = new Set(await this.options.runningSessions(userId));
       others.delete(sessionUuid);
       if (others.size >= max) {
+        this.options.store.countRefusal('user_turns');
         throw new AppError(
           'QUOTA_9102',
           `You already have ${plural(others.size, 'answer', 'answers')} running in other chats (the limit is ${max}). Your message was not sent: stop one or let it finish, then send it again.`,

@@ -150,6 +150,13 @@ describe('per-user limits', () => {
     const other = await account();
     expect((await other.api('POST', '/sessions', { title: 'mine' })).status).toBe(201);
   });
+
+  it('counts refusals per limit in /metrics', async () => {
+    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/pulp_limit_refusals_total\{limit="user_messages"\} 1\n/);
+    expect(text).toMatch(/pulp_limit_refusals_total\{limit="user_turns"\} 1\n/);
+    expect(text).toMatch(/pulp_limit_refusals_total\{limit="user_writes"\} 3\n/);
+  });
 });
 
 describe('per-user limit settings', () => {
