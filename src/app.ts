@@ -9,7 +9,6 @@ import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import { AuthService } from './auth/auth-service.js';
 import { OidcLogin } from './auth/oidc.js';
 import { registerOidcRoutes } from './auth/oidc-routes.js';
-import { RateLimiter } from './auth/rate-limit.js';
 import { registerAuthRoutes } from './auth/routes.js';
 import type { Config } from './config/config.js';
 import { registerConfigRoute } from './config/routes.js';
@@ -31,6 +30,11 @@ import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
+import { authAttemptLimit } from './limits/auth-limit.js';
+import { RateLimitStore } from './limits/rate-limits.js';
+import { UserLimits } from './limits/user-limits.js';
+import { isWrite, registerWriteLimit } from './limits/write-limit.js';
+import { openTurnSessionsOf } from './cluster/user-turns.js';
 import { registerWebClient } from './web/web-client.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
@@ -81,6 +85,22 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     network: { host: config.host, publicUrl: config.publicUrl, allowedHosts: config.network.allowedHosts },
   });
 
+  // Counters in PostgreSQL hold for every server sharing it; PGlite is one server's own.
+  const limits = new RateLimitStore({ db: db.driver === 'postgres' ? db : undefined, registry: metrics.registry });
+  // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
+  const clustered = config.databaseUrl !== undefined && db.driver === 'postgres';
+  // A user's running turns: those started here (counted at once) and, with several servers, those
+  // the servers recorded in chat_turns. Only asked once sockets are open, so `chat` exists by then.
+  const userLimits = new UserLimits({
+    store: limits,
+    settings: config.userLimits,
+    runningSessions: async (userId) => [
+      ...chat.localTurnSessionsOf(userId),
+      ...(clustered ? await openTurnSessionsOf(db, userId) : []),
+    ],
+  });
+  registerWriteLimit(app, userLimits);
+
   const warnUnknownModel = (model: string, assumed: number) =>
     logger.warn({ model, assumed_window: assumed }, 'unknown model: assuming a context window; set MODEL_CONTEXT_WINDOWS to correct it');
   const contextWindow = (model: string) => contextWindowFor(model, config.llm.contextWindowOverrides, warnUnknownModel);
@@ -117,7 +137,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const sandbox = await sandboxProbe;
   health.codeInterpreter = () => ({ available: sandbox !== undefined });
 
-  registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now() });
+  registerHealthRoutes(app, { db, metrics, sources: health, version: VERSION, startedAt: Date.now(), metricsToken: config.metricsToken });
   registerConfigRoute(app, {
     config,
     version: VERSION,
@@ -126,15 +146,14 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     codeInterpreterAvailable: () => health.codeInterpreter().available,
     registrationOpen: () => auth.registrationOpen(),
   });
-  const authLimiter = new RateLimiter(config.auth.rateLimitPerMinute, 60_000);
+  const authLimiter = authAttemptLimit(limits, config.auth.rateLimitPerMinute);
   registerAuthRoutes(app, auth, authLimiter);
   if (config.auth.oidc && config.publicUrl) {
     registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
   }
   const modelProvider = createModelProvider(config.llm);
   const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
-  // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
-  const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
+  const cluster = clustered && config.databaseUrl ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
   const workspaceTools = workspaceToolset();
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
@@ -155,20 +174,29 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     hooks: createContextHooks({ modelProvider }),
     summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
+    admitMessage: (userId, sessionUuid) => userLimits.admitMessage(userId, sessionUuid),
   });
   health.websocket = () => chat.connectionCounts();
-  // A disabled or deleted user's open chat sockets on this server close with 4403 at once.
+  // A disabled or deleted user's open chat sockets close with 4403 at once, here and on every
+  // other server of the cluster (REST needs nothing: every request reads the user's row).
+  const closeSocketsOf = (userId: string) => chat.closeConnectionsOf(userId, CLOSE_BAD_TOKEN, 'Account disabled');
   auth.onUserDisabled(async (userId) => {
-    const { rows } = await db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [userId]);
-    chat.closeConnections(new Set(rows.map((r) => r.id)), CLOSE_BAD_TOKEN, 'Account disabled');
+    closeSocketsOf(userId);
+    cluster?.announceUserDisabled(userId);
   });
+  cluster?.onUserDisabled(closeSocketsOf);
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {
     db,
     workspace,
     maxUploadBytes: config.maxUploadBytes,
-    authenticate: (request) => auth.authenticate(bearerToken(request.headers.authorization)),
+    authenticate: async (request) => {
+      const user = await auth.authenticate(bearerToken(request.headers.authorization));
+      // These routes authenticate in their handlers, after the write-limit hook has run.
+      if (isWrite(request.method)) await userLimits.admitWrite(user.id);
+      return user;
+    },
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
   });
 
@@ -215,6 +243,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   await registerWebClient(app);
 
   app.addHook('onClose', async () => {
+    limits.close();
     await mcp.close();
     await db.close();
   });

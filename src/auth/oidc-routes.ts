@@ -8,7 +8,7 @@ import { AppError } from '../errors/app-error.js';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
 import type { OidcLogin } from './oidc.js';
 import { OIDC_LOGIN_TTL_MS } from './oidc.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { RateLimit } from '../limits/rate-limits.js';
 
 const COOKIE = 'pulp_oidc_state';
 const COOKIE_PATH = `${API_PREFIX}/auth/oidc`;
@@ -25,7 +25,7 @@ function cookieOf(request: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
-export function registerOidcRoutes(app: PulpFastify, deps: { oidc: OidcLogin; publicUrl: string; limiter: RateLimiter }): void {
+export function registerOidcRoutes(app: PulpFastify, deps: { oidc: OidcLogin; publicUrl: string; limiter: RateLimit }): void {
   const secure = deps.publicUrl.startsWith('https:') ? '; Secure' : '';
   const cookie = (value: string, maxAgeS: number) => `${COOKIE}=${value}; Path=${COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${secure}`;
   const limited = async (request: { ip: string }) => deps.limiter.hit(request.ip);

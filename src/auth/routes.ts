@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
 import type { AuthService } from './auth-service.js';
-import { RateLimiter } from './rate-limit.js';
+import type { RateLimit } from '../limits/rate-limits.js';
 import { requireUser, userOf } from './request-user.js';
 
 export const UserSchema = z.object({
@@ -26,9 +26,8 @@ export const RegisterBodySchema = z.object({
 export const LoginBodySchema = z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(128) });
 export const RefreshBodySchema = z.object({ refresh_token: z.string().min(1).max(512) });
 
-export const AUTH_RATE_LIMIT = { limit: 10, windowMs: 60_000 };
-
-export function registerAuthRoutes(app: PulpFastify, auth: AuthService, limiter = new RateLimiter(AUTH_RATE_LIMIT.limit, AUTH_RATE_LIMIT.windowMs)): void {
+/** `limiter` counts attempts per client IP (login, register, refresh). */
+export function registerAuthRoutes(app: PulpFastify, auth: AuthService, limiter: RateLimit): void {
   const tags = ['auth'];
   const limited = async (request: { ip: string }) => limiter.hit(request.ip);
 

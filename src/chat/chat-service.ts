@@ -28,6 +28,11 @@ export interface ChatDeps extends Omit<TurnDeps, 'sink'> {
    * src/cluster gives the PostgreSQL-backed pair for several servers.
    */
   distribution?: (registry: ConnectionRegistry) => { coordinator: TurnCoordinator; events: ChatEventBus };
+  /**
+   * Admits a `message` frame of a user in a session before its turn starts, or throws an AppError
+   * (a per-user limit) that the socket sends as a recoverable `error`. Default: every message.
+   */
+  admitMessage?: (userId: string, sessionUuid: string) => Promise<void>;
 }
 
 export interface StartTurnInput {
@@ -41,6 +46,8 @@ export class ChatService {
   readonly #coordinator: TurnCoordinator;
   readonly #events: ChatEventBus;
   readonly #turnDeps: TurnDeps;
+  /** Turns started on this server and not yet ended, per session (a session's next turn may wait for its previous one). */
+  readonly #localTurns = new Map<string, { userId: string; count: number }>();
   #closing = false;
 
   constructor(deps: ChatDeps) {
@@ -88,14 +95,19 @@ export class ChatService {
     return this.#registry.counts();
   }
 
-  /** Closes this server's connections to the given sessions (e.g. those of a user just disabled). */
-  closeConnections(sessionUuids: ReadonlySet<string>, code: number, reason: string): void {
-    for (const conn of this.#registry.all()) if (sessionUuids.has(conn.sessionUuid)) conn.close(code, reason);
+  /** Closes this server's connections of one user (a user just disabled or deleted). */
+  closeConnectionsOf(userId: string, code: number, reason: string): void {
+    for (const conn of this.#registry.all()) if (conn.userId === userId) conn.close(code, reason);
   }
 
   /** True while a turn of the session runs (here or on another server). */
   isRunning(sessionUuid: string): boolean {
     return this.#coordinator.isRunning(sessionUuid);
+  }
+
+  /** Sessions of `userId` with a turn started on this server and not yet ended. */
+  localTurnSessionsOf(userId: string): string[] {
+    return [...this.#localTurns].filter(([, t]) => t.userId === userId).map(([sessionUuid]) => sessionUuid);
   }
 
   /** Resolves when the session has no running turn, or after `timeoutMs`. */
@@ -110,23 +122,39 @@ export class ChatService {
   async startTurn(input: StartTurnInput): Promise<FinishReason | undefined> {
     let finish: FinishReason | undefined;
     const turnId = `turn_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-    await this.#coordinator.start(
-      input.session.id,
-      async (token) => {
-        finish = await runTurn(this.#turnDeps, {
-          sessionUuid: input.session.id,
-          sessionId: input.session.session_id,
-          turnId,
-          contents: input.frame.messages.map((m) => m.content),
-          ...(input.frame.model ? { model: input.frame.model } : {}),
-          ...(input.frame.reasoning_effort ? { reasoningEffort: input.frame.reasoning_effort } : {}),
-          token,
-          requestId: input.requestId,
-        });
-      },
-      turnId,
-    );
+    const uncount = this.#countLocalTurn(input.session);
+    try {
+      await this.#coordinator.start(
+        input.session.id,
+        async (token) => {
+          finish = await runTurn(this.#turnDeps, {
+            sessionUuid: input.session.id,
+            sessionId: input.session.session_id,
+            turnId,
+            contents: input.frame.messages.map((m) => m.content),
+            ...(input.frame.model ? { model: input.frame.model } : {}),
+            ...(input.frame.reasoning_effort ? { reasoningEffort: input.frame.reasoning_effort } : {}),
+            token,
+            requestId: input.requestId,
+          });
+        },
+        turnId,
+      );
+    } finally {
+      uncount();
+    }
     return finish;
+  }
+
+  /** Counts a turn of the session as running here until the returned function is called. */
+  #countLocalTurn(session: SessionRow): () => void {
+    const counted = this.#localTurns.get(session.id) ?? { userId: session.user_id, count: 0 };
+    counted.count += 1;
+    this.#localTurns.set(session.id, counted);
+    return () => {
+      counted.count -= 1;
+      if (counted.count === 0) this.#localTurns.delete(session.id);
+    };
   }
 
   /** Interrupts the session's running turn; false when none runs. */

@@ -10,6 +10,8 @@ export interface ChatConnection {
   readonly sessionUuid: string;
   /** Public id, put on events this connection gets outside a turn. */
   readonly sessionId: string;
+  /** Whose socket this is (to close a disabled user's sockets). */
+  readonly userId: string;
   /** Sends one text frame (already JSON). Must not throw. */
   send(data: string): void;
   /**

@@ -75,6 +75,8 @@ export const ErrorEventSchema = z.object({
   message: z.string(),
   recoverable: z.boolean(),
   request_id: z.string(),
+  /** Seconds until a refused message may be sent again (a per-user limit). */
+  retry_after: z.number().int().optional(),
 });
 
 /** Events of a turn, before the emitter stamps `type`-independent fields (session_id, turn_id, seq). */

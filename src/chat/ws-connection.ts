@@ -33,6 +33,7 @@ export interface ConnectionHandlers {
 export interface SocketOptions {
   sessionUuid: string;
   sessionId: string;
+  userId: string;
   requestId: string;
   idleTimeoutMs: number;
   pingIntervalMs: number;
@@ -50,6 +51,7 @@ function describeIssues(error: z.ZodError): string {
 export class SocketConnection implements ChatConnection {
   readonly sessionUuid: string;
   readonly sessionId: string;
+  readonly userId: string;
   #badFrames: number[] = [];
   #lastActivity: number;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -67,6 +69,7 @@ export class SocketConnection implements ChatConnection {
   ) {
     this.sessionUuid = options.sessionUuid;
     this.sessionId = options.sessionId;
+    this.userId = options.userId;
     this.#now = options.now ?? Date.now;
     this.#lastActivity = this.#now();
   }

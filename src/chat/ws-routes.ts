@@ -7,10 +7,11 @@
 import websocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { isAppError } from '../errors/app-error.js';
+import { AppError, isAppError } from '../errors/app-error.js';
 import type { PulpFastify } from '../http/server.js';
 import type { SessionRow } from '../sessions/types.js';
 import { ChatService, type ChatDeps } from './chat-service.js';
+import type { MessageFrame } from './events.js';
 import { SocketConnection } from './ws-connection.js';
 
 export type { ChatDeps } from './chat-service.js';
@@ -23,7 +24,7 @@ export const CLOSE_BAD_TOKEN = 4403;
 export const CLOSE_NO_SESSION = 4404;
 export const CLOSE_UNAVAILABLE = 4503;
 
-type Handshake = { ok: true; session: SessionRow } | { ok: false; code: number; reason: string };
+type Handshake = { ok: true; session: SessionRow; userId: string } | { ok: false; code: number; reason: string };
 
 /** The bearer token from `Sec-WebSocket-Protocol: bearer, <token>`, else from `?token=`. */
 export function tokenFrom(request: Pick<FastifyRequest, 'headers' | 'query'>): string | undefined {
@@ -75,10 +76,11 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
         socket.close(outcome.code, outcome.reason);
         return;
       }
-      const { session } = outcome;
+      const { session, userId } = outcome;
       const conn = new SocketConnection(socket, {
         sessionUuid: session.id,
         sessionId: session.session_id,
+        userId,
         requestId: request.id,
         idleTimeoutMs: deps.config.ws.idleTimeoutS * 1000,
         pingIntervalMs: deps.config.ws.pingIntervalS * 1000,
@@ -95,6 +97,25 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       if (chat.closing) return conn.close(CLOSE_UNAVAILABLE, 'Server shutting down');
       if (chat.addConnection(conn) === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
       deps.metrics.wsConnections.set(chat.connectionCounts().connections);
+      // A refused message is told to the user (code, why, when to retry) and starts nothing.
+      const admitThenStart = async (frame: MessageFrame) => {
+        try {
+          await deps.admitMessage?.(userId, session.id);
+        } catch (err) {
+          if (!isAppError(err)) log.error({ err }, 'checking the per-user limits failed');
+          const refusal = isAppError(err) ? err : new AppError('INT_9001', 'Your message could not be checked and was not sent; send it again.');
+          conn.sendEvent({
+            type: 'error',
+            code: refusal.code,
+            message: refusal.message,
+            recoverable: true,
+            request_id: request.id,
+            ...(refusal.retryAfterS !== undefined ? { retry_after: refusal.retryAfterS } : {}),
+          });
+          return;
+        }
+        await chat.startTurn({ session, frame, requestId: request.id });
+      };
       conn.activate({
         onMessage: (frame) => {
           // The operator's MODELS list binds the socket as it binds the REST routes: a frame may
@@ -109,7 +130,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
             });
             return;
           }
-          void chat.startTurn({ session, frame, requestId: request.id }).catch((err: unknown) => log.error({ err }, 'turn crashed'));
+          admitThenStart(frame).catch((err: unknown) => log.error({ err }, 'turn crashed'));
         },
         onInterrupt: () => {
           chat.interrupt(session.id);
@@ -136,7 +157,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
     try {
       const session = await deps.findOwnedSession(userId, publicId);
       if (!session) return { ok: false, code: CLOSE_NO_SESSION, reason: 'Session not found' };
-      return { ok: true, session };
+      return { ok: true, session, userId };
     } catch (err) {
       log.error({ err }, 'session lookup failed');
       return { ok: false, code: 1011, reason: 'Internal error' };

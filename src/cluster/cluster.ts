@@ -55,6 +55,10 @@ export interface Cluster {
   distribution(registry: ConnectionRegistry): { coordinator: TurnCoordinator; events: ChatEventBus };
   /** Connects and starts the sweeper; call after `distribution`. */
   start(): Promise<void>;
+  /** Tells the other servers that a user lost access (disabled or deleted). */
+  announceUserDisabled(userId: string): void;
+  /** Calls `listener` when another server announces a user lost access. */
+  onUserDisabled(listener: (userId: string) => void): void;
 }
 
 export function newServerId(): string {
@@ -66,6 +70,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   const logger = options.logger.child({ server_id: serverId });
   let coordinator: ClusterTurnCoordinator | undefined;
   let bus: ClusterEventBus | undefined;
+  const disabledListeners: Array<(userId: string) => void> = [];
   const lockConnection = new DedicatedConnection({
     url: options.url,
     name: `pulp-locks-${serverId}`,
@@ -83,7 +88,10 @@ export function createCluster(options: ClusterOptions): Cluster {
         db: options.db,
         registry,
         logger,
-        onControl: (control) => coordinator?.onControl(control),
+        onControl: (control) => {
+          if (control.t === 'user_disabled') for (const listener of disabledListeners) listener(control.u);
+          else coordinator?.onControl(control);
+        },
       });
       const c = new ClusterTurnCoordinator({
         serverId,
@@ -114,6 +122,12 @@ export function createCluster(options: ClusterOptions): Cluster {
       await lockConnection.client();
       await coordinator.open();
       logger.info('cluster mode: turns and events are shared through PostgreSQL');
+    },
+    announceUserDisabled(userId) {
+      bus?.control({ t: 'user_disabled', u: userId });
+    },
+    onUserDisabled(listener) {
+      disabledListeners.push(listener);
     },
   };
 }

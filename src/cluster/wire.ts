@@ -3,7 +3,7 @@
  * PostgreSQL's 8000-byte limit. A payload is a header line and then, in order:
  *   `e <session uuid> <event JSON>`        an event, inline
  *   `r <session uuid> <turn id> <seq>`     an event too big to inline: read it from turn_events
- *   `c <control JSON>`                     interrupt / started / ended
+ *   `c <control JSON>`                     interrupt / started / ended / user_disabled
  * Event JSON never contains a raw newline (JSON.stringify escapes it), so lines split safely and
  * the event's text is forwarded to sockets as it came, without parsing and serializing again.
  */
@@ -15,7 +15,9 @@ const VERSION = 'P1';
 export type Control =
   | { t: 'interrupt'; s: string; reason: 'user' | 'new_message' }
   | { t: 'started'; s: string; turn: string }
-  | { t: 'ended'; s: string; turn: string };
+  | { t: 'ended'; s: string; turn: string }
+  /** A user was disabled or deleted: every server closes that user's sockets. */
+  | { t: 'user_disabled'; u: string };
 
 export type WireLine =
   | { kind: 'event'; sessionUuid: string; data: string }

@@ -42,6 +42,15 @@ const int = (fallback: number, min: number, max: number) =>
       return n;
     });
 
+/** The fallback of a variable whose default depends on another one. */
+const UNSET = -1;
+
+/**
+ * Per-user limits in `AUTH_MODE=jwt` when not configured. In `none` mode the one local user is the
+ * operator, and nothing is limited unless configured.
+ */
+export const DEFAULT_USER_LIMITS = { maxConcurrentTurns: 3, messagesPerMin: 30, writesPerMin: 120 } as const;
+
 const optionalString = z
   .string()
   .optional()
@@ -99,6 +108,10 @@ const EnvSchema = z.object({
   JWT_SECRET: optionalString,
   ALLOW_REGISTRATION: bool(false),
   AUTH_RATE_LIMIT_PER_MIN: int(10, 1, 1_000_000),
+  // Per-user fair shares (0 = off); unset → the defaults below for AUTH_MODE=jwt, off in none mode.
+  USER_MAX_CONCURRENT_TURNS: int(UNSET, 0, 10_000),
+  USER_MESSAGES_PER_MIN: int(UNSET, 0, 1_000_000),
+  USER_WRITES_PER_MIN: int(UNSET, 0, 1_000_000),
   ALLOW_UNAUTHENTICATED_REMOTE: bool(false),
   WS_MAX_CONNECTIONS: int(1000, 1, 1_000_000),
   WS_MAX_CONNECTIONS_PER_SESSION: int(3, 1, 1000),
@@ -117,6 +130,7 @@ const EnvSchema = z.object({
     .transform((v) => (v ? v : 'info')),
   LOG_FORMAT: z.enum(['json', 'pretty', '']).optional().transform((v) => (v ? v : 'json')),
   DEBUG: bool(false),
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, { message: 'must be at least 16 characters' }),
   // The server's external base URL (single sign-on redirects, the Host/Origin check).
   PUBLIC_URL: url(['http:', 'https:']),
   // Single sign-on and password login.
@@ -197,10 +211,14 @@ export interface Config {
     pingIntervalS: number;
   };
   mcp: { configPath: string | undefined; poolSize: number; acquireTimeoutMs: number };
+  /** Per-user fair shares; 0 is off (src/limits). */
+  userLimits: { maxConcurrentTurns: number; messagesPerMin: number; writesPerMin: number };
   maxUploadBytes: number;
   codeInterpreter: { mode: 'auto' | 'on' | 'off'; timeoutS: number; memoryMb: number };
   log: { level: string; format: 'json' | 'pretty' };
   debug: boolean;
+  /** `METRICS_TOKEN`: the bearer token `/metrics` requires; undefined leaves it open. */
+  metricsToken: string | undefined;
   network: {
     /** Extra accepted Host names (`*` turns the Host check off). */
     allowedHosts: string[];
@@ -265,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
 
+  const perUser = (value: number, jwtDefault: number) => (value !== UNSET ? value : e.AUTH_MODE === 'jwt' ? jwtDefault : 0);
   const publicUrl = e.PUBLIC_URL?.replace(/\/+$/, '');
   const oidc = oidcConfig(e, publicUrl);
 
@@ -311,6 +330,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       poolSize: e.MCP_POOL_SIZE,
       acquireTimeoutMs: e.MCP_ACQUIRE_TIMEOUT_MS,
     },
+    userLimits: {
+      maxConcurrentTurns: perUser(e.USER_MAX_CONCURRENT_TURNS, DEFAULT_USER_LIMITS.maxConcurrentTurns),
+      messagesPerMin: perUser(e.USER_MESSAGES_PER_MIN, DEFAULT_USER_LIMITS.messagesPerMin),
+      writesPerMin: perUser(e.USER_WRITES_PER_MIN, DEFAULT_USER_LIMITS.writesPerMin),
+    },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     codeInterpreter: {
       mode: e.CODE_INTERPRETER,
@@ -319,6 +343,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
+    metricsToken: e.METRICS_TOKEN,
     network: {
       allowedHosts: (e.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       fetchAllowedHosts: e.FETCH_ALLOWED_HOSTS,

@@ -41,6 +41,9 @@ export const ERROR_CODES = {
   DB_8001: { status: 500, message: 'Database error.' },
   DB_8002: { status: 503, message: 'Database unavailable.' },
   INT_9001: { status: 500, message: 'Internal error.' },
+  QUOTA_9101: { status: 429, message: 'Too many messages; wait a moment.' },
+  QUOTA_9102: { status: 429, message: 'Too many turns running at once.' },
+  QUOTA_9103: { status: 429, message: 'Too many changes; wait a moment.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -51,18 +54,26 @@ export interface ErrorDetail {
   code?: string;
 }
 
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Seconds until the refused request may succeed (a limit): sent as `Retry-After`. */
+  retryAfterS?: number;
+}
+
 /** An error meant for the client: its code decides the HTTP status, its message is shown as is. */
 export class AppError extends Error {
   override name = this.constructor.name;
   readonly status: number;
+  readonly retryAfterS: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message?: string,
     readonly details?: ErrorDetail[],
-    options?: { cause?: unknown },
+    options?: AppErrorOptions,
   ) {
-    super(message ?? ERROR_CODES[code].message, options);
+    super(message ?? ERROR_CODES[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = ERROR_CODES[code].status;
+    this.retryAfterS = options?.retryAfterS;
   }
 }
 

@@ -5,6 +5,7 @@ import type { Database } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
 import type { HealthSources } from './health-sources.js';
+import { requireMetricsToken } from './metrics-token.js';
 
 /** `/health/ready` answers 503 when the database does not answer within this bound. */
 export const READY_TIMEOUT_MS = 2_000;
@@ -15,6 +16,8 @@ export interface HealthDeps {
   sources: HealthSources;
   version: string;
   startedAt: number;
+  /** `METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
 async function databaseHealthy(db: Database): Promise<boolean> {
@@ -70,7 +73,8 @@ export function registerHealthRoutes(app: PulpFastify, deps: HealthDeps): void {
     };
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  const guarded = deps.metricsToken ? { onRequest: requireMetricsToken(deps.metricsToken) } : {};
+  app.get('/metrics', { schema: { hide: true }, ...guarded }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -17,6 +17,8 @@ export interface ErrorBody {
     timestamp: string;
     path: string;
     details?: ErrorDetail[];
+    /** Seconds to wait before trying again (refusals by a limit; the same as `Retry-After`). */
+    retry_after?: number;
     debug?: { name: string; message: string; stack?: string };
   };
 }
@@ -36,6 +38,7 @@ export function errorBody(
     },
   };
   if (error.details?.length) body.error.details = error.details;
+  if (error.retryAfterS !== undefined) body.error.retry_after = error.retryAfterS;
   if (debug instanceof Error) body.error.debug = { name: debug.name, message: debug.message, stack: debug.stack };
   return body;
 }
@@ -109,6 +112,7 @@ export function sendError(
   } else {
     request.log.info({ code: appError.code, status: appError.status }, appError.message);
   }
+  if (appError.retryAfterS !== undefined) void reply.header('retry-after', String(appError.retryAfterS));
   return reply
     .code(appError.status)
     .type('application/json; charset=utf-8')

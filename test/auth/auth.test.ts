@@ -146,14 +146,21 @@ describe('registration by default', () => {
 });
 
 describe('login rate limit', () => {
-  it('limits login attempts per IP to 10 a minute', async () => {
+  it('limits login attempts per IP to 10 a minute, and the refusal says when to try again', async () => {
     const server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET });
     try {
       const anon = apiClient(server.baseUrl);
       const results: number[] = [];
-      for (let i = 0; i < 11; i++) results.push((await anon('POST', '/auth/login', { email: 'x@example.com', password: 'whatever1' })).status);
-      expect(results.slice(0, 10)).toEqual(Array(10).fill(401));
-      expect(results[10]).toBe(429);
+      for (let i = 0; i < 10; i++) results.push((await anon('POST', '/auth/login', { email: 'x@example.com', password: 'whatever1' })).status);
+      expect(results).toEqual(Array(10).fill(401));
+      const refused = await anon('POST', '/auth/login', { email: 'x@example.com', password: 'whatever1' });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('AUTH_1007');
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(refused.body.error.retry_after).toBe(retryAfter);
+      expect(refused.body.error.message).toBe(`Too many attempts; try again in ${retryAfter} s.`);
     } finally {
       await server.close();
     }

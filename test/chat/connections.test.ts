@@ -6,7 +6,7 @@ import type { SocketConnection } from '../../src/chat/ws-connection.js';
 import { StubSocket, stubConnection } from './stub-socket.js';
 
 function fakeConn(sessionUuid: string, inbox: string[] = []): ChatConnection {
-  return { sessionUuid, sessionId: `chat_${sessionUuid}`, send: (d) => void inbox.push(d), close: () => undefined };
+  return { sessionUuid, sessionId: `chat_${sessionUuid}`, userId: 'user-1', send: (d) => void inbox.push(d), close: () => undefined };
 }
 
 describe('connection registry', () => {

@@ -31,6 +31,7 @@ export function stubConnection(socket: StubSocket, options: Partial<SocketOption
   return new SocketConnection(socket as never, {
     sessionUuid: 'u',
     sessionId: 'chat_u',
+    userId: 'user-1',
     requestId: 'req-1',
     idleTimeoutMs: 60_000,
     pingIntervalMs: 30_000,

@@ -46,4 +46,26 @@ describe('health and metrics', () => {
     expect(text).toContain('pulp_db_pool_connections');
     expect(text).toContain('pulp_turns_total');
   });
+
+  it('needs METRICS_TOKEN as a bearer token when it is set', async () => {
+    const token = 'metrics-token-of-the-operator';
+    const guarded = await startTestServer({ METRICS_TOKEN: token });
+    try {
+      const metrics = (authorization?: string) => fetch(`${guarded.baseUrl}/metrics`, authorization ? { headers: { authorization } } : {});
+      const none = await metrics();
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(((await none.json()) as { error: { code: string } }).error.code).toBe('AUTH_1001');
+      for (const wrong of [`Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, 'Bearer x', `Basic ${token}`]) {
+        expect((await metrics(wrong)).status).toBe(401);
+      }
+      const ok = await metrics(`Bearer ${token}`);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('pulp_http_requests_total');
+      // The health routes stay open for probes.
+      expect((await apiClient(guarded.baseUrl)('GET', '/health/live')).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+  });
 });

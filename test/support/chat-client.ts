@@ -32,8 +32,10 @@ export interface ChatClient {
   close(): void;
 }
 
-export async function openChat(baseUrl: string, sessionId: string): Promise<ChatClient> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/chat/${sessionId}`);
+/** Opens a chat socket; `token` (jwt mode) goes as the `bearer` subprotocol. */
+export async function openChat(baseUrl: string, sessionId: string, token?: string): Promise<ChatClient> {
+  const url = `${baseUrl.replace(/^http/, 'ws')}/ws/chat/${sessionId}`;
+  const ws = token ? new WebSocket(url, ['bearer', token]) : new WebSocket(url);
   const events: Event[] = [];
   const watchers = new Set<() => void>();
   ws.on('message', (data) => {

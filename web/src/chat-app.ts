@@ -50,6 +50,7 @@ export class ChatApp {
   /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
   #catchingUp: string | null = null;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** A message sent whose turn has not started: a refusal (a limit, a bad model) puts it back in the box. */
 
   constructor(
     private readonly api: ApiClient,

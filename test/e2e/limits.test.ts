@@ -1,0 +1,51 @@
+/**
+ * A message refused by a per-user limit in the web client: its bubble keeps the text, says why and
+ * when to send it again, and offers Retry; nothing of it was stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { browserSkipReason, launchBrowser, type TestBrowser } from './support/browser.js';
+import { send, waitForTurnEnd } from './support/page-helpers.js';
+import { startServerForBrowser, type BrowserTestServer } from './support/pulp-server.js';
+
+const skipReason = browserSkipReason();
+if (skipReason) process.stdout.write(`${skipReason}\n`);
+
+describe.skipIf(skipReason !== null)('a refused message in the web client', () => {
+  let server: BrowserTestServer;
+  let browser: TestBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    server = await startServerForBrowser({ USER_MESSAGES_PER_MIN: '1' });
+    browser = await launchBrowser();
+    page = browser.page;
+    await page.goto(server.baseUrl);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('marks the message failed with the reason and when to retry, and keeps its text', async () => {
+    await page.getByTestId('new-session').click();
+    await send(page, 'first message');
+    await page.getByTestId('assistant-message').first().waitFor();
+    await waitForTurnEnd(page);
+
+    await send(page, 'second message, over the limit');
+    const bubble = page.getByTestId('user-message').nth(1);
+    await bubble.getByTestId('send-failed').waitFor();
+    expect(await bubble.getByTestId('send-failed').innerText()).toMatch(
+      /Too many messages: the limit is 1 message a minute\. Your message was not sent; send it again in \d+ s\. \(QUOTA_9101\)/,
+    );
+    expect(await bubble.innerText()).toContain('second message, over the limit');
+    await bubble.getByTestId('retry-send').waitFor();
+    const sessionId = await page.evaluate(() => location.hash.slice(1));
+    const answer = await fetch(`${server.baseUrl}/api/v1/sessions/${sessionId}/messages?limit=100`);
+    const stored = ((await answer.json()) as { messages: Array<{ role: string; content: string }> }).messages;
+    expect(stored.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['first message']);
+    await browser.screenshot('refused-message');
+  });
+});
