@@ -88,6 +88,8 @@ export function expectSafeAnswer(target: Target, res: RawResponse, label: string
   expect(text.includes(target.marker), `another user's data in ${context}`).toBe(false);
   if (res.status < 400) return;
   expect(String(res.headers['content-type']), context).toMatch(/^application\/json/);
+  // A HEAD answer has the headers of the envelope but no body.
+  if (label.startsWith('HEAD ')) return;
   const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; request_id?: unknown } };
   const code = String(body.error?.code);
   expect(code, context).toMatch(ENVELOPE_CODE);
