@@ -196,8 +196,8 @@ export function bodyText(value: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
  */
 export function percentEncode(text: string): string {
   return Array.from(text, (ch) => {
-    if (ch.isWellFormed()) return encodeURIComponent(ch);
     const unit = ch.charCodeAt(0);
+    if (ch.length === 2 || unit < 0xd800 || unit > 0xdfff) return encodeURIComponent(ch);
     return [0xe0 | (unit >> 12), 0x80 | ((unit >> 6) & 0x3f), 0x80 | (unit & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
   }).join('');
 }

@@ -110,8 +110,8 @@ export class Figures {
   readonly #inputs = new Map<string, number>();
   readonly #statuses = new Map<string, number>();
 
-  count(kind: string, status?: number): void {
-    this.#inputs.set(kind, (this.#inputs.get(kind) ?? 0) + 1);
+  count(kind: string, status?: number, times = 1): void {
+    this.#inputs.set(kind, (this.#inputs.get(kind) ?? 0) + times);
     if (status !== undefined) {
       const family = `${Math.floor(status / 100)}xx`;
       this.#statuses.set(family, (this.#statuses.get(family) ?? 0) + 1);
@@ -130,7 +130,7 @@ const TOOL_MESSAGE = /^TOOL (\w+) ([\s\S]*)$/;
 
 /**
  * The fake model: a `TOOL name {args}` message makes one tool call with those arguments, then
- * answers "ok"; anything else is answered "ok" at once.
+ * answers "ok"; `settle-N` is answered `settled settle-N`; anything else "ok" at once.
  */
 function scriptModel(fake: FakeOpenAI): void {
   fake.setHandler((request): FakeResponse => {
@@ -146,6 +146,8 @@ function scriptModel(fake: FakeOpenAI): void {
       const argumentsObject = args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : { value: args };
       return { steps: [{ type: 'tool_call', name: call[1]!, arguments: argumentsObject }] };
     }
+    // The last message of a fuzzed socket: its answer names it, so the fuzzer knows its turn.
+    if (user.startsWith('settle-')) return { steps: [{ type: 'text', deltas: [`settled ${user}`] }] };
     return { steps: [{ type: 'text', deltas: ['ok'] }] };
   });
 }
@@ -162,7 +164,9 @@ async function chatTurn(wsUrl: string, account: { token: string; sessionId: stri
     await new Promise<void>((resolve, reject) => {
       ws.on('message', (data: Buffer) => {
         const event = JSON.parse(data.toString('utf8')) as { type: string; finish_reason?: string };
-        if (event.type === 'assistant_end') (event.finish_reason === 'stop' ? resolve : reject)(new Error(`turn ended: ${event.finish_reason}`));
+        if (event.type !== 'assistant_end') return;
+        if (event.finish_reason === 'stop') resolve();
+        else reject(new Error(`turn ended: ${event.finish_reason}`));
       });
       ws.once('open', () => ws.send(JSON.stringify({ type: 'message', messages: [{ content }] })));
       ws.once('error', reject);
