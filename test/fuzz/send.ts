@@ -37,7 +37,7 @@ export async function toolsOfA(target: Target): Promise<Map<string, WorkspaceToo
 }
 
 /** Calls a tool; the result must be a JSON tool result, an error with a registered code, and free of B's data. */
-export async function callTool(target: Target, tools: Map<string, WorkspaceTool>, input: ToolInput): Promise<boolean> {
+export async function callTool(target: Target, tools: Map<string, WorkspaceTool>, input: ToolInput): Promise<{ success: boolean; code?: string }> {
   const tool = tools.get(input.name);
   if (!tool) throw new Error(`no tool ${input.name}`);
   const args = JSON.stringify(input.arguments) ?? 'null';
@@ -51,7 +51,7 @@ export async function callTool(target: Target, tools: Map<string, WorkspaceTool>
     expect(status, `${label}: ${out.slice(0, 300)}`).toBeDefined();
     expect(status, `${label}: ${out.slice(0, 300)}`).toBeLessThan(500);
   }
-  return result.success === true;
+  return { success: result.success === true, ...(result.error?.code ? { code: result.error.code } : {}) };
 }
 
 /** Close codes a fuzzed socket may end with: normal, no such session, too many bad frames, too big. */
@@ -62,6 +62,8 @@ export interface SocketOutcome {
   /** Turns started and tool calls completed on the way. */
   turns: number;
   toolCalls: number;
+  /** The codes of the error events received. */
+  errorCodes: string[];
   /** Set when the server closed the socket (or refused the upgrade with an HTTP status). */
   closeCode?: number;
 }
@@ -90,7 +92,7 @@ export async function sendSocket(target: Target, input: SocketInput): Promise<So
   const label = `socket ${url} ${JSON.stringify(input.frames).slice(0, 400)}`;
   const ws = new WebSocket(url, ['bearer', target.a.token]);
   const events: WireEvent[] = [];
-  const outcome: SocketOutcome = { events: 0, turns: 0, toolCalls: 0 };
+  const outcome: SocketOutcome = { events: 0, turns: 0, toolCalls: 0, errorCodes: [] };
   let failure: Error | undefined;
   const watchers = new Set<() => void>();
   const notify = () => watchers.forEach((w) => w());
@@ -126,6 +128,7 @@ export async function sendSocket(target: Target, input: SocketInput): Promise<So
       if (event.type === 'assistant_start') outcome.turns++;
       if (event.type === 'function_completed') outcome.toolCalls++;
       if (event.type === 'error') {
+        outcome.errorCodes.push(String(event.code));
         const status = ERROR_CODES[event.code as ErrorCode]?.status;
         expect(status, `${label}: ${text}`).toBeDefined();
         expect(status, `${label}: ${text}`).toBeLessThan(500);
