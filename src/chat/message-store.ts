@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
+import { toStorableJson, toStorableText } from '../util/storable-text.js';
 import { MessageStatusSchema, statusOf, type RowFlags } from './row-flags.js';
 
 /** A row of `messages` as the database returns it. */
@@ -82,17 +83,21 @@ SELECT * FROM ins`;
  * in one statement. `seq` is MAX+1 at insert time, so rows sort in the order they were inserted;
  * the turn coordinator guarantees one writer per session (summarization runs inside the turn).
  */
+const storable = (text: string | null | undefined): string | null => (text == null ? null : toStorableText(text));
+
 export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMessage): Promise<MessageRow> {
   const { rows } = await q.query<MessageRow>(INSERT_SQL, [
     sessionUuid,
     m.role,
-    m.content ?? null,
+    // The model's text and tool calls can hold U+0000 or a lone surrogate, which PostgreSQL
+    // refuses; they are saved with U+FFFD instead of failing the turn (user input is refused earlier).
+    storable(m.content),
     m.metadata ?? {},
-    m.tool_call_id ?? null,
-    m.tool_name ?? null,
-    // jsonb: objects go as JSON text already; an empty object must not become SQL NULL.
-    m.tool_arguments ?? null,
-    m.tool_result ?? null,
+    storable(m.tool_call_id),
+    storable(m.tool_name),
+    // jsonb as JSON text; an empty object must not become SQL NULL.
+    m.tool_arguments == null ? null : toStorableJson(m.tool_arguments),
+    storable(m.tool_result),
     m.tool_success ?? null,
   ]);
   const row = rows[0];

@@ -17,3 +17,24 @@ export function unstorableReason(text: string): string | undefined {
   if (UNPAIRED_SURROGATE.test(text)) return SURROGATE_MESSAGE;
   return undefined;
 }
+
+const UNSTORABLE = new RegExp(`\\u0000|${UNPAIRED_SURROGATE.source}`, 'g');
+
+/**
+ * `text` with U+0000 and unpaired surrogates replaced by U+FFFD. For text Pulp did not get from
+ * the user — the model's answer, tool arguments and results — which must be saved, not refused.
+ */
+export function toStorableText(text: string): string {
+  return text.replace(UNSTORABLE, '\ufffd');
+}
+
+/** JSON text for a jsonb parameter, every string and key made storable (`toStorableText`). */
+export function toStorableJson(value: unknown): string {
+  const json = JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === 'string') return toStorableText(item);
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+    const entries = Object.entries(item as Record<string, unknown>);
+    return entries.some(([key]) => unstorableReason(key) !== undefined) ? Object.fromEntries(entries.map(([key, v]) => [toStorableText(key), v])) : item;
+  });
+  return json ?? 'null';
+}

@@ -15,7 +15,7 @@ import { expectBUntouched, expectHealthy, startTarget, type Target } from './tar
 interface CorpusFile {
   what_it_broke: string;
   inputs: Array<RestInput | UploadInput | ToolInput | SocketInput>;
-  expect?: { status?: number; code?: string; status_range?: [number, number]; socket_error?: string; tool_error?: string };
+  expect?: { status?: number; code?: string; status_range?: [number, number]; socket_error?: string; socket_errors?: string[]; tool_error?: string };
 }
 
 const CORPUS_DIR = new URL('./corpus/', import.meta.url);
@@ -55,6 +55,7 @@ describe('the corpus of inputs that once failed', () => {
       } else {
         const outcome = await sendSocket(target, input);
         if (wanted.socket_error !== undefined) expect(outcome.errorCodes, label).toContain(wanted.socket_error);
+        if (wanted.socket_errors !== undefined) expect(outcome.errorCodes, label).toEqual(wanted.socket_errors);
       }
     }
     await expectHealthy(target);

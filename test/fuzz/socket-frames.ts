@@ -1,6 +1,6 @@
 /**
  * Chat socket inputs: valid frames (messages, some asking the fake model for a tool call with
- * hostile arguments; interrupts, pings, resumes), mutated frames, text that is not JSON and binary
+ * hostile arguments or for a hostile answer; interrupts, pings, resumes), mutated frames, text that is not JSON and binary
  * frames, sent on user A's session, user B's, or one that does not exist.
  */
 import fc from 'fast-check';
@@ -23,6 +23,8 @@ const content = fc.oneof(
   { weight: 2, arbitrary: fc.string({ minLength: 1, maxLength: 60 }) },
   // The fake model makes this tool call, so tool arguments travel the whole turn.
   { weight: 4, arbitrary: toolCall().map((call) => `TOOL ${call.name} ${JSON.stringify(call.arguments) ?? 'null'}`) },
+  // The fake model answers with this text: hostile model output.
+  { weight: 2, arbitrary: hostileString().map((text) => `ECHO ${JSON.stringify(text)}`) },
 );
 
 const messageFrame = fc.record(

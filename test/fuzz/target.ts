@@ -130,7 +130,8 @@ const TOOL_MESSAGE = /^TOOL (\w+) ([\s\S]*)$/;
 
 /**
  * The fake model: a `TOOL name {args}` message makes one tool call with those arguments, then
- * answers "ok"; `settle-N` is answered `settled settle-N`; anything else "ok" at once.
+ * answers "ok"; `ECHO "text"` is answered with that text (hostile model output); `settle-N` is
+ * answered `settled settle-N`; anything else "ok" at once.
  */
 function scriptModel(fake: FakeOpenAI): void {
   fake.setHandler((request): FakeResponse => {
@@ -145,6 +146,16 @@ function scriptModel(fake: FakeOpenAI): void {
       }
       const argumentsObject = args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : { value: args };
       return { steps: [{ type: 'tool_call', name: call[1]!, arguments: argumentsObject }] };
+    }
+    // `ECHO "json string"`: the model answers with that text, whatever it holds.
+    if (user.startsWith('ECHO ')) {
+      let text: unknown;
+      try {
+        text = JSON.parse(user.slice(5));
+      } catch {
+        text = user.slice(5);
+      }
+      return { steps: [{ type: 'text', deltas: [String(text)] }] };
     }
     // The last message of a fuzzed socket: its answer names it, so the fuzzer knows its turn.
     if (user.startsWith('settle-')) return { steps: [{ type: 'text', deltas: [`settled ${user}`] }] };
