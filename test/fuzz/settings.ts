@@ -17,9 +17,12 @@ for (const [name, value] of [['FUZZ_SEED', FUZZ_SEED], ['FUZZ_RUNS', RUNS_FACTOR
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number`);
 }
 
-/** A test's time limit: generous for CI's counts, or the FUZZ_SECONDS budget plus shrinking. */
-export function fuzzTimeout(ciMs: number): number {
-  return SECONDS === undefined ? ciMs * Math.max(1, RUNS_FACTOR) : SECONDS * 1000 + ciMs;
+/**
+ * A test's time limit: generous for CI's counts (scaled by FUZZ_RUNS), or the FUZZ_SECONDS budget
+ * of each of its `properties` plus room for shrinking.
+ */
+export function fuzzTimeout(ciMs: number, properties = 1): number {
+  return SECONDS === undefined ? ciMs * Math.max(1, RUNS_FACTOR) : SECONDS * 1000 * properties + ciMs;
 }
 
 /** fast-check parameters for a property that runs `batches` batches in CI. */
