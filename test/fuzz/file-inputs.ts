@@ -83,6 +83,18 @@ const part: fc.Arbitrary<Part> = fc.record({
   content: fc.oneof(fc.constantFrom('input', 'output', 'sub', 'hello', ''), hostileString(), hostilePath()),
 });
 
+/** A file part with a plain name, and maybe a `folder` or `path` field: an upload that should work. */
+const wellFormedParts: fc.Arbitrary<Part[]> = fc
+  .tuple(
+    fc.constantFrom('a.txt', 'report.csv', 'notes.txt', 'é.md', 'x y.txt'),
+    fc.oneof(fc.constantFrom('hello', ''), hostileString()),
+    fc.option(fc.tuple(fc.constantFrom('folder', 'path'), fc.constantFrom('input', 'output', 'sub', 'sub/deeper')), { nil: undefined }),
+  )
+  .map(([name, content, field]) => [
+    ...(field ? [{ headers: [`Content-Disposition: form-data; name="${field[0]}"`], content: field[1] }] : []),
+    { headers: [`Content-Disposition: form-data; name="file"; filename="${name}"`, 'Content-Type: text/plain'], content },
+  ]);
+
 /** A multipart body: parts in any order, then maybe broken (cut short, no closing boundary, LF line ends). */
 export function uploadRequest(): fc.Arbitrary<UploadInput> {
   const boundary = fc.oneof(fc.constantFrom('XX', 'fuzzboundary', '----WebKitFormBoundary7MA4YWxkTrZu0gW', 'a b', '"quoted"'), fc.string({ minLength: 1, maxLength: 70, unit: 'grapheme-ascii' }));
@@ -90,8 +102,8 @@ export function uploadRequest(): fc.Arbitrary<UploadInput> {
     .tuple(
       SESSIONS,
       boundary,
-      fc.array(part, { maxLength: 4 }),
-      fc.constantFrom('whole', 'whole', 'whole', 'cut', 'no-end', 'lf', 'other-boundary', 'no-boundary', 'not-multipart'),
+      fc.oneof(wellFormedParts, fc.array(part, { maxLength: 4 })),
+      fc.constantFrom('whole', 'whole', 'whole', 'whole', 'whole', 'whole', 'cut', 'no-end', 'lf', 'other-boundary', 'no-boundary', 'not-multipart'),
       fc.nat(),
       fc.option(fc.tuple(fc.constantFrom('folder', 'path'), FOLDERS.map(percentEncode)).map(([k, v]) => `?${k}=${v}`), { nil: '' }),
     )
