@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
-import { toStorableJson, toStorableText } from '../util/storable-text.js';
+import { toStorableObject, toStorableText } from '../util/storable-text.js';
 import { MessageStatusSchema, statusOf, type RowFlags } from './row-flags.js';
 
 /** A row of `messages` as the database returns it. */
@@ -95,8 +95,8 @@ export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMes
     m.metadata ?? {},
     storable(m.tool_call_id),
     storable(m.tool_name),
-    // jsonb as JSON text; an empty object must not become SQL NULL.
-    m.tool_arguments == null ? null : toStorableJson(m.tool_arguments),
+    // jsonb: objects go as JSON text already; an empty object must not become SQL NULL.
+    m.tool_arguments == null ? null : toStorableObject(m.tool_arguments),
     storable(m.tool_result),
     m.tool_success ?? null,
   ]);

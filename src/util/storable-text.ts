@@ -38,3 +38,8 @@ export function toStorableJson(value: unknown): string {
   });
   return json ?? 'null';
 }
+
+/** A copy of a JSON object with every string and key made storable, for a jsonb parameter the driver serializes. */
+export function toStorableObject(value: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(toStorableJson(value)) as Record<string, unknown>;
+}

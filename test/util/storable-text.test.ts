@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NUL_MESSAGE, SURROGATE_MESSAGE, toStorableJson, toStorableText, unstorableReason } from '../../src/util/storable-text.js';
+import { NUL_MESSAGE, SURROGATE_MESSAGE, toStorableJson, toStorableObject, toStorableText, unstorableReason } from '../../src/util/storable-text.js';
 
 describe('text PostgreSQL cannot store', () => {
   it('accepts any valid Unicode text, emoji (a surrogate pair) and non-BMP characters included', () => {
@@ -21,5 +21,6 @@ describe('text PostgreSQL cannot store', () => {
     expect(JSON.parse(json)).toEqual([{ type: 'message', content: 'x\ufffd', 'k\ufffd': [1, null, true, 'ok'] }, {}]);
     expect(json).not.toMatch(/\\u(0000|d[89a-f])/i);
     expect(toStorableJson(undefined)).toBe('null');
+    expect(toStorableObject({ path: 'input/\u0000', n: 1 })).toEqual({ path: 'input/\ufffd', n: 1 });
   });
 });
