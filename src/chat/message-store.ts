@@ -78,13 +78,14 @@ WITH ins AS (
 )
 SELECT * FROM ins`;
 
+/** Model-made text with U+0000 or lone surrogates replaced (see `util/storable-text.ts`). */
+const storable = (text: string | null | undefined): string | null => (text == null ? null : toStorableText(text));
+
 /**
  * Inserts one row at the end of the session's history and counts it in `sessions.message_count`,
  * in one statement. `seq` is MAX+1 at insert time, so rows sort in the order they were inserted;
  * the turn coordinator guarantees one writer per session (summarization runs inside the turn).
  */
-const storable = (text: string | null | undefined): string | null => (text == null ? null : toStorableText(text));
-
 export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMessage): Promise<MessageRow> {
   const { rows } = await q.query<MessageRow>(INSERT_SQL, [
     sessionUuid,
