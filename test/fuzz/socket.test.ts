@@ -1,11 +1,11 @@
 /**
  * Fuzzing the chat socket: valid, mutated, non-JSON and binary frames on user A's session, user
- * B's and nobody's; messages that make the fake model call tools with hostile arguments. No error
- * event with a server-side code, no unexpected close (never 1011), B's data never sent to A, and the
- * server healthy after every batch.
+ * B's and nobody's; messages that make the fake model call tools with hostile arguments or answer
+ * with hostile text. No error event with a server-side code, no unexpected close (never 1011),
+ * B's data never sent to A nor to the model in A's turns, and the server healthy after every batch.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendSocket } from './send.js';
 import { fuzzBanner, fuzzParameters, fuzzTimeout } from './settings.js';
 import { socketInput } from './socket-frames.js';
@@ -13,9 +13,12 @@ import { expectBUntouched, expectHealthy, Figures, startTarget, type Target } fr
 
 let target: Target;
 const figures = new Figures();
+/** Model requests made while setting up (B's own turn holds the marker); every later one is A's. */
+let setupRequests: number;
 
 beforeAll(async () => {
   target = await startTarget();
+  setupRequests = target.fake.requests.length;
   console.log(fuzzBanner('socket'));
 });
 afterAll(async () => {
@@ -41,6 +44,10 @@ describe('fuzzing the chat socket', () => {
         fuzzParameters(50),
       );
       await expectBUntouched(target);
+      // A's turns never carried B's words to the model either.
+      const sentForA = target.fake.requests.slice(setupRequests);
+      expect(sentForA.length).toBeGreaterThan(0);
+      expect(sentForA.filter((request) => JSON.stringify(request.body).includes(target.marker))).toEqual([]);
     },
     fuzzTimeout(60_000),
   );
