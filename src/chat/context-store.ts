@@ -4,6 +4,7 @@
  */
 import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
+import { toStorableJson } from '../util/storable-text.js';
 
 export const INTERRUPTED_TOOL_RESULT = 'Interrupted by the user before the tool returned.';
 export const FAILED_TURN_TOOL_RESULT = 'The turn failed before the tool returned.';
@@ -30,7 +31,7 @@ export class ContextStore {
   /** Appends `items` after the last one, in one statement. */
   async addItems(items: AgentInputItem[]): Promise<void> {
     if (items.length === 0) return;
-    await this.db.query(APPEND_SQL, [this.sessionUuid, JSON.stringify(items)]);
+    await this.db.query(APPEND_SQL, [this.sessionUuid, toStorableJson(items)]);
   }
 
   /** Removes the newest `count` items (a refused turn takes its user items back). */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ReasoningEffortSchema } from '../sessions/schemas.js';
+import { unstorableReason } from '../util/storable-text.js';
 
 export const MAX_MESSAGES_PER_FRAME = 20;
 export const MAX_MESSAGE_CHARS = 100_000;
@@ -13,8 +14,16 @@ export const MessageFrameSchema = z.strictObject({
   messages: z
     .array(
       z.object({
-        // PostgreSQL text cannot hold U+0000: refused here with a clear error, not lost in the turn.
-        content: z.string().min(1).max(MAX_MESSAGE_CHARS).refine((text) => !text.includes('\u0000'), 'must not contain the NUL character (U+0000)'),
+        // Text PostgreSQL cannot store (U+0000, a lone surrogate) is refused here with a clear error,
+        // not lost in the turn.
+        content: z
+          .string()
+          .min(1)
+          .max(MAX_MESSAGE_CHARS)
+          .superRefine((text, ctx) => {
+            const reason = unstorableReason(text);
+            if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+          }),
       }),
     )
     .min(1)

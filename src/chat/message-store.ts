@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
+import { toStorableObject, toStorableText } from '../util/storable-text.js';
 import { MessageStatusSchema, statusOf, type RowFlags } from './row-flags.js';
 
 /** A row of `messages` as the database returns it. */
@@ -82,6 +83,9 @@ WITH ins AS (
 )
 SELECT * FROM ins`;
 
+/** Model-made text with U+0000 or lone surrogates replaced (see `util/storable-text.ts`). */
+const storable = (text: string | null | undefined): string | null => (text == null ? null : toStorableText(text));
+
 /**
  * Inserts one row at the end of the session's history and counts it in `sessions.message_count`,
  * in one statement. `seq` is MAX+1 at insert time, so rows sort in the order they were inserted;
@@ -91,15 +95,17 @@ export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMes
   const { rows } = await q.query<MessageRow>(INSERT_SQL, [
     sessionUuid,
     m.role,
-    m.content ?? null,
+    // The model's text and tool calls can hold U+0000 or a lone surrogate, which PostgreSQL
+    // refuses; they are saved with U+FFFD instead of failing the turn (user input is refused earlier).
+    storable(m.content),
     m.metadata ?? {},
-    m.tool_call_id ?? null,
-    m.tool_name ?? null,
+    storable(m.tool_call_id),
+    storable(m.tool_name),
     // jsonb: objects go as JSON text already; an empty object must not become SQL NULL.
-    m.tool_arguments ?? null,
-    m.tool_result ?? null,
+    m.tool_arguments == null ? null : toStorableObject(m.tool_arguments),
+    storable(m.tool_result),
     m.tool_success ?? null,
-    m.reasoning ?? null,
+    storable(m.reasoning),
   ]);
   const row = rows[0];
   if (!row) throw new Error('insert into messages returned no row');

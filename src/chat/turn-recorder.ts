@@ -8,6 +8,7 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { ContextStore } from './context-store.js';
+import { toStorableText } from '../util/storable-text.js';
 import { insertMessage } from './message-store.js';
 import { DONE, RUNNING, STREAMING, type RowFlags } from './row-flags.js';
 import type { OpenTurn, TurnEnding } from './turn-end.js';
@@ -244,7 +245,7 @@ export class TurnRecorder {
     if (!rowId) return;
     void this.#write(async () => {
       const id = await rowId;
-      if (id) await this.db.query('UPDATE messages SET tool_result = $2, tool_success = $3, metadata = $4 WHERE id = $1', [id, result, success, flags]);
+      if (id) await this.db.query('UPDATE messages SET tool_result = $2, tool_success = $3, metadata = $4 WHERE id = $1', [id, toStorableText(result), success, flags]);
       return id;
     });
   }
@@ -284,7 +285,7 @@ export class TurnRecorder {
     segment.rowId = this.#write(async () => {
       const id = existing ? await existing : undefined;
       if (!id) return (await insertMessage(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags, reasoning })).id;
-      await this.db.query('UPDATE messages SET content = $2, metadata = $3, reasoning = $4 WHERE id = $1', [id, text, flags, reasoning]);
+      await this.db.query('UPDATE messages SET content = $2, metadata = $3, reasoning = $4 WHERE id = $1', [id, toStorableText(text), flags, reasoning === null ? null : toStorableText(reasoning)]);
       return id;
     });
   }

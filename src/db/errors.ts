@@ -33,21 +33,29 @@ export function isTransientError(err: unknown): boolean {
 
 /**
  * PostgreSQL cannot store U+0000: in text it is 22021 ("invalid byte sequence … 0x00"), in jsonb
- * 22P05 ("unsupported Unicode escape sequence"). That is the input's fault, not the database's.
+ * 22P05 ("unsupported Unicode escape sequence"). jsonb refuses an unpaired surrogate escape
+ * (`\ud800`) with 22P02 and a detail naming the surrogate. That is the input's fault, not the database's.
  */
-function isNulRefusal(err: unknown): boolean {
+function unstorableTextMessage(err: unknown): string | undefined {
   const code = field(err, 'code');
-  const raw = field(err, 'message');
-  const message = typeof raw === 'string' ? raw : '';
-  return (code === '22021' && message.includes('0x00')) || (code === '22P05' && /\\u0000|Unicode escape/i.test(message));
+  const text = (key: string) => {
+    const value = field(err, key);
+    return typeof value === 'string' ? value : '';
+  };
+  if ((code === '22021' && text('message').includes('0x00')) || (code === '22P05' && /\\u0000|Unicode escape/i.test(text('message')))) {
+    return 'The text contains the NUL character (U+0000), which cannot be stored; remove it and send again.';
+  }
+  if (code === '22P02' && /surrogate/i.test(`${text('message')} ${text('detail')}`)) {
+    return 'The text contains an unpaired UTF-16 surrogate, which is not valid Unicode and cannot be stored; send valid text.';
+  }
+  return undefined;
 }
 
-/** Turns a driver error into the wire error the client should see (VAL_2001 for a NUL character, DB_8002 or DB_8001). */
+/** Turns a driver error into the wire error the client should see (VAL_2001 for text that cannot be stored, DB_8002 or DB_8001). */
 export function toDatabaseAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isNulRefusal(err)) {
-    return new AppError('VAL_2001', 'The text contains the NUL character (U+0000), which cannot be stored; remove it and send again.', undefined, { cause: err });
-  }
+  const unstorable = unstorableTextMessage(err);
+  if (unstorable !== undefined) return new AppError('VAL_2001', unstorable, undefined, { cause: err });
   if (isConnectionError(err) || field(err, 'code') === '57P01' || field(err, 'code') === '57P03') {
     return new AppError('DB_8002', 'The database is unavailable; try again shortly.', undefined, { cause: err });
   }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import { answerClientError, sendError } from './error-envelope.js';
-import { refuseNul } from './no-nul.js';
+import { refuseUnstorableText } from './storable-text.js';
 import { terminateStuckSocketsOnClose } from './closing-sockets.js';
 import { createHostCheck, type HostCheckOptions } from './host-check.js';
 import { RouteTable } from './method-not-allowed.js';
@@ -70,7 +70,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Pulp
     reply.header('x-request-id', request.id);
   });
   app.addHook('onRequest', createHostCheck(options.network ?? {}));
-  app.addHook('preValidation', refuseNul);
+  app.addHook('preValidation', refuseUnstorableText);
   terminateStuckSocketsOnClose(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -180,7 +180,7 @@ describe('client frames', () => {
     client.ws.terminate();
   });
 
-  it('refuse a model the operator does not offer, and a message with a NUL character, storing and sending nothing', async () => {
+  it('refuse a model the operator does not offer, and a message with a NUL character or a lone surrogate, storing and sending nothing', async () => {
     const session = await h.createSession();
     const client = await h.connect(session.session_id);
     const requestsBefore = h.fake.requests.length;
@@ -194,6 +194,10 @@ describe('client frames', () => {
     at = client.events.length;
     client.send({ type: 'message', messages: [{ content: 'a\u0000b' }] });
     expect(await client.waitForType('error', at)).toMatchObject({ code: 'WS_6002', recoverable: true, message: expect.stringContaining('NUL') });
+    // A lone surrogate (JSON's \ud800 escape) cannot be stored either: jsonb refuses it.
+    at = client.events.length;
+    client.send('{"type":"message","messages":[{"content":"a\\ud800b"}]}');
+    expect(await client.waitForType('error', at)).toMatchObject({ code: 'WS_6002', recoverable: true, message: expect.stringContaining('unpaired UTF-16 surrogate') });
     expect(h.fake.requests.length).toBe(requestsBefore);
     const { rows } = await h.database.db.query<{ model: string; messages: number }>(
       'SELECT model, (SELECT count(*)::int FROM messages WHERE session_id = s.id) AS messages FROM sessions s WHERE id = $1',

@@ -74,6 +74,11 @@ describe.each(drivers)('the database layer (%s)', (driver) => {
     expect(toDatabaseAppError(inJson)).toMatchObject({ code: 'VAL_2001' });
   });
 
+  it('reports an unpaired surrogate in jsonb as the input\'s fault (VAL_2001), not a database error', async () => {
+    const lone = await db.query('SELECT $1::jsonb AS j', [JSON.stringify([{ content: 'a\ud800' }])]).catch((e: unknown) => e);
+    expect(toDatabaseAppError(lone)).toMatchObject({ code: 'VAL_2001', status: 422, message: expect.stringContaining('unpaired UTF-16 surrogate') });
+  });
+
   it('reports a constraint violation as a database error, not as unavailable', async () => {
     const err = await db.query("INSERT INTO users (email) VALUES ('keep@example.com')").catch((e: unknown) => e);
     expect(isTransientError(err)).toBe(false);

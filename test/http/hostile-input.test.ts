@@ -69,6 +69,20 @@ describe('hostile input in the default mode', () => {
     expect((await api<{ session: { title: string } }>('GET', `/sessions/${sessionId}`)).body.session.title).toBe('Plans');
   });
 
+  it('an unpaired surrogate in a JSON field is 422 VAL_2001 naming the field, not stored as U+FFFD', async () => {
+    const res = await fetch(`${server.baseUrl}/api/v1/sessions/${sessionId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"title":"Plans \\ud800 B"}',
+    });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as Envelope).error).toMatchObject({
+      code: 'VAL_2001',
+      details: [{ field: 'title', message: expect.stringContaining('unpaired UTF-16 surrogate') }],
+    });
+    expect((await api<{ session: { title: string } }>('GET', `/sessions/${sessionId}`)).body.session.title).toBe('Plans');
+  });
+
   it('a NUL character in a path or query parameter is 422 VAL_2001', async () => {
     const byPath = await api<Envelope>('GET', '/sessions/abc%00def');
     expect(byPath.status).toBe(422);
