@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { mediaTypeFor } from '../content-type.js';
 import { changedFiles, snapshotFiles, type FileStamp } from '../snapshot.js';
@@ -16,6 +17,8 @@ import { buildBwrapArgs, detectSystemLayout, sandboxEnv, type SystemEntry } from
 import { CappedOutput, OUTPUT_CAP_BYTES } from './capped-output.js';
 import { chownTree } from './chown-tree.js';
 import { RUNNER_SOURCE } from './runner.js';
+import { buildSeccompFilter } from './seccomp-filter.js';
+import { hostSandboxArch } from './syscall-numbers.js';
 import { Semaphore } from './semaphore.js';
 
 export const SandboxFileSchema = z.object({ name: z.string(), path: z.string(), size: z.number().int(), type: z.string() });
@@ -50,6 +53,8 @@ const MAX_CODE_BYTES = 1024 * 1024;
 /** Uids for root-mode runs: a fresh one per run, far above any real account. */
 const RUN_UID_MIN = 1_500_000_000;
 const RUN_UID_SPAN = 400_000_000;
+/** The child's descriptor that carries the seccomp program to bwrap (0–2 are stdio). */
+const SECCOMP_FD = 3;
 
 export interface SandboxOptions {
   bwrapPath?: string;
@@ -89,6 +94,8 @@ export class PythonSandbox {
   private readonly sessionLocks = new Map<string, Semaphore>();
   private readonly opts: Required<SandboxOptions>;
   private readonly system: SystemEntry[];
+  /** The seccomp program for this host, or undefined on an architecture the filter does not know. */
+  private readonly seccomp: Buffer | undefined;
   private probe: Promise<boolean> | undefined;
   private unavailableReason = 'not probed yet';
 
@@ -109,6 +116,8 @@ export class PythonSandbox {
     if (!this.opts.pythonPath.startsWith('/usr/')) throw new RangeError('pythonPath must be under /usr (only /usr is visible in the sandbox)');
     this.slots = new Semaphore(this.opts.maxConcurrent);
     this.system = detectSystemLayout();
+    const arch = hostSandboxArch();
+    this.seccomp = arch ? buildSeccompFilter(arch) : undefined;
   }
 
   /** Sandboxes running now and runs waiting for a slot. */
@@ -129,6 +138,10 @@ export class PythonSandbox {
   private async runProbe(): Promise<boolean> {
     if (process.platform !== 'linux') {
       this.unavailableReason = 'the sandbox needs Linux namespaces';
+      return false;
+    }
+    if (!this.seccomp) {
+      this.unavailableReason = `the sandbox has no system call filter for ${process.arch}`;
       return false;
     }
     const needed = [this.opts.bwrapPath, this.opts.pythonPath, this.opts.prlimitPath, ...(isRoot() ? [this.opts.setprivPath] : [])];
@@ -220,6 +233,7 @@ export class PythonSandbox {
       prlimitPath: this.opts.prlimitPath,
       env: sandboxEnv(process.env),
       system: this.system,
+      seccompFd: SECCOMP_FD,
       pythonArgs: ['-c', RUNNER_SOURCE],
     });
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs;
@@ -268,7 +282,7 @@ export class PythonSandbox {
   ): Promise<Exit> {
     return new Promise<Exit>((resolve, reject) => {
       // detached: bwrap leads its own process group, so one kill reaches everything it started.
-      const child = spawn(this.opts.bwrapPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: {} });
+      const child = spawn(this.opts.bwrapPath, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: {} });
       let settled = false;
       let graceTimer: NodeJS.Timeout | undefined;
       const kill = () => {
@@ -305,6 +319,10 @@ export class PythonSandbox {
       // A program that exits before reading all its code closes stdin early: not an error.
       child.stdin.on('error', () => undefined);
       child.stdin.end(code);
+      // bwrap reads the filter to the end of the pipe before it starts anything.
+      const seccompPipe = child.stdio[SECCOMP_FD] as Writable | null;
+      seccompPipe?.on('error', () => undefined);
+      seccompPipe?.end(this.seccomp);
     });
   }
 }
