@@ -146,7 +146,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
     tools: async (session) => [
-      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
+      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }),
       ...(await mcp.toolsFor(session.mcp_config)),
     ],
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
@@ -239,6 +239,8 @@ async function startSandbox(config: Config, logger: Logger): Promise<PythonSandb
   const sandbox = new PythonSandbox({
     defaultTimeoutMs: config.codeInterpreter.timeoutS * 1000,
     defaultMemoryMb: config.codeInterpreter.memoryMb,
+    maxConcurrent: config.codeInterpreter.maxConcurrent,
+    maxConcurrentPerUser: config.codeInterpreter.maxConcurrentPerUser,
   });
   if (await sandbox.available()) return sandbox;
   const log = config.codeInterpreter.mode === 'on' ? logger.error.bind(logger) : logger.info.bind(logger);

@@ -32,6 +32,7 @@ export interface ConnectionHandlers {
 
 export interface SocketOptions {
   sessionUuid: string;
+  userId: string;
   sessionId: string;
   requestId: string;
   idleTimeoutMs: number;
@@ -49,6 +50,7 @@ function describeIssues(error: z.ZodError): string {
 
 export class SocketConnection implements ChatConnection {
   readonly sessionUuid: string;
+  readonly userId: string;
   readonly sessionId: string;
   #badFrames: number[] = [];
   #lastActivity: number;
@@ -66,6 +68,7 @@ export class SocketConnection implements ChatConnection {
     private readonly options: SocketOptions,
   ) {
     this.sessionUuid = options.sessionUuid;
+    this.userId = options.userId;
     this.sessionId = options.sessionId;
     this.#now = options.now ?? Date.now;
     this.#lastActivity = this.#now();

@@ -22,6 +22,8 @@ export const CLOSE_NO_TOKEN = 4401;
 export const CLOSE_BAD_TOKEN = 4403;
 export const CLOSE_NO_SESSION = 4404;
 export const CLOSE_UNAVAILABLE = 4503;
+/** The user already has WS_MAX_CONNECTIONS_PER_USER sockets open on this server. */
+export const CLOSE_TOO_MANY_FOR_USER = 4429;
 
 type Handshake = { ok: true; session: SessionRow } | { ok: false; code: number; reason: string };
 
@@ -78,6 +80,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       const { session } = outcome;
       const conn = new SocketConnection(socket, {
         sessionUuid: session.id,
+        userId: session.user_id,
         sessionId: session.session_id,
         requestId: request.id,
         idleTimeoutMs: deps.config.ws.idleTimeoutS * 1000,
@@ -93,7 +96,9 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       });
       socket.on('error', (err) => log.debug({ err }, 'socket error'));
       if (chat.closing) return conn.close(CLOSE_UNAVAILABLE, 'Server shutting down');
-      if (chat.addConnection(conn) === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
+      const added = chat.addConnection(conn);
+      if (added === 'user_limit') return conn.close(CLOSE_TOO_MANY_FOR_USER, `Too many connections for this user (${deps.config.ws.maxConnectionsPerUser}); close another tab`);
+      if (added === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
       deps.metrics.wsConnections.set(chat.connectionCounts().connections);
       conn.activate({
         onMessage: (frame) => {

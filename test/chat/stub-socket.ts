@@ -30,6 +30,7 @@ export class StubSocket extends EventEmitter {
 export function stubConnection(socket: StubSocket, options: Partial<SocketOptions> = {}): SocketConnection {
   return new SocketConnection(socket as never, {
     sessionUuid: 'u',
+    userId: 'alice',
     sessionId: 'chat_u',
     requestId: 'req-1',
     idleTimeoutMs: 60_000,

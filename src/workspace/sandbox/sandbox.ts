@@ -1,6 +1,7 @@
 /**
  * The code interpreter's sandbox: runs Python in a fresh bubblewrap sandbox per call,
- * at most `maxConcurrent` at once (the rest wait, abortably, up to `queueTimeoutMs`), with a wall
+ * at most `maxConcurrent` at once and `maxConcurrentPerUser` of one user (the rest wait, abortably,
+ * up to `queueTimeoutMs`), with a wall
  * time limit, memory and process limits, and stdout/stderr cut to 64 KB. There is no unsandboxed
  * fallback: when bwrap or python3 cannot run, `available()` is false and `run` refuses.
  */
@@ -44,6 +45,8 @@ export class SandboxBusyError extends Error {
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MEMORY_MB = 512;
 export const DEFAULT_MAX_CONCURRENT = 2;
+/** Below the pool, so one user's long runs always leave a slot for everybody else. */
+export const DEFAULT_MAX_CONCURRENT_PER_USER = 1;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_PROCESSES = 64;
 /** After SIGKILL the pipes close as soon as the kernel tears the namespace down; never wait longer. */
@@ -63,6 +66,8 @@ export interface SandboxOptions {
   setprivPath?: string;
   prlimitPath?: string;
   maxConcurrent?: number;
+  /** Runs one owner may have holding slots at once; at most `maxConcurrent` (throws otherwise). */
+  maxConcurrentPerUser?: number;
   queueTimeoutMs?: number;
   defaultTimeoutMs?: number;
   defaultMemoryMb?: number;
@@ -76,6 +81,8 @@ export interface SandboxOptions {
 export interface RunOptions {
   /** The session directory (holds `input/` and `output/`). */
   root: string;
+  /** Whose run this is (a user id): the per-user share applies to runs with the same owner. */
+  owner?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
   memoryMb?: number;
@@ -92,6 +99,8 @@ export class PythonSandbox {
   private readonly slots: Semaphore;
   /** One run per session at a time: runs of one session share output/ (and, as root, its owner). */
   private readonly sessionLocks = new Map<string, Semaphore>();
+  /** Each owner's share of the slots, so one user's long runs cannot hold all of them. */
+  private readonly ownerShares = new Map<string, Semaphore>();
   private readonly opts: Required<SandboxOptions>;
   private readonly system: SystemEntry[];
   /** The seccomp program for this host, or undefined on an architecture the filter does not know. */
@@ -106,6 +115,7 @@ export class PythonSandbox {
       setprivPath: options.setprivPath ?? '/usr/bin/setpriv',
       prlimitPath: options.prlimitPath ?? '/usr/bin/prlimit',
       maxConcurrent: options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT,
+      maxConcurrentPerUser: options.maxConcurrentPerUser ?? Math.min(DEFAULT_MAX_CONCURRENT_PER_USER, options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT),
       queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
       defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       defaultMemoryMb: options.defaultMemoryMb ?? DEFAULT_MEMORY_MB,
@@ -115,14 +125,20 @@ export class PythonSandbox {
     };
     if (!this.opts.pythonPath.startsWith('/usr/')) throw new RangeError('pythonPath must be under /usr (only /usr is visible in the sandbox)');
     this.slots = new Semaphore(this.opts.maxConcurrent);
+    const perUser = this.opts.maxConcurrentPerUser;
+    if (!Number.isInteger(perUser) || perUser < 1 || perUser > this.opts.maxConcurrent) {
+      throw new RangeError('maxConcurrentPerUser must be a whole number from 1 to maxConcurrent');
+    }
     this.system = detectSystemLayout();
     const arch = hostSandboxArch();
     this.seccomp = arch ? buildSeccompFilter(arch) : undefined;
   }
 
-  /** Sandboxes running now and runs waiting for a slot. */
+  /** Sandboxes running now, and runs waiting for a slot or for their user's share. */
   stats(): { running: number; waiting: number } {
-    return { running: this.slots.running, waiting: this.slots.waiting };
+    let waitingForShare = 0;
+    for (const share of this.ownerShares.values()) waitingForShare += share.waiting;
+    return { running: this.slots.running, waiting: this.slots.waiting + waitingForShare };
   }
 
   /** Why `available()` said no (for logs and /health). */
@@ -187,10 +203,14 @@ export class PythonSandbox {
     const lock = this.sessionLocks.get(key) ?? new Semaphore(1);
     this.sessionLocks.set(key, lock);
     let releaseSession: (() => void) | undefined;
+    let releaseShare: (() => void) | undefined;
     let releaseSlot: (() => void) | undefined;
     try {
-      // The session first, then a slot: a run waiting for its session holds no slot.
+      // The session, then the owner's share, then a slot: a run waiting for either of the first
+      // two holds no slot, so another user's run takes the free one.
       releaseSession = await lock.acquire(waitSignal);
+      // Looked up right when acquired: a share nobody holds or waits for is dropped from the map.
+      if (options.owner !== undefined) releaseShare = await this.shareOf(options.owner).acquire(waitSignal);
       releaseSlot = await this.slots.acquire(waitSignal);
       clearTimeout(timer);
       return await this.execute(code, options, false);
@@ -201,9 +221,22 @@ export class PythonSandbox {
     } finally {
       clearTimeout(timer);
       releaseSlot?.();
+      releaseShare?.();
       releaseSession?.();
       if (lock.running === 0 && lock.waiting === 0) this.sessionLocks.delete(key);
+      const owner = options.owner;
+      const share = owner === undefined ? undefined : this.ownerShares.get(owner);
+      if (owner !== undefined && share && share.running === 0 && share.waiting === 0) this.ownerShares.delete(owner);
     }
+  }
+
+  private shareOf(owner: string): Semaphore {
+    let share = this.ownerShares.get(owner);
+    if (!share) {
+      share = new Semaphore(this.opts.maxConcurrentPerUser);
+      this.ownerShares.set(owner, share);
+    }
+    return share;
   }
 
   private async execute(code: string, options: RunOptions, probing: boolean): Promise<SandboxResult> {
