@@ -162,6 +162,12 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     const { rows } = await db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [userId]);
     chat.closeConnections(new Set(rows.map((r) => r.id)), CLOSE_BAD_TOKEN, 'Account disabled');
   });
+  // A logout revokes the user's access tokens; sockets opened with them close too (4403: a client
+  // with a valid refresh token refreshes and reconnects).
+  auth.onLoggedOut(async (userId) => {
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [userId]);
+    chat.closeConnections(new Set(rows.map((r) => r.id)), CLOSE_BAD_TOKEN, 'Logged out');
+  });
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {
