@@ -165,7 +165,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
     tools: async (session) => [
-      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
+      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }),
       ...(await mcp.toolsFor(session.mcp_config)),
     ],
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
@@ -185,6 +185,9 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     cluster?.announceUserDisabled(userId);
   });
   cluster?.onUserDisabled(closeSocketsOf);
+  // A logout revokes the user's access tokens; sockets opened with them close too (4403: a client
+  // with a valid refresh token refreshes and reconnects).
+  auth.onLoggedOut((userId) => chat.closeConnectionsOf(userId, CLOSE_BAD_TOKEN, 'Logged out'));
   await cluster?.start();
   if (cluster) health.cluster = () => cluster.health();
   await registerFileRoutes(app, {
@@ -268,6 +271,8 @@ async function startSandbox(config: Config, logger: Logger): Promise<PythonSandb
   const sandbox = new PythonSandbox({
     defaultTimeoutMs: config.codeInterpreter.timeoutS * 1000,
     defaultMemoryMb: config.codeInterpreter.memoryMb,
+    maxConcurrent: config.codeInterpreter.maxConcurrent,
+    maxConcurrentPerUser: config.codeInterpreter.maxConcurrentPerUser,
   });
   if (await sandbox.available()) return sandbox;
   const log = config.codeInterpreter.mode === 'on' ? logger.error.bind(logger) : logger.info.bind(logger);

@@ -1,4 +1,4 @@
-/** HS256 access tokens via jose: claims sub, email, type "access", iat, exp, jti. */
+/** HS256 access tokens via jose: claims sub, email, ver (the user's token version), type "access", iat, exp, jti. */
 import { randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../errors/app-error.js';
@@ -8,6 +8,8 @@ export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export interface AccessClaims {
   sub: string;
   email: string;
+  /** The user's `token_version` when the token was signed. */
+  ver: number;
 }
 
 export class AccessTokens {
@@ -21,7 +23,7 @@ export class AccessTokens {
 
   async sign(claims: AccessClaims): Promise<string> {
     const iat = Math.floor(this.now() / 1000);
-    return new SignJWT({ email: claims.email, type: 'access' })
+    return new SignJWT({ email: claims.email, ver: claims.ver, type: 'access' })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(claims.sub)
       .setIssuedAt(iat)
@@ -40,7 +42,10 @@ export class AccessTokens {
       if (payload.type !== 'access' || typeof payload.sub !== 'string' || typeof payload.email !== 'string') {
         throw new AppError('AUTH_1002');
       }
-      return { sub: payload.sub, email: payload.email };
+      // A token without `ver` was signed before versions existed: version 0, the column's default.
+      const ver = payload.ver ?? 0;
+      if (typeof ver !== 'number' || !Number.isInteger(ver)) throw new AppError('AUTH_1002');
+      return { sub: payload.sub, email: payload.email, ver };
     } catch (err) {
       if (err instanceof AppError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new AppError('AUTH_1003', 'The access token has expired.');

@@ -71,7 +71,7 @@ export async function revokeApiKey(db: Queryable, userId: string, keyId: string)
 export async function userForApiKey(db: Queryable, key: string, now: number): Promise<UserRow> {
   if (!KEY_PATTERN.test(key)) throw new AppError('AUTH_1002', 'The API key is not valid.');
   const { rows } = await db.query<UserRow & { key_id: string; expires_at: Date | null; last_used_at: Date | null }>(
-    `SELECT k.id AS key_id, k.expires_at, k.last_used_at, u.id, u.email, u.display_name, u.role, u.disabled, u.password_hash
+    `SELECT k.id AS key_id, k.expires_at, k.last_used_at, u.id, u.email, u.display_name, u.role, u.disabled, u.password_hash, u.token_version
        FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`,
     [hashKey(key)],
   );

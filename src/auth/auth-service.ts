@@ -52,6 +52,7 @@ export class AuthService {
   private readonly now: () => number;
   private localUser: AuthUser | undefined;
   private readonly disabledListeners: UserDisabledListener[] = [];
+  private readonly loggedOutListeners: UserDisabledListener[] = [];
 
   constructor(options: AuthServiceOptions) {
     if (options.mode === 'jwt' && !options.jwtSecret) throw new Error('AUTH_MODE=jwt needs a JWT secret');
@@ -98,8 +99,11 @@ export class AuthService {
     // User ids are UUIDs: a signed token naming anything else names no user (and must not reach
     // the uuid column, where it would be a database error).
     if (!USER_ID.safeParse(claims.sub).success) throw new AppError('AUTH_1002', 'The access token is not valid.');
-    // One indexed lookup per request: a disabled or deleted user is refused at once.
-    return publicUser(this.usable(await findUserById(this.db, claims.sub), 'AUTH_1002'));
+    // One indexed lookup per request: a disabled or deleted user is refused at once, and so is a
+    // token signed before the user's last logout.
+    const user = this.usable(await findUserById(this.db, claims.sub), 'AUTH_1002');
+    if (user.token_version !== claims.ver) throw new AppError('AUTH_1002', 'The access token was revoked by a logout; sign in again.');
+    return publicUser(user);
   }
 
   async register(input: { email: string; password: string; display_name?: string | undefined }): Promise<TokenPair> {
@@ -116,7 +120,7 @@ export class AuthService {
       if (!row) throw new AppError('RES_3002', 'An account with this email already exists.');
       return row;
     });
-    return this.issue(publicUser(user));
+    return this.issue(user);
   }
 
   async login(input: { email: string; password: string }): Promise<TokenPair> {
@@ -125,34 +129,47 @@ export class AuthService {
     // Verify against a dummy hash for unknown emails so the answer takes the same time.
     const ok = await verifyPassword(input.password, user?.password_hash ?? (await DUMMY_HASH_PROMISE));
     if (!user || !user.password_hash || !ok) throw new AppError('AUTH_1006', BAD_CREDENTIALS);
-    return this.issue(publicUser(this.usable(user, 'AUTH_1006')));
+    return this.issue(this.usable(user, 'AUTH_1006'));
   }
 
   async refresh(refreshToken: string): Promise<TokenPair> {
     this.requireJwtMode();
     const rotated = await rotateRefreshToken(this.db, refreshToken, this.now());
     const user = this.usable(await findUserById(this.db, rotated.userId), 'AUTH_1003');
-    return this.pair(publicUser(user), rotated.token);
+    return this.pair(user, rotated.token);
   }
 
   /** Tokens for a user who proved who they are some other way (single sign-on). */
   async signIn(user: UserRow): Promise<TokenPair> {
     this.requireJwtMode();
-    return this.issue(publicUser(this.usable(user, 'AUTH_1002')));
+    return this.issue(this.usable(user, 'AUTH_1002'));
   }
 
+  /**
+   * Ends the login of `refreshToken`: revokes its family and raises the owner's token version, so
+   * every access token of that user signed so far stops working at once (other devices refresh
+   * and go on; API keys are not touched). Listeners of `onLoggedOut` then close the user's sockets.
+   * An unknown token changes nothing and is not an error.
+   */
   async logout(refreshToken: string): Promise<void> {
     this.requireJwtMode();
-    await revokeRefreshToken(this.db, refreshToken);
+    const userId = await revokeRefreshToken(this.db, refreshToken);
+    if (!userId) return;
+    await Promise.allSettled(this.loggedOutListeners.map(async (listener) => listener(userId)));
   }
 
-  private async issue(user: AuthUser): Promise<TokenPair> {
+  /** Registers a listener told after a logout revoked `userId`'s access tokens. */
+  onLoggedOut(listener: UserDisabledListener): void {
+    this.loggedOutListeners.push(listener);
+  }
+
+  private async issue(user: UserRow): Promise<TokenPair> {
     return this.pair(user, await issueRefreshToken(this.db, user.id, undefined, this.now()));
   }
 
-  private async pair(user: AuthUser, refreshToken: string): Promise<TokenPair> {
-    const access = await this.requireTokens().sign({ sub: user.id, email: user.email });
-    return { access_token: access, refresh_token: refreshToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_S, user };
+  private async pair(user: UserRow, refreshToken: string): Promise<TokenPair> {
+    const access = await this.requireTokens().sign({ sub: user.id, email: user.email, ver: user.token_version });
+    return { access_token: access, refresh_token: refreshToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_TTL_S, user: publicUser(user) };
   }
 
   /** `user`, unless it is missing (`missing` code) or disabled (AUTH_1005). */

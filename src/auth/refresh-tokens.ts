@@ -61,9 +61,19 @@ export async function rotateRefreshToken(db: Database, token: string, now = Date
 }
 
 /** Revokes the family of `token` (logout). Unknown tokens are ignored: logout always succeeds. */
-export async function revokeRefreshToken(db: Database, token: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [hashToken(token)]);
-    if (rows[0]) await revokeFamily(tx, rows[0].family_id);
+/**
+ * Revokes the family of `token` and raises its owner's `token_version` (so their access tokens
+ * signed so far are refused); returns the owner, or undefined for an unknown token.
+ */
+export async function revokeRefreshToken(db: Database, token: string): Promise<string | undefined> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ family_id: string; user_id: string }>('SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = $1', [
+      hashToken(token),
+    ]);
+    const row = rows[0];
+    if (!row) return undefined;
+    await revokeFamily(tx, row.family_id);
+    await tx.query('UPDATE users SET token_version = token_version + 1 WHERE id = $1', [row.user_id]);
+    return row.user_id;
   });
 }

@@ -7,9 +7,11 @@ export const LOCAL_USER_EMAIL = 'local@pulp.localhost';
 export interface UserRow extends AuthUser {
   password_hash: string | null;
   disabled: boolean;
+  /** Raised by logout; an access token signed with an older version is refused. */
+  token_version: number;
 }
 
-const COLUMNS = 'id, email, display_name, role, disabled, password_hash';
+const COLUMNS = 'id, email, display_name, role, disabled, password_hash, token_version';
 
 export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
   const { rows } = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE email = $1`, [email.toLowerCase()]);

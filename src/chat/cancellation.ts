@@ -8,11 +8,14 @@ export abstract class CancelReason extends Error {
   override name = this.constructor.name;
   /** The `assistant_end.finish_reason` a turn ended by this reason reports. */
   abstract readonly finishReason: 'interrupted';
+  /** Who or what stopped the turn, as its unfinished tool calls and cut text tell the model and the user. */
+  readonly interruptedBy: string = 'the server';
 }
 
 /** The user pressed stop (an `interrupt` frame). */
 export class UserInterrupt extends CancelReason {
   readonly finishReason = 'interrupted' as const;
+  override readonly interruptedBy = 'the user';
   constructor(message = 'Interrupted by the user.') {
     super(message);
   }
@@ -21,6 +24,7 @@ export class UserInterrupt extends CancelReason {
 /** A new `message` for the same session replaces the running turn. */
 export class NewMessageInterrupt extends CancelReason {
   readonly finishReason = 'interrupted' as const;
+  override readonly interruptedBy = 'a new message';
   constructor(message = 'Interrupted by a new message.') {
     super(message);
   }
@@ -29,6 +33,7 @@ export class NewMessageInterrupt extends CancelReason {
 /** The server is shutting down; the turn saves its partial and ends. */
 export class ShutdownInterrupt extends CancelReason {
   readonly finishReason = 'interrupted' as const;
+  override readonly interruptedBy = 'a server shutdown';
   constructor(message = 'The server is shutting down.') {
     super(message);
   }

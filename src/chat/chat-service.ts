@@ -54,6 +54,7 @@ export class ChatService {
     this.#registry = new ConnectionRegistry({
       maxConnections: deps.config.ws.maxConnections,
       maxConnectionsPerSession: deps.config.ws.maxConnectionsPerSession,
+      maxConnectionsPerUser: deps.config.ws.maxConnectionsPerUser,
     });
     const shared = deps.distribution?.(this.#registry) ?? {
       coordinator: new LocalTurnCoordinator(),

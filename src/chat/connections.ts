@@ -1,6 +1,7 @@
 /**
  * The local connection registry: which sockets belong to which session, the connection limits
- * (WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_SESSION), counts for /health, and the `EventSink`
+ * (WS_MAX_CONNECTIONS, WS_MAX_CONNECTIONS_PER_SESSION, WS_MAX_CONNECTIONS_PER_USER), counts for
+ * /health, and the `EventSink`
  * that sends a session's events to every one of its connections (serialized once per event).
  */
 import type { EventSink, ServerEvent } from './events.js';
@@ -10,7 +11,7 @@ export interface ChatConnection {
   readonly sessionUuid: string;
   /** Public id, put on events this connection gets outside a turn. */
   readonly sessionId: string;
-  /** Whose socket this is (to close a disabled user's sockets). */
+  /** The user the socket authenticated as (`users.id`): for the per-user limit, and to close a disabled or logged-out user's sockets. */
   readonly userId: string;
   /** Sends one text frame (already JSON). Must not throw. */
   send(data: string): void;
@@ -25,24 +26,30 @@ export interface ChatConnection {
 export interface ConnectionLimits {
   maxConnections: number;
   maxConnectionsPerSession: number;
+  maxConnectionsPerUser: number;
 }
 
-export type AddResult = 'ok' | 'limit';
+/** `user_limit`: this user already holds their share; `limit`: the server or the session is full. */
+export type AddResult = 'ok' | 'limit' | 'user_limit';
 
 export class ConnectionRegistry implements EventSink {
   #bySession = new Map<string, Set<ChatConnection>>();
   #total = 0;
+  #byUser = new Map<string, number>();
 
   constructor(private readonly limits: ConnectionLimits) {}
 
-  /** Adds `conn` unless a limit is reached. */
+  /** Adds `conn` unless a limit is reached; the user's own limit is checked first. */
   add(conn: ChatConnection): AddResult {
     const set = this.#bySession.get(conn.sessionUuid);
+    if (set?.has(conn)) return 'ok';
+    const mine = this.#byUser.get(conn.userId) ?? 0;
+    if (mine >= this.limits.maxConnectionsPerUser) return 'user_limit';
     if (this.#total >= this.limits.maxConnections) return 'limit';
     if (set && set.size >= this.limits.maxConnectionsPerSession) return 'limit';
-    if (set?.has(conn)) return 'ok';
     if (set) set.add(conn);
     else this.#bySession.set(conn.sessionUuid, new Set([conn]));
+    this.#byUser.set(conn.userId, mine + 1);
     this.#total += 1;
     return 'ok';
   }
@@ -52,6 +59,14 @@ export class ConnectionRegistry implements EventSink {
     if (!set?.delete(conn)) return;
     this.#total -= 1;
     if (set.size === 0) this.#bySession.delete(conn.sessionUuid);
+    const left = (this.#byUser.get(conn.userId) ?? 1) - 1;
+    if (left > 0) this.#byUser.set(conn.userId, left);
+    else this.#byUser.delete(conn.userId);
+  }
+
+  /** Open connections of one user on this server. */
+  countForUser(userId: string): number {
+    return this.#byUser.get(userId) ?? 0;
   }
 
   publish(sessionUuid: string, event: ServerEvent): void {

@@ -6,9 +6,19 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
 
-export const INTERRUPTED_TOOL_RESULT = 'Interrupted by the user before the tool returned.';
+/** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
+export function interruptedToolResult(by: string): string {
+  return `Interrupted by ${by} before the tool returned.`;
+}
+/** The mark after cut text in the model's context, saying what cut it. */
+export function interruptedTextMark(by: string): string {
+  return `\n\n[interrupted by ${by}]`;
+}
+export const INTERRUPTED_TOOL_RESULT = interruptedToolResult('the user');
+/** Who stopped a turn whose server stopped without ending it (a crash, a kill). */
+export const SERVER_STOPPED = 'the server stopping';
 export const FAILED_TURN_TOOL_RESULT = 'The turn failed before the tool returned.';
-export const INTERRUPTED_TEXT_MARK = '\n\n[interrupted by the user]';
+export const INTERRUPTED_TEXT_MARK = interruptedTextMark('the user');
 
 const APPEND_SQL = `
 INSERT INTO llm_context (session_id, seq, item)
@@ -85,7 +95,7 @@ export function danglingCalls(items: readonly AgentInputItem[]): FunctionCall[] 
  * calls it belongs to (a crash between a call and its output must not break the next request).
  * Returns `items` itself when nothing is missing.
  */
-export function repairContext(items: AgentInputItem[], output = INTERRUPTED_TOOL_RESULT): AgentInputItem[] {
+export function repairContext(items: AgentInputItem[], output = interruptedToolResult(SERVER_STOPPED)): AgentInputItem[] {
   const missing = danglingCalls(items);
   if (missing.length === 0) return items;
   const missingIds = new Set(missing.map((c) => c.callId));

@@ -6,7 +6,14 @@
  */
 import type { AgentInputItem } from '@openai/agents';
 import type { AppError } from '../errors/app-error.js';
-import { FAILED_TURN_TOOL_RESULT, INTERRUPTED_TOOL_RESULT, interruptedAssistantMessage, syntheticToolResult } from './context-store.js';
+import {
+  FAILED_TURN_TOOL_RESULT,
+  interruptedAssistantMessage,
+  interruptedTextMark,
+  interruptedToolResult,
+  SERVER_STOPPED,
+  syntheticToolResult,
+} from './context-store.js';
 import type { FinishReason, TurnEventBody } from './events.js';
 import { cutText, DONE, TOOL_INTERRUPTED, type RowFlags } from './row-flags.js';
 
@@ -37,7 +44,8 @@ export interface OpenTurn {
 export type TurnOutcome =
   | { kind: 'stop' }
   | { kind: 'max_turns' }
-  | { kind: 'interrupted' }
+  /** `by`: who or what stopped it, as `CancelReason.interruptedBy` says (the user when not given). */
+  | { kind: 'interrupted'; by?: string }
   | { kind: 'error'; error: AppError; requestId: string }
   /** Its server died; `started` when any of its events were sent (else it never said assistant_start). */
   | { kind: 'orphaned'; started: boolean };
@@ -95,11 +103,12 @@ export function endTurn(open: OpenTurn, outcome: TurnOutcome): TurnEnding {
     return { finishReason, text, tools: [], context: [], events: [], closing };
   }
   const failed = outcome.kind === 'error';
-  const result = failed ? FAILED_TURN_TOOL_RESULT : INTERRUPTED_TOOL_RESULT;
+  const by = outcome.kind === 'orphaned' ? SERVER_STOPPED : outcome.kind === 'interrupted' ? (outcome.by ?? 'the user') : undefined;
+  const result = by === undefined ? FAILED_TURN_TOOL_RESULT : interruptedToolResult(by);
   const flags = failed ? DONE : TOOL_INTERRUPTED;
   const tools = open.calls.map((c) => ({ callId: c.callId, name: c.name, args: c.args, insert: !c.hasRow, result, success: false, flags }));
   const context: AgentInputItem[] = open.calls.filter((c) => c.inContext).map((c) => syntheticToolResult(c, result));
-  if (open.unsaid !== '') context.push(interruptedAssistantMessage(open.unsaid, failed ? ERROR_TEXT_MARK : undefined));
+  if (open.unsaid !== '') context.push(interruptedAssistantMessage(open.unsaid, by === undefined ? ERROR_TEXT_MARK : interruptedTextMark(by)));
   const events: TurnEventBody[] = open.calls.map((c) => ({
     type: 'function_completed',
     tool_call_id: c.callId,

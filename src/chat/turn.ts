@@ -234,8 +234,9 @@ function outcomeOf(turn: Turn, cause: unknown, session: SessionRow | undefined):
     return { kind: 'error', error, requestId: req.requestId };
   };
   if (!session) return failed(cause === undefined ? new AppError('INT_9001') : turn.deps.classifyError(cause));
-  if (cause === undefined) return req.token.cancelled ? { kind: 'interrupted' } : { kind: 'stop' };
-  if (req.token.cancelled) return { kind: 'interrupted' };
+  const interrupted: TurnOutcome = { kind: 'interrupted', ...(req.token.reason ? { by: req.token.reason.interruptedBy } : {}) };
+  if (cause === undefined) return req.token.cancelled ? interrupted : { kind: 'stop' };
+  if (req.token.cancelled) return interrupted;
   if (cause instanceof MaxTurnsExceededError) return { kind: 'max_turns' };
   return failed(turn.deps.classifyError(cause));
 }

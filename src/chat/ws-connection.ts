@@ -68,8 +68,8 @@ export class SocketConnection implements ChatConnection {
     private readonly options: SocketOptions,
   ) {
     this.sessionUuid = options.sessionUuid;
-    this.sessionId = options.sessionId;
     this.userId = options.userId;
+    this.sessionId = options.sessionId;
     this.#now = options.now ?? Date.now;
     this.#lastActivity = this.#now();
   }

@@ -23,6 +23,8 @@ export const CLOSE_NO_TOKEN = 4401;
 export const CLOSE_BAD_TOKEN = 4403;
 export const CLOSE_NO_SESSION = 4404;
 export const CLOSE_UNAVAILABLE = 4503;
+/** The user already has WS_MAX_CONNECTIONS_PER_USER sockets open on this server. */
+export const CLOSE_TOO_MANY_FOR_USER = 4429;
 
 type Handshake = { ok: true; session: SessionRow; userId: string } | { ok: false; code: number; reason: string };
 
@@ -95,7 +97,9 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       });
       socket.on('error', (err) => log.debug({ err }, 'socket error'));
       if (chat.closing) return conn.close(CLOSE_UNAVAILABLE, 'Server shutting down');
-      if (chat.addConnection(conn) === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
+      const added = chat.addConnection(conn);
+      if (added === 'user_limit') return conn.close(CLOSE_TOO_MANY_FOR_USER, `Too many connections for this user (${deps.config.ws.maxConnectionsPerUser}); close another tab`);
+      if (added === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
       deps.metrics.wsConnections.set(chat.connectionCounts().connections);
       // A refused message is told to the user (code, why, when to retry) and starts nothing.
       const admitThenStart = async (frame: MessageFrame) => {

@@ -115,6 +115,7 @@ const EnvSchema = z.object({
   ALLOW_UNAUTHENTICATED_REMOTE: bool(false),
   WS_MAX_CONNECTIONS: int(1000, 1, 1_000_000),
   WS_MAX_CONNECTIONS_PER_SESSION: int(3, 1, 1000),
+  WS_MAX_CONNECTIONS_PER_USER: int(20, 1, 1_000_000),
   WS_IDLE_TIMEOUT_S: int(600, 1, 86_400),
   WS_PING_INTERVAL_S: int(30, 1, 3600),
   MCP_CONFIG: optionalString,
@@ -124,6 +125,8 @@ const EnvSchema = z.object({
   CODE_INTERPRETER: z.enum(['auto', 'on', 'off', '']).optional().transform((v) => (v ? v : 'auto')),
   CODE_INTERPRETER_TIMEOUT_S: int(60, 1, 3600),
   CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
+  CODE_INTERPRETER_MAX_CONCURRENT: int(2, 1, 256),
+  CODE_INTERPRETER_MAX_PER_USER: int(1, 1, 256),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', ''])
     .optional()
@@ -207,6 +210,8 @@ export interface Config {
   ws: {
     maxConnections: number;
     maxConnectionsPerSession: number;
+    /** One user's sockets on this server, across all their sessions. */
+    maxConnectionsPerUser: number;
     idleTimeoutS: number;
     pingIntervalS: number;
   };
@@ -214,7 +219,14 @@ export interface Config {
   /** Per-user fair shares; 0 is off (src/limits). */
   userLimits: { maxConcurrentTurns: number; messagesPerMin: number; writesPerMin: number };
   maxUploadBytes: number;
-  codeInterpreter: { mode: 'auto' | 'on' | 'off'; timeoutS: number; memoryMb: number };
+  codeInterpreter: {
+    mode: 'auto' | 'on' | 'off';
+    timeoutS: number;
+    memoryMb: number;
+    /** Sandboxes running at once on this server, and how many of them one user may hold. */
+    maxConcurrent: number;
+    maxConcurrentPerUser: number;
+  };
   log: { level: string; format: 'json' | 'pretty' };
   debug: boolean;
   /** `METRICS_TOKEN`: the bearer token `/metrics` requires; undefined leaves it open. */
@@ -283,6 +295,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
 
+  if (e.CODE_INTERPRETER_MAX_PER_USER > e.CODE_INTERPRETER_MAX_CONCURRENT) {
+    throw new ConfigError('CODE_INTERPRETER_MAX_PER_USER', `cannot be more than CODE_INTERPRETER_MAX_CONCURRENT (${e.CODE_INTERPRETER_MAX_CONCURRENT})`);
+  }
+
   const perUser = (value: number, jwtDefault: number) => (value !== UNSET ? value : e.AUTH_MODE === 'jwt' ? jwtDefault : 0);
   const publicUrl = e.PUBLIC_URL?.replace(/\/+$/, '');
   const oidc = oidcConfig(e, publicUrl);
@@ -322,6 +338,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,
       maxConnectionsPerSession: e.WS_MAX_CONNECTIONS_PER_SESSION,
+      maxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
       idleTimeoutS: e.WS_IDLE_TIMEOUT_S,
       pingIntervalS: e.WS_PING_INTERVAL_S,
     },
@@ -340,6 +357,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       mode: e.CODE_INTERPRETER,
       timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,
       memoryMb: e.CODE_INTERPRETER_MEMORY_MB,
+      maxConcurrent: e.CODE_INTERPRETER_MAX_CONCURRENT,
+      maxConcurrentPerUser: e.CODE_INTERPRETER_MAX_PER_USER,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,

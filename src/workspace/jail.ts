@@ -153,6 +153,25 @@ export async function openInsideForRead(real: string, rootReal: string): Promise
   }
 }
 
+/**
+ * When the last segment names a symbolic link (whatever it points at, even nothing or somewhere
+ * outside), the host path of the link itself, in its parent folder resolved through the jail;
+ * otherwise undefined. Lets DELETE remove a link the sandbox left without ever touching its target.
+ */
+export async function symlinkInside(rootReal: string, segments: readonly string[]): Promise<string | undefined> {
+  const name = segments.at(-1);
+  if (name === undefined) return undefined;
+  const parent = await resolveInside(rootReal, segments.slice(0, -1));
+  if (!parent.exists) return undefined;
+  const entry = path.join(parent.real, name);
+  try {
+    return (await fs.lstat(entry)).isSymbolicLink() ? entry : undefined;
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR'].includes(errnoCode(err) ?? '')) return undefined;
+    throw err;
+  }
+}
+
 /** The jail for one session directory: resolves relative paths to real paths inside it. */
 export class WorkspaceJail {
   private rootRealPromise: Promise<string> | undefined;

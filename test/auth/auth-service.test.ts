@@ -47,22 +47,22 @@ describe('access tokens', () => {
 
   it('signs HS256 tokens with sub, email, type access and a 15 minute expiry', async () => {
     const tokens = new AccessTokens(SECRET, () => t0);
-    const jwt = await tokens.sign({ sub: 'user-1', email: 'a@b.test' });
+    const jwt = await tokens.sign({ sub: 'user-1', email: 'a@b.test', ver: 0 });
     expect(JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'JWT' });
     const claims = claimsOf(jwt);
     expect(claims).toMatchObject({ sub: 'user-1', email: 'a@b.test', type: 'access', iat: t0 / 1000, exp: t0 / 1000 + 900 });
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(ACCESS_TOKEN_TTL_S).toBe(900);
-    expect(await tokens.verify(jwt)).toEqual({ sub: 'user-1', email: 'a@b.test' });
-    expect(claimsOf(await tokens.sign({ sub: 'user-1', email: 'a@b.test' })).jti).not.toBe(claims.jti);
+    expect(await tokens.verify(jwt)).toEqual({ sub: 'user-1', email: 'a@b.test', ver: 0 });
+    expect(claimsOf(await tokens.sign({ sub: 'user-1', email: 'a@b.test', ver: 0 })).jti).not.toBe(claims.jti);
   });
 
   it('refuses an expired token with AUTH_1003 and one from another key with AUTH_1002', async () => {
     let now = t0;
     const tokens = new AccessTokens(SECRET, () => now);
-    const jwt = await tokens.sign({ sub: 'u', email: 'e@x.test' });
+    const jwt = await tokens.sign({ sub: 'u', email: 'e@x.test', ver: 0 });
     now = t0 + 899_000;
-    await expect(tokens.verify(jwt)).resolves.toEqual({ sub: 'u', email: 'e@x.test' });
+    await expect(tokens.verify(jwt)).resolves.toEqual({ sub: 'u', email: 'e@x.test', ver: 0 });
     now = t0 + 900_000;
     expect(await errorOf(tokens.verify(jwt))).toEqual({ code: 'AUTH_1003', message: 'The access token has expired.' });
     now = t0;
@@ -85,7 +85,7 @@ describe('access tokens', () => {
     expect(await codeOf(tokens.verify(await make({ email: 'e@x.test', type: 'access' })))).toBe('AUTH_1002');
     expect(await codeOf(tokens.verify(await make({ type: 'access' }, 'u')))).toBe('AUTH_1002');
     expect(await codeOf(tokens.verify(await make({ email: 7, type: 'access' }, 'u')))).toBe('AUTH_1002');
-    await expect(tokens.verify(await make({ email: 'e@x.test', type: 'access' }, 'u'))).resolves.toEqual({ sub: 'u', email: 'e@x.test' });
+    await expect(tokens.verify(await make({ email: 'e@x.test', type: 'access' }, 'u'))).resolves.toEqual({ sub: 'u', email: 'e@x.test', ver: 0 });
     const hs512 = await new SignJWT({ email: 'e@x.test', type: 'access' }).setProtectedHeader({ alg: 'HS512' }).setSubject('u').sign(key);
     expect(await codeOf(tokens.verify(hs512))).toBe('AUTH_1002');
   });

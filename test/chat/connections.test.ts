@@ -5,13 +5,13 @@ import type { ServerEvent } from '../../src/chat/events.js';
 import type { SocketConnection } from '../../src/chat/ws-connection.js';
 import { StubSocket, stubConnection } from './stub-socket.js';
 
-function fakeConn(sessionUuid: string, inbox: string[] = []): ChatConnection {
-  return { sessionUuid, sessionId: `chat_${sessionUuid}`, userId: 'user-1', send: (d) => void inbox.push(d), close: () => undefined };
+function fakeConn(sessionUuid: string, inbox: string[] = [], userId = 'alice'): ChatConnection {
+  return { sessionUuid, userId, sessionId: `chat_${sessionUuid}`, send: (d) => void inbox.push(d), close: () => undefined };
 }
 
 describe('connection registry', () => {
   it('enforces the total and per-session limits and frees a place on remove', () => {
-    const registry = new ConnectionRegistry({ maxConnections: 3, maxConnectionsPerSession: 2 });
+    const registry = new ConnectionRegistry({ maxConnections: 3, maxConnectionsPerSession: 2, maxConnectionsPerUser: 100 });
     const a1 = fakeConn('a');
     expect(registry.add(a1)).toBe('ok');
     expect(registry.add(fakeConn('a'))).toBe('ok');
@@ -26,8 +26,23 @@ describe('connection registry', () => {
     expect(registry.add(fakeConn('c'))).toBe('ok');
   });
 
+  it("stops one user at their own limit while others still get in, and frees the user's place on remove", () => {
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 5, maxConnectionsPerUser: 2 });
+    const first = fakeConn('a', [], 'alice');
+    expect(registry.add(first)).toBe('ok');
+    expect(registry.add(fakeConn('b', [], 'alice'))).toBe('ok');
+    expect(registry.add(fakeConn('c', [], 'alice'))).toBe('user_limit');
+    expect(registry.add(fakeConn('a', [], 'bob'))).toBe('ok');
+    expect([registry.countForUser('alice'), registry.countForUser('bob')]).toEqual([2, 1]);
+    registry.remove(first);
+    registry.remove(first);
+    expect(registry.countForUser('alice')).toBe(1);
+    expect(registry.add(fakeConn('c', [], 'alice'))).toBe('ok');
+    expect(registry.counts()).toEqual({ connections: 3, sessions: 3 });
+  });
+
   it('forgets a session when its last connection goes', () => {
-    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 2 });
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 2, maxConnectionsPerUser: 100 });
     const a = fakeConn('a');
     const b = fakeConn('b');
     registry.add(a);
@@ -39,7 +54,7 @@ describe('connection registry', () => {
   });
 
   it("sends a session's events to every connection of that session and no other", () => {
-    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 3 });
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 3, maxConnectionsPerUser: 100 });
     const one: string[] = [];
     const two: string[] = [];
     const other: string[] = [];
@@ -55,7 +70,7 @@ describe('connection registry', () => {
   });
 
   it('hands events from another server to a resuming connection with their JSON as received, and counts per session', () => {
-    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 3 });
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 3, maxConnectionsPerUser: 100 });
     const plain: string[] = [];
     const resuming: Array<[string, string]> = [];
     registry.add(fakeConn('s', plain));

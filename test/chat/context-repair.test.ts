@@ -1,7 +1,6 @@
 import type { AgentInputItem } from '@openai/agents';
 import { describe, expect, it } from 'vitest';
 import {
-  INTERRUPTED_TOOL_RESULT,
   danglingCalls,
   interruptedAssistantMessage,
   repairContext,
@@ -25,7 +24,8 @@ describe('context repair', () => {
     const repaired = repairContext(items);
     expect(ids(repaired)).toEqual(['msg:user', 'call:a', 'call:b', 'out:a', 'out:b', 'msg:user']);
     const synthetic = repaired[4] as Extract<AgentInputItem, { type: 'function_call_result' }>;
-    expect(synthetic.output).toBe(INTERRUPTED_TOOL_RESULT);
+    // Only a crash leaves a call without output: the model reads that the server stopped.
+    expect(synthetic.output).toBe('Interrupted by the server stopping before the tool returned.');
   });
 
   it('repairs a call left at the very end (a crash mid-tool)', () => {

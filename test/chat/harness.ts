@@ -70,7 +70,9 @@ export const roughCount = (_model: string, items: AgentInputItem[]): number =>
 
 export async function startChatHarness(options: HarnessOptions = {}): Promise<ChatHarness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-chat-'));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'test', ...options.env });
+  // The tests of one file all connect as alice and leave sockets open; the per-user socket limit
+  // has its own tests (connection-shares.test.ts).
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'openai', OPENAI_API_KEY: 'test', WS_MAX_CONNECTIONS_PER_USER: '1000', ...options.env });
   const database = await createTestDatabase();
   const db = database.db;
   await migrate(db);

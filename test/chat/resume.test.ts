@@ -162,9 +162,9 @@ describe('the one-server event log', () => {
   });
 
   it('the local bus records turn events and sends every event to the session', async () => {
-    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 10 });
+    const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 10, maxConnectionsPerUser: 100 });
     const inbox: string[] = [];
-    registry.add({ sessionUuid: 'u', sessionId: 'chat_u', userId: 'user-1', send: (d) => void inbox.push(d), close: () => undefined });
+    registry.add({ sessionUuid: 'u', userId: 'alice', sessionId: 'chat_u', send: (d) => void inbox.push(d), close: () => undefined });
     const bus = new LocalEventBus(registry);
     bus.publish('u', delta('t1', 1));
     bus.publish('u', { type: 'session_updated', title: 'T', session_id: 'chat_u' });

@@ -3,6 +3,7 @@
  * context items and the events — the same for a live turn and for one whose server died.
  */
 import { describe, expect, it } from 'vitest';
+import { NewMessageInterrupt, ShutdownInterrupt, UserInterrupt } from '../../src/chat/cancellation.js';
 import { FAILED_TURN_TOOL_RESULT, INTERRUPTED_TEXT_MARK, INTERRUPTED_TOOL_RESULT } from '../../src/chat/context-store.js';
 import { statusOf } from '../../src/chat/row-flags.js';
 import { ERROR_TEXT_MARK, endTurn, type OpenTurn } from '../../src/chat/turn-end.js';
@@ -101,6 +102,22 @@ describe('endTurn', () => {
     expect(ending.closing[0]).toMatchObject({ type: 'error', code: 'CTX_4101', recoverable: false });
   });
 
+  it('says who stopped the turn in its tool results and cut text: the user by default, a new message, a server shutdown', () => {
+    const midTool: OpenTurn = { openText: undefined, unsaid: 'Let me look.', calls: [{ callId: 'c', name: 'lookup', args: {}, hasRow: true, inContext: true }] };
+    expect(endTurn(midTool, { kind: 'interrupted' }).tools[0]!.result).toBe(INTERRUPTED_TOOL_RESULT);
+    for (const reason of [new UserInterrupt(), new NewMessageInterrupt(), new ShutdownInterrupt()]) {
+      const ending = endTurn(midTool, { kind: 'interrupted', by: reason.interruptedBy });
+      const result = `Interrupted by ${reason.interruptedBy} before the tool returned.`;
+      expect(ending.tools[0]!.result).toBe(result);
+      expect(ending.events[0]).toMatchObject({ tool_result: result });
+      expect(ending.context).toEqual([
+        { type: 'function_call_result', callId: 'c', name: 'lookup', status: 'incomplete', output: result },
+        said('Let me look.', `\n\n[interrupted by ${reason.interruptedBy}]`),
+      ]);
+    }
+    expect(new ShutdownInterrupt().interruptedBy).toBe('a server shutdown');
+  });
+
   it('orphaned after a crash: like an interrupt, then stream_interrupted — or assistant_start when the turn never said anything', () => {
     const crashed: OpenTurn = {
       openText: 'half an ans',
@@ -110,9 +127,12 @@ describe('endTurn', () => {
     const ending = endTurn(crashed, { kind: 'orphaned', started: true });
     expect(ending.finishReason).toBe('interrupted');
     expect(ending.text).toEqual({ content: 'half an ans', flags: { partial: true, status: 'interrupted' } });
-    expect(ending.tools).toMatchObject([{ callId: 'call_1', insert: false, result: INTERRUPTED_TOOL_RESULT, flags: { interrupted: true, status: 'interrupted' } }]);
+    // The user did not stop it: its results say the server stopped.
+    const result = 'Interrupted by the server stopping before the tool returned.';
+    expect(ending.tools).toMatchObject([{ callId: 'call_1', insert: false, result, flags: { interrupted: true, status: 'interrupted' } }]);
+    expect(ending.events[0]).toMatchObject({ type: 'function_completed', tool_result: result, interrupted: true });
     // Its function_call never reached the context, so only the text goes there.
-    expect(ending.context).toEqual([said('half an ans', INTERRUPTED_TEXT_MARK)]);
+    expect(ending.context).toEqual([said('half an ans', '\n\n[interrupted by the server stopping]')]);
     expect(ending.events.map((e) => e.type)).toEqual(['function_completed', 'stream_interrupted']);
     expect(ending.closing).toEqual([{ type: 'assistant_end', finish_reason: 'interrupted' }]);
 

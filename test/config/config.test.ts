@@ -23,7 +23,8 @@ describe('configuration', () => {
     expect(c.llm.provider).toBe('offline');
     expect(c.llm.defaultModel).toBe('offline');
     expect(c.auth.mode).toBe('none');
-    expect(c.ws).toEqual({ maxConnections: 1000, maxConnectionsPerSession: 3, idleTimeoutS: 600, pingIntervalS: 30 });
+    expect(c.ws).toEqual({ maxConnections: 1000, maxConnectionsPerSession: 3, maxConnectionsPerUser: 20, idleTimeoutS: 600, pingIntervalS: 30 });
+    expect(c.codeInterpreter).toEqual({ mode: 'auto', timeoutS: 60, memoryMb: 512, maxConcurrent: 2, maxConcurrentPerUser: 1 });
     expect(c.maxUploadBytes).toBe(52_428_800);
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(c.llm.summaryRetryBackoffMs).toBe(1000);
@@ -52,6 +53,8 @@ describe('configuration', () => {
     [{ LLM_PROVIDER: 'azure' }, 'AZURE_OPENAI_ENDPOINT'],
     [{ OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
     [{ SUMMARY_RETRY_BACKOFF_MS: '60001' }, 'SUMMARY_RETRY_BACKOFF_MS'],
+    [{ CODE_INTERPRETER_MAX_CONCURRENT: '2', CODE_INTERPRETER_MAX_PER_USER: '3' }, 'CODE_INTERPRETER_MAX_PER_USER'],
+    [{ WS_MAX_CONNECTIONS_PER_USER: '0' }, 'WS_MAX_CONNECTIONS_PER_USER'],
   ])('refuses %o with one line naming %s', (env, variable) => {
     const err = configError(env);
     expect(err.variable).toBe(variable);

@@ -239,14 +239,14 @@ describe('files REST API', () => {
     expect(over.json().error).toMatchObject({ code: 'RES_3002', message: '"input/words" is a folder; pick another name.' });
   });
 
-  it('a link to a whole folder or the session itself cannot be deleted through, and the folder stays', async () => {
+  it('deleting a link to a whole folder or the session removes the link only, and the folder stays', async () => {
     writeFileSync(path.join(session.root, 'output', 'kept.txt'), 'k');
     symlinkSync(path.join(session.root, 'output'), path.join(session.root, 'input', 'all-output'));
     symlinkSync(session.root, path.join(session.root, 'input', 'everything'));
     for (const link of ['all-output', 'everything']) {
       const res = await rawRequest(server.port, 'DELETE', filesUrl(`/input/${link}`), auth());
-      expect(res.status).toBe(400);
-      expect(res.json().error).toMatchObject({ code: 'FILE_5004', message: 'That path names a whole folder.' });
+      expect(res.status).toBe(200);
+      expect(existsSync(path.join(session.root, 'input', link))).toBe(false);
     }
     expect(readFileSync(path.join(session.root, 'output', 'kept.txt'), 'utf8')).toBe('k');
   });

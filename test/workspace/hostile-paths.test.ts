@@ -115,12 +115,10 @@ describe('the path jail against hostile paths', () => {
     expect(toolList.entries).toEqual([]);
   });
 
-  it('symlinks to a folder or file outside are refused by every route and tool, and nothing outside changes', async () => {
+  it('symlinks to a folder or file outside are refused by every route and tool except deleting the link itself, and nothing outside changes', async () => {
     expectRefused(await rawRequest(server.port, 'GET', url('/output/evildir/canary.txt'), auth()));
     expectRefused(await rawRequest(server.port, 'GET', url('?folder=output&path=evildir'), auth()));
     expectRefused(await rawRequest(server.port, 'DELETE', url('/output/evildir/canary.txt'), auth()));
-    expectRefused(await rawRequest(server.port, 'DELETE', url('/output/evildir'), auth()));
-    expectRefused(await rawRequest(server.port, 'DELETE', url('/output/evilfile'), auth()));
     expectRefused(await upload(server, session, [{ name: 'file', filename: 'x.txt', data: Buffer.from('x') }, { name: 'folder', value: 'output' }, { name: 'path', value: 'evildir' }]));
     const calls: Array<[string, Record<string, unknown>]> = [
       ['list_directory', { path: 'output/evildir' }],
@@ -135,6 +133,9 @@ describe('the path jail against hostile paths', () => {
       const result = JSON.parse(String(await tools.get(name)!.invoke(context, JSON.stringify(args))));
       expect({ name, result }).toMatchObject({ name, result: { success: false, error: { code: 'FILE_5004' } } });
     }
+    expectOutsideUntouched();
+    // Deleting the links themselves is allowed, and removes only the links.
+    for (const link of ['evildir', 'evilfile']) expect((await rawRequest(server.port, 'DELETE', url(`/output/${link}`), auth())).status).toBe(200);
     expectOutsideUntouched();
   });
 });

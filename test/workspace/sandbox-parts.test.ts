@@ -21,6 +21,7 @@ const plan = (mode: 'user' | 'root'): BwrapPlan => ({
   prlimitPath: '/usr/bin/prlimit',
   env: { PATH: '/usr/bin' },
   system: [{ kind: 'symlink', path: '/lib', target: 'usr/lib' }],
+  seccompFd: 3,
   pythonArgs: ['-c', 'pass'],
 });
 
@@ -78,6 +79,7 @@ describe('the sandbox command line, exactly', () => {
     expect(args).toEqual([
       '--unshare-all', '--unshare-user', '--cap-drop', 'ALL',
       '--die-with-parent', '--new-session', '--hostname', 'sandbox',
+      '--seccomp', '3',
       '--ro-bind', '/usr', '/usr',
       '--symlink', 'usr/bin', '/bin',
       '--ro-bind', '/lib64', '/lib64',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { RunContext } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate.js';
+import type { RunOptions, SandboxResult } from '../../src/workspace/sandbox/sandbox.js';
 import { createWorkspaceTools } from '../../src/workspace/tools/workspace-tools.js';
 import { createWorkspace } from '../../src/workspace/workspace.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -45,5 +46,21 @@ describe('workspace tools shared by many sessions', () => {
       expect(found).not.toContain(s === a ? 'only-in-b.txt' : 'only-in-a.txt');
     }
     expect(toolsOf(a).map((t) => t.name)).toEqual(['list_directory', 'read_file', 'search_files', 'edit_file', 'generate_document']);
+  });
+
+  it("runs each session's code as its owner's, so the sandbox counts it against that user's share", async () => {
+    const seen: Array<string | undefined> = [];
+    const recording = {
+      run: (_code: string, options: RunOptions): Promise<SandboxResult> => {
+        seen.push(options.owner);
+        return Promise.resolve({ success: true, stdout: '', stderr: '', exit_code: 0, files: [], execution_time_ms: 1 });
+      },
+    };
+    const context = new RunContext();
+    for (const [s, owner] of [[a, 'owner-a'], [b, 'owner-b']] as const) {
+      const python = createWorkspaceTools({ root: s.root, sessionUuid: s.uuid, owner, db: database.db, sandbox: recording }).find((t) => t.name === 'execute_python_code')!;
+      await python.invoke(context, JSON.stringify({ code: 'print(1)' }));
+    }
+    expect(seen).toEqual(['owner-a', 'owner-b']);
   });
 });

@@ -146,7 +146,15 @@ export class ChatSocket {
       if (!(await this.#options.refresh())) return this.#options.onStatus({ state: 'failed', reason: 'Your login has expired. Log in again.' });
     }
     const why =
-      code === 1001 ? 'The server is restarting.' : code === 4503 ? 'The server is busy.' : code === 4000 ? 'The connection was idle.' : 'The connection dropped.';
+      code === 1001
+        ? 'The server is restarting.'
+        : code === 4503
+          ? 'The server is busy.'
+          : code === 4429 && reason
+            ? `${reason}.`
+            : code === 4000
+              ? 'The connection was idle.'
+              : 'The connection dropped.';
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempt);
     const retryInMs = Math.round(delay / 2 + Math.random() * (delay / 2));
     this.#attempt += 1;

@@ -15,7 +15,7 @@ import type { FindOwnedSession, SessionRow } from '../../sessions/types.js';
 import { canShowInline, contentDisposition, contentTypeFor, mediaTypeFor } from '../content-type.js';
 import { EntrySchema, listFolder } from '../disk.js';
 import { deleteFileRows, upsertFileRow } from '../files-table.js';
-import { openInsideForRead, parseFolder, parseRelativePath, resolveInside, safeUploadName, toFileAppError, type Folder } from '../jail.js';
+import { openInsideForRead, parseFolder, parseRelativePath, resolveInside, safeUploadName, symlinkInside, toFileAppError, type Folder } from '../jail.js';
 import type { Workspace } from '../workspace.js';
 import { receiveUpload } from './upload.js';
 
@@ -127,16 +127,22 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
     },
   );
 
-  const resolveFile = async (request: FastifyRequest, params: z.infer<typeof FileParamsSchema>) => {
+  const locate = async (request: FastifyRequest, params: z.infer<typeof FileParamsSchema>) => {
     const folder: Folder = parseFolder(params.folder);
     const segments = parseRelativePath(params['*']);
     if (segments.length === 0) throw new AppError('FILE_5004', 'Name a file inside the folder.');
     const context = await sessionFor(request, params.id);
+    return { ...context, folder, segments, relative: segments.join('/'), shown: [folder, ...segments].join('/') };
+  };
+
+  const resolveFile = async (request: FastifyRequest, params: z.infer<typeof FileParamsSchema>, located?: Awaited<ReturnType<typeof locate>>) => {
+    const context = located ?? (await locate(request, params));
+    const { folder, segments } = context;
     const resolved = await resolveInside(context.rootReal, [folder, ...segments]);
     // A link to a folder root (or the session directory) must not make DELETE empty a whole folder.
     const protectedDirs = [context.rootReal, ...(['input', 'output'] as const).map((f) => path.join(context.rootReal, f))];
     if (protectedDirs.includes(resolved.real)) throw new AppError('FILE_5004', 'That path names a whole folder.');
-    return { ...context, folder, relative: segments.join('/'), shown: [folder, ...segments].join('/'), resolved };
+    return { ...context, resolved };
   };
 
   app.get(
@@ -173,7 +179,20 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
     `${base}/:folder/*`,
     { schema: { tags, security, params: FileParamsSchema, response: { 200: SuccessSchema } } },
     async (request) => {
-      const { session, resolved, folder, relative, shown } = await resolveFile(request, request.params);
+      const located = await locate(request, request.params);
+      // A symbolic link (the code interpreter can leave any) is removed itself, wherever it points:
+      // its target is never followed, so nothing outside the link changes.
+      const link = await symlinkInside(located.rootReal, [located.folder, ...located.segments]).catch((err: unknown) => {
+        throw toFileAppError(err, located.shown);
+      });
+      if (link) {
+        await fs.unlink(link).catch((err: unknown) => {
+          throw toFileAppError(err, located.shown);
+        });
+        await deleteFileRows(deps.db, located.session.id, located.folder, located.relative);
+        return { success: true as const };
+      }
+      const { session, resolved, folder, relative, shown } = await resolveFile(request, request.params, located);
       if (!resolved.exists) {
         // A row without a file (the disk was changed by hand) is cleaned up, and still a 404.
         await deleteFileRows(deps.db, session.id, folder, relative);

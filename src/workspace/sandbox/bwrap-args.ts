@@ -1,6 +1,6 @@
 /**
  * The bubblewrap command line for one code run — the whole sandbox policy in one pure function:
- * every namespace unshared (no network), `/usr` and a few `/etc` entries read-only, `input/`
+ * every namespace unshared (no network), a seccomp filter, `/usr` and a few `/etc` entries read-only, `input/`
  * read-only, `output/` read-write, a private size-capped `/tmp`, the session as `/workspace` (the
  * working directory), an allow-listed environment, and rlimits on memory, processes and file size.
  *
@@ -52,6 +52,8 @@ export interface BwrapPlan {
   prlimitPath: string;
   env: Record<string, string>;
   system: SystemEntry[];
+  /** The child's descriptor bwrap reads the seccomp program from (see `seccomp-filter.ts`). */
+  seccompFd: number;
   /** Arguments after the interpreter (the runner script). */
   pythonArgs: string[];
 }
@@ -67,6 +69,8 @@ export function buildBwrapArgs(plan: BwrapPlan): string[] {
     args.push('--cap-drop', 'ALL', '--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID', '--cap-add', 'CAP_SETPCAP');
   }
   args.push('--die-with-parent', '--new-session', '--hostname', 'sandbox');
+  // Applied last, just before bwrap starts the command, so bwrap itself can still set up mounts.
+  args.push('--seccomp', String(plan.seccompFd));
   args.push('--ro-bind', '/usr', '/usr');
   for (const entry of plan.system) {
     if (entry.kind === 'symlink') args.push('--symlink', entry.target, entry.path);

@@ -1,6 +1,7 @@
 /**
  * The code interpreter's sandbox: runs Python in a fresh bubblewrap sandbox per call,
- * at most `maxConcurrent` at once (the rest wait, abortably, up to `queueTimeoutMs`), with a wall
+ * at most `maxConcurrent` at once and `maxConcurrentPerUser` of one user (the rest wait, abortably,
+ * up to `queueTimeoutMs`), with a wall
  * time limit, memory and process limits, and stdout/stderr cut to 64 KB. There is no unsandboxed
  * fallback: when bwrap or python3 cannot run, `available()` is false and `run` refuses.
  */
@@ -9,6 +10,7 @@ import { randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { mediaTypeFor } from '../content-type.js';
 import { changedFiles, snapshotFiles, type FileStamp } from '../snapshot.js';
@@ -16,6 +18,8 @@ import { buildBwrapArgs, detectSystemLayout, sandboxEnv, type SystemEntry } from
 import { CappedOutput, OUTPUT_CAP_BYTES } from './capped-output.js';
 import { chownTree } from './chown-tree.js';
 import { RUNNER_SOURCE } from './runner.js';
+import { buildSeccompFilter } from './seccomp-filter.js';
+import { hostSandboxArch } from './syscall-numbers.js';
 import { Semaphore } from './semaphore.js';
 
 export const SandboxFileSchema = z.object({ name: z.string(), path: z.string(), size: z.number().int(), type: z.string() });
@@ -41,6 +45,8 @@ export class SandboxBusyError extends Error {
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MEMORY_MB = 512;
 export const DEFAULT_MAX_CONCURRENT = 2;
+/** Below the pool, so one user's long runs always leave a slot for everybody else. */
+export const DEFAULT_MAX_CONCURRENT_PER_USER = 1;
 export const DEFAULT_QUEUE_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_PROCESSES = 64;
 /** After SIGKILL the pipes close as soon as the kernel tears the namespace down; never wait longer. */
@@ -50,6 +56,8 @@ const MAX_CODE_BYTES = 1024 * 1024;
 /** Uids for root-mode runs: a fresh one per run, far above any real account. */
 const RUN_UID_MIN = 1_500_000_000;
 const RUN_UID_SPAN = 400_000_000;
+/** The child's descriptor that carries the seccomp program to bwrap (0–2 are stdio). */
+const SECCOMP_FD = 3;
 
 export interface SandboxOptions {
   bwrapPath?: string;
@@ -58,6 +66,8 @@ export interface SandboxOptions {
   setprivPath?: string;
   prlimitPath?: string;
   maxConcurrent?: number;
+  /** Runs one owner may have holding slots at once; at most `maxConcurrent` (throws otherwise). */
+  maxConcurrentPerUser?: number;
   queueTimeoutMs?: number;
   defaultTimeoutMs?: number;
   defaultMemoryMb?: number;
@@ -71,6 +81,8 @@ export interface SandboxOptions {
 export interface RunOptions {
   /** The session directory (holds `input/` and `output/`). */
   root: string;
+  /** Whose run this is (a user id): the per-user share applies to runs with the same owner. */
+  owner?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
   memoryMb?: number;
@@ -87,8 +99,12 @@ export class PythonSandbox {
   private readonly slots: Semaphore;
   /** One run per session at a time: runs of one session share output/ (and, as root, its owner). */
   private readonly sessionLocks = new Map<string, Semaphore>();
+  /** Each owner's share of the slots, so one user's long runs cannot hold all of them. */
+  private readonly ownerShares = new Map<string, Semaphore>();
   private readonly opts: Required<SandboxOptions>;
   private readonly system: SystemEntry[];
+  /** The seccomp program for this host, or undefined on an architecture the filter does not know. */
+  private readonly seccomp: Buffer | undefined;
   private probe: Promise<boolean> | undefined;
   private unavailableReason = 'not probed yet';
 
@@ -99,6 +115,7 @@ export class PythonSandbox {
       setprivPath: options.setprivPath ?? '/usr/bin/setpriv',
       prlimitPath: options.prlimitPath ?? '/usr/bin/prlimit',
       maxConcurrent: options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT,
+      maxConcurrentPerUser: options.maxConcurrentPerUser ?? Math.min(DEFAULT_MAX_CONCURRENT_PER_USER, options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT),
       queueTimeoutMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS,
       defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       defaultMemoryMb: options.defaultMemoryMb ?? DEFAULT_MEMORY_MB,
@@ -108,12 +125,20 @@ export class PythonSandbox {
     };
     if (!this.opts.pythonPath.startsWith('/usr/')) throw new RangeError('pythonPath must be under /usr (only /usr is visible in the sandbox)');
     this.slots = new Semaphore(this.opts.maxConcurrent);
+    const perUser = this.opts.maxConcurrentPerUser;
+    if (!Number.isInteger(perUser) || perUser < 1 || perUser > this.opts.maxConcurrent) {
+      throw new RangeError('maxConcurrentPerUser must be a whole number from 1 to maxConcurrent');
+    }
     this.system = detectSystemLayout();
+    const arch = hostSandboxArch();
+    this.seccomp = arch ? buildSeccompFilter(arch) : undefined;
   }
 
-  /** Sandboxes running now and runs waiting for a slot. */
+  /** Sandboxes running now, and runs waiting for a slot or for their user's share. */
   stats(): { running: number; waiting: number } {
-    return { running: this.slots.running, waiting: this.slots.waiting };
+    let waitingForShare = 0;
+    for (const share of this.ownerShares.values()) waitingForShare += share.waiting;
+    return { running: this.slots.running, waiting: this.slots.waiting + waitingForShare };
   }
 
   /** Why `available()` said no (for logs and /health). */
@@ -129,6 +154,10 @@ export class PythonSandbox {
   private async runProbe(): Promise<boolean> {
     if (process.platform !== 'linux') {
       this.unavailableReason = 'the sandbox needs Linux namespaces';
+      return false;
+    }
+    if (!this.seccomp) {
+      this.unavailableReason = `the sandbox has no system call filter for ${process.arch}`;
       return false;
     }
     const needed = [this.opts.bwrapPath, this.opts.pythonPath, this.opts.prlimitPath, ...(isRoot() ? [this.opts.setprivPath] : [])];
@@ -174,10 +203,14 @@ export class PythonSandbox {
     const lock = this.sessionLocks.get(key) ?? new Semaphore(1);
     this.sessionLocks.set(key, lock);
     let releaseSession: (() => void) | undefined;
+    let releaseShare: (() => void) | undefined;
     let releaseSlot: (() => void) | undefined;
     try {
-      // The session first, then a slot: a run waiting for its session holds no slot.
+      // The session, then the owner's share, then a slot: a run waiting for either of the first
+      // two holds no slot, so another user's run takes the free one.
       releaseSession = await lock.acquire(waitSignal);
+      // Looked up right when acquired: a share nobody holds or waits for is dropped from the map.
+      if (options.owner !== undefined) releaseShare = await this.shareOf(options.owner).acquire(waitSignal);
       releaseSlot = await this.slots.acquire(waitSignal);
       clearTimeout(timer);
       return await this.execute(code, options, false);
@@ -188,9 +221,22 @@ export class PythonSandbox {
     } finally {
       clearTimeout(timer);
       releaseSlot?.();
+      releaseShare?.();
       releaseSession?.();
       if (lock.running === 0 && lock.waiting === 0) this.sessionLocks.delete(key);
+      const owner = options.owner;
+      const share = owner === undefined ? undefined : this.ownerShares.get(owner);
+      if (owner !== undefined && share && share.running === 0 && share.waiting === 0) this.ownerShares.delete(owner);
     }
+  }
+
+  private shareOf(owner: string): Semaphore {
+    let share = this.ownerShares.get(owner);
+    if (!share) {
+      share = new Semaphore(this.opts.maxConcurrentPerUser);
+      this.ownerShares.set(owner, share);
+    }
+    return share;
   }
 
   private async execute(code: string, options: RunOptions, probing: boolean): Promise<SandboxResult> {
@@ -220,6 +266,7 @@ export class PythonSandbox {
       prlimitPath: this.opts.prlimitPath,
       env: sandboxEnv(process.env),
       system: this.system,
+      seccompFd: SECCOMP_FD,
       pythonArgs: ['-c', RUNNER_SOURCE],
     });
     const timeoutMs = options.timeoutMs ?? this.opts.defaultTimeoutMs;
@@ -268,7 +315,7 @@ export class PythonSandbox {
   ): Promise<Exit> {
     return new Promise<Exit>((resolve, reject) => {
       // detached: bwrap leads its own process group, so one kill reaches everything it started.
-      const child = spawn(this.opts.bwrapPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: {} });
+      const child = spawn(this.opts.bwrapPath, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: {} });
       let settled = false;
       let graceTimer: NodeJS.Timeout | undefined;
       const kill = () => {
@@ -305,6 +352,10 @@ export class PythonSandbox {
       // A program that exits before reading all its code closes stdin early: not an error.
       child.stdin.on('error', () => undefined);
       child.stdin.end(code);
+      // bwrap reads the filter to the end of the pipe before it starts anything.
+      const seccompPipe = child.stdio[SECCOMP_FD] as Writable | null;
+      seccompPipe?.on('error', () => undefined);
+      seccompPipe?.end(this.seccomp);
     });
   }
 }

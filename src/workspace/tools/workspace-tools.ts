@@ -21,6 +21,8 @@ export interface WorkspaceToolsOptions {
   root: string;
   /** `sessions.id` (uuid), for the `files` rows. */
   sessionUuid: string;
+  /** The session's user (`users.id`): code runs count against this user's share of the sandbox slots. */
+  owner?: string;
   db: Queryable;
   /** Omit (or pass one whose `available()` is false) and execute_python_code is not offered. */
   sandbox: Pick<PythonSandbox, 'run'> | undefined;
@@ -139,6 +141,7 @@ function buildTools(withPython: boolean): WorkspaceTool[] {
             try {
               result = await sandbox.run(args.code, {
                 root: options.root,
+                ...(options.owner !== undefined ? { owner: options.owner } : {}),
                 ...(details?.signal ? { signal: details.signal } : {}),
                 ...(options.codeTimeoutMs !== undefined ? { timeoutMs: options.codeTimeoutMs } : {}),
                 ...(options.codeMemoryMb !== undefined ? { memoryMb: options.codeMemoryMb } : {}),

@@ -1,0 +1,138 @@
+/**
+ * The system call numbers the sandbox's seccomp filter refers to, for the two architectures it
+ * supports. x86_64 numbers come from `asm/unistd_64.h`, aarch64 numbers from the kernel's generic
+ * table (`asm-generic/unistd.h`); a name missing from an architecture does not exist there.
+ * `test/workspace/seccomp-filter.test.ts` compares both tables with the installed headers.
+ */
+
+export type SandboxArch = 'x86_64' | 'aarch64';
+
+/** The names the filter refuses outright, or inspects (`clone`, `clone3`, `personality`). */
+export type SyscallName = keyof typeof X86_64;
+
+const X86_64 = {
+  acct: 163,
+  add_key: 248,
+  adjtimex: 159,
+  bpf: 321,
+  chroot: 161,
+  clock_adjtime: 305,
+  clock_settime: 227,
+  clone: 56,
+  clone3: 435,
+  create_module: 174,
+  delete_module: 176,
+  fanotify_init: 300,
+  finit_module: 313,
+  fsconfig: 431,
+  fsmount: 432,
+  fsopen: 430,
+  fspick: 433,
+  get_kernel_syms: 177,
+  init_module: 175,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  io_uring_setup: 425,
+  ioperm: 173,
+  iopl: 172,
+  kcmp: 312,
+  kexec_file_load: 320,
+  kexec_load: 246,
+  keyctl: 250,
+  lookup_dcookie: 212,
+  modify_ldt: 154,
+  mount: 165,
+  mount_setattr: 442,
+  move_mount: 429,
+  nfsservctl: 180,
+  open_by_handle_at: 304,
+  open_tree: 428,
+  perf_event_open: 298,
+  personality: 135,
+  pidfd_getfd: 438,
+  pivot_root: 155,
+  process_vm_readv: 310,
+  process_vm_writev: 311,
+  ptrace: 101,
+  query_module: 178,
+  quotactl: 179,
+  quotactl_fd: 443,
+  reboot: 169,
+  request_key: 249,
+  setns: 308,
+  settimeofday: 164,
+  swapoff: 168,
+  swapon: 167,
+  syslog: 103,
+  _sysctl: 156,
+  sysfs: 139,
+  umount2: 166,
+  unshare: 272,
+  uselib: 134,
+  userfaultfd: 323,
+  ustat: 136,
+  vhangup: 153,
+} as const;
+
+const AARCH64: Partial<Record<SyscallName, number>> = {
+  acct: 89,
+  add_key: 217,
+  adjtimex: 171,
+  bpf: 280,
+  chroot: 51,
+  clock_adjtime: 266,
+  clock_settime: 112,
+  clone: 220,
+  clone3: 435,
+  delete_module: 106,
+  fanotify_init: 262,
+  finit_module: 273,
+  fsconfig: 431,
+  fsmount: 432,
+  fsopen: 430,
+  fspick: 433,
+  init_module: 105,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  io_uring_setup: 425,
+  kcmp: 272,
+  kexec_file_load: 294,
+  kexec_load: 104,
+  keyctl: 219,
+  lookup_dcookie: 18,
+  mount: 40,
+  mount_setattr: 442,
+  move_mount: 429,
+  nfsservctl: 42,
+  open_by_handle_at: 265,
+  open_tree: 428,
+  perf_event_open: 241,
+  personality: 92,
+  pidfd_getfd: 438,
+  pivot_root: 41,
+  process_vm_readv: 270,
+  process_vm_writev: 271,
+  ptrace: 117,
+  quotactl: 60,
+  quotactl_fd: 443,
+  reboot: 142,
+  request_key: 218,
+  setns: 268,
+  settimeofday: 170,
+  swapoff: 225,
+  swapon: 224,
+  syslog: 116,
+  umount2: 39,
+  unshare: 97,
+  userfaultfd: 282,
+  vhangup: 58,
+};
+
+export const SYSCALL_NUMBERS: Record<SandboxArch, Partial<Record<SyscallName, number>>> = { x86_64: X86_64, aarch64: AARCH64 };
+
+/** The sandbox architecture of this Node process, or undefined where the filter has no table. */
+export function hostSandboxArch(arch: string = process.arch): SandboxArch | undefined {
+  if (arch === 'x64') return 'x86_64';
+  if (arch === 'arm64') return 'aarch64';
+  return undefined;
+}
