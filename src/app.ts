@@ -29,6 +29,7 @@ import { createErrorClassifier, createModelProvider, describeLlm } from './llm/i
 import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { UsageMeter } from './usage/usage-meter.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
 import { registerWebClient } from './web/web-client.js';
@@ -132,7 +133,8 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
   }
   const modelProvider = createModelProvider(config.llm);
-  const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
+  const usage = new UsageMeter({ db, logger, metrics, provider: config.llm.provider, prices: config.usage.prices, budgets: config.usage.budgets });
+  const summarizer = createSummarizer({ db, modelProvider, usage, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = config.databaseUrl && db.driver === 'postgres' ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
   const workspaceTools = workspaceToolset();
@@ -145,6 +147,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     authenticate,
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
+    usage,
     tools: async (session) => [
       ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, db, sandbox }),
       ...(await mcp.toolsFor(session.mcp_config)),
@@ -152,7 +155,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
     countTokens: (model, items) => countItems(model, items),
     contextWindow,
-    hooks: createContextHooks({ modelProvider }),
+    hooks: createContextHooks({ modelProvider, usage }),
     summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
   });

@@ -60,6 +60,7 @@ export class ChatService {
       metrics: deps.metrics,
       sink: this.#events,
       modelProvider: deps.modelProvider,
+      usage: deps.usage,
       tools: deps.tools,
       instructions: deps.instructions,
       countTokens: deps.countTokens,

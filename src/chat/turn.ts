@@ -12,6 +12,7 @@ import { toDatabaseAppError } from '../db/errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
+import type { ModelMeter } from '../usage/usage-meter.js';
 import type { CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
@@ -35,6 +36,8 @@ export interface TurnDeps {
   metrics: Metrics;
   sink: EventSink;
   modelProvider: ModelProvider;
+  /** Records every model call of the turn and checks the user's budget before each (src/usage). */
+  usage: ModelMeter;
   tools: (session: SessionRow) => Promise<Tool[]>;
   instructions: (session: SessionRow) => Promise<string>;
   countTokens: (model: string, items: AgentInputItem[]) => number;
@@ -170,6 +173,8 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
   let decision = deps.hooks.beforeModelCall(facts);
   let summarized: number | undefined;
   if (decision.kind === 'summarize') {
+    // A user over budget is refused before the summary too: it would be spent for nothing.
+    await deps.usage.assertWithinBudget(session.user_id);
     const summary = await deps.summarize(facts, true);
     if (summary.kind === 'summarized') summarized = summary.tokensAfter;
     decision = deps.hooks.afterSummary(facts, summary);
@@ -210,7 +215,8 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     deps.metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
     reportUsage(turn, session, usage.inputTokens + usage.outputTokens, usage);
   });
-  const runner = new Runner({ modelProvider: deps.modelProvider, tracingDisabled: true });
+  const modelProvider = deps.usage.models(deps.modelProvider, { userId: session.user_id, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' });
+  const runner = new Runner({ modelProvider, tracingDisabled: true });
   const result = await runner.run(agent, history, { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
   try {
     for await (const event of result) {
@@ -282,7 +288,7 @@ function titleInBackground(turn: Turn, session: SessionRow): void {
     return { user: rows.find((r) => r.role === 'user')?.content ?? '', assistant: rows.find((r) => r.role === 'assistant')?.content ?? '' };
   };
   void (async () => {
-    const title = await deps.hooks.title(session.model, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
+    const title = await deps.hooks.title({ session, turnId: req.turnId }, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
     if (title === undefined) return;
     const updated = await deps.db.query<{ title: string }>('UPDATE sessions SET title = $2 WHERE id = $1 AND is_named = false RETURNING title', [session.id, title]);
     if (updated.rows[0]) deps.sink.publish(req.sessionUuid, { type: 'session_updated', title, session_id: req.sessionId });

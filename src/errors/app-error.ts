@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   RES_3004: { status: 409, message: 'Busy: a turn is running.' },
   RES_3005: { status: 405, message: 'Method not allowed.' },
   RES_3006: { status: 409, message: 'Conflict.' },
+  QUOTA_3101: { status: 429, message: 'The daily usage budget is used up.' },
+  QUOTA_3102: { status: 429, message: 'The monthly usage budget is used up.' },
   SES_4001: { status: 404, message: 'Session not found.' },
   CTX_4101: { status: 413, message: 'The context is too large for the model.' },
   FILE_5001: { status: 404, message: 'File not found.' },
