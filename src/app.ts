@@ -29,6 +29,7 @@ import { createErrorClassifier, createModelProvider, describeLlm } from './llm/i
 import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { registerUsageRoutes } from './usage/routes.js';
 import { UsageMeter } from './usage/usage-meter.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
@@ -201,6 +202,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
   registerAdminRoutes(app, {
     authenticate,
+    budgets: config.usage.budgets,
     users: new UserAdmin({
       db,
       auth,
@@ -214,6 +216,8 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       workspace: { remove: (publicId) => workspace.remove(publicId) },
     }),
   });
+
+  registerUsageRoutes(app, { db, authenticate, budgets: config.usage.budgets });
 
   await registerWebClient(app);
 
