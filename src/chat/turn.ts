@@ -200,7 +200,13 @@ async function settle(p: Promise<unknown>, ms: number): Promise<void> {
 async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const { deps, req } = turn;
   if (req.token.cancelled) return undefined;
-  const [history, tools, instructions] = await Promise.all([new ContextStore(deps.db, req.sessionUuid).getItems(), deps.tools(session), deps.instructions(session)]);
+  // The budget check of the first model call goes alongside the reads the call needs anyway.
+  const [history, tools, instructions] = await Promise.all([
+    new ContextStore(deps.db, req.sessionUuid).getItems(),
+    deps.tools(session),
+    deps.instructions(session),
+    deps.usage.assertWithinBudget(session.user_id),
+  ]);
   if (req.token.cancelled) return undefined;
   const effort = session.reasoning_effort;
   const agent = new Agent({
@@ -215,7 +221,8 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     deps.metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
     reportUsage(turn, session, usage.inputTokens + usage.outputTokens, usage);
   });
-  const modelProvider = deps.usage.models(deps.modelProvider, { userId: session.user_id, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' });
+  const call = { userId: session.user_id, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
+  const modelProvider = deps.usage.models(deps.modelProvider, call, { firstCallChecked: true });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
   const result = await runner.run(agent, history, { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
   try {
@@ -225,6 +232,8 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     }
   } finally {
     await settle(result.completed, req.token.cancelled ? 1_000 : SETTLE_TIMEOUT_MS);
+    // The turn's ledger rows are in before it ends, so the next turn's budget check counts them.
+    await modelProvider.settled();
   }
   if (!req.token.cancelled && result.error) return result.error;
   const firstTextAt = turn.recorder.firstTextAt;

@@ -11,12 +11,17 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
-import type { UsageMeter } from '../usage/usage-meter.js';
+import type { ModelCall } from '../usage/model-call.js';
 import { checkBudget, fitsWindow, isOverThreshold } from './budget.js';
 import type { CompleteFn } from './summarizer.js';
 import { SummarizationFailedError } from './summarizer.js';
 import { summarizeSession, summaryFailureAppError, type SummarizeResult, type SummarizeSessionOptions } from './summarize-session.js';
 import { generateTitle } from './title.js';
+
+/** Usage accounting as context management needs it: a provider that records each call against `call`. */
+export interface CallMeter {
+  models(base: ModelProvider, call: ModelCall): ModelProvider;
+}
 
 /** A completion on `model` with no tools: the summary and title prompts. */
 export function modelCompleter(modelProvider: ModelProvider, model: string): CompleteFn {
@@ -29,7 +34,7 @@ export function modelCompleter(modelProvider: ModelProvider, model: string): Com
 }
 
 /** Context management's decisions for the chat turn; they need the model only for titles (recorded by `usage`). */
-export function createContextHooks(deps: { modelProvider: ModelProvider; usage: Pick<UsageMeter, 'models'> }): TurnHooks {
+export function createContextHooks(deps: { modelProvider: ModelProvider; usage: CallMeter }): TurnHooks {
   return {
     beforeModelCall(facts) {
       const currentTokens = facts.session.total_tokens;
@@ -71,7 +76,7 @@ export interface SummarizerDeps {
   db: Database;
   modelProvider: ModelProvider;
   /** Records each summary's model calls against the session's user. */
-  usage: Pick<UsageMeter, 'models'>;
+  usage: CallMeter;
   metrics: Metrics;
   /** `SUMMARY_RETRY_BACKOFF_MS`; default the summarizer's own. */
   summaryRetryBackoffMs?: number;

@@ -9,7 +9,7 @@ import type { Database } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
 import { effectiveBudgets, overBudget, storedOverride } from './budgets.js';
 import { readSpent, recordCall } from './ledger.js';
-import { meteredProvider, type CallRecorder } from './metered-provider.js';
+import { MeteredProvider, type CallRecorder, type MeteredOptions } from './metered-provider.js';
 import type { ModelCall, ReportedUsage } from './model-call.js';
 import { pricesFor, type PriceTable } from './prices.js';
 
@@ -34,8 +34,8 @@ export class UsageMeter implements CallRecorder {
   }
 
   /** `base` with every call recorded against `call` (and, for a turn, checked against the budget first). */
-  models(base: ModelProvider, call: ModelCall): ModelProvider {
-    return meteredProvider(base, this, call);
+  models(base: ModelProvider, call: ModelCall, options?: MeteredOptions): MeteredProvider {
+    return new MeteredProvider(base, this, call, options);
   }
 
   /**
