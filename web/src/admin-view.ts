@@ -3,9 +3,11 @@
  * debounced search, pages of PAGE_SIZE, a role switch, disable / enable, and delete after a
  * confirmation that says the user's chats and files go too. The server's refusals — above all
  * 409 `RES_3006`, "the last administrator" — show in the dialog's banner with its message.
+ * Each row shows the user's budgets; below the table, everyone's usage (`admin-usage-view.ts`).
  */
 import { ApiClient, describeError } from './api.js';
 import { confirmAction } from './confirm.js';
+import { AdminUsage, budgetText } from './admin-usage-view.js';
 import { byId, ErrorBanner, formatDateTime, h } from './dom.js';
 import { AdminUserPageSchema, AdminUserSchema, type AdminUser, type Me } from './protocol.js';
 
@@ -29,6 +31,7 @@ export class AdminPanel {
   readonly #prev = byId<HTMLButtonElement>('admin-prev');
   readonly #next = byId<HTMLButtonElement>('admin-next');
   readonly #error = new ErrorBanner('admin-error');
+  readonly #usage: AdminUsage;
   #offset = 0;
   #query = '';
   #debounce: ReturnType<typeof setTimeout> | undefined;
@@ -40,6 +43,7 @@ export class AdminPanel {
     private readonly api: ApiClient,
     private readonly hooks: AdminPanelHooks,
   ) {
+    this.#usage = new AdminUsage(api, this.#error);
     byId('admin-close').addEventListener('click', () => this.#dialog.close());
     this.#search.addEventListener('input', () => {
       clearTimeout(this.#debounce);
@@ -71,7 +75,7 @@ export class AdminPanel {
     this.#live.textContent = '';
     this.#dialog.showModal();
     this.#search.focus();
-    await this.reload();
+    await Promise.all([this.reload(), this.#usage.reload()]);
   }
 
   close(): void {
@@ -121,7 +125,7 @@ export class AdminPanel {
   }
 
   #emptyRow(): HTMLTableRowElement {
-    return h('tr', {}, h('td', { colspan: '7', class: 'empty' }, this.#query ? 'No user matches this search.' : 'No users yet.'));
+    return h('tr', {}, h('td', { colspan: '8', class: 'empty' }, this.#query ? 'No user matches this search.' : 'No users yet.'));
   }
 
   #row(user: AdminUser): HTMLTableRowElement {
@@ -151,6 +155,7 @@ export class AdminPanel {
       h('td', {}, role),
       h('td', { 'data-testid': 'admin-user-status' }, user.disabled ? h('span', { class: 'badge warn' }, 'Disabled') : 'Active'),
       h('td', { class: 'num' }, String(user.session_count)),
+      h('td', { 'data-testid': 'admin-user-budget' }, budgetText(user.budgets)),
       h('td', {}, formatDateTime(user.created_at)),
       h('td', { class: 'row-actions' }, toggle, remove),
     );
