@@ -2,7 +2,8 @@
  * Usage in a real Chromium against a real Pulp process (AUTH_MODE=jwt, the offline model priced
  * by MODEL_PRICES, a daily budget): after a chat, the user's Usage dialog shows today's tokens and
  * cost, the chat by name, and how much of the budget is used; the administrator sees everyone's
- * usage and each user's budget in the administration dialog.
+ * usage and each user's budget in the administration dialog, and lowers a budget there: the next
+ * message is refused with a message saying when the budget resets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -79,6 +80,31 @@ describe.skipIf(skipReason !== null)('usage and budgets in the web client', () =
     await page.locator('[data-testid=admin-usage-table] [data-testid=usage-row][data-key="offline"]').waitFor();
     await browser.screenshot('admin-usage');
     expect(await seriousA11yViolations(page)).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
+  });
+
+  it('an administrator lowers a budget in the budget dialog; the next message is refused, saying when the budget resets', async () => {
+    const row = page.locator(`[data-testid=admin-user-row][data-email="${ADMIN.email}"]`);
+    await row.getByTestId('admin-edit-budget').click();
+    await page.getByTestId('budget-dialog').waitFor();
+    expect(await page.getByTestId('budget-tokens-day').inputValue()).toBe('');
+    await page.getByTestId('budget-tokens-day').fill('1.5');
+    await page.getByTestId('budget-save').click();
+    expect(await page.getByTestId('budget-form-error').innerText()).toMatch(/^Tokens per day: give a whole number of tokens/);
+    await page.getByTestId('budget-tokens-day').fill('1000');
+    await page.getByTestId('budget-cost-month').fill('none');
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.getByTestId('budget-save').click();
+    await page.getByTestId('budget-dialog').waitFor({ state: 'hidden' });
+    await row.getByTestId('admin-user-budget').filter({ hasText: '1,000 tokens/day' }).waitFor();
+    await page.getByTestId('admin-live').filter({ hasText: `The budget of ${ADMIN.email} is now: 1,000 tokens/day.` }).waitFor({ state: 'attached' });
+    await page.keyboard.press('Escape');
+    await page.getByTestId('admin-dialog').waitFor({ state: 'hidden' });
+
+    await send(page, 'One more question');
+    await page.getByTestId('error-text').filter({ hasText: 'QUOTA_3101' }).waitFor();
+    expect(await page.getByTestId('error-text').innerText()).toMatch(/^Today’s budget is used up; it resets at \d{4}-\d\d-\d\d 00:00 UTC\. \([\d,]+ of 1,000 tokens used\.\) \(QUOTA_3101\)$/);
+    await browser.screenshot('budget-refused');
     expect(browser.pageErrors).toEqual([]);
   });
 });

@@ -104,6 +104,15 @@ export const BudgetLimitsSchema = z.object({
 });
 export type BudgetLimits = z.infer<typeof BudgetLimitsSchema>;
 
+/** An administrator's overrides of one user's budgets: absent is the default, null is none. */
+export const QuotaOverrideSchema = z.object({
+  tokens_per_day: z.optional(z.nullable(z.number())),
+  tokens_per_month: z.optional(z.nullable(z.number())),
+  cost_per_day: z.optional(z.nullable(z.number())),
+  cost_per_month: z.optional(z.nullable(z.number())),
+});
+export type QuotaOverride = z.infer<typeof QuotaOverrideSchema>;
+
 /** One account as the admin API shows it. */
 export const AdminUserSchema = z.object({
   id: z.string(),
@@ -113,6 +122,7 @@ export const AdminUserSchema = z.object({
   disabled: z.boolean(),
   created_at: z.string(),
   session_count: z.number(),
+  quota: z.optional(QuotaOverrideSchema),
   budgets: z.optional(BudgetLimitsSchema),
 });
 export type AdminUser = z.infer<typeof AdminUserSchema>;
