@@ -15,7 +15,7 @@ import { median, ms, percentile, ratio, us } from './stats.js';
 const REPS = 5;
 const TTFT_REPS = 9;
 /** Alternating plain and metered runs for the usage-accounting overhead. */
-const USAGE_REPS = 41;
+const USAGE_REPS = 101;
 const DELTAS = 10_000;
 const CONCURRENT_SESSIONS = 200;
 const CONCURRENT_DELTAS = 200;

@@ -104,10 +104,11 @@ export interface UsageOverhead {
 }
 
 /**
- * What usage accounting adds to a turn, measured as the turn does it: the context read that
- * precedes every model call, then the native-adapter Runner — plain, or with the budget check
- * alongside that read and a `UsageMeter` provider on PostgreSQL writing the ledger row (the end of
- * the run waits for it, as the turn does). A budget and prices are configured so every step runs.
+ * What usage accounting adds to a turn, measured as the turn does it: the write of the user's
+ * words and the context read that precede every first model call, then the native-adapter Runner
+ * — plain, or with the budget check started before that write and awaited with the read, and a
+ * `UsageMeter` provider on PostgreSQL writing the ledger row (the end of the run waits for it, as
+ * the turn does). A budget and prices are configured so every step runs.
  * Plain and metered runs alternate, so drift of a shared machine falls on both alike.
  */
 export async function usageOverhead(fake: FakeOpenAI, url: string, reps: number): Promise<UsageOverhead> {
@@ -128,16 +129,21 @@ export async function usageOverhead(fake: FakeOpenAI, url: string, reps: number)
     });
     const base = new NativeModelProvider(openAIEndpoint(fake.baseUrl, 'test'), 'chat_completions', { readTimeoutMs: 600_000, maxRetries: 0 });
     const agent = new Agent({ name: 'bench', instructions: 'You are a benchmark.', model: 'gpt-4o-mini' });
+    // What a turn commits before its first model call (its user's words and counters), as one write.
+    const saveWords = () => db.transaction((tx) => tx.query('UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now() WHERE id = $1', [sessions[0]!.id]));
     const run = async (metered: boolean): Promise<Timing> => {
       const start = performance.now();
       let provider: ModelProvider = base;
       let settled = (): Promise<void> => Promise.resolve();
       if (metered) {
-        await Promise.all([context.getItems(), meter.assertWithinBudget(userId)]);
+        const budget = meter.assertWithinBudget(userId);
+        await saveWords();
+        await Promise.all([context.getItems(), budget]);
         const m = meter.models(base, { userId, sessionUuid: sessions[0]!.id, turnId: 'bench', purpose: 'turn' }, { firstCallChecked: true });
         provider = m;
         settled = () => m.settled();
       } else {
+        await saveWords();
         await context.getItems();
       }
       const result = await new Runner({ modelProvider: provider, tracingDisabled: true }).run(agent, benchPrompt(5), { stream: true });

@@ -117,6 +117,7 @@ export class ChatService {
         finish = await runTurn(this.#turnDeps, {
           sessionUuid: input.session.id,
           sessionId: input.session.session_id,
+          userId: input.session.user_id,
           turnId,
           contents: input.frame.messages.map((m) => m.content),
           ...(input.frame.model ? { model: input.frame.model } : {}),

@@ -51,6 +51,8 @@ export interface TurnRequest {
   sessionUuid: string;
   /** Public id (`chat_…`), put on every event. */
   sessionId: string;
+  /** The session's owner, whose budget the turn's model calls count against. */
+  userId: string;
   turnId: string;
   contents: string[];
   model?: string;
@@ -71,6 +73,8 @@ interface Turn {
   startedAt: number;
   /** The `current` of the last `token_usage` sent. */
   reported: number | undefined;
+  /** The budget check of the turn's first model call (rejects with the `QUOTA_` refusal). */
+  budget: Promise<void>;
 }
 
 /** Runs one turn to its end; never throws. Returns the finish reason sent in `assistant_end`. */
@@ -86,6 +90,9 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     userItems,
     startedAt,
     reported: undefined,
+    // The first model call's budget check runs while the user's words are saved; it is awaited
+    // (and refuses) only after they are, so a refused message is kept.
+    budget: checkBudget(deps, req.userId),
   };
   let session: SessionRow | undefined;
   /** What ended the run early, if anything. */
@@ -131,6 +138,13 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   return finishReason;
 }
 
+/** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */
+function checkBudget(deps: TurnDeps, userId: string): Promise<void> {
+  const check = deps.usage.assertWithinBudget(userId);
+  check.catch(() => undefined);
+  return check;
+}
+
 const START_SQL = `UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now(),
   model = COALESCE($2, model), reasoning_effort = COALESCE($3, reasoning_effort)
   WHERE id = $1 RETURNING *`;
@@ -174,8 +188,10 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
   let summarized: number | undefined;
   if (decision.kind === 'summarize') {
     // A user over budget is refused before the summary too: it would be spent for nothing.
-    await deps.usage.assertWithinBudget(session.user_id);
+    await turn.budget;
     const summary = await deps.summarize(facts, true);
+    // The summary counts: the first model call is checked again, with it.
+    turn.budget = checkBudget(deps, req.userId);
     if (summary.kind === 'summarized') summarized = summary.tokensAfter;
     decision = deps.hooks.afterSummary(facts, summary);
   }
@@ -200,12 +216,11 @@ async function settle(p: Promise<unknown>, ms: number): Promise<void> {
 async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const { deps, req } = turn;
   if (req.token.cancelled) return undefined;
-  // The budget check of the first model call goes alongside the reads the call needs anyway.
   const [history, tools, instructions] = await Promise.all([
     new ContextStore(deps.db, req.sessionUuid).getItems(),
     deps.tools(session),
     deps.instructions(session),
-    deps.usage.assertWithinBudget(session.user_id),
+    turn.budget,
   ]);
   if (req.token.cancelled) return undefined;
   const effort = session.reasoning_effort;
@@ -221,7 +236,7 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     deps.metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
     reportUsage(turn, session, usage.inputTokens + usage.outputTokens, usage);
   });
-  const call = { userId: session.user_id, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
+  const call = { userId: req.userId, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
   const modelProvider = deps.usage.models(deps.modelProvider, call, { firstCallChecked: true });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
   const result = await runner.run(agent, history, { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });

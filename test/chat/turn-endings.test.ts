@@ -75,7 +75,7 @@ function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: Ser
 }
 
 function request(s: { uuid: string; publicId: string }, token = new CancellationToken()): TurnRequest {
-  return { sessionUuid: s.uuid, sessionId: s.publicId, turnId: `turn_${n}`, contents: ['Hello there'], token, requestId: 'req-1' };
+  return { sessionUuid: s.uuid, sessionId: s.publicId, userId, turnId: `turn_${n}`, contents: ['Hello there'], token, requestId: 'req-1' };
 }
 
 const types = (events: ServerEvent[]) => events.map((e) => e.type);
