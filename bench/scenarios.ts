@@ -99,6 +99,8 @@ export interface UsageOverhead {
   firstMs: { plain: number; metered: number };
   /** Message → end of the run (`completed`), which includes the ledger write (medians). */
   endMs: { plain: number; metered: number };
+  /** Median of the paired differences (metered − plain of each alternated pair), first delta and end. */
+  pairedMs: { first: number; end: number };
   /** Ledger rows written, as a check that the metered runs recorded every call. */
   rows: number;
 }
@@ -167,6 +169,10 @@ export async function usageOverhead(fake: FakeOpenAI, url: string, reps: number)
     return {
       firstMs: { plain: med(runs.plain, 'firstMs'), metered: med(runs.metered, 'firstMs') },
       endMs: { plain: med(runs.plain, 'endMs'), metered: med(runs.metered, 'endMs') },
+      pairedMs: {
+        first: median(runs.metered.map((m, i) => m.firstMs - runs.plain[i]!.firstMs)),
+        end: median(runs.metered.map((m, i) => (m.endMs ?? Number.NaN) - (runs.plain[i]!.endMs ?? Number.NaN))),
+      },
       rows: Number(counted[0]!.n),
     };
   } finally {
