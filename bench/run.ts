@@ -9,11 +9,13 @@ import pg from 'pg';
 import { startFakeOpenAI, type FakeOpenAI } from '../test/support/fake-openai.js';
 import { fakeModelEnv } from '../test/support/pulp-process.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
-import { benchPrompt, benchScript, concurrentTurns, nativeFloor, pulpTurn, rawRead, sdkFloor, type Timing } from './scenarios.js';
+import { benchPrompt, benchScript, concurrentTurns, nativeFloor, pulpTurn, rawRead, sdkFloor, usageOverhead, type Timing, type UsageOverhead } from './scenarios.js';
 import { median, ms, percentile, ratio, us } from './stats.js';
 
 const REPS = 5;
 const TTFT_REPS = 9;
+/** Alternating plain and metered runs for the usage-accounting overhead. */
+const USAGE_REPS = 101;
 const DELTAS = 10_000;
 const CONCURRENT_SESSIONS = 200;
 const CONCURRENT_DELTAS = 200;
@@ -67,6 +69,18 @@ async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void>
   const url = new URL(PG_URL);
   url.pathname = `/${name}`;
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** The usage-accounting rows: first delta and end of run, without and with the budget check and ledger write. */
+function usageRows(usage: UsageOverhead | undefined, verdict: (ok: boolean) => string): Array<[string, string, string]> {
+  if (!usage) return [['usage accounting overhead, PostgreSQL', 'not measured', 'no server reachable']];
+  const addedFirst = usage.firstMs.metered - usage.firstMs.plain;
+  const addedEnd = usage.endMs.metered - usage.endMs.plain;
+  return [
+    ['first delta without / with budget check + ledger (native Runner, PostgreSQL)', `${ms(usage.firstMs.plain)} / ${ms(usage.firstMs.metered)}`, `added ${ms(addedFirst)}, target ≤ 2 ms: ${verdict(addedFirst <= 2)}`],
+    ['… median of the paired differences (metered − plain, each alternated pair)', ms(usage.pairedMs.first), `target ≤ 2 ms: ${verdict(usage.pairedMs.first <= 2)}`],
+    ['… end of run without / with (includes the ledger write)', `${ms(usage.endMs.plain)} / ${ms(usage.endMs.metered)}`, `added ${ms(addedEnd)} (paired ${ms(usage.pairedMs.end)}); ${usage.rows} ledger rows`],
+  ];
 }
 
 async function main(): Promise<void> {
@@ -143,6 +157,16 @@ async function main(): Promise<void> {
     }
 
     let ttftPostgres: number | undefined;
+    let usage: UsageOverhead | undefined;
+    const usageDb = await freshPostgres();
+    if (usageDb) {
+      log(`usage accounting on PostgreSQL: ${USAGE_REPS} plain and ${USAGE_REPS} metered runs, alternated`);
+      try {
+        usage = await usageOverhead(fake, usageDb.url, USAGE_REPS);
+      } finally {
+        await usageDb.drop();
+      }
+    }
     const pgdb = await freshPostgres();
     if (pgdb) {
       log('time to first token on PostgreSQL');
@@ -172,6 +196,7 @@ async function main(): Promise<void> {
         ttftPostgres === undefined ? 'not measured' : ms(ttftPostgres - floorFirstShort),
         ttftPostgres === undefined ? 'no server reachable' : `target ≤ 15 ms: ${verdict(ttftPostgres - floorFirstShort <= 15)}`,
       ],
+      ...usageRows(usage, verdict),
       [`${CONCURRENT_SESSIONS} sessions × ${CONCURRENT_DELTAS} deltas at 50/s: turns completed`, `${concurrent.completed}/${CONCURRENT_SESSIONS}`, verdict(concurrent.completed === CONCURRENT_SESSIONS)],
       ['… wall time; CPU use of Pulp / of the bench process (fake model + 200 clients)', `${ms(concurrent.wallMs)}; ${concurrentLoad.server.toFixed(2)} / ${concurrentLoad.bench.toFixed(2)} cores`, `ideal wall ≈ ${ms(CONCURRENT_DELTAS * CONCURRENT_PACE_MS)}`],
       ['… added delivery delay p50 / p99 / max', `${ms(percentile(concurrent.delays, 50))} / ${ms(p99)} / ${ms(Math.max(...concurrent.delays))}`, `p99 target ≤ 50 ms: ${verdict(p99 <= 50)}`],

@@ -7,9 +7,16 @@ import { performance } from 'node:perf_hooks';
 import { Agent, OpenAIProvider, Runner, type ModelProvider } from '@openai/agents';
 import OpenAI from 'openai';
 import type WebSocket from 'ws';
+import pino from 'pino';
+import { ContextStore } from '../src/chat/context-store.js';
+import { migrate } from '../src/db/migrate.js';
+import { createPostgresDatabase } from '../src/db/postgres-driver.js';
 import { NativeModelProvider, openAIEndpoint } from '../src/llm/adapters/index.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { UsageMeter } from '../src/usage/usage-meter.js';
 import type { FakeOpenAI, FakeResponse, RecordedRequest } from '../test/support/fake-openai.js';
 import type { PulpChild } from './pulp-child.js';
+import { median } from './stats.js';
 
 export const benchPrompt = (deltas: number, paceMs = 0, kind: 'plain' | 'stamped' = 'plain'): string => `bench ${deltas} ${paceMs} ${kind}`;
 
@@ -32,6 +39,8 @@ export interface Timing {
   firstMs: number;
   /** Start → last text delta. */
   lastMs: number;
+  /** Start → the run's end, ledger write included (usage overhead only). */
+  endMs?: number;
 }
 
 /** Raw read: POST the chat completions request with fetch and consume the SSE bytes. */
@@ -83,6 +92,92 @@ function runnerFloor(modelProvider: ModelProvider, label: string): (deltas: numb
     if (count !== deltas) throw new Error(`the ${label} adapter saw ${count} deltas, expected ${deltas}`);
     return { firstMs: first - start, lastMs: last - start };
   };
+}
+
+export interface UsageOverhead {
+  /** Message → first delta, without and with the meter (medians). */
+  firstMs: { plain: number; metered: number };
+  /** Message → end of the run (`completed`), which includes the ledger write (medians). */
+  endMs: { plain: number; metered: number };
+  /** Median of the paired differences (metered − plain of each alternated pair), first delta and end. */
+  pairedMs: { first: number; end: number };
+  /** Ledger rows written, as a check that the metered runs recorded every call. */
+  rows: number;
+}
+
+/**
+ * What usage accounting adds to a turn, measured as the turn does it: the write of the user's
+ * words and the context read that precede every first model call, then the native-adapter Runner
+ * — plain, or with the budget check started before that write and awaited with the read, and a
+ * `UsageMeter` provider on PostgreSQL writing the ledger row (the end of the run waits for it, as
+ * the turn does). A budget and prices are configured so every step runs.
+ * Plain and metered runs alternate, so drift of a shared machine falls on both alike.
+ */
+export async function usageOverhead(fake: FakeOpenAI, url: string, reps: number): Promise<UsageOverhead> {
+  const db = createPostgresDatabase({ url, poolMax: 4, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
+  try {
+    await migrate(db);
+    const { rows } = await db.query<{ id: string }>("INSERT INTO users (email) VALUES ('bench@example.test') RETURNING id");
+    const userId = rows[0]!.id;
+    const { rows: sessions } = await db.query<{ id: string }>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, 'chat_bench00usage', 'gpt-4o-mini') RETURNING id", [userId]);
+    const context = new ContextStore(db, sessions[0]!.id);
+    const meter = new UsageMeter({
+      db,
+      logger: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      provider: 'openai',
+      prices: { 'gpt-4o-mini': { input: 0.15, cached_input: 0.075, output: 0.6 } },
+      budgets: { tokensPerDay: 1e12, tokensPerMonth: 1e12, costPerDay: 1e6, costPerMonth: 1e6 },
+    });
+    const base = new NativeModelProvider(openAIEndpoint(fake.baseUrl, 'test'), 'chat_completions', { readTimeoutMs: 600_000, maxRetries: 0 });
+    const agent = new Agent({ name: 'bench', instructions: 'You are a benchmark.', model: 'gpt-4o-mini' });
+    // What a turn commits before its first model call (its user's words and counters), as one write.
+    const saveWords = () => db.transaction((tx) => tx.query('UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now() WHERE id = $1', [sessions[0]!.id]));
+    const run = async (metered: boolean): Promise<Timing> => {
+      const start = performance.now();
+      let provider: ModelProvider = base;
+      let settled = (): Promise<void> => Promise.resolve();
+      if (metered) {
+        const budget = meter.assertWithinBudget(userId);
+        await saveWords();
+        await Promise.all([context.getItems(), budget]);
+        const m = meter.models(base, { userId, sessionUuid: sessions[0]!.id, turnId: 'bench', purpose: 'turn' }, { firstCallChecked: true });
+        provider = m;
+        settled = () => m.settled();
+      } else {
+        await saveWords();
+        await context.getItems();
+      }
+      const result = await new Runner({ modelProvider: provider, tracingDisabled: true }).run(agent, benchPrompt(5), { stream: true });
+      let first = Number.NaN;
+      for await (const event of result) {
+        if (Number.isNaN(first) && event.type === 'raw_model_stream_event' && event.data.type === 'output_text_delta') first = performance.now();
+      }
+      await result.completed;
+      await settled();
+      return { firstMs: first - start, lastMs: Number.NaN, endMs: performance.now() - start };
+    };
+    await run(false);
+    await run(true);
+    const runs = { plain: [] as Timing[], metered: [] as Timing[] };
+    for (let i = 0; i < reps; i++) {
+      runs.plain.push(await run(false));
+      runs.metered.push(await run(true));
+    }
+    const med = (ts: Timing[], key: 'firstMs' | 'endMs') => median(ts.map((t) => t[key] ?? Number.NaN));
+    const { rows: counted } = await db.query<{ n: string }>('SELECT count(*) AS n FROM model_calls');
+    return {
+      firstMs: { plain: med(runs.plain, 'firstMs'), metered: med(runs.metered, 'firstMs') },
+      endMs: { plain: med(runs.plain, 'endMs'), metered: med(runs.metered, 'endMs') },
+      pairedMs: {
+        first: median(runs.metered.map((m, i) => m.firstMs - runs.plain[i]!.firstMs)),
+        end: median(runs.metered.map((m, i) => (m.endMs ?? Number.NaN) - (runs.plain[i]!.endMs ?? Number.NaN))),
+      },
+      rows: Number(counted[0]!.n),
+    };
+  } finally {
+    await db.close();
+  }
 }
 
 export interface TurnResult extends Timing {

@@ -28,6 +28,8 @@ import { createErrorClassifier, createModelProvider, describeLlm } from './llm/i
 import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { registerUsageRoutes } from './usage/routes.js';
+import { UsageMeter } from './usage/usage-meter.js';
 import { registerSessionRoutes } from './sessions/routes.js';
 import { VERSION } from './version.js';
 import { authAttemptLimit } from './limits/auth-limit.js';
@@ -152,7 +154,9 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     registerOidcRoutes(app, { oidc: new OidcLogin({ db, auth, config: config.auth.oidc }), publicUrl: config.publicUrl, limiter: authLimiter });
   }
   const modelProvider = createModelProvider(config.llm);
-  const summarizer = createSummarizer({ db, modelProvider, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
+  const usage = new UsageMeter({ db, logger, metrics, provider: config.llm.provider, prices: config.usage.prices, budgets: config.usage.budgets });
+  const summarizer = createSummarizer({ db, modelProvider, usage, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
+  // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = clustered && config.databaseUrl ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
   const workspaceTools = workspaceToolset();
   const chat = await registerChatSocket(app, {
@@ -164,6 +168,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     authenticate,
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
+    usage,
     tools: async (session) => [
       ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }),
       ...(await mcp.toolsFor(session.mcp_config)),
@@ -171,7 +176,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
     countTokens: (model, items) => countItems(model, items),
     contextWindow,
-    hooks: createContextHooks({ modelProvider }),
+    hooks: createContextHooks({ modelProvider, usage }),
     summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
     admitMessage: (userId, sessionUuid) => userLimits.admitMessage(userId, sessionUuid),
@@ -229,6 +234,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
   registerAdminRoutes(app, {
     authenticate,
+    budgets: config.usage.budgets,
     users: new UserAdmin({
       db,
       auth,
@@ -242,6 +248,8 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       workspace: { remove: (publicId) => workspace.remove(publicId) },
     }),
   });
+
+  registerUsageRoutes(app, { db, authenticate, budgets: config.usage.budgets });
 
   await registerWebClient(app);
 

@@ -1,10 +1,12 @@
-/** `/api/v1/admin/users`: list and search accounts, change role or `disabled`, delete. Administrators only. */
+/** `/api/v1/admin/users`: list and search accounts, change role, `disabled` or budgets, delete. Administrators only. */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireUser, userOf } from '../auth/request-user.js';
 import type { Authenticate } from '../auth/types.js';
 import { AppError } from '../errors/app-error.js';
+import type { Budgets } from '../config/config.js';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
+import { EffectiveBudgetsSchema, effectiveBudgets, QuotaOverrideSchema } from '../usage/budgets.js';
 import type { AdminUser, UserAdmin } from './user-admin.js';
 
 export const AdminUserSchema = z.object({
@@ -15,6 +17,10 @@ export const AdminUserSchema = z.object({
   disabled: z.boolean(),
   created_at: z.string(),
   session_count: z.number().int(),
+  /** The budget overrides an administrator set; absent keys take the defaults. */
+  quota: QuotaOverrideSchema,
+  /** The budgets that apply: the defaults with the overrides on top (null: none). */
+  budgets: EffectiveBudgetsSchema,
 });
 const ListQuerySchema = z.object({
   q: z.string().trim().max(200).optional(),
@@ -23,19 +29,19 @@ const ListQuerySchema = z.object({
 });
 const ParamsSchema = z.object({ id: z.string().min(1).max(100) });
 const PatchBodySchema = z
-  .object({ role: z.enum(['admin', 'user']).optional(), disabled: z.boolean().optional() })
+  .object({ role: z.enum(['admin', 'user']).optional(), disabled: z.boolean().optional(), quota: QuotaOverrideSchema.optional() })
   .strict()
-  .refine((b) => b.role !== undefined || b.disabled !== undefined, { message: 'give role or disabled' });
+  .refine((b) => b.role !== undefined || b.disabled !== undefined || b.quota !== undefined, { message: 'give role, disabled or quota' });
 const PaginationSchema = z.object({ total_count: z.number().int(), offset: z.number().int(), limit: z.number().int(), has_more: z.boolean() });
 
-const wire = (u: AdminUser) => ({ ...u, created_at: u.created_at.toISOString() });
 
 /** An onRequest hook, after `requireUser`: 403 AUTH_1004 unless the caller is an administrator. */
 export async function requireAdmin(request: FastifyRequest): Promise<void> {
   if (userOf(request).role !== 'admin') throw new AppError('AUTH_1004', 'Administrators only.');
 }
 
-export function registerAdminRoutes(app: PulpFastify, deps: { authenticate: Authenticate; users: UserAdmin }): void {
+export function registerAdminRoutes(app: PulpFastify, deps: { authenticate: Authenticate; users: UserAdmin; budgets: Budgets }): void {
+  const wire = (u: AdminUser) => ({ ...u, created_at: u.created_at.toISOString(), budgets: effectiveBudgets(deps.budgets, u.quota) });
   const tags = ['admin'];
   const security = [{ bearer: [] }];
   const onRequest = [requireUser(deps.authenticate), requireAdmin];

@@ -7,6 +7,7 @@ import type { UserRole } from '../auth/types.js';
 import type { Database, Queryable } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { deleteSession } from '../sessions/session-store.js';
+import { storedOverride, type QuotaOverride } from '../usage/budgets.js';
 
 export interface AdminUser {
   id: string;
@@ -16,6 +17,8 @@ export interface AdminUser {
   disabled: boolean;
   created_at: Date;
   session_count: number;
+  /** Budget overrides set by an administrator (src/usage); absent keys take the defaults. */
+  quota: QuotaOverride;
 }
 
 /** What deleting a user needs from the session side: the same steps as `DELETE /sessions/{id}`. */
@@ -27,11 +30,11 @@ export interface UserAdminDeps {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SELECT_USER = `SELECT u.id, u.email, u.display_name, u.role, u.disabled, u.created_at,
+const SELECT_USER = `SELECT u.id, u.email, u.display_name, u.role, u.disabled, u.created_at, u.quota,
   (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) AS session_count FROM users u`;
 
-type AdminUserRow = Omit<AdminUser, 'session_count'> & { session_count: number | string };
-const toAdminUser = (row: AdminUserRow): AdminUser => ({ ...row, session_count: Number(row.session_count) });
+type AdminUserRow = Omit<AdminUser, 'session_count' | 'quota'> & { session_count: number | string; quota: unknown };
+const toAdminUser = (row: AdminUserRow): AdminUser => ({ ...row, session_count: Number(row.session_count), quota: storedOverride(row.quota) });
 const notFound = () => new AppError('RES_3001', 'User not found.');
 const lastAdmin = () => new AppError('RES_3006', 'This is the last enabled administrator: make another administrator first.');
 
@@ -61,15 +64,19 @@ export class UserAdmin {
     return toAdminUser(rows[0]);
   }
 
-  /** Changes role and/or `disabled`; disabling revokes the user's refresh tokens and closes their sockets. */
-  async update(id: string, patch: { role?: UserRole | undefined; disabled?: boolean | undefined }): Promise<AdminUser> {
+  /**
+   * Changes role, `disabled` and/or the budget overrides (`quota` replaces them all); disabling
+   * revokes the user's refresh tokens and closes their sockets.
+   */
+  async update(id: string, patch: { role?: UserRole | undefined; disabled?: boolean | undefined; quota?: QuotaOverride | undefined }): Promise<AdminUser> {
     if (!UUID.test(id)) throw notFound();
     const disabledNow = await this.deps.db.transaction(async (tx) => {
       const target = await lockForChange(tx, id, patch.role === 'user' || patch.disabled === true);
-      await tx.query('UPDATE users SET role = COALESCE($2, role), disabled = COALESCE($3, disabled) WHERE id = $1', [
+      await tx.query('UPDATE users SET role = COALESCE($2, role), disabled = COALESCE($3, disabled), quota = COALESCE($4::jsonb, quota) WHERE id = $1', [
         id,
         patch.role ?? null,
         patch.disabled ?? null,
+        patch.quota === undefined ? null : JSON.stringify(patch.quota),
       ]);
       const disabling = patch.disabled === true && !target.disabled;
       if (disabling) await revokeSessions(tx, id);

@@ -68,6 +68,7 @@ export class ChatService {
       metrics: deps.metrics,
       sink: this.#events,
       modelProvider: deps.modelProvider,
+      usage: deps.usage,
       tools: deps.tools,
       instructions: deps.instructions,
       countTokens: deps.countTokens,
@@ -131,6 +132,7 @@ export class ChatService {
           finish = await runTurn(this.#turnDeps, {
             sessionUuid: input.session.id,
             sessionId: input.session.session_id,
+            userId: input.session.user_id,
             turnId,
             contents: input.frame.messages.map((m) => m.content),
             ...(input.frame.model ? { model: input.frame.model } : {}),

@@ -53,7 +53,8 @@ export interface TurnHooks {
   afterTurn(facts: TurnFacts): 'summarize' | 'none';
   /**
    * The title of a session that has none, after a completed turn (`exchange` reads its first
-   * exchange); undefined for none. The turn saves and announces it, unless the user renamed it.
+   * exchange; `turnId` is the turn it follows); undefined for none. The turn saves and announces
+   * it, unless the user renamed it.
    */
-  title(model: string, exchange: () => Promise<FirstExchange>, signal: AbortSignal): Promise<string | undefined>;
+  title(of: { session: SessionRow; turnId: string }, exchange: () => Promise<FirstExchange>, signal: AbortSignal): Promise<string | undefined>;
 }

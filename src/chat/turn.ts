@@ -12,6 +12,7 @@ import { toDatabaseAppError } from '../db/errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
+import type { ModelMeter } from '../usage/usage-meter.js';
 import type { CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
@@ -35,6 +36,8 @@ export interface TurnDeps {
   metrics: Metrics;
   sink: EventSink;
   modelProvider: ModelProvider;
+  /** Records every model call of the turn and checks the user's budget before each (src/usage). */
+  usage: ModelMeter;
   tools: (session: SessionRow) => Promise<Tool[]>;
   instructions: (session: SessionRow) => Promise<string>;
   countTokens: (model: string, items: AgentInputItem[]) => number;
@@ -48,6 +51,8 @@ export interface TurnRequest {
   sessionUuid: string;
   /** Public id (`chat_…`), put on every event. */
   sessionId: string;
+  /** The session's owner, whose budget the turn's model calls count against. */
+  userId: string;
   turnId: string;
   contents: string[];
   model?: string;
@@ -68,6 +73,8 @@ interface Turn {
   startedAt: number;
   /** The `current` of the last `token_usage` sent. */
   reported: number | undefined;
+  /** The budget check of the turn's first model call (rejects with the `QUOTA_` refusal). */
+  budget: Promise<void>;
 }
 
 /** Runs one turn to its end; never throws. Returns the finish reason sent in `assistant_end`. */
@@ -83,6 +90,9 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     userItems,
     startedAt,
     reported: undefined,
+    // The first model call's budget check runs while the user's words are saved; it is awaited
+    // (and refuses) only after they are, so a refused message is kept.
+    budget: checkBudget(deps, req.userId),
   };
   let session: SessionRow | undefined;
   /** What ended the run early, if anything. */
@@ -128,6 +138,13 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   return finishReason;
 }
 
+/** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */
+function checkBudget(deps: TurnDeps, userId: string): Promise<void> {
+  const check = deps.usage.assertWithinBudget(userId);
+  check.catch(() => undefined);
+  return check;
+}
+
 const START_SQL = `UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now(),
   model = COALESCE($2, model), reasoning_effort = COALESCE($3, reasoning_effort)
   WHERE id = $1 RETURNING *`;
@@ -170,7 +187,11 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
   let decision = deps.hooks.beforeModelCall(facts);
   let summarized: number | undefined;
   if (decision.kind === 'summarize') {
+    // A user over budget is refused before the summary too: it would be spent for nothing.
+    await turn.budget;
     const summary = await deps.summarize(facts, true);
+    // The summary counts: the first model call is checked again, with it.
+    turn.budget = checkBudget(deps, req.userId);
     if (summary.kind === 'summarized') summarized = summary.tokensAfter;
     decision = deps.hooks.afterSummary(facts, summary);
   }
@@ -195,7 +216,12 @@ async function settle(p: Promise<unknown>, ms: number): Promise<void> {
 async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const { deps, req } = turn;
   if (req.token.cancelled) return undefined;
-  const [history, tools, instructions] = await Promise.all([new ContextStore(deps.db, req.sessionUuid).getItems(), deps.tools(session), deps.instructions(session)]);
+  const [history, tools, instructions] = await Promise.all([
+    new ContextStore(deps.db, req.sessionUuid).getItems(),
+    deps.tools(session),
+    deps.instructions(session),
+    turn.budget,
+  ]);
   if (req.token.cancelled) return undefined;
   const effort = session.reasoning_effort;
   const agent = new Agent({
@@ -210,7 +236,9 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     deps.metrics.tokens.inc({ direction: 'output' }, usage.outputTokens);
     reportUsage(turn, session, usage.inputTokens + usage.outputTokens, usage);
   });
-  const runner = new Runner({ modelProvider: deps.modelProvider, tracingDisabled: true });
+  const call = { userId: req.userId, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
+  const modelProvider = deps.usage.models(deps.modelProvider, call, { firstCallChecked: true });
+  const runner = new Runner({ modelProvider, tracingDisabled: true });
   const result = await runner.run(agent, history, { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
   try {
     for await (const event of result) {
@@ -219,6 +247,8 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     }
   } finally {
     await settle(result.completed, req.token.cancelled ? 1_000 : SETTLE_TIMEOUT_MS);
+    // The turn's ledger rows are in before it ends, so the next turn's budget check counts them.
+    await modelProvider.settled();
   }
   if (!req.token.cancelled && result.error) return result.error;
   const firstTextAt = turn.recorder.firstTextAt;
@@ -283,7 +313,7 @@ function titleInBackground(turn: Turn, session: SessionRow): void {
     return { user: rows.find((r) => r.role === 'user')?.content ?? '', assistant: rows.find((r) => r.role === 'assistant')?.content ?? '' };
   };
   void (async () => {
-    const title = await deps.hooks.title(session.model, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
+    const title = await deps.hooks.title({ session, turnId: req.turnId }, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
     if (title === undefined) return;
     const updated = await deps.db.query<{ title: string }>('UPDATE sessions SET title = $2 WHERE id = $1 AND is_named = false RETURNING title', [session.id, title]);
     if (updated.rows[0]) deps.sink.publish(req.sessionUuid, { type: 'session_updated', title, session_id: req.sessionId });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { parseFetchAllowList } from '../mcp/fetch-guard.js';
+import { parsePriceTable, type PriceTable } from '../usage/prices.js';
 
 export class ConfigError extends Error {
   override name = this.constructor.name;
@@ -84,6 +85,28 @@ const modelWindows = optionalString.transform((v, ctx) => {
   return out;
 });
 
+/** A budget: unset (or empty) is no budget; otherwise a number ≥ 0 (whole tokens, or USD). */
+const budget = (kind: 'tokens' | 'usd') =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || (kind === 'tokens' && !Number.isInteger(n))) {
+      ctx.addIssue({ code: 'custom', message: `must be ${kind === 'tokens' ? 'a whole number of tokens' : 'an amount in USD'} ≥ 0, or empty for no budget (got "${v}")` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const prices = optionalString.transform((v, ctx): PriceTable => {
+  if (v === undefined) return {};
+  try {
+    return parsePriceTable(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
 const EnvSchema = z.object({
   HOST: optionalString.transform((v) => v ?? '127.0.0.1'),
   PORT: int(8000, 0, 65535),
@@ -104,6 +127,12 @@ const EnvSchema = z.object({
   MODELS: optionalString,
   MODEL_CONTEXT_WINDOWS: modelWindows,
   SUMMARY_RETRY_BACKOFF_MS: int(1000, 0, 60_000),
+  // Usage accounting: prices, and the default per-user budgets (UTC days and months).
+  MODEL_PRICES: prices,
+  QUOTA_TOKENS_PER_DAY: budget('tokens'),
+  QUOTA_TOKENS_PER_MONTH: budget('tokens'),
+  QUOTA_COST_PER_DAY: budget('usd'),
+  QUOTA_COST_PER_MONTH: budget('usd'),
   AUTH_MODE: z.enum(['none', 'jwt', '']).optional().transform((v) => (v ? v : 'none')),
   JWT_SECRET: optionalString,
   ALLOW_REGISTRATION: bool(false),
@@ -170,6 +199,16 @@ export interface OidcConfig {
 
 export type LlmProviderName = 'openai' | 'azure' | 'offline';
 
+/** Per-user budgets; undefined is no budget. Tokens are input + output as the provider counts them. */
+export interface Budgets {
+  tokensPerDay: number | undefined;
+  tokensPerMonth: number | undefined;
+  /** USD. */
+  costPerDay: number | undefined;
+  /** USD. */
+  costPerMonth: number | undefined;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -207,6 +246,12 @@ export interface Config {
   };
   /** The external base URL of the server, without a trailing slash. */
   publicUrl: string | undefined;
+  usage: {
+    /** `MODEL_PRICES`: USD per million tokens by model; empty when unset. */
+    prices: PriceTable;
+    /** The `QUOTA_*` defaults; an administrator overrides them per user. */
+    budgets: Budgets;
+  };
   ws: {
     maxConnections: number;
     maxConnectionsPerSession: number;
@@ -335,6 +380,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       oidc,
     },
     publicUrl,
+    usage: {
+      prices: e.MODEL_PRICES,
+      budgets: {
+        tokensPerDay: e.QUOTA_TOKENS_PER_DAY,
+        tokensPerMonth: e.QUOTA_TOKENS_PER_MONTH,
+        costPerDay: e.QUOTA_COST_PER_DAY,
+        costPerMonth: e.QUOTA_COST_PER_MONTH,
+      },
+    },
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,
       maxConnectionsPerSession: e.WS_MAX_CONNECTIONS_PER_SESSION,

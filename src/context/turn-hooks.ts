@@ -11,11 +11,17 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
+import type { ModelCall } from '../usage/model-call.js';
 import { checkBudget, fitsWindow, isOverThreshold } from './budget.js';
 import type { CompleteFn } from './summarizer.js';
 import { SummarizationFailedError } from './summarizer.js';
 import { summarizeSession, summaryFailureAppError, type SummarizeResult, type SummarizeSessionOptions } from './summarize-session.js';
 import { generateTitle } from './title.js';
+
+/** Usage accounting as context management needs it: a provider that records each call against `call`. */
+export interface CallMeter {
+  models(base: ModelProvider, call: ModelCall): ModelProvider;
+}
 
 /** A completion on `model` with no tools: the summary and title prompts. */
 export function modelCompleter(modelProvider: ModelProvider, model: string): CompleteFn {
@@ -27,8 +33,8 @@ export function modelCompleter(modelProvider: ModelProvider, model: string): Com
   };
 }
 
-/** Context management's decisions for the chat turn; they need the model only for titles. */
-export function createContextHooks(deps: { modelProvider: ModelProvider }): TurnHooks {
+/** Context management's decisions for the chat turn; they need the model only for titles (recorded by `usage`). */
+export function createContextHooks(deps: { modelProvider: ModelProvider; usage: CallMeter }): TurnHooks {
   return {
     beforeModelCall(facts) {
       const currentTokens = facts.session.total_tokens;
@@ -57,9 +63,10 @@ export function createContextHooks(deps: { modelProvider: ModelProvider }): Turn
       return isOverThreshold(facts.estimatedTokens, facts.contextWindow) ? 'summarize' : 'none';
     },
 
-    async title(model, exchange, signal) {
+    async title({ session, turnId }, exchange, signal) {
       const { user, assistant } = await exchange();
-      return generateTitle(user, assistant, modelCompleter(deps.modelProvider, model), signal);
+      const models = deps.usage.models(deps.modelProvider, { userId: session.user_id, sessionUuid: session.id, turnId, purpose: 'title' });
+      return generateTitle(user, assistant, modelCompleter(models, session.model), signal);
     },
   };
 }
@@ -68,6 +75,8 @@ export interface SummarizerDeps {
   /** Where summaries are written (`llm_context`, the card row, the counters). */
   db: Database;
   modelProvider: ModelProvider;
+  /** Records each summary's model calls against the session's user. */
+  usage: CallMeter;
   metrics: Metrics;
   /** `SUMMARY_RETRY_BACKOFF_MS`; default the summarizer's own. */
   summaryRetryBackoffMs?: number;
@@ -81,13 +90,18 @@ export function createSummarizer(deps: SummarizerDeps): {
   summarize: Summarize;
   summarizeNow(session: SessionRow, window: number): Promise<SummarizeResult>;
 } {
-  const run = async (session: SessionRow, options: Pick<SummarizeSessionOptions, 'emit' | 'force' | 'signal' | 'window'>): Promise<SummarizeResult> => {
+  const run = async (
+    session: SessionRow,
+    turnId: string | null,
+    options: Pick<SummarizeSessionOptions, 'emit' | 'force' | 'signal' | 'window'>,
+  ): Promise<SummarizeResult> => {
+    const models = deps.usage.models(deps.modelProvider, { userId: session.user_id, sessionUuid: session.id, turnId, purpose: 'summary' });
     try {
       const result = await summarizeSession({
         db: deps.db,
         session,
         model: session.model,
-        complete: modelCompleter(deps.modelProvider, session.model),
+        complete: modelCompleter(models, session.model),
         retryBackoffMs: deps.summaryRetryBackoffMs,
         ...options,
       });
@@ -102,7 +116,7 @@ export function createSummarizer(deps: SummarizerDeps): {
   return {
     async summarize(facts, force) {
       try {
-        const result = await run(facts.session, { emit: (event) => facts.emit(event), force, signal: facts.signal, window: facts.contextWindow });
+        const result = await run(facts.session, facts.turnId, { emit: (event) => facts.emit(event), force, signal: facts.signal, window: facts.contextWindow });
         return result.success ? { kind: 'summarized', tokensAfter: result.tokens_after } : { kind: 'not_summarized' };
       } catch (err) {
         if (!(err instanceof SummarizationFailedError)) throw err;
@@ -114,7 +128,7 @@ export function createSummarizer(deps: SummarizerDeps): {
 
     async summarizeNow(session, window) {
       try {
-        return await run(session, { emit: () => undefined, force: true, window });
+        return await run(session, null, { emit: () => undefined, force: true, window });
       } catch (err) {
         throw err instanceof SummarizationFailedError ? summaryFailureAppError(err) : err;
       }

@@ -27,6 +27,11 @@ export const ERROR_CODES = {
   RES_3004: { status: 409, message: 'Busy: a turn is running.' },
   RES_3005: { status: 405, message: 'Method not allowed.' },
   RES_3006: { status: 409, message: 'Conflict.' },
+  QUOTA_3101: { status: 429, message: 'The daily usage budget is used up.' },
+  QUOTA_3102: { status: 429, message: 'The monthly usage budget is used up.' },
+  QUOTA_3201: { status: 429, message: 'Too many messages; wait a moment.' },
+  QUOTA_3202: { status: 429, message: 'Too many turns running at once.' },
+  QUOTA_3203: { status: 429, message: 'Too many changes; wait a moment.' },
   SES_4001: { status: 404, message: 'Session not found.' },
   CTX_4101: { status: 413, message: 'The context is too large for the model.' },
   FILE_5001: { status: 404, message: 'File not found.' },
@@ -41,9 +46,6 @@ export const ERROR_CODES = {
   DB_8001: { status: 500, message: 'Database error.' },
   DB_8002: { status: 503, message: 'Database unavailable.' },
   INT_9001: { status: 500, message: 'Internal error.' },
-  QUOTA_9101: { status: 429, message: 'Too many messages; wait a moment.' },
-  QUOTA_9102: { status: 429, message: 'Too many turns running at once.' },
-  QUOTA_9103: { status: 429, message: 'Too many changes; wait a moment.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -38,7 +38,7 @@ export class UserLimits {
             windowS: 60,
             refuse: (retryAfterS) =>
               new AppError(
-                'QUOTA_9101',
+                'QUOTA_3201',
                 `Too many messages: the limit is ${plural(messagesPerMin, 'message', 'messages')} a minute. Your message was not sent; send it again in ${retryAfterS} s.`,
                 undefined,
                 { retryAfterS },
@@ -52,7 +52,7 @@ export class UserLimits {
             points: writesPerMin,
             windowS: 60,
             refuse: (retryAfterS) =>
-              new AppError('QUOTA_9103', `Too many changes: the limit is ${writesPerMin} a minute. Nothing was changed; try again in ${retryAfterS} s.`, undefined, {
+              new AppError('QUOTA_3203', `Too many changes: the limit is ${writesPerMin} a minute. Nothing was changed; try again in ${retryAfterS} s.`, undefined, {
                 retryAfterS,
               }),
           })
@@ -64,9 +64,9 @@ export class UserLimits {
   }
 
   /**
-   * Admits one chat message of `userId` in `sessionUuid`, or throws: `QUOTA_9102` when the user's
+   * Admits one chat message of `userId` in `sessionUuid`, or throws: `QUOTA_3202` when the user's
    * turns in other sessions are at the limit (a message in a session with a running turn replaces
-   * that turn, so it never counts against itself), `QUOTA_9101` past the message rate.
+   * that turn, so it never counts against itself), `QUOTA_3201` past the message rate.
    */
   async admitMessage(userId: string, sessionUuid: string): Promise<void> {
     const max = this.options.settings.maxConcurrentTurns;
@@ -76,7 +76,7 @@ export class UserLimits {
       if (others.size >= max) {
         this.options.store.countRefusal('user_turns');
         throw new AppError(
-          'QUOTA_9102',
+          'QUOTA_3202',
           `You already have ${plural(others.size, 'answer', 'answers')} running in other chats (the limit is ${max}). Your message was not sent: stop one or let it finish, then send it again.`,
         );
       }
@@ -84,7 +84,7 @@ export class UserLimits {
     await this.#messages?.hit(userId);
   }
 
-  /** Admits one REST write (POST/PUT/PATCH/DELETE) of `userId`, or throws `QUOTA_9103`. */
+  /** Admits one REST write (POST/PUT/PATCH/DELETE) of `userId`, or throws `QUOTA_3203`. */
   async admitWrite(userId: string): Promise<void> {
     await this.#writes?.hit(userId);
   }

@@ -14,6 +14,10 @@ export interface Metrics {
   turnDuration: Histogram;
   tokens: Counter<'direction'>;
   summarizations: Counter<'outcome'>;
+  /** Model calls as the usage ledger records them; no per-user labels (one series per model). */
+  modelCalls: Counter<'model' | 'provider' | 'purpose'>;
+  modelTokens: Counter<'model' | 'provider' | 'kind'>;
+  modelCost: Counter<'model' | 'provider'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -64,6 +68,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'pulp_summarizations_total',
       help: 'Summarizations by outcome',
       labelNames: ['outcome'] as const,
+      registers,
+    }),
+    modelCalls: new Counter({
+      name: 'pulp_model_calls_total',
+      help: 'Model calls by model, provider and purpose (turn, summary, title, embedding)',
+      labelNames: ['model', 'provider', 'purpose'] as const,
+      registers,
+    }),
+    modelTokens: new Counter({
+      name: 'pulp_model_tokens_total',
+      help: 'Tokens the provider reported, by model, provider and kind (input, cached_input, output, reasoning)',
+      labelNames: ['model', 'provider', 'kind'] as const,
+      registers,
+    }),
+    modelCost: new Counter({
+      name: 'pulp_model_cost_usd_total',
+      help: 'Cost in USD from MODEL_PRICES, by model and provider (calls without a price add nothing)',
+      labelNames: ['model', 'provider'] as const,
       registers,
     }),
   };

@@ -23,6 +23,8 @@ import { createHttpServer, type PulpFastify } from '../../src/http/server.js';
 import { createErrorClassifier } from '../../src/llm/provider.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import type { SessionRow } from '../../src/sessions/types.js';
+import type { Budgets } from '../../src/config/config.js';
+import { UsageMeter } from '../../src/usage/usage-meter.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { silentLogger } from '../support/server.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -57,6 +59,9 @@ export const noHooks: TurnHooks = {
   afterTurn: () => 'none',
   title: () => Promise.resolve(undefined),
 };
+
+/** No budget of any kind. */
+export const NO_BUDGETS: Budgets = { tokensPerDay: undefined, tokensPerMonth: undefined, costPerDay: undefined, costPerMonth: undefined };
 
 /** A summarizer with nothing to summarize. */
 export const noSummary: Summarize = () => Promise.resolve({ kind: 'not_summarized' });
@@ -125,6 +130,8 @@ export async function startChatHarness(options: HarnessOptions = {}): Promise<Ch
       return rows[0] ?? null;
     },
     modelProvider,
+    // The real ledger and budgets, priced and limited by MODEL_PRICES and QUOTA_* in `options.env`.
+    usage: new UsageMeter({ db, logger, metrics, provider: 'openai', prices: config.usage.prices, budgets: config.usage.budgets }),
     tools: () => Promise.resolve(options.tools ?? []),
     instructions: (session) => sessionInstructions(db, session, false),
     countTokens: roughCount,

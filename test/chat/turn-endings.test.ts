@@ -19,7 +19,8 @@ import { classifyProviderError } from '../../src/llm/provider-errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { noHooks, noSummary } from './harness.js';
+import { UsageMeter } from '../../src/usage/usage-meter.js';
+import { NO_BUDGETS, noHooks, noSummary } from './harness.js';
 
 let database: TestDatabase;
 let fake: FakeOpenAI;
@@ -53,12 +54,14 @@ function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: Ser
   const errors: Array<{ msg?: string }> = [];
   // Error lines (level 50) are collected: the turn logs what it could not do.
   const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(JSON.parse(line)) });
+  const metrics = createMetrics();
   const deps: TurnDeps = {
     db: database.db,
     logger,
-    metrics: createMetrics(),
+    metrics,
     sink: { publish: (_uuid, event) => void events.push(event) },
     modelProvider: provider,
+    usage: new UsageMeter({ db: database.db, logger, metrics, provider: 'openai', prices: {}, budgets: NO_BUDGETS }),
     tools: () => Promise.resolve([]),
     instructions: () => Promise.resolve('Be brief.'),
     countTokens,
@@ -72,7 +75,7 @@ function setup(overrides: Partial<TurnDeps> = {}): { deps: TurnDeps; events: Ser
 }
 
 function request(s: { uuid: string; publicId: string }, token = new CancellationToken()): TurnRequest {
-  return { sessionUuid: s.uuid, sessionId: s.publicId, turnId: `turn_${n}`, contents: ['Hello there'], token, requestId: 'req-1' };
+  return { sessionUuid: s.uuid, sessionId: s.publicId, userId, turnId: `turn_${n}`, contents: ['Hello there'], token, requestId: 'req-1' };
 }
 
 const types = (events: ServerEvent[]) => events.map((e) => e.type);
@@ -244,7 +247,7 @@ describe('what the hooks are given, and when they run', () => {
 
   it('the title hook runs after a stopped turn of a session without a title, with its first exchange; the turn saves and announces the title', async () => {
     const seen: Array<{ model: string; exchange: FirstExchange }> = [];
-    const { deps, events } = setup({ hooks: { ...noHooks, title: async (model, exchange) => (seen.push({ model, exchange: await exchange() }), 'Greetings') } });
+    const { deps, events } = setup({ hooks: { ...noHooks, title: async ({ session }, exchange) => (seen.push({ model: session.model, exchange: await exchange() }), 'Greetings') } });
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Hi.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
     await expect(runTurn(deps, request(s))).resolves.toBe('stop');

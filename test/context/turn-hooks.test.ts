@@ -9,7 +9,8 @@ import { createContextHooks } from '../../src/context/turn-hooks.js';
 import { OfflineModelProvider } from '../../src/llm/offline-model.js';
 import type { SessionRow } from '../../src/sessions/types.js';
 
-const hooks = createContextHooks({ modelProvider: new OfflineModelProvider() });
+// Calls pass straight through: recording them is the usage tests' business.
+const hooks = createContextHooks({ modelProvider: new OfflineModelProvider(), usage: { models: (base) => base } });
 
 const WINDOW = 1_000;
 function facts(total: number, estimated: number): TurnFacts {
@@ -52,7 +53,7 @@ describe('context hooks', () => {
   });
 
   it('title a session from its first exchange', async () => {
-    const title = await hooks.title('offline', () => Promise.resolve({ user: 'Plan a trip to Lisbon', assistant: 'Here is a plan.' }), new AbortController().signal);
+    const title = await hooks.title({ session: { id: 'uuid', user_id: 'user', model: 'offline' } as SessionRow, turnId: 'turn_1' }, () => Promise.resolve({ user: 'Plan a trip to Lisbon', assistant: 'Here is a plan.' }), new AbortController().signal);
     expect(typeof title).toBe('string');
     expect(title?.length).toBeGreaterThan(0);
   });

@@ -38,7 +38,7 @@ describe.skipIf(skipReason !== null)('a refused message in the web client', () =
     const bubble = page.getByTestId('user-message').nth(1);
     await bubble.getByTestId('send-failed').waitFor();
     expect(await bubble.getByTestId('send-failed').innerText()).toMatch(
-      /Too many messages: the limit is 1 message a minute\. Your message was not sent; send it again in \d+ s\. \(QUOTA_9101\)/,
+      /Too many messages: the limit is 1 message a minute\. Your message was not sent; send it again in \d+ s\. \(QUOTA_3201\)/,
     );
     expect(await bubble.innerText()).toContain('second message, over the limit');
     await bubble.getByTestId('retry-send').waitFor();

@@ -147,10 +147,10 @@ describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on 
     }
     on2.send({ type: 'message', messages: [{ content: 'one too many' }] });
     await on2.until((events) => events.some((e) => e.type === 'error'));
-    expect(on2.events.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_9101', recoverable: true, retry_after: expect.any(Number) });
+    expect(on2.events.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_3201', recoverable: true, retry_after: expect.any(Number) });
   });
 
-  it('refuses a second running turn of a user on the other server (QUOTA_9102)', async () => {
+  it('refuses a second running turn of a user on the other server (QUOTA_3202)', async () => {
     const user = await account('busy@example.com');
     const api = apiClient(s1.baseUrl, user.token);
     const a = (await api('POST', '/sessions', { title: 'a' })).body.session_id as string;
@@ -161,7 +161,7 @@ describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on 
     await onA.until((events) => events.some((e) => e.type === 'assistant_start'));
     onB.send({ type: 'message', messages: [{ content: 'meanwhile' }] });
     await onB.until((events) => events.some((e) => e.type === 'error'));
-    expect(onB.events.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_9102', recoverable: true });
+    expect(onB.events.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_3202', recoverable: true });
     expect(onB.events.some((e) => e.type === 'assistant_start')).toBe(false);
   });
 });

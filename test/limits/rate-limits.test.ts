@@ -11,7 +11,7 @@ const spec = (name: string, points: number, windowS = 60): LimitSpec => ({
   name,
   points,
   windowS,
-  refuse: (retryAfterS) => new AppError('QUOTA_9101', `wait ${retryAfterS} s`, undefined, { retryAfterS }),
+  refuse: (retryAfterS) => new AppError('QUOTA_3201', `wait ${retryAfterS} s`, undefined, { retryAfterS }),
 });
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
@@ -48,7 +48,7 @@ describe('counters in the database', () => {
     await b.hit('user-1');
     await a.hit('user-1');
     const refused = await refusal(b.hit('user-1'));
-    expect(refused.code).toBe('QUOTA_9101');
+    expect(refused.code).toBe('QUOTA_3201');
     expect(refused.retryAfterS).toBeGreaterThanOrEqual(1);
     expect(refused.retryAfterS).toBeLessThanOrEqual(60);
     expect(refused.message).toBe(`wait ${refused.retryAfterS} s`);
@@ -75,7 +75,7 @@ describe('counters in the database', () => {
     stores.push(broken);
     const limit = broken.limit(spec('broken', 1));
     await limit.hit('k');
-    expect((await refusal(limit.hit('k'))).code).toBe('QUOTA_9101');
+    expect((await refusal(limit.hit('k'))).code).toBe('QUOTA_3201');
   });
 });
 

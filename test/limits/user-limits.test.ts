@@ -62,7 +62,7 @@ describe('per-user limits', () => {
     await fake?.close();
   });
 
-  it('refuses a fourth message in a minute with QUOTA_9101 and when to retry, and stores nothing of it', async () => {
+  it('refuses a fourth message in a minute with QUOTA_3201 and when to retry, and stores nothing of it', async () => {
     const user = await account();
     const sessionId = (await user.api('POST', '/sessions', { title: 'rate' })).body.session_id as string;
     const c = await chat(user.token, sessionId);
@@ -75,7 +75,7 @@ describe('per-user limits', () => {
     c.send(message('four'));
     await c.until((events) => errors(events).length === 1);
     const [refusal] = errors(c.events);
-    expect(refusal).toMatchObject({ code: 'QUOTA_9101', recoverable: true, session_id: sessionId });
+    expect(refusal).toMatchObject({ code: 'QUOTA_3201', recoverable: true, session_id: sessionId });
     expect(refusal?.turn_id).toBeUndefined();
     expect(refusal?.retry_after).toBeGreaterThanOrEqual(1);
     expect(refusal?.retry_after).toBeLessThanOrEqual(60);
@@ -95,7 +95,7 @@ describe('per-user limits', () => {
     expect(errors(o.events)).toEqual([]);
   });
 
-  it('refuses a turn in a second session while one runs (QUOTA_9102); a message in the running session replaces it', async () => {
+  it('refuses a turn in a second session while one runs (QUOTA_3202); a message in the running session replaces it', async () => {
     const user = await account();
     const a = (await user.api('POST', '/sessions', { title: 'a' })).body.session_id as string;
     const b = (await user.api('POST', '/sessions', { title: 'b' })).body.session_id as string;
@@ -106,7 +106,7 @@ describe('per-user limits', () => {
 
     cb.send(message('in b'));
     await cb.until((events) => errors(events).length === 1);
-    expect(errors(cb.events)[0]).toMatchObject({ code: 'QUOTA_9102', recoverable: true });
+    expect(errors(cb.events)[0]).toMatchObject({ code: 'QUOTA_3202', recoverable: true });
     expect(errors(cb.events)[0]?.message).toMatch(/^You already have 1 answer running in other chats \(the limit is 1\)\. Your message was not sent/);
     expect(cb.events.some((e) => e.type === 'assistant_start')).toBe(false);
 
@@ -120,14 +120,14 @@ describe('per-user limits', () => {
     expect(errors(cb.events)).toHaveLength(1);
   });
 
-  it('refuses REST writes past the limit with 429 QUOTA_9103 and Retry-After; reads and other users go on', async () => {
+  it('refuses REST writes past the limit with 429 QUOTA_3203 and Retry-After; reads and other users go on', async () => {
     const user = await account();
     const created: number[] = [];
     for (let i = 0; i < 4; i++) created.push((await user.api('POST', '/sessions', { title: `s${i}` })).status);
     expect(created).toEqual([201, 201, 201, 201]);
     const refused = await user.api('POST', '/sessions', { title: 'one too many' });
     expect(refused.status).toBe(429);
-    expect(refused.body.error.code).toBe('QUOTA_9103');
+    expect(refused.body.error.code).toBe('QUOTA_3203');
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(refused.body.error.retry_after).toBe(retryAfter);
@@ -146,7 +146,7 @@ describe('per-user limits', () => {
       body: form,
     });
     expect(upload.status).toBe(429);
-    expect(((await upload.json()) as { error: { code: string } }).error.code).toBe('QUOTA_9103');
+    expect(((await upload.json()) as { error: { code: string } }).error.code).toBe('QUOTA_3203');
     const other = await account();
     expect((await other.api('POST', '/sessions', { title: 'mine' })).status).toBe(201);
   });

@@ -3,11 +3,14 @@
  * debounced search, pages of PAGE_SIZE, a role switch, disable / enable, and delete after a
  * confirmation that says the user's chats and files go too. The server's refusals — above all
  * 409 `RES_3006`, "the last administrator" — show in the dialog's banner with its message.
+ * Each row shows the user's budgets; below the table, everyone's usage (`admin-usage-view.ts`).
  */
 import { ApiClient, describeError } from './api.js';
 import { confirmAction } from './confirm.js';
+import { AdminUsage, budgetText } from './admin-usage-view.js';
+import { editBudget } from './budget-editor.js';
 import { byId, ErrorBanner, formatDateTime, h } from './dom.js';
-import { AdminUserPageSchema, AdminUserSchema, type AdminUser, type Me } from './protocol.js';
+import { AdminUserPageSchema, AdminUserSchema, type AdminUser, type Me, type QuotaOverride } from './protocol.js';
 
 export const PAGE_SIZE = 20;
 /** The search waits this long after the last keystroke. */
@@ -29,6 +32,7 @@ export class AdminPanel {
   readonly #prev = byId<HTMLButtonElement>('admin-prev');
   readonly #next = byId<HTMLButtonElement>('admin-next');
   readonly #error = new ErrorBanner('admin-error');
+  readonly #usage: AdminUsage;
   #offset = 0;
   #query = '';
   #debounce: ReturnType<typeof setTimeout> | undefined;
@@ -40,6 +44,7 @@ export class AdminPanel {
     private readonly api: ApiClient,
     private readonly hooks: AdminPanelHooks,
   ) {
+    this.#usage = new AdminUsage(api, this.#error);
     byId('admin-close').addEventListener('click', () => this.#dialog.close());
     this.#search.addEventListener('input', () => {
       clearTimeout(this.#debounce);
@@ -71,7 +76,7 @@ export class AdminPanel {
     this.#live.textContent = '';
     this.#dialog.showModal();
     this.#search.focus();
-    await this.reload();
+    await Promise.all([this.reload(), this.#usage.reload()]);
   }
 
   close(): void {
@@ -121,7 +126,7 @@ export class AdminPanel {
   }
 
   #emptyRow(): HTMLTableRowElement {
-    return h('tr', {}, h('td', { colspan: '7', class: 'empty' }, this.#query ? 'No user matches this search.' : 'No users yet.'));
+    return h('tr', {}, h('td', { colspan: '8', class: 'empty' }, this.#query ? 'No user matches this search.' : 'No users yet.'));
   }
 
   #row(user: AdminUser): HTMLTableRowElement {
@@ -141,6 +146,8 @@ export class AdminPanel {
       user.disabled ? 'Enable' : 'Disable',
     );
     toggle.addEventListener('click', () => void this.#toggleDisabled(user));
+    const budget = h('button', { type: 'button', class: 'link', 'data-testid': 'admin-edit-budget', 'aria-label': `Edit the budget of ${who}` }, 'Edit');
+    budget.addEventListener('click', () => void this.#editBudget(user));
     const remove = h('button', { type: 'button', class: 'danger', 'data-testid': 'admin-delete', 'aria-label': `Delete ${who}` }, 'Delete');
     remove.addEventListener('click', () => void this.#remove(user));
     return h(
@@ -151,6 +158,7 @@ export class AdminPanel {
       h('td', {}, role),
       h('td', { 'data-testid': 'admin-user-status' }, user.disabled ? h('span', { class: 'badge warn' }, 'Disabled') : 'Active'),
       h('td', { class: 'num' }, String(user.session_count)),
+      h('td', {}, h('span', { 'data-testid': 'admin-user-budget' }, budgetText(user.budgets)), ' ', budget),
       h('td', {}, formatDateTime(user.created_at)),
       h('td', { class: 'row-actions' }, toggle, remove),
     );
@@ -168,7 +176,13 @@ export class AdminPanel {
     await this.#update(user, { disabled: !user.disabled }, 'admin-toggle-disabled');
   }
 
-  async #update(user: AdminUser, body: { role?: 'admin' | 'user'; disabled?: boolean }, focusTestId: string): Promise<void> {
+  async #editBudget(user: AdminUser): Promise<void> {
+    const quota = await editBudget(user.email, user.quota ?? {});
+    if (quota) await this.#update(user, { quota }, 'admin-edit-budget');
+    else this.#findRow(user.id)?.querySelector<HTMLElement>('[data-testid=admin-edit-budget]')?.focus();
+  }
+
+  async #update(user: AdminUser, body: { role?: 'admin' | 'user'; disabled?: boolean; quota?: QuotaOverride }, focusTestId: string): Promise<void> {
     this.#error.clear();
     try {
       const updated = await this.api.json('PATCH', `/admin/users/${encodeURIComponent(user.id)}`, AdminUserSchema, body);
@@ -176,7 +190,9 @@ export class AdminPanel {
       this.#live.textContent =
         body.role !== undefined
           ? `${updated.email} is now ${updated.role === 'admin' ? 'an administrator' : 'a user'}.`
-          : `${updated.email} is ${updated.disabled ? 'disabled' : 'enabled'}.`;
+          : body.quota !== undefined
+            ? `The budget of ${updated.email} is now: ${budgetText(updated.budgets)}.`
+            : `${updated.email} is ${updated.disabled ? 'disabled' : 'enabled'}.`;
       if (this.hooks.me()?.id === user.id) this.hooks.selfChanged();
     } catch (err) {
       // Put the row back to what the server has (a refused role switch must not stay selected).
@@ -204,8 +220,12 @@ export class AdminPanel {
     }
   }
 
+  #findRow(userId: string): HTMLElement | undefined {
+    return [...this.#rows.querySelectorAll<HTMLElement>('[data-testid=admin-user-row]')].find((r) => r.dataset.userId === userId);
+  }
+
   #replaceRow(userId: string, row: HTMLTableRowElement, focusTestId: string): void {
-    const old = [...this.#rows.querySelectorAll<HTMLElement>('[data-testid=admin-user-row]')].find((r) => r.dataset.userId === userId);
+    const old = this.#findRow(userId);
     if (!old) return;
     old.replaceWith(row);
     row.querySelector<HTMLElement>(`[data-testid=${focusTestId}]`)?.focus();

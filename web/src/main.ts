@@ -2,7 +2,7 @@
  * Entry of the web client: reads `/config`, logs in when the server runs in jwt mode, then starts
  * the chat screen. A failure here is shown on the page with a retry, never as a blank screen.
  * In jwt mode it also reads who is signed in (`/auth/me`): "API keys" for everyone, and
- * "Administration" for administrators.
+ * "Administration" for administrators. "Usage" is there in every mode.
  */
 import { AdminPanel } from './admin-view.js';
 import { ACCOUNT_DISABLED_MESSAGE, ApiClient, describeError } from './api.js';
@@ -12,6 +12,7 @@ import { byId } from './dom.js';
 import { loginOptions, showLogin, takeSignOnTokens } from './login-view.js';
 import { applyTheme, loadTheme } from './prefs.js';
 import { MeSchema, PublicConfigSchema, type Me, type PublicConfig } from './protocol.js';
+import { UsagePanel } from './usage-view.js';
 
 applyTheme(loadTheme(), false);
 
@@ -55,6 +56,8 @@ async function boot(): Promise<void> {
           }),
       })
     : null;
+  const usage = new UsagePanel(api);
+  byId('usage-button').addEventListener('click', () => void usage.open());
   keysButton.hidden = !keys;
   keysButton.addEventListener('click', () => void keys?.open());
   adminButton.addEventListener('click', () => void admin?.open());
@@ -73,6 +76,7 @@ async function boot(): Promise<void> {
     app.clearError();
     keys?.close();
     admin?.close();
+    usage.close();
     for (const dialog of document.querySelectorAll('dialog')) if (dialog.open) dialog.close();
     me = null;
     adminButton.hidden = true;

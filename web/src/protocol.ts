@@ -98,6 +98,24 @@ export const ApiKeyListSchema = z.object({ api_keys: z.array(ApiKeySchema) });
 /** `POST /api-keys`: the only answer that carries the secret (`key`). */
 export const ApiKeyCreatedSchema = z.object({ ...ApiKeySchema.shape, key: z.string() });
 
+/** A user's budgets: null is no budget. Tokens are input + output; costs are USD. */
+export const BudgetLimitsSchema = z.object({
+  tokens_per_day: z.nullable(z.number()),
+  tokens_per_month: z.nullable(z.number()),
+  cost_per_day: z.nullable(z.number()),
+  cost_per_month: z.nullable(z.number()),
+});
+export type BudgetLimits = z.infer<typeof BudgetLimitsSchema>;
+
+/** An administrator's overrides of one user's budgets: absent is the default, null is none. */
+export const QuotaOverrideSchema = z.object({
+  tokens_per_day: z.optional(z.nullable(z.number())),
+  tokens_per_month: z.optional(z.nullable(z.number())),
+  cost_per_day: z.optional(z.nullable(z.number())),
+  cost_per_month: z.optional(z.nullable(z.number())),
+});
+export type QuotaOverride = z.infer<typeof QuotaOverrideSchema>;
+
 /** One account as the admin API shows it. */
 export const AdminUserSchema = z.object({
   id: z.string(),
@@ -107,12 +125,44 @@ export const AdminUserSchema = z.object({
   disabled: z.boolean(),
   created_at: z.string(),
   session_count: z.number(),
+  quota: z.optional(QuotaOverrideSchema),
+  budgets: z.optional(BudgetLimitsSchema),
 });
 export type AdminUser = z.infer<typeof AdminUserSchema>;
 export const AdminUserPageSchema = z.object({
   users: z.array(AdminUserSchema),
   pagination: z.object({ total_count: z.number(), offset: z.number(), limit: z.number(), has_more: z.boolean() }),
 });
+
+/** Usage totals of a range or of one group (`GET /usage`, `GET /admin/usage`). */
+const usageTotals = {
+  calls: z.number(),
+  input_tokens: z.number(),
+  cached_input_tokens: z.number(),
+  output_tokens: z.number(),
+  reasoning_tokens: z.number(),
+  total_tokens: z.number(),
+  cost: z.nullable(z.number()),
+  unpriced_calls: z.number(),
+};
+export const UsageGroupSchema = z.object({ ...usageTotals, key: z.nullable(z.string()), label: z.nullable(z.string()) });
+export type UsageGroup = z.infer<typeof UsageGroupSchema>;
+export const UsageReportSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  group_by: z.string(),
+  totals: z.object(usageTotals),
+  groups: z.array(UsageGroupSchema),
+  has_more: z.boolean(),
+  budget: z.optional(
+    z.object({
+      limits: BudgetLimitsSchema,
+      used: z.object({ day_tokens: z.number(), day_cost: z.number(), month_tokens: z.number(), month_cost: z.number() }),
+      resets: z.object({ day: z.string(), month: z.string() }),
+    }),
+  ),
+});
+export type UsageReport = z.infer<typeof UsageReportSchema>;
 
 export const ErrorEnvelopeSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), request_id: z.optional(z.string()) }),
