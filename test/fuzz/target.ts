@@ -220,6 +220,12 @@ export async function startTarget(): Promise<Target> {
     ALLOW_REGISTRATION: 'true',
     AUTH_RATE_LIMIT_PER_MIN: '1000000',
     WS_MAX_CONNECTIONS_PER_SESSION: '1000',
+    // The per-user limits would refuse most of the fuzzer's inputs before they reach what they
+    // test; test/limits covers the limits themselves.
+    USER_MESSAGES_PER_MIN: '0',
+    USER_WRITES_PER_MIN: '0',
+    USER_MAX_CONCURRENT_TURNS: '0',
+    WS_MAX_CONNECTIONS_PER_USER: '1000',
     OPENAI_BASE_URL: fake.baseUrl,
     OPENAI_API_KEY: 'test',
     LLM_PROVIDER: 'openai',
