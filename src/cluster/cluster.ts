@@ -14,7 +14,7 @@ import type { Database } from '../db/database.js';
 import { ClusterEventBus } from './cluster-bus.js';
 import { ClusterTurnCoordinator } from './cluster-coordinator.js';
 import { DedicatedConnection } from './dedicated-connection.js';
-import { SessionLocks } from './session-locks.js';
+import { lockConnectionName, SessionLocks } from './session-locks.js';
 
 /** Connections a server opens besides its pool (say so when sizing max_connections). */
 export const DEDICATED_CONNECTIONS = 3;
@@ -68,7 +68,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   let bus: ClusterEventBus | undefined;
   const lockConnection = new DedicatedConnection({
     url: options.url,
-    name: `pulp-locks-${serverId}`,
+    name: lockConnectionName(serverId),
     logger,
     onLost: () => coordinator?.onLocksLost(),
   });
