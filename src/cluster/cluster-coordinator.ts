@@ -225,7 +225,9 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     if (!ended) return;
     this.#log.warn({ turn_id: turnId, session_id: ended.sessionId }, 'ended the turn of a server that stopped');
     for (const { seq, ...body } of ended.events) {
-      this.options.bus.publish(ended.sessionUuid, { ...body, session_id: ended.sessionId, turn_id: turnId, seq });
+      const event = { ...body, session_id: ended.sessionId, turn_id: turnId, seq };
+      if (ended.announced) this.options.bus.publish(ended.sessionUuid, event);
+      else this.options.bus.record(ended.sessionUuid, event);
     }
     this.options.bus.control({ t: 'ended', s: ended.sessionUuid, turn: turnId });
     this.#ended(ended.sessionUuid, turnId);

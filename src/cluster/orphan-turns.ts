@@ -19,6 +19,13 @@ export interface EndedOrphan {
   turnId: string;
   /** Events to send, seq already stamped in order after the dead turn's last logged one. */
   events: Array<TurnEventBody & { seq: number }>;
+  /**
+   * False when none of the turn's events reached the log: no client still connected saw it start.
+   * Its end (`assistant_start`, `assistant_end{interrupted}`) is then only logged, for a `resume`:
+   * sent live, it would reach the session's new connections as a turn they never asked for,
+   * cancelled at once — a client takes it for its own next message's turn.
+   */
+  announced: boolean;
 }
 
 const CLAIM_SQL = `UPDATE chat_turns t SET ended_at = now() FROM sessions s
@@ -71,7 +78,7 @@ export async function endOrphanTurn(db: Database, turnId: string): Promise<Ended
       [turnId],
     );
     const last = logged[0]?.last ?? 0;
-    const base = { sessionUuid: turn.session_uuid, sessionId: turn.public_id, turnId };
+    const base = { sessionUuid: turn.session_uuid, sessionId: turn.public_id, turnId, announced: last > 0 };
     // Its server ended it and then lost the connection before saying so: nothing is left to do.
     if (logged[0]?.ended) return { ...base, events: [] };
 

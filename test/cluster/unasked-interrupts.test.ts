@@ -1,7 +1,8 @@
 /**
  * No turn ends `interrupted` unless a person, a newer message or a shutdown asked: two servers in
  * this process on one PostgreSQL. A late interrupt aimed at an earlier turn of the chat leaves the
- * newer turn alone; a server never ends its own live turn as a dead server's; a turn that cannot
+ * newer turn alone; a server never ends its own live turn as a dead server's; the end of a dead
+ * server's turn nobody saw start is not sent to connections as a new turn; a turn that cannot
  * take (or keep) its session lock ends with `error` `DB_8003` and its message is kept.
  */
 import pg from 'pg';
@@ -110,6 +111,24 @@ describe.skipIf(!TEST_DATABASE_URL)('turns end interrupted only when asked, two 
     } finally {
       await admin.query(`DELETE FROM chat_turns WHERE turn_id = 'turn_own_live'`);
     }
+  });
+
+  it("the end of a dead server's turn no client saw start is only logged: the chat's connections hear their own turn alone", { timeout: 30_000 }, async () => {
+    const { publicId, uuid } = await session();
+    const c = await open(s1, publicId);
+    // A server killed right after recording its turn, before any event of it reached the log.
+    await admin.query(`INSERT INTO chat_turns (turn_id, session_id, server_id) VALUES ('turn_unseen', $1, 'gone-server')`, [uuid]);
+    c.send({ type: 'message', messages: [{ content: 'hello again' }] });
+    await c.until((ev) => ev.some((e) => e.type === 'assistant_end' && e.turn_id !== 'turn_unseen'));
+    const own = c.events.find((e) => e.type === 'assistant_start')!.turn_id;
+    expect(own).not.toBe('turn_unseen');
+    expect(new Set(c.events.filter((e) => e.turn_id).map((e) => e.turn_id))).toEqual(new Set([own]));
+    expect(c.events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
+    // A client of the dead server that did hear it start finds its end with `resume`.
+    const late = await open(s2, publicId);
+    late.send({ type: 'resume', turn_id: 'turn_unseen', after_seq: 0 });
+    await late.until(ended('turn_unseen'));
+    expect(late.events.map((e) => `${e.seq}:${e.type}:${e.finish_reason ?? ''}`)).toEqual(['1:assistant_start:', '2:assistant_end:interrupted']);
   });
 
   it('a turn that cannot take its session lock ends with error DB_8003, and its message is kept for the next turn', { timeout: 30_000 }, async () => {
