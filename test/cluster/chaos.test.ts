@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percentile } from '../../bench/stats.js';
 import { TEST_DATABASE_URL } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
-import { chaosScript, runChaos, type ChaosReport } from './chaos.js';
+import { chaosFigures, chaosScript, runChaos, type ChaosReport } from './chaos.js';
 import { clusterEnv, type ClusterEnv } from './support.js';
 
 if (!TEST_DATABASE_URL) console.log('test/cluster/chaos: skipped — the chaos test needs PostgreSQL (set TEST_DATABASE_URL)');
@@ -37,7 +37,7 @@ describe.skipIf(!TEST_DATABASE_URL)('failover under load: 3 servers, 30 chats, a
       url: cluster.url,
       log: (message) => console.log(`chaos: ${message}`),
     });
-    console.log(`chaos: ${JSON.stringify(summary(report))}`);
+    console.log(`chaos: ${JSON.stringify(chaosFigures(report))}`);
   }, 180_000);
 
   afterAll(async () => {
@@ -66,18 +66,3 @@ describe.skipIf(!TEST_DATABASE_URL)('failover under load: 3 servers, 30 chats, a
     expect(percentile(report.recoveryMs, 99)).toBeLessThanOrEqual(percentile(report.turnMs, 99) + RECOVERY_BUDGET_MS);
   });
 });
-
-function summary(r: ChaosReport) {
-  const p = (xs: number[], q: number) => Math.round(percentile(xs, q));
-  return {
-    kills: r.kills,
-    turns: r.turns,
-    acknowledged: r.acknowledged,
-    lost: r.lost.length,
-    duplicated: r.duplicated.length,
-    unasked: r.unaskedInterrupts.length,
-    errors: r.errors,
-    turn_ms: { p50: p(r.turnMs, 50), p99: p(r.turnMs, 99) },
-    recovery_ms: { n: r.recoveryMs.length, p50: p(r.recoveryMs, 50), p99: p(r.recoveryMs, 99), max: p(r.recoveryMs, 100) },
-  };
-}

@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { percentile } from '../../bench/stats.js';
 import type { FakeResponse, RecordedRequest } from '../support/fake-openai.js';
 import { createSession, startServer, type Server } from './support.js';
 
@@ -48,10 +49,14 @@ export interface ChaosReport {
   usableAfterwards: number;
   /** Message sent → `assistant_end{stop}`, for turns no kill happened during. */
   turnMs: number[];
+  /** Message sent → `assistant_start`, for the same turns. */
+  startMs: number[];
   /** SIGKILL → the next turn of each chat that was on the killed server done. */
   recoveryMs: number[];
   /** Recoveries that did not happen before the end of the run. */
   unrecovered: number;
+  /** Where a recovery's time goes, from the kill: socket closed, reconnected, next turn's `assistant_start`. */
+  recoveryPhases: Array<{ closedMs: number; connectedMs: number; startedMs: number }>;
 }
 
 /** The fake model's answer to a chaos message: `deltas` words, `paceMs` apart. */
@@ -126,6 +131,9 @@ class ChatDriver {
   #server: Server | undefined;
   /** Set when the server of this chat's socket was killed, until a turn completes again. */
   cutAt: number | undefined;
+  #closedAt = 0;
+  #connectedAt = 0;
+  #startedAt = 0;
   readonly sent: string[] = [];
   readonly acked: string[] = [];
 
@@ -148,6 +156,7 @@ class ChatDriver {
         ws.on('error', () => undefined); // a killed server's socket closes; 'close' says so
         this.#ws = ws;
         this.#server = server;
+        this.#connectedAt = performance.now();
         return;
       } catch {
         // The server picked was just killed; pick again.
@@ -156,7 +165,7 @@ class ChatDriver {
   }
 
   /** Sends one message and follows its turn until it ends or the socket closes. */
-  async turn(): Promise<{ result: TurnResult; ms: number }> {
+  async turn(): Promise<{ result: TurnResult; ms: number; startMs: number }> {
     if (this.#ws && this.#ws.readyState !== WebSocket.OPEN) this.#markCut();
     if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) await this.connect();
     const ws = this.#ws!;
@@ -175,6 +184,7 @@ class ChatDriver {
         const event = JSON.parse((data as Buffer).toString('utf8')) as { type: string; turn_id?: string; finish_reason?: string; code?: string };
         if (event.type === 'assistant_start' && turnId === undefined) {
           turnId = event.turn_id;
+          this.#startedAt = performance.now();
           this.acked.push(text);
         } else if (event.turn_id !== undefined && event.turn_id === turnId) {
           if (event.type === 'error') code = event.code;
@@ -186,11 +196,13 @@ class ChatDriver {
       ws.on('close', onClose);
       ws.send(JSON.stringify({ type: 'message', messages: [{ content: text }] }));
     });
-    return { result, ms: performance.now() - start };
+    return { result, ms: performance.now() - start, startMs: this.#startedAt - start };
   }
 
   #markCut(): void {
-    this.cutAt ??= this.fleet.kills.find((k) => k.server === this.#server)?.at ?? performance.now();
+    if (this.cutAt !== undefined) return;
+    this.cutAt = this.fleet.kills.find((k) => k.server === this.#server)?.at ?? performance.now();
+    this.#closedAt = performance.now();
   }
 
   /**
@@ -200,7 +212,7 @@ class ChatDriver {
   async run(until: number, graceMs: number): Promise<void> {
     while (performance.now() < until || (this.cutAt !== undefined && performance.now() < until + graceMs)) {
       const killsBefore = this.fleet.kills.length;
-      const { result, ms } = await this.turn();
+      const { result, ms, startMs } = await this.turn();
       if (result.kind === 'cut') {
         this.#markCut();
         continue;
@@ -211,15 +223,32 @@ class ChatDriver {
       if (result.finish !== 'stop') continue;
       if (this.cutAt !== undefined) {
         this.report.recoveryMs.push(performance.now() - this.cutAt);
+        const from = (t: number) => Math.max(0, t - this.cutAt!);
+        this.report.recoveryPhases.push({ closedMs: from(this.#closedAt), connectedMs: from(this.#connectedAt), startedMs: from(this.#startedAt) });
         this.cutAt = undefined;
       } else if (this.fleet.kills.length === killsBefore) {
         this.report.turnMs.push(ms);
+        this.report.startMs.push(startMs);
       }
     }
   }
 
   close(): void {
     this.#ws?.terminate();
+  }
+}
+
+/** How long the last turns' servers get to record their ends (clients hear the end first). */
+const UNENDED_WAIT_MS = 10_000;
+
+/** Turns without a recorded end, once none is left or `ms` have passed, whichever comes first. */
+async function openTurnsAfter(db: pg.Client, ms: number): Promise<number> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const open = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM chat_turns WHERE ended_at IS NULL')).rows[0]!.n);
+    if (open === 0 || performance.now() > deadline) return open;
+    // Poll the database: the end is recorded by another process and nothing here is told.
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -242,8 +271,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     streaming: 0,
     usableAfterwards: 0,
     turnMs: [],
+    startMs: [],
     recoveryMs: [],
     unrecovered: 0,
+    recoveryPhases: [],
   };
   const fleet = new Fleet(options.env, rand);
   const drivers: ChatDriver[] = [];
@@ -276,7 +307,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (const text of d.acked) if (!stored.has(text)) report.lost.push(text);
     }
     for (const [text, n] of stored) if (n > 1) report.duplicated.push(text);
-    report.unended = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM chat_turns WHERE ended_at IS NULL')).rows[0]!.n);
+    report.unended = await openTurnsAfter(db, UNENDED_WAIT_MS);
     report.streaming = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM messages WHERE metadata->>'streaming' = 'true'`)).rows[0]!.n);
     return report;
   } finally {
@@ -284,4 +315,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await db.end().catch(() => undefined);
     await fleet.stop();
   }
+}
+
+/** The figures of a run, for logs and the benchmark table (times in ms, nearest-rank percentiles). */
+export function chaosFigures(r: ChaosReport) {
+  const p = (xs: number[], q: number) => Math.round(percentile(xs, q));
+  return {
+    servers: r.servers,
+    chats: r.chats,
+    kills: r.kills,
+    turns: r.turns,
+    acknowledged: r.acknowledged,
+    lost: r.lost.length,
+    duplicated: r.duplicated.length,
+    unasked: r.unaskedInterrupts.length,
+    errors: r.errors,
+    unended: r.unended,
+    streaming: r.streaming,
+    usable: `${r.usableAfterwards}/${r.chats}`,
+    turn: { p50: p(r.turnMs, 50), p99: p(r.turnMs, 99), startP50: p(r.startMs, 50), startP99: p(r.startMs, 99) },
+    recovery: { n: r.recoveryMs.length, p50: p(r.recoveryMs, 50), p99: p(r.recoveryMs, 99) },
+    recoveryStart: {
+      closedP99: p(r.recoveryPhases.map((x) => x.closedMs), 99),
+      connectedP99: p(r.recoveryPhases.map((x) => x.connectedMs), 99),
+      startedP50: p(r.recoveryPhases.map((x) => x.startedMs), 50),
+      startedP99: p(r.recoveryPhases.map((x) => x.startedMs), 99),
+    },
+  };
 }
