@@ -122,6 +122,9 @@ class Fleet {
 /** A chat cut by a kill goes on past the end of the run until it completed a turn, at most this long. */
 const RECOVERY_GRACE_MS = 20_000;
 
+/** Errors a turn ends with after the user's words were saved (the rest may come before). */
+const SAVED_DESPITE_ERROR = new Set(['DB_8003', 'EXT_7010', 'EXT_7002', 'EXT_7003']);
+
 type TurnResult = { kind: 'ended'; finish: string; code?: string; acknowledged: boolean } | { kind: 'cut'; acknowledged: boolean };
 
 /** One chat's client: one socket at a time, one turn at a time, messages numbered. */
@@ -135,6 +138,10 @@ class ChatDriver {
   #connectedAt = 0;
   #startedAt = 0;
   readonly sent: string[] = [];
+  /**
+   * Messages whose turn said `assistant_start` (the words are saved) and did not end with an error
+   * that says otherwise (a turn that failed before saving still starts and ends, with its `error`).
+   */
   readonly acked: string[] = [];
 
   constructor(
@@ -185,13 +192,19 @@ class ChatDriver {
         if (event.type === 'assistant_start' && turnId === undefined) {
           turnId = event.turn_id;
           this.#startedAt = performance.now();
-          this.acked.push(text);
         } else if (event.turn_id !== undefined && event.turn_id === turnId) {
           if (event.type === 'error') code = event.code;
-          if (event.type === 'assistant_end') done({ kind: 'ended', finish: event.finish_reason ?? '', acknowledged: true, ...(code ? { code } : {}) });
+          if (event.type === 'assistant_end') {
+            if (code === undefined || SAVED_DESPITE_ERROR.has(code)) this.acked.push(text);
+            done({ kind: 'ended', finish: event.finish_reason ?? '', acknowledged: true, ...(code ? { code } : {}) });
+          }
         }
       };
-      const onClose = () => done({ kind: 'cut', acknowledged: turnId !== undefined });
+      const onClose = () => {
+        // Cut after assistant_start: the words were saved before it was sent.
+        if (turnId !== undefined) this.acked.push(text);
+        done({ kind: 'cut', acknowledged: turnId !== undefined });
+      };
       ws.on('message', onMessage);
       ws.on('close', onClose);
       ws.send(JSON.stringify({ type: 'message', messages: [{ content: text }] }));
