@@ -301,7 +301,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const until = began + options.durationMs;
     const chats = Promise.all(drivers.map((d) => d.run(until, RECOVERY_GRACE_MS)));
     for (let k = 1; began + k * options.killEveryMs < until; k++) {
-      await new Promise((r) => setTimeout(r, began + k * options.killEveryMs - performance.now()));
+      // A replacement that took longer to start than the interval delays the next kill, never skips it.
+      await new Promise((r) => setTimeout(r, Math.max(0, began + k * options.killEveryMs - performance.now())));
       await fleet.killOneAndReplace();
       log(`kill ${k} done, replacement listening`);
     }
