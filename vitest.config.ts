@@ -26,7 +26,14 @@ const PER_FILE_LINES = Object.fromEntries([...TURN_FILES, ...SESSION_FILES].map(
 const UNIT_TESTS = classifyTests(ROOT).unit;
 
 /**
- * `npm test`: both projects, with coverage. `npm run test:unit`: `--project unit` (seconds).
+ * The failover test (several compiled servers, a SIGKILL every 10 s, 60 s) measures recovery
+ * against the turn time of the same run: it runs alone, after the other projects, so the other
+ * files' servers do not share the 2 cores with it while it measures.
+ */
+const RUN_ALONE = ['test/cluster/chaos.test.ts'];
+
+/**
+ * `npm test`: the three projects (unit and integration side by side, then `alone`), with coverage. `npm run test:unit`: `--project unit` (seconds).
  * The browser tests have their own config (vitest.e2e.config.ts).
  */
 export default defineConfig({
@@ -61,7 +68,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT_TESTS, 'test/e2e/**', 'node_modules/**'],
+          exclude: [...UNIT_TESTS, ...RUN_ALONE, 'test/e2e/**', 'node_modules/**'],
           // Builds dist/ (the child-process tests run it) and the migrated template database.
           globalSetup: ['test/support/global-setup.ts'],
           // A worker runs many files: the Agents SDK, Fastify, zod and PGlite's WebAssembly load
@@ -71,6 +78,15 @@ export default defineConfig({
           // PGlite's WebAssembly compiled function by function as it runs, not all of it at start:
           // an in-memory database opens in under a second instead of two or three.
           execArgv: ['--wasm-lazy-compilation'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'alone',
+          include: RUN_ALONE,
+          globalSetup: ['test/support/global-setup.ts'],
+          sequence: { groupOrder: 1 },
         },
       },
     ],

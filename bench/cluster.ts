@@ -2,7 +2,9 @@
  * `npm run bench:cluster`: delivery delay through a second server (fan-out via PostgreSQL
  * LISTEN/NOTIFY), side by side with one server, in one run on one fresh PostgreSQL database.
  * Each session's turn runs on server A; in the two-server case its client listens on server B
- * (and on A, to time the hop A → B). Prints a markdown table and writes bench/cluster-results.md.
+ * (and on A, to time the hop A → B). Then failover under load (bench/cluster-chaos.ts) at 3
+ * servers / 30 chats and 10 servers / 200 chats. Prints markdown tables and writes
+ * bench/cluster-results.md. `-- --chaos` runs the failover part alone.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import pg from 'pg';
 import type WebSocket from 'ws';
 import { startFakeOpenAI } from '../test/support/fake-openai.js';
 import { fakeModelEnv } from '../test/support/pulp-process.js';
+import { chaosTable } from './cluster-chaos.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
 import { benchPrompt, benchScript, concurrentTurns } from './scenarios.js';
 import { median, ms, percentile } from './stats.js';
@@ -84,8 +87,8 @@ async function throughSecond(a: PulpChild, b: PulpChild, sessions: number): Prom
   }
 }
 
-async function main(): Promise<void> {
-  const began = performance.now();
+/** The delivery-delay table (two servers, 50 and 200 streams). */
+async function deliveryTable(): Promise<string> {
   const name = `pulp_bench_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
     const c = new pg.Client({ connectionString: PG_URL });
@@ -142,13 +145,26 @@ async function main(): Promise<void> {
     await fake.close();
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
-  const table = [
-    `Pulp cluster benchmark — ${new Date().toISOString()}, node ${process.version}, ${DELTAS} stamped deltas per stream at ${1000 / PACE_MS}/s; run took ${((performance.now() - began) / 1000).toFixed(0)} s`,
+  return [
+    `Delivery: ${DELTAS} stamped deltas per stream at ${1000 / PACE_MS}/s.`,
     '',
     '| scenario | turns complete | added delivery delay p50 / p99 | notes |',
     '|---|---|---|---|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const chaosOnly = process.argv.includes('--chaos');
+  const delivery = chaosOnly ? '' : await deliveryTable();
+  const chaos = await chaosTable(log);
+  const table = [
+    `Pulp cluster benchmark — ${new Date().toISOString()}, node ${process.version}; run took ${((performance.now() - began) / 1000).toFixed(0)} s`,
+    '',
+    ...(delivery ? [delivery] : []),
+    chaos,
   ].join('\n');
   process.stdout.write(table);
   writeFileSync(path.join(import.meta.dirname, 'cluster-results.md'), table);

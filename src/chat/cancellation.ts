@@ -1,13 +1,15 @@
 /**
  * Cancellation of one chat turn: a token with distinct reason classes (a user's stop, a newer
- * message, a shutdown), `onCancel` callbacks and an AbortSignal for the SDK and tools.
+ * message, a shutdown, a turn the server cannot run), `onCancel` callbacks and an AbortSignal for
+ * the SDK and tools.
  */
+import type { AppError } from '../errors/app-error.js';
 
 /** Base class of every reason a turn can be cancelled for. */
 export abstract class CancelReason extends Error {
   override name = this.constructor.name;
   /** The `assistant_end.finish_reason` a turn ended by this reason reports. */
-  abstract readonly finishReason: 'interrupted';
+  abstract readonly finishReason: 'interrupted' | 'error';
   /** Who or what stopped the turn, as its unfinished tool calls and cut text tell the model and the user. */
   readonly interruptedBy: string = 'the server';
 }
@@ -36,6 +38,18 @@ export class ShutdownInterrupt extends CancelReason {
   override readonly interruptedBy = 'a server shutdown';
   constructor(message = 'The server is shutting down.') {
     super(message);
+  }
+}
+
+/**
+ * The server cannot run (or go on running) the turn — e.g. the session's turn lock could not be
+ * taken or was lost. Nobody interrupted it: it ends with `error` carrying `error`'s code, and the
+ * user's words are kept.
+ */
+export class TurnRefused extends CancelReason {
+  readonly finishReason = 'error' as const;
+  constructor(readonly error: AppError) {
+    super(error.message);
   }
 }
 

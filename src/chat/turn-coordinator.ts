@@ -27,7 +27,8 @@ export interface TurnCoordinator {
 
 interface SessionTurns {
   tail: Promise<void>;
-  tokens: Set<CancellationToken>;
+  /** The session's running and waiting turns: token → turn id (when the caller named one). */
+  tokens: Map<CancellationToken, string | undefined>;
 }
 
 function bounded(p: Promise<unknown>, ms: number): Promise<void> {
@@ -58,16 +59,16 @@ export class LocalTurnCoordinator implements TurnCoordinator {
     }
   }
 
-  start(sessionUuid: string, turn: (token: CancellationToken) => Promise<unknown>): Promise<void> {
+  start(sessionUuid: string, turn: (token: CancellationToken) => Promise<unknown>, turnId?: string): Promise<void> {
     let entry = this.#sessions.get(sessionUuid);
     if (!entry) {
-      entry = { tail: Promise.resolve(), tokens: new Set() };
+      entry = { tail: Promise.resolve(), tokens: new Map() };
       this.#sessions.set(sessionUuid, entry);
     }
-    for (const t of entry.tokens) t.cancel(new NewMessageInterrupt());
+    for (const t of entry.tokens.keys()) t.cancel(new NewMessageInterrupt());
     const token = new CancellationToken();
     if (this.#closing) token.cancel(new ShutdownInterrupt());
-    entry.tokens.add(token);
+    entry.tokens.set(token, turnId);
     const previous = entry.tail;
     const own = entry;
     const run = (async () => {
@@ -91,7 +92,20 @@ export class LocalTurnCoordinator implements TurnCoordinator {
     const entry = this.#sessions.get(sessionUuid);
     if (!entry) return false;
     let any = false;
-    for (const t of entry.tokens) any = t.cancel(reason) || any;
+    for (const t of entry.tokens.keys()) any = t.cancel(reason) || any;
+    return any;
+  }
+
+  /**
+   * Cancels one turn of the session, running or waiting, named by the id it was started with;
+   * false when no such turn is here. A request aimed at a turn that has ended never reaches the
+   * session's next one.
+   */
+  interruptTurn(sessionUuid: string, turnId: string, reason: CancelReason): boolean {
+    const entry = this.#sessions.get(sessionUuid);
+    if (!entry) return false;
+    let any = false;
+    for (const [t, id] of entry.tokens) if (id === turnId) any = t.cancel(reason) || any;
     return any;
   }
 
@@ -99,7 +113,7 @@ export class LocalTurnCoordinator implements TurnCoordinator {
     this.#closing = true;
     const tails: Promise<void>[] = [];
     for (const entry of this.#sessions.values()) {
-      for (const t of entry.tokens) t.cancel(new ShutdownInterrupt());
+      for (const t of entry.tokens.keys()) t.cancel(new ShutdownInterrupt());
       tails.push(entry.tail);
     }
     await bounded(Promise.all(tails), timeoutMs);

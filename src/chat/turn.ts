@@ -13,7 +13,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
 import type { ModelMeter } from '../usage/usage-meter.js';
-import type { CancellationToken } from './cancellation.js';
+import { TurnRefused, type CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
 import type { FirstExchange, Summarize, TurnFacts, TurnHooks } from './hooks.js';
@@ -264,6 +264,7 @@ function outcomeOf(turn: Turn, cause: unknown, session: SessionRow | undefined):
     return { kind: 'error', error, requestId: req.requestId };
   };
   if (!session) return failed(cause === undefined ? new AppError('INT_9001') : turn.deps.classifyError(cause));
+  if (req.token.reason instanceof TurnRefused) return failed(req.token.reason.error);
   const interrupted: TurnOutcome = { kind: 'interrupted', ...(req.token.reason ? { by: req.token.reason.interruptedBy } : {}) };
   if (cause === undefined) return req.token.cancelled ? interrupted : { kind: 'stop' };
   if (req.token.cancelled) return interrupted;

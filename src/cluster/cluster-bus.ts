@@ -25,7 +25,8 @@ WITH logged AS (
 SELECT (SELECT count(*) FROM logged) AS logged, (SELECT count(pg_notify('${CHANNEL}', p)) FROM unnest($6::text[]) AS p) AS notified`;
 
 interface Pending {
-  line: string;
+  /** What the other servers are notified of; undefined for an event only logged. */
+  line: string | undefined;
   /** Set for turn events: they go to the log too. */
   turn?: { sessionUuid: string; turnId: string; seq: number; type: string; data: string };
 }
@@ -106,6 +107,16 @@ export class ClusterEventBus implements ChatEventBus {
     }
   }
 
+  /**
+   * Writes a turn event to the log only: no connection, here or on another server, hears it live;
+   * a `resume` naming its turn reads it in order with the rest.
+   */
+  record(sessionUuid: string, event: ServerEvent & { turn_id: string; seq: number }): void {
+    if (this.#closed) return;
+    const data = JSON.stringify(event);
+    this.#enqueue({ line: undefined, turn: { sessionUuid, turnId: event.turn_id, seq: event.seq, type: event.type, data } });
+  }
+
   /** Sends a control message to the other servers, in order with the events. */
   control(control: Control): void {
     if (!this.#closed) this.#enqueue({ line: controlLine(control) });
@@ -182,11 +193,12 @@ export class ClusterEventBus implements ChatEventBus {
   }
 
   async #write(batch: Pending[]): Promise<void> {
-    const lines = batch.map((p) => p.line);
+    const notified = batch.filter((p) => p.line !== undefined);
+    const lines = notified.map((p) => p.line ?? '');
     let packed = packPayloads(this.options.serverId, this.#payloadNumber, lines);
     if (packed.tooBig.length > 0) {
       for (const i of packed.tooBig) {
-        const turn = batch[i]?.turn;
+        const turn = notified[i]?.turn;
         // Session events are small (a title); one that is not cannot be referenced and is dropped.
         lines[i] = turn ? refLine(turn.sessionUuid, turn.turnId, turn.seq) : '';
         if (!turn) this.#log.warn('a session event too large for NOTIFY was not sent to other servers');

@@ -6,12 +6,13 @@
  * travel the same way. A sweeper ends the turns of servers that died (their locks are free).
  */
 import type { Logger } from 'pino';
-import { type CancelReason, type CancellationToken, NewMessageInterrupt, ShutdownInterrupt, UserInterrupt } from '../chat/cancellation.js';
+import { type CancelReason, type CancellationToken, NewMessageInterrupt, TurnRefused, UserInterrupt } from '../chat/cancellation.js';
 import { LocalTurnCoordinator, PREVIOUS_TURN_WAIT_MS, type TurnCoordinator } from '../chat/turn-coordinator.js';
 import type { Database } from '../db/database.js';
+import { AppError } from '../errors/app-error.js';
 import type { ClusterEventBus } from './cluster-bus.js';
-import { endOrphanTurn, openTurnsElsewhere, pruneTurnLog } from './orphan-turns.js';
-import type { SessionLocks } from './session-locks.js';
+import { endOrphanTurn, openTurnsElsewhere, orphanCandidates, pruneTurnLog } from './orphan-turns.js';
+import type { SessionLocks, StartAttempt } from './session-locks.js';
 import type { Control } from './wire.js';
 
 /** How often a server looks for turns of dead servers (SIGKILL → session usable well within 10 s). */
@@ -39,8 +40,8 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
   /** Sessions whose turn runs on another server → that turn's id. */
   #remote = new Map<string, string>();
   #endedWaiters = new Map<string, Set<() => void>>();
-  /** Sessions whose lock this server holds for a running turn. */
-  #held = new Set<string>();
+  /** Sessions whose lock this server holds for a running turn → that turn's id. */
+  #held = new Map<string, string>();
   #sweepTimer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   #sweeps = 0;
@@ -67,21 +68,28 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
   }
 
   start(sessionUuid: string, turn: (token: CancellationToken) => Promise<unknown>, turnId = `turn_${Date.now()}`): Promise<void> {
-    return this.#local.start(sessionUuid, async (token) => {
-      const locked = await this.#acquire(sessionUuid, turnId);
-      try {
-        this.options.bus.control({ t: 'started', s: sessionUuid, turn: turnId });
-        await turn(token);
-      } finally {
-        await this.#release(sessionUuid, turnId, locked);
-      }
-    });
+    return this.#local.start(
+      sessionUuid,
+      async (token) => {
+        const lock = await this.#acquire(sessionUuid, turnId);
+        try {
+          // Still run: the user's words are saved and the client hears why the turn did not run.
+          if (lock.refused) token.cancel(new TurnRefused(lock.refused));
+          else this.options.bus.control({ t: 'started', s: sessionUuid, turn: turnId });
+          await turn(token);
+        } finally {
+          await this.#release(sessionUuid, turnId, lock.held);
+        }
+      },
+      turnId,
+    );
   }
 
   interrupt(sessionUuid: string, reason: CancelReason): boolean {
     if (this.#local.interrupt(sessionUuid, reason)) return true;
-    if (!this.#remote.has(sessionUuid)) return false;
-    this.options.bus.control({ t: 'interrupt', s: sessionUuid, reason: reason instanceof NewMessageInterrupt ? 'new_message' : 'user' });
+    const remote = this.#remote.get(sessionUuid);
+    if (remote === undefined) return false;
+    this.options.bus.control({ t: 'interrupt', s: sessionUuid, turn: remote, reason: reason instanceof NewMessageInterrupt ? 'new_message' : 'user' });
     return true;
   }
 
@@ -101,7 +109,9 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
   /** A control message from another server. */
   onControl(control: Control): void {
     if (control.t === 'interrupt') {
-      this.#local.interrupt(control.s, control.reason === 'new_message' ? new NewMessageInterrupt() : new UserInterrupt());
+      // A request without a turn (a server of an older version) names no turn here.
+      if (typeof control.turn !== 'string') return;
+      this.#local.interruptTurn(control.s, control.turn, control.reason === 'new_message' ? new NewMessageInterrupt() : new UserInterrupt());
     } else if (control.t === 'started') {
       this.#remote.set(control.s, control.turn);
     } else if (control.t === 'ended') {
@@ -109,17 +119,21 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     }
   }
 
-  /** The lock connection was lost: its locks are gone, so the turns that relied on them stop. */
+  /**
+   * The lock connection was lost: its locks are gone, so the turns that relied on them stop — with
+   * an error, not as interrupted: nobody asked, the server cannot go on running them.
+   */
   onLocksLost(): void {
-    for (const sessionUuid of this.#held) {
-      this.#local.interrupt(sessionUuid, new ShutdownInterrupt('The connection holding the turn lock was lost.'));
+    for (const [sessionUuid, turnId] of this.#held) {
+      const error = new AppError('DB_8003', "The connection holding this chat's turn lock to the database was lost; the answer so far is saved. Send your message again to continue.");
+      this.#local.interruptTurn(sessionUuid, turnId, new TurnRefused(error));
     }
   }
 
   /** Ends the open turns of servers that are gone (their session lock is free). */
   async sweep(): Promise<void> {
     try {
-      for (const row of await openTurnsElsewhere(this.options.db, this.options.serverId)) {
+      for (const row of await orphanCandidates(this.options.db, this.options.serverId)) {
         if (this.#closing) return;
         if (this.#local.isRunning(row.session_id)) continue;
         if (!(await this.options.locks.tryLock(row.session_id))) continue;
@@ -139,43 +153,53 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     }
   }
 
-  /** Takes the session's lock, asking its holder to stop and waiting; false when it went ahead without. */
-  async #acquire(sessionUuid: string, turnId: string): Promise<boolean> {
+  /**
+   * Takes the session's lock, asking its holder's turn to stop and waiting for its end. `refused`
+   * when it cannot (the database fails, or the other turn neither ends nor dies in 30 s); `held`
+   * when this server may hold the lock (also after a failed statement: advisory locks ignore
+   * rollbacks), so the end of the turn lets it go.
+   */
+  async #acquire(sessionUuid: string, turnId: string): Promise<{ held: boolean; refused?: AppError }> {
     const deadline = Date.now() + PREVIOUS_TURN_WAIT_MS;
     let askedAt = -Infinity;
+    let asked = '';
     let followsRemote = this.#remote.has(sessionUuid);
     for (;;) {
+      let attempt: StartAttempt;
       try {
-        const attempt = await this.options.locks.tryStart(sessionUuid, turnId, this.options.serverId);
-        if (attempt.ok) {
-          this.#held.add(sessionUuid);
-          // The previous turn ran elsewhere: its last events must reach our connections first.
-          if (followsRemote) await this.options.bus.catchUp().catch(() => undefined);
-          this.#remote.delete(sessionUuid);
-          // The lock is ours and the turn recorded: a failure from here on must not give the lock
-          // up, or another server would take this live turn for a dead server's and end it.
-          for (const orphan of attempt.orphans) {
-            await this.#endOrphan(orphan).catch((err: unknown) => {
-              this.#log.warn({ err: { message: (err as Error).message }, turn_id: orphan }, 'ending the turn of a server that stopped failed; the sweeper tries again');
-            });
-          }
-          return true;
-        }
-        followsRemote = true;
+        attempt = await this.options.locks.tryStart(sessionUuid, turnId, this.options.serverId);
       } catch (err) {
-        // The lock may have been taken by the failed statement (advisory locks ignore rollbacks).
-        await this.options.locks.unlock(sessionUuid).catch(() => undefined);
-        this.#log.warn({ err: { message: (err as Error).message }, session: sessionUuid }, 'taking the turn lock failed; the turn runs without it');
-        return false;
+        this.#log.warn({ err: { message: (err as Error).message }, session: sessionUuid }, 'taking the turn lock failed; the turn is refused');
+        return { held: true, refused: new AppError('DB_8003', "This chat's turn lock could not be taken (a database error). Your message is saved; send again to continue.") };
       }
-      if (Date.now() - askedAt >= REPEAT_INTERRUPT_MS) {
-        this.options.bus.control({ t: 'interrupt', s: sessionUuid, reason: 'new_message' });
+      if (attempt.ok) {
+        this.#held.set(sessionUuid, turnId);
+        // The previous turn ran elsewhere: its last events must reach our connections first.
+        if (followsRemote) await this.options.bus.catchUp().catch(() => undefined);
+        this.#remote.delete(sessionUuid);
+        // The lock is ours and the turn recorded: a failure from here on must not give the lock
+        // up, or another server would take this live turn for a dead server's and end it.
+        for (const orphan of attempt.open) {
+          await this.#endOrphan(orphan).catch((err: unknown) => {
+            this.#log.warn({ err: { message: (err as Error).message }, turn_id: orphan }, 'ending the turn of a server that stopped failed; the sweeper tries again');
+          });
+        }
+        return { held: true };
+      }
+      followsRemote = true;
+      // Ask the turn that holds the lock to stop — by its id, so a request that arrives after it
+      // ended cannot stop the session's next turn. Again when the holder changed, or every 2 s.
+      const holders = attempt.open.join(' ');
+      if (holders !== '' && (holders !== asked || Date.now() - askedAt >= REPEAT_INTERRUPT_MS)) {
+        for (const holder of attempt.open) this.options.bus.control({ t: 'interrupt', s: sessionUuid, turn: holder, reason: 'new_message' });
         askedAt = Date.now();
+        asked = holders;
       }
       const left = deadline - Date.now();
-      if (left <= 0 || this.#closing) {
-        this.#log.warn({ session: sessionUuid }, 'the turn of another server did not end in time; this turn runs without the lock');
-        return false;
+      if (this.#closing) return { held: false };
+      if (left <= 0) {
+        this.#log.warn({ session: sessionUuid }, 'the turn of another server did not end in time; this turn is refused');
+        return { held: false, refused: new AppError('DB_8003', "The previous turn of this chat, on another server, did not end within 30 s. Your message is saved; send again to continue.") };
       }
       await this.#waitEnded(sessionUuid, Math.min(LOCK_RETRY_MS, left));
     }
@@ -190,7 +214,7 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     } catch (err) {
       this.#log.warn({ err: { message: (err as Error).message } }, 'recording the end of a turn failed');
     } finally {
-      this.#held.delete(sessionUuid);
+      if (this.#held.get(sessionUuid) === turnId) this.#held.delete(sessionUuid);
       if (locked) await this.options.locks.unlock(sessionUuid).catch(() => undefined);
       bus.control({ t: 'ended', s: sessionUuid, turn: turnId });
     }
@@ -201,7 +225,9 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     if (!ended) return;
     this.#log.warn({ turn_id: turnId, session_id: ended.sessionId }, 'ended the turn of a server that stopped');
     for (const { seq, ...body } of ended.events) {
-      this.options.bus.publish(ended.sessionUuid, { ...body, session_id: ended.sessionId, turn_id: turnId, seq });
+      const event = { ...body, session_id: ended.sessionId, turn_id: turnId, seq };
+      if (ended.announced) this.options.bus.publish(ended.sessionUuid, event);
+      else this.options.bus.record(ended.sessionUuid, event);
     }
     this.options.bus.control({ t: 'ended', s: ended.sessionUuid, turn: turnId });
     this.#ended(ended.sessionUuid, turnId);

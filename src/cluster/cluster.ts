@@ -14,7 +14,7 @@ import type { Database } from '../db/database.js';
 import { ClusterEventBus } from './cluster-bus.js';
 import { ClusterTurnCoordinator } from './cluster-coordinator.js';
 import { DedicatedConnection } from './dedicated-connection.js';
-import { SessionLocks } from './session-locks.js';
+import { LOCK_CONNECTION_PREFIX, lockConnectionName, SessionLocks } from './session-locks.js';
 
 /** Connections a server opens besides its pool (say so when sizing max_connections). */
 export const DEDICATED_CONNECTIONS = 3;
@@ -28,23 +28,30 @@ export interface ClusterOptions {
 }
 
 /**
- * Warns when PostgreSQL's `max_connections` cannot hold even this server's connections (its pool
- * and the dedicated ones), and says what to change. Returns the figures (for tests and logs).
+ * Warns when PostgreSQL's `max_connections` cannot hold this server's connections (its pool and the
+ * dedicated ones) beside those of the Pulp servers already running on the database (counted by
+ * their lock connections, each assumed to use the same DB_POOL_MAX), and says what to change.
+ * Returns the figures (for tests and logs).
  */
-export async function checkConnectionBudget(db: Database, poolMax: number, logger: Logger): Promise<{ max: number; needed: number }> {
+export async function checkConnectionBudget(db: Database, poolMax: number, logger: Logger): Promise<{ max: number; needed: number; servers: number }> {
   const { rows } = await db.query<{ max_connections: string }>('SHOW max_connections');
   const max = Number(rows[0]?.max_connections ?? 0);
-  const needed = poolMax + DEDICATED_CONNECTIONS;
+  const { rows: others } = await db.query<{ n: string | number }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1', [`${LOCK_CONNECTION_PREFIX}%`]);
+  const servers = Number(others[0]?.n ?? 0) + 1;
+  const perServer = poolMax + DEDICATED_CONNECTIONS;
+  const needed = servers * perServer;
+  const figures = { max_connections: max, needed, servers, db_pool_max: poolMax };
   if (max > 0 && needed > max) {
     logger.warn(
-      { max_connections: max, needed, db_pool_max: poolMax },
-      `PostgreSQL max_connections (${max}) is smaller than this server alone needs (DB_POOL_MAX ${poolMax} + ${DEDICATED_CONNECTIONS} = ${needed}); ` +
-        `raise max_connections to at least servers × ${needed} plus other clients, or lower DB_POOL_MAX`,
+      figures,
+      `PostgreSQL max_connections (${max}) is smaller than ${servers === 1 ? 'this server alone needs' : `${servers} Pulp servers need`} ` +
+        `(${servers} × (DB_POOL_MAX ${poolMax} + ${DEDICATED_CONNECTIONS}) = ${needed}); servers may fail to start or to get connections ("too many clients already"). ` +
+        `Raise max_connections to at least servers × ${perServer} plus other clients, or lower DB_POOL_MAX`,
     );
   } else {
-    logger.info({ max_connections: max, per_server: needed }, `each server needs DB_POOL_MAX + ${DEDICATED_CONNECTIONS} = ${needed} connections; max_connections ${max} fits ${Math.floor(max / needed)} servers`);
+    logger.info(figures, `each server needs DB_POOL_MAX + ${DEDICATED_CONNECTIONS} = ${perServer} connections; max_connections ${max} fits ${Math.floor(max / perServer)} servers, ${servers} running with this one`);
   }
-  return { max, needed };
+  return { max, needed, servers };
 }
 
 export interface Cluster {
@@ -73,7 +80,7 @@ export function createCluster(options: ClusterOptions): Cluster {
   const disabledListeners: Array<(userId: string) => void> = [];
   const lockConnection = new DedicatedConnection({
     url: options.url,
-    name: `pulp-locks-${serverId}`,
+    name: lockConnectionName(serverId),
     logger,
     onLost: () => coordinator?.onLocksLost(),
   });

@@ -10,6 +10,7 @@ import type { TurnEventBody } from '../chat/events.js';
 import type { RowFlags } from '../chat/row-flags.js';
 import { endTurn, type OpenTurn } from '../chat/turn-end.js';
 import type { Database, Queryable } from '../db/database.js';
+import { LOCK_CONNECTION_PREFIX } from './session-locks.js';
 
 export interface EndedOrphan {
   sessionUuid: string;
@@ -18,6 +19,13 @@ export interface EndedOrphan {
   turnId: string;
   /** Events to send, seq already stamped in order after the dead turn's last logged one. */
   events: Array<TurnEventBody & { seq: number }>;
+  /**
+   * False when none of the turn's events reached the log: no client still connected saw it start.
+   * Its end (`assistant_start`, `assistant_end{interrupted}`) is then only logged, for a `resume`:
+   * sent live, it would reach the session's new connections as a turn they never asked for,
+   * cancelled at once — a client takes it for its own next message's turn.
+   */
+  announced: boolean;
 }
 
 const CLAIM_SQL = `UPDATE chat_turns t SET ended_at = now() FROM sessions s
@@ -70,7 +78,7 @@ export async function endOrphanTurn(db: Database, turnId: string): Promise<Ended
       [turnId],
     );
     const last = logged[0]?.last ?? 0;
-    const base = { sessionUuid: turn.session_uuid, sessionId: turn.public_id, turnId };
+    const base = { sessionUuid: turn.session_uuid, sessionId: turn.public_id, turnId, announced: last > 0 };
     // Its server ended it and then lost the connection before saying so: nothing is left to do.
     if (logged[0]?.ended) return { ...base, events: [] };
 
@@ -87,7 +95,7 @@ export async function endOrphanTurn(db: Database, turnId: string): Promise<Ended
   });
 }
 
-/** Open turns recorded by other servers (candidates for `endOrphanTurn` once their lock is free). */
+/** Open turns recorded by other servers, alive or not. */
 export async function openTurnsElsewhere(db: Database, serverId: string): Promise<Array<{ turn_id: string; session_id: string }>> {
   const { rows } = await db.query<{ turn_id: string; session_id: string }>(
     'SELECT turn_id, session_id FROM chat_turns WHERE ended_at IS NULL AND server_id <> $1 ORDER BY started_at',
@@ -104,4 +112,20 @@ export async function pruneTurnLog(db: Database, graceS: number, maxAgeS: number
     [graceS, maxAgeS],
   );
   await db.query('DELETE FROM chat_turns WHERE ended_at < now() - make_interval(secs => $1)', [graceS]);
+}
+
+/**
+ * Open turns of servers that are gone: their lock connection is no longer in pg_stat_activity.
+ * The turns of live servers are not even tried (a sweep of every open turn took one lock round
+ * trip per running chat, every sweep, on every server).
+ */
+export async function orphanCandidates(db: Database, serverId: string): Promise<Array<{ turn_id: string; session_id: string }>> {
+  const { rows } = await db.query<{ turn_id: string; session_id: string }>(
+    `SELECT t.turn_id, t.session_id FROM chat_turns t
+      WHERE t.ended_at IS NULL AND t.server_id <> $1
+        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = $2 || t.server_id)
+      ORDER BY t.started_at`,
+    [serverId, LOCK_CONNECTION_PREFIX],
+  );
+  return rows;
 }

@@ -13,7 +13,8 @@ export const MAX_PAYLOAD_BYTES = 7_900;
 const VERSION = 'P1';
 
 export type Control =
-  | { t: 'interrupt'; s: string; reason: 'user' | 'new_message' }
+  /** Stop `turn` of session `s` (only that turn: a late request must not stop the session's next one). */
+  | { t: 'interrupt'; s: string; turn: string; reason: 'user' | 'new_message' }
   | { t: 'started'; s: string; turn: string }
   | { t: 'ended'; s: string; turn: string }
   /** A user was disabled or deleted: every server closes that user's sockets. */

@@ -2,7 +2,9 @@
  * The BPE encodings, each loaded the first time it is used. An encoding's tables take about
  * 0.2 s and 50–75 MB to load: a server whose models all use o200k never loads cl100k, a process
  * that never counts (a CLI, most test files) loads neither, and an idle server that has not run a
- * turn yet holds none. The first turn after a start pays the load once.
+ * turn yet holds none. The first turn after a start pays the load once — except on several
+ * servers, where a server loads its default model's encoding before it listens (src/app.ts): the
+ * clients of a server that died arrive at once.
  */
 import { createRequire } from 'node:module';
 

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   EXT_7020: { status: 502, message: 'MCP server error.' },
   DB_8001: { status: 500, message: 'Database error.' },
   DB_8002: { status: 503, message: 'Database unavailable.' },
+  DB_8003: { status: 503, message: "The session's turn lock is not available; the message is saved, send again to continue." },
   INT_9001: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -181,4 +181,22 @@ describe('the session stays running while any of its turns does', () => {
     await turn;
     expect(coordinator.interrupt('s1', new UserInterrupt())).toBe(false);
   });
+
+  it('an interrupt aimed at one turn by its id stops only that turn, not the next one of the session', async () => {
+    const coordinator = new LocalTurnCoordinator();
+    const log: string[] = [];
+    let secondStarted!: () => void;
+    const running = new Promise<void>((resolve) => (secondStarted = resolve));
+    const first = coordinator.start('s1', cancellableTurn(log, 'first'), 'turn_1');
+    const second = coordinator.start('s1', cancellableTurn(log, 'second', secondStarted), 'turn_2');
+    await first;
+    await running;
+    // A late request for the turn that has ended finds nothing; the running one goes on.
+    expect(coordinator.interruptTurn('s1', 'turn_1', new NewMessageInterrupt())).toBe(false);
+    expect(log).toEqual(['first start', 'first saved (NewMessageInterrupt)', 'second start']);
+    expect(coordinator.interruptTurn('s1', 'turn_2', new UserInterrupt())).toBe(true);
+    await second;
+    expect(log.at(-1)).toBe('second saved (UserInterrupt)');
+    expect(coordinator.interruptTurn('gone', 'turn_2', new UserInterrupt())).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Two Pulp servers in this process on one PostgreSQL database (so the cluster code is measured by
- * coverage): a dead server's turn is ended by the sweeper from what it saved; losing the lock
- * connection stops the turns that relied on it; the turn log is pruned after the grace period.
+ * coverage): a dead server's turn is ended by the sweeper from what it saved; the turn log is
+ * pruned after the grace period.
  */
 import pg from 'pg';
 import pino from 'pino';
@@ -168,38 +168,19 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
     }
   });
 
-  it('says at start when max_connections cannot hold DB_POOL_MAX + 3, with the numbers', async () => {
+  it('says at start when max_connections cannot hold the running servers and this one, with the numbers', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const { rows } = await admin.query<{ max_connections: string }>('SHOW max_connections');
     const max = Number(rows[0]!.max_connections);
-    expect(await checkConnectionBudget(s1.pulp.db, max, logger)).toEqual({ max, needed: max + 3 });
+    // Two servers run here already (their lock connections count them): this would be the third.
+    const poolMax = Math.floor(max / 3);
+    expect(await checkConnectionBudget(s1.pulp.db, poolMax, logger)).toEqual({ max, needed: 3 * (poolMax + 3), servers: 3 });
     const warning = JSON.parse(lines.at(-1)!) as { level: number; msg: string };
     expect(warning.level).toBe(40);
-    expect(warning.msg).toContain(`PostgreSQL max_connections (${max}) is smaller than this server alone needs (DB_POOL_MAX ${max} + 3 = ${max + 3})`);
+    expect(warning.msg).toContain(`PostgreSQL max_connections (${max}) is smaller than 3 Pulp servers need (3 × (DB_POOL_MAX ${poolMax} + 3) = ${3 * (poolMax + 3)})`);
     await checkConnectionBudget(s1.pulp.db, 5, logger);
     expect((JSON.parse(lines.at(-1)!) as { level: number }).level).toBe(30);
-  });
-
-  it('a turn whose lock connection is lost stops, keeps its partial, and the session goes on', { timeout: 30_000 }, async () => {
-    const { session_id: publicId } = await session();
-    const c = await open(s1, publicId);
-    c.send({ type: 'message', messages: [{ content: 'talk' }] });
-    await c.until((ev) => deltasOf(ev) >= 5);
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pulp-locks-%' AND datname = current_database()`);
-    await c.until(ended());
-    expect(c.events.find((e) => e.type === 'assistant_end')?.finish_reason).toBe('interrupted');
-    fake.setHandler(() => ({ steps: [{ type: 'text', deltas: ['again'] }] }));
-    try {
-      c.send({ type: 'message', messages: [{ content: 'still there?' }] });
-      await c.until((ev) => ev.filter((e) => e.type === 'assistant_end').length === 2);
-      expect(c.events.filter((e) => e.type === 'assistant_end').at(-1)?.finish_reason).toBe('stop');
-    } finally {
-      fake.setHandler(() => ({ steps: [{ type: 'pace', ms: 20 }, { type: 'text', deltas: LONG }] }));
-    }
-    const messages = (await apiClient(s2.baseUrl)('GET', `/sessions/${publicId}`)).body.messages as Array<Record<string, unknown>>;
-    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
-    expect(messages[1]).toMatchObject({ partial: true });
   });
 
   it('an interrupt on the other server and a resume there work in-process too; the log is pruned after the grace', { timeout: 30_000 }, async () => {

@@ -7,14 +7,14 @@ const uuid = '0f0e0d0c-0b0a-4909-8807-060504030201';
 describe('cluster payloads', () => {
   it('round-trips events, references and control messages in order', () => {
     const data = JSON.stringify({ type: 'assistant_delta', content: 'line\nbreak "quoted" ünïcode', seq: 1 });
-    const lines = [eventLine(uuid, data), refLine(uuid, 'turn_1', 7), controlLine({ t: 'interrupt', s: uuid, reason: 'user' })];
+    const lines = [eventLine(uuid, data), refLine(uuid, 'turn_1', 7), controlLine({ t: 'interrupt', s: uuid, turn: 'turn_1', reason: 'user' })];
     const { payloads, tooBig } = packPayloads('server-a', 0, lines);
     expect(tooBig).toEqual([]);
     expect(payloads).toHaveLength(1);
     expect(parsePayload(payloads[0]!)).toEqual([
       { kind: 'event', sessionUuid: uuid, data },
       { kind: 'ref', sessionUuid: uuid, turnId: 'turn_1', seq: 7 },
-      { kind: 'control', control: { t: 'interrupt', s: uuid, reason: 'user' } },
+      { kind: 'control', control: { t: 'interrupt', s: uuid, turn: 'turn_1', reason: 'user' } },
     ]);
   });
 
