@@ -12,6 +12,7 @@ import { toStorableText } from '../util/storable-text.js';
 import { insertMessage } from './message-store.js';
 import { DONE, RUNNING, STREAMING, type RowFlags } from './row-flags.js';
 import type { OpenTurn, TurnEnding } from './turn-end.js';
+import { parseArguments } from './tool-arguments.js';
 
 /** How often a streaming assistant text is saved (a crash loses at most 2 s). */
 export const CHECKPOINT_INTERVAL_MS = 2_000;
@@ -19,17 +20,6 @@ export const CHECKPOINT_INTERVAL_MS = 2_000;
 export interface ResponseUsage {
   inputTokens: number;
   outputTokens: number;
-}
-
-/** Tool arguments as an object, encoded once; a model that sends broken JSON keeps its text. */
-export function parseArguments(text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { value: parsed };
-  } catch {
-    return { _raw: text };
-  }
 }
 
 type RowId = Promise<string | undefined>;

@@ -13,15 +13,17 @@ import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
 import type { ModelMeter } from '../usage/usage-meter.js';
+import { settle } from '../util/settle.js';
 import { TurnRefused, type CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
+import { firstExchange } from './first-exchange.js';
 import type { FirstExchange, Summarize, TurnFacts, TurnHooks } from './hooks.js';
-import { insertMessage } from './message-store.js';
 import { StreamMapper } from './stream-mapper.js';
 import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './turn-end.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
+import { saveUserWords } from './user-words.js';
 
 /** At most 100 model calls per turn. */
 export const MAX_TURNS = 100;
@@ -145,21 +147,6 @@ function checkBudget(deps: TurnDeps, userId: string): Promise<void> {
   return check;
 }
 
-const START_SQL = `UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now(),
-  model = COALESCE($2, model), reasoning_effort = COALESCE($3, reasoning_effort)
-  WHERE id = $1 RETURNING *`;
-
-/** The user rows and context items, and the turn counted, in one transaction. */
-async function saveUserWords(db: Database, req: TurnRequest, userItems: AgentInputItem[]): Promise<SessionRow> {
-  return db.transaction(async (tx) => {
-    for (const content of req.contents) await insertMessage(tx, req.sessionUuid, { role: 'user', content });
-    await new ContextStore(tx, req.sessionUuid).addItems(userItems);
-    const { rows } = await tx.query<SessionRow>(START_SQL, [req.sessionUuid, req.model ?? null, req.reasoningEffort ?? null]);
-    if (!rows[0]) throw new AppError('SES_4001');
-    return rows[0];
-  });
-}
-
 function factsOf(turn: Turn, session: SessionRow, estimatedTokens: number): TurnFacts {
   const contextWindow = turn.deps.contextWindow(session.model);
   return {
@@ -201,12 +188,6 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
   // A summary's total counted the user items; without one, the stored total never did.
   const total = summarized === undefined ? session.total_tokens : Math.max(0, summarized - userTokens);
   return { session: { ...session, total_tokens: total }, refused: decision.error };
-}
-
-async function settle(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 /**
@@ -302,17 +283,10 @@ async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): 
   }
 }
 
-const FIRST_EXCHANGE_SQL = `(SELECT role, content FROM messages WHERE session_id = $1 AND role = 'user' ORDER BY seq ASC LIMIT 1)
-  UNION ALL
-  (SELECT role, content FROM messages WHERE session_id = $1 AND role = 'assistant' AND content <> '' ORDER BY seq DESC LIMIT 1)`;
-
 /** Asks the title hook in the background; a user's rename wins, even one made meanwhile. */
 function titleInBackground(turn: Turn, session: SessionRow): void {
   const { deps, req } = turn;
-  const exchange = async (): Promise<FirstExchange> => {
-    const { rows } = await deps.db.query<{ role: string; content: string | null }>(FIRST_EXCHANGE_SQL, [session.id]);
-    return { user: rows.find((r) => r.role === 'user')?.content ?? '', assistant: rows.find((r) => r.role === 'assistant')?.content ?? '' };
-  };
+  const exchange = (): Promise<FirstExchange> => firstExchange(deps.db, session.id);
   void (async () => {
     const title = await deps.hooks.title({ session, turnId: req.turnId }, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
     if (title === undefined) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toolOutputText, toolSucceeded } from '../../src/chat/stream-mapper.js';
-import { parseArguments } from '../../src/chat/turn-recorder.js';
+import { parseArguments } from '../../src/chat/tool-arguments.js';
 import { MAX_LISTED_FILES, renderInstructions } from '../../src/chat/instructions.js';
 import { tokenFrom } from '../../src/chat/ws-routes.js';
 
