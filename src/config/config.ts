@@ -144,7 +144,7 @@ const EnvSchema = z.object({
   ALLOW_UNAUTHENTICATED_REMOTE: bool(false),
   WS_MAX_CONNECTIONS: int(1000, 1, 1_000_000),
   WS_MAX_CONNECTIONS_PER_SESSION: int(3, 1, 1000),
-  WS_MAX_CONNECTIONS_PER_USER: int(20, 1, 1_000_000),
+  WS_MAX_CONNECTIONS_PER_USER: int(UNSET, 1, 1_000_000),
   WS_IDLE_TIMEOUT_S: int(600, 1, 86_400),
   WS_PING_INTERVAL_S: int(30, 1, 3600),
   MCP_CONFIG: optionalString,
@@ -155,7 +155,7 @@ const EnvSchema = z.object({
   CODE_INTERPRETER_TIMEOUT_S: int(60, 1, 3600),
   CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
   CODE_INTERPRETER_MAX_CONCURRENT: int(2, 1, 256),
-  CODE_INTERPRETER_MAX_PER_USER: int(1, 1, 256),
+  CODE_INTERPRETER_MAX_PER_USER: int(UNSET, 1, 256),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', ''])
     .optional()
@@ -340,7 +340,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
 
-  if (e.CODE_INTERPRETER_MAX_PER_USER > e.CODE_INTERPRETER_MAX_CONCURRENT) {
+  // Fair shares between users: in `AUTH_MODE=none` the one local user is the operator and may use
+  // every socket and sandbox slot unless told otherwise.
+  const share = (value: number, jwtDefault: number, whole: number) => (value !== UNSET ? value : e.AUTH_MODE === 'jwt' ? Math.min(jwtDefault, whole) : whole);
+  const sandboxPerUser = share(e.CODE_INTERPRETER_MAX_PER_USER, 1, e.CODE_INTERPRETER_MAX_CONCURRENT);
+  if (sandboxPerUser > e.CODE_INTERPRETER_MAX_CONCURRENT) {
     throw new ConfigError('CODE_INTERPRETER_MAX_PER_USER', `cannot be more than CODE_INTERPRETER_MAX_CONCURRENT (${e.CODE_INTERPRETER_MAX_CONCURRENT})`);
   }
 
@@ -392,7 +396,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ws: {
       maxConnections: e.WS_MAX_CONNECTIONS,
       maxConnectionsPerSession: e.WS_MAX_CONNECTIONS_PER_SESSION,
-      maxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
+      maxConnectionsPerUser: share(e.WS_MAX_CONNECTIONS_PER_USER, 20, e.WS_MAX_CONNECTIONS),
       idleTimeoutS: e.WS_IDLE_TIMEOUT_S,
       pingIntervalS: e.WS_PING_INTERVAL_S,
     },
@@ -412,7 +416,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,
       memoryMb: e.CODE_INTERPRETER_MEMORY_MB,
       maxConcurrent: e.CODE_INTERPRETER_MAX_CONCURRENT,
-      maxConcurrentPerUser: e.CODE_INTERPRETER_MAX_PER_USER,
+      maxConcurrentPerUser: sandboxPerUser,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,

@@ -15,6 +15,17 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('configuration', () => {
+  it('shares sockets and sandbox slots between users in jwt mode, by default and as set', () => {
+    const jwt = { AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) };
+    expect(loadConfig(jwt).ws.maxConnectionsPerUser).toBe(20);
+    expect(loadConfig(jwt).codeInterpreter.maxConcurrentPerUser).toBe(1);
+    expect(loadConfig({ ...jwt, WS_MAX_CONNECTIONS: '5' }).ws.maxConnectionsPerUser).toBe(5);
+    expect(loadConfig({ WS_MAX_CONNECTIONS_PER_USER: '4', CODE_INTERPRETER_MAX_PER_USER: '1' })).toMatchObject({
+      ws: { maxConnectionsPerUser: 4 },
+      codeInterpreter: { maxConcurrentPerUser: 1 },
+    });
+  });
+
   it('starts with no configuration on the offline model, the embedded database and no auth', () => {
     const c = loadConfig({});
     expect(c.host).toBe('127.0.0.1');
@@ -23,8 +34,9 @@ describe('configuration', () => {
     expect(c.llm.provider).toBe('offline');
     expect(c.llm.defaultModel).toBe('offline');
     expect(c.auth.mode).toBe('none');
-    expect(c.ws).toEqual({ maxConnections: 1000, maxConnectionsPerSession: 3, maxConnectionsPerUser: 20, idleTimeoutS: 600, pingIntervalS: 30 });
-    expect(c.codeInterpreter).toEqual({ mode: 'auto', timeoutS: 60, memoryMb: 512, maxConcurrent: 2, maxConcurrentPerUser: 1 });
+    // The one local user of AUTH_MODE=none may use every socket and sandbox slot.
+    expect(c.ws).toEqual({ maxConnections: 1000, maxConnectionsPerSession: 3, maxConnectionsPerUser: 1000, idleTimeoutS: 600, pingIntervalS: 30 });
+    expect(c.codeInterpreter).toEqual({ mode: 'auto', timeoutS: 60, memoryMb: 512, maxConcurrent: 2, maxConcurrentPerUser: 2 });
     expect(c.maxUploadBytes).toBe(52_428_800);
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(c.llm.summaryRetryBackoffMs).toBe(1000);
