@@ -3,10 +3,8 @@
  * 100 tokens. What a user spends through one server is refused on the other, before any model
  * request, because both read the same ledger.
  */
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
-import { counted, createMigratedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { createMigratedPostgresDatabase, sharedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -20,10 +18,7 @@ describe.skipIf(!TEST_DATABASE_URL)('budgets on two servers', () => {
   let b: TestServer;
   const clients: ChatClient[] = [];
 
-  const database = (): TestDatabase => {
-    const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
-    return { ...counted(db), url, drop: () => db.close() };
-  };
+  const database = (): TestDatabase => sharedPostgresDatabase(url);
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();

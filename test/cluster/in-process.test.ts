@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkConnectionBudget } from '../../src/cluster/cluster.js';
 import { pruneTurnLog } from '../../src/cluster/orphan-turns.js';
 import { CHANNEL } from '../../src/cluster/wire.js';
-import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
-import { counted, createMigratedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { createMigratedPostgresDatabase, sharedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -45,10 +44,7 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
       notified.add(w);
     });
 
-  const database = (): TestDatabase => {
-    const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
-    return { ...counted(db), url, drop: () => db.close() };
-  };
+  const database = (): TestDatabase => sharedPostgresDatabase(url);
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();

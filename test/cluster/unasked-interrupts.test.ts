@@ -6,12 +6,10 @@
  * take (or keep) its session lock ends with `error` `DB_8003` and its message is kept.
  */
 import pg from 'pg';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL } from '../../src/cluster/wire.js';
-import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
-import { counted, createMigratedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { createMigratedPostgresDatabase, sharedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../support/fake-openai.js';
 import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -38,10 +36,7 @@ describe.skipIf(!TEST_DATABASE_URL)('turns end interrupted only when asked, two 
   let admin: pg.Client;
   const clients: ChatClient[] = [];
 
-  const database = (): TestDatabase => {
-    const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
-    return { ...counted(db), url, drop: () => db.close() };
-  };
+  const database = (): TestDatabase => sharedPostgresDatabase(url);
 
   beforeAll(async () => {
     fake = await startFakeOpenAI();

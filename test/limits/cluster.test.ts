@@ -3,12 +3,10 @@
  * a limit counts the attempts of both servers, and disabling a user on one server closes their
  * sockets on both and refuses their token and API key everywhere.
  */
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { apiClient } from '../support/api.js';
 import { openChat, type ChatClient } from '../support/chat-client.js';
-import { counted, createMigratedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { createMigratedPostgresDatabase, sharedPostgresDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { fakeModelEnv } from '../support/pulp-process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -28,10 +26,8 @@ describe.skipIf(!TEST_DATABASE_URL)('limits and disabling across two servers on 
   let s2: TestServer;
   const clients: ChatClient[] = [];
 
-  const database = (): TestDatabase => {
-    const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
-    return { ...counted(db), url, drop: () => db.close() };
-  };
+  const database = (): TestDatabase => sharedPostgresDatabase(url);
+
   /** An account made without the HTTP routes, so it uses none of the login attempts. */
   const account = async (email: string) => {
     const pair = await s1.pulp.auth.register({ email, password: 'password123' });

@@ -158,6 +158,15 @@ export function counted(db: Database): { db: Database; statements: () => number 
   return { db: wrapped, statements: () => n };
 }
 
+/**
+ * One server's own pool on the PostgreSQL database at `url`, which other servers of a test share
+ * (closing it leaves the database; the test drops it once).
+ */
+export function sharedPostgresDatabase(url: string): TestDatabase {
+  const db = createPostgresDatabase({ url, poolMax: 5, statementTimeoutMs: 30_000, logger: pino({ level: 'silent' }) });
+  return { ...counted(db), url, drop: () => db.close() };
+}
+
 /** Creates an empty PostgreSQL database and returns its URL (real PostgreSQL only). */
 export function createEmptyPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!TEST_DATABASE_URL) return Promise.reject(new Error('TEST_DATABASE_URL is not set'));
