@@ -17,18 +17,18 @@ const MESSAGE_HEADLINE = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxFragme
 const TITLE_HEADLINE = `StartSel=${MARK_START}, StopSel=${MARK_END}, HighlightAll=true`;
 
 /**
- * The matching rows ranked. `ts_rank` with normalization 1 divides by 1 + log(length), so a long
- * message does not win by its length alone. The keyset condition ($4, $5) starts after the cursor.
+ * The matching rows ranked by cover density (`ts_rank_cd`: more, and closer, matches rank higher);
+ * normalization 1 divides by 1 + log(length), so a long message does not win by its length alone. The keyset condition ($4, $5) starts after the cursor.
  */
 const SEARCH_SQL = `
 WITH q AS (
   SELECT query FROM websearch_to_tsquery($1::regconfig, $3) AS query WHERE numnode(query) > 0
 ), hits AS (
-  SELECT s.id AS key, s.id AS session_uuid, NULL::uuid AS message_id, (ts_rank(s.search_vector, q.query, 1) * ${TITLE_WEIGHT}::real) AS rank
+  SELECT s.id AS key, s.id AS session_uuid, NULL::uuid AS message_id, (ts_rank_cd(s.search_vector, q.query, 1) * ${TITLE_WEIGHT}::real) AS rank
   FROM sessions s, q
   WHERE s.user_id = $2 AND s.search_vector @@ q.query
   UNION ALL
-  SELECT m.id, m.session_id, m.id, ts_rank(m.search_vector, q.query, 1)
+  SELECT m.id, m.session_id, m.id, ts_rank_cd(m.search_vector, q.query, 1)
   FROM messages m JOIN sessions s ON s.id = m.session_id, q
   WHERE s.user_id = $2 AND m.search_vector @@ q.query
 ), page AS (
