@@ -127,9 +127,10 @@ describe('presets', () => {
       ['DELETE', `/presets/${body.id}`],
       ['POST', '/sessions', { preset_id: body.id }],
     ];
+    const absent = '00000000-0000-4000-8000-000000000000';
     for (const [method, path, payload] of routes) {
       const foreign = await bob(method, path, payload);
-      const missing = await bob(method, path.replace(body.id, '00000000-0000-4000-8000-000000000000'), payload && 'preset_id' in (payload as object) ? { preset_id: '00000000-0000-4000-8000-000000000000' } : payload);
+      const missing = await bob(method, path.replace(body.id, absent), path === '/sessions' ? { preset_id: absent } : payload);
       expect(foreign.status, `${method} ${path}`).toBe(404);
       expect(foreign.body.error).toEqual({ ...missing.body.error, request_id: foreign.body.error.request_id, timestamp: foreign.body.error.timestamp, path: foreign.body.error.path });
       expect(foreign.body.error.code).toBe('RES_3020');
