@@ -20,7 +20,7 @@ const PIRATE = 'Always answer like a pirate.';
 const isChat = (req: RecordedRequest) => ((req.body as { tools?: unknown[] }).tools ?? []).length > 0;
 /** The system prompt of a Chat Completions request. */
 const systemPrompt = (req: RecordedRequest | undefined): string =>
-  String(((req?.body as { messages?: Array<{ role: string; content: unknown }> } | undefined)?.messages ?? []).find((m) => m.role === 'system')?.content ?? '');
+  ((req?.body as { messages?: Array<{ role: string; content: string }> } | undefined)?.messages ?? []).find((m) => m.role === 'system')?.content ?? '';
 
 describe.skipIf(skipReason !== null)('search, instructions, presets and the archive in the browser', () => {
   let fake: FakeOpenAI;
