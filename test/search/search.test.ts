@@ -134,6 +134,17 @@ describe('searching one’s own chats', () => {
     expect(hit!.snippet).toContain('soup recipe with leeks');
   });
 
+  it('saves a message far longer than a tsvector holds, and finds it by its first 100 000 characters', async () => {
+    // 90 000 distinct words: a tsvector of all of them would be 1.6 MB, past PostgreSQL's 1 MB limit.
+    const words = Array.from({ length: 90_000 }, (_, i) => `w${i.toString(16)}x${(i * 7919).toString(16)}`);
+    const huge = `Gigantic appendix ${words.join(' ')} finalword`;
+    expect(huge.length).toBeGreaterThan(1_000_000);
+    const big = await sessionWith(alice, 'Big', [['assistant', huge]]);
+    expect((await search(alice, { q: 'gigantic appendix' })).body.results.map((r) => r.message_id)).toEqual([big.messageIds[0]]);
+    // Past the indexed part, words are not found (the row is whole in the chat).
+    expect((await search(alice, { q: 'finalword' })).body.results).toEqual([]);
+  });
+
   it('keeps searching archived sessions, and says they are archived', async () => {
     await alice('PATCH', `/sessions/${running.id}`, { archived: true });
     const { body } = await search(alice, { q: 'beginner' });
