@@ -32,6 +32,10 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerUsageRoutes } from './usage/routes.js';
 import { UsageMeter } from './usage/usage-meter.js';
 import { registerSessionRoutes } from './sessions/routes.js';
+import { findOwnedPreset } from './presets/preset-store.js';
+import { registerPresetRoutes } from './presets/routes.js';
+import { ensureSearchLanguage } from './search/language.js';
+import { registerSearchRoutes } from './search/routes.js';
 import { VERSION } from './version.js';
 import { authAttemptLimit } from './limits/auth-limit.js';
 import { RateLimitStore } from './limits/rate-limits.js';
@@ -78,6 +82,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   sandboxProbe.catch(() => undefined);
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, `applied ${applied.length} database migration(s)`);
+  await ensureSearchLanguage(db, config.search.language, logger);
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const health = defaultHealthSources(describeLlm(config.llm));
   const app = await createHttpServer({
@@ -236,7 +241,14 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       },
     },
     summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
+    findPreset: (userId, presetId) => findOwnedPreset(db, userId, presetId),
   });
+  registerPresetRoutes(app, {
+    db,
+    authenticate,
+    offer: { models: config.llm.models, unknownMcpNames: (names) => mcp.validateNames(names) },
+  });
+  registerSearchRoutes(app, { db, authenticate, language: config.search.language });
 
   registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
   registerAdminRoutes(app, {

@@ -1,13 +1,20 @@
 /**
- * The agent's system instructions for a session: what it can do, the session's file
- * names (at most 50, so a big workspace cannot flood the prompt) and the enabled MCP servers.
+ * The agent's system instructions for a session: who it is — Pulp's default prompt, or the
+ * session's own instructions in its place — then what it can do, the session's file names (at most
+ * 50, so a big workspace cannot flood the prompt) and the enabled MCP servers. The tool and file
+ * notes follow custom instructions too: without them the model would not know its workspace.
  */
 import type { Queryable } from '../db/database.js';
 import type { SessionRow } from '../sessions/types.js';
 
 export const MAX_LISTED_FILES = 50;
 
+/** Who the assistant is when a session has no instructions of its own. */
+export const DEFAULT_PROMPT = 'You are Pulp, a helpful assistant in a self-hosted chat. Answer clearly and concisely in Markdown.';
+
 export interface InstructionFacts {
+  /** The session's own instructions; absent or blank takes `DEFAULT_PROMPT`. */
+  custom?: string;
   files: string[];
   moreFiles: boolean;
   mcpServers: string[];
@@ -15,8 +22,10 @@ export interface InstructionFacts {
 }
 
 export function renderInstructions(facts: InstructionFacts): string {
+  const custom = facts.custom?.trim() ? facts.custom.trim() : undefined;
   const lines = [
-    'You are Pulp, a helpful assistant in a self-hosted chat. Answer clearly and concisely in Markdown.',
+    // Custom instructions stand apart from the notes below, as the user wrote them.
+    custom === undefined ? DEFAULT_PROMPT : `${custom}\n`,
     'You work in this session\'s own workspace: `input/` holds the files the user uploaded (read-only for code), `output/` is where you write results.',
     'Use list_directory, read_file, search_files and edit_file to work with files, and generate_document to write a file into output/.',
   ];
@@ -41,6 +50,7 @@ export async function sessionInstructions(db: Queryable, session: SessionRow, co
     [session.id, MAX_LISTED_FILES + 1],
   );
   return renderInstructions({
+    custom: session.instructions,
     files: rows.slice(0, MAX_LISTED_FILES).map((r) => `${r.folder}/${r.filename}`),
     moreFiles: rows.length > MAX_LISTED_FILES,
     mcpServers: session.mcp_config ?? [],

@@ -182,6 +182,10 @@ const EnvSchema = z.object({
       ctx.addIssue({ code: 'custom', message: `must list host names or CIDR ranges, comma-separated (${(err as Error).message})` });
     }
   }),
+  // Full-text search: a text search configuration name; that it exists is checked against the database at startup.
+  SEARCH_LANGUAGE: optionalString
+    .transform((v) => (v ?? 'english').toLowerCase())
+    .refine((v) => /^[a-z_][a-z0-9_]{0,62}$/.test(v), { message: 'must be the name of a PostgreSQL text search configuration, such as english, german or simple' }),
 });
 
 /** OpenID Connect sign-in (`OIDC_*`); present only when `OIDC_ISSUER` is set. */
@@ -282,6 +286,8 @@ export interface Config {
     /** `FETCH_ALLOWED_HOSTS` as given, for the fetch server process. */
     fetchAllowedHosts: string | undefined;
   };
+  /** `SEARCH_LANGUAGE`: the text search configuration of full-text search (src/search). */
+  search: { language: string };
 }
 
 const DEFAULT_MODELS: Record<LlmProviderName, string[]> = {
@@ -425,6 +431,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowedHosts: (e.ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       fetchAllowedHosts: e.FETCH_ALLOWED_HOSTS,
     },
+    search: { language: e.SEARCH_LANGUAGE },
   };
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Authenticate } from '../auth/types.js';
 import { requireUser, userOf } from '../auth/request-user.js';
 import type { Database } from '../db/database.js';
-import { AppError, type ErrorDetail } from '../errors/app-error.js';
+import { AppError } from '../errors/app-error.js';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
 import { countMessages, messagesByOffset, MessageSchema, newestMessages } from './messages.js';
 import {
@@ -18,7 +18,9 @@ import {
 } from './schemas.js';
 import { toSession } from './serialize.js';
 import { deleteSession, findOwnedSession, insertSession, listSessions, updateSession } from './session-store.js';
-import type { SessionRow } from './types.js';
+import { newSessionSettings } from './new-session.js';
+import { checkSettings } from './settings.js';
+import type { FindOwnedPreset, SessionRow } from './types.js';
 
 export interface SessionRouteDeps {
   db: Database;
@@ -31,6 +33,8 @@ export interface SessionRouteDeps {
   turns: { isRunning(sessionUuid: string): boolean; interrupt(sessionUuid: string): Promise<void> };
   /** Forced summarization; absent until context management is wired. */
   summarize?: (session: SessionRow) => Promise<Record<string, unknown>>;
+  /** The presets `POST /sessions {preset_id}` copies from; absent, `preset_id` finds nothing. */
+  findPreset?: FindOwnedPreset;
 }
 
 const FileSchema = z.object({
@@ -41,11 +45,6 @@ const FileSchema = z.object({
   content_type: z.string().nullable(),
   uploaded_at: z.string(),
 });
-
-function validation(field: string, message: string): AppError {
-  const details: ErrorDetail[] = [{ field, message }];
-  return new AppError('VAL_2001', `Validation failed: ${field}: ${message}`, details);
-}
 
 export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps): void {
   const { db } = deps;
@@ -59,15 +58,7 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
     if (!row) throw new AppError('SES_4001', 'Session not found.');
     return row;
   };
-  const checkModel = (model: string | undefined) => {
-    if (model !== undefined && !deps.models.includes(model)) {
-      throw validation('model', `unknown model "${model}"; choose one of ${deps.models.join(', ')}`);
-    }
-  };
-  const checkMcp = (names: string[] | null | undefined) => {
-    const unknown = names ? deps.mcp.unknownNames(names) : [];
-    if (unknown.length > 0) throw validation('mcp_config', `unknown MCP server(s): ${unknown.join(', ')}`);
-  };
+  const offer = { models: deps.models, unknownMcpNames: (names: string[]) => deps.mcp.unknownNames(names) };
 
   app.get(
     `${API_PREFIX}/sessions`,
@@ -81,8 +72,8 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       },
     },
     async (request) => {
-      const { offset, limit } = request.query;
-      const { rows, total } = await listSessions(db, userOf(request).id, offset, limit);
+      const { offset, limit, archived } = request.query;
+      const { rows, total } = await listSessions(db, userOf(request).id, offset, limit, archived);
       return {
         sessions: rows.map(session),
         pagination: { total_count: total, offset, limit, has_more: offset + rows.length < total },
@@ -95,15 +86,18 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
     { onRequest, schema: { tags, security, body: CreateSessionBodySchema.optional(), response: { 201: SessionSchema } } },
     async (request, reply) => {
       const body = request.body ?? {};
-      checkModel(body.model);
-      checkMcp(body.mcp_config);
+      const userId = userOf(request).id;
+      checkSettings(offer, body);
       const row = await insertSession(db, {
-        userId: userOf(request).id,
+        userId,
         title: body.title ?? null,
         isNamed: body.title !== undefined,
-        model: body.model ?? deps.defaultModel,
-        reasoningEffort: body.reasoning_effort ?? null,
-        mcpConfig: body.mcp_config ?? deps.mcp.defaultNames(),
+        ...(await newSessionSettings(body, {
+          offer,
+          defaultModel: deps.defaultModel,
+          defaultMcpNames: () => deps.mcp.defaultNames(),
+          findPreset: (presetId) => deps.findPreset?.(userId, presetId) ?? Promise.resolve(null),
+        })),
       });
       try {
         await deps.workspace.create(row.session_id);
@@ -167,8 +161,7 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
     async (request) => {
       const user = userOf(request);
       const row = await owned(user.id, request.params.id);
-      checkModel(request.body.model);
-      checkMcp(request.body.mcp_config);
+      checkSettings(offer, request.body);
       const updated = await updateSession(db, user.id, row.id, request.body);
       if (!updated) throw new AppError('SES_4001', 'Session not found.');
       return session(updated);

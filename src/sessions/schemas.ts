@@ -12,7 +12,9 @@ export const SessionSchema = z.object({
   model: z.string(),
   reasoning_effort: ReasoningEffortSchema.nullable(),
   mcp_config: z.array(z.string()).nullable(),
+  instructions: z.string(),
   pinned: z.boolean(),
+  archived: z.boolean(),
   message_count: z.number().int(),
   turn_count: z.number().int(),
   total_tokens: z.number().int(),
@@ -23,16 +25,24 @@ export const SessionSchema = z.object({
 });
 export type Session = z.infer<typeof SessionSchema>;
 
+/** The longest instructions (a session's own system prompt) accepted, in characters. */
+export const MAX_INSTRUCTIONS_CHARS = 20_000;
+
 const Title = z.string().trim().min(1).max(200);
-const McpNames = z.array(z.string().min(1).max(100)).max(50);
-const Model = z.string().trim().min(1).max(200);
+export const McpNamesSchema = z.array(z.string().min(1).max(100)).max(50);
+export const ModelSchema = z.string().trim().min(1).max(200);
+/** '' (or only whitespace) means the default system prompt. */
+export const InstructionsSchema = z.string().max(MAX_INSTRUCTIONS_CHARS, `must be at most ${MAX_INSTRUCTIONS_CHARS} characters`);
 
 export const CreateSessionBodySchema = z
   .object({
     title: Title.optional(),
-    model: Model.optional(),
+    model: ModelSchema.optional(),
     reasoning_effort: ReasoningEffortSchema.optional(),
-    mcp_config: McpNames.optional(),
+    mcp_config: McpNamesSchema.optional(),
+    instructions: InstructionsSchema.optional(),
+    /** Copies the preset's settings; the fields given here win over the preset's. */
+    preset_id: z.string().min(1).max(100).optional(),
   })
   .strict();
 export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
@@ -41,9 +51,11 @@ export const UpdateSessionBodySchema = z
   .object({
     title: Title.optional(),
     pinned: z.boolean().optional(),
-    model: Model.optional(),
+    model: ModelSchema.optional(),
     reasoning_effort: ReasoningEffortSchema.nullable().optional(),
-    mcp_config: McpNames.nullable().optional(),
+    mcp_config: McpNamesSchema.nullable().optional(),
+    instructions: InstructionsSchema.optional(),
+    archived: z.boolean().optional(),
   })
   .strict();
 export type UpdateSessionBody = z.infer<typeof UpdateSessionBodySchema>;
@@ -51,6 +63,11 @@ export type UpdateSessionBody = z.infer<typeof UpdateSessionBodySchema>;
 export const ListSessionsQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(100).default(50),
+  /** `true` lists only archived sessions; the default lists the others. */
+  archived: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 export const SessionParamsSchema = z.object({ id: z.string().min(1).max(100) });

@@ -6,7 +6,7 @@ import type { Queryable } from '../db/database.js';
 import { newPublicId, PUBLIC_ID_PATTERN } from './public-id.js';
 import type { SessionRow } from './types.js';
 
-const COLUMNS = `id, user_id, session_id, title, is_named, model, reasoning_effort, mcp_config, pinned,
+const COLUMNS = `id, user_id, session_id, title, is_named, model, reasoning_effort, mcp_config, instructions, pinned, archived,
   message_count, turn_count, total_tokens, accumulated_tool_tokens, created_at, last_used_at`;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_ATTEMPTS = 5;
@@ -18,16 +18,17 @@ export interface NewSession {
   model: string;
   reasoningEffort: string | null;
   mcpConfig: string[] | null;
+  instructions: string;
 }
 
 /** Inserts a session with a fresh public id, retrying on the (rare) id collision. */
 export async function insertSession(db: Queryable, s: NewSession, newId: () => string = newPublicId): Promise<SessionRow> {
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
     const { rows } = await db.query<SessionRow>(
-      `INSERT INTO sessions (user_id, session_id, title, is_named, model, reasoning_effort, mcp_config)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+      `INSERT INTO sessions (user_id, session_id, title, is_named, model, reasoning_effort, mcp_config, instructions)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)
        ON CONFLICT (session_id) DO NOTHING RETURNING ${COLUMNS}`,
-      [s.userId, newId(), s.title, s.isNamed, s.model, s.reasoningEffort, s.mcpConfig === null ? null : JSON.stringify(s.mcpConfig)],
+      [s.userId, newId(), s.title, s.isNamed, s.model, s.reasoningEffort, s.mcpConfig === null ? null : JSON.stringify(s.mcpConfig), s.instructions],
     );
     if (rows[0]) return rows[0];
   }
@@ -45,14 +46,21 @@ export async function findOwnedSession(db: Queryable, userId: string, id: string
   return rows[0] ?? null;
 }
 
-export async function listSessions(db: Queryable, userId: string, offset: number, limit: number): Promise<{ rows: SessionRow[]; total: number }> {
+/** One page of the user's archived (or unarchived) sessions, pinned first, then most recently used. */
+export async function listSessions(
+  db: Queryable,
+  userId: string,
+  offset: number,
+  limit: number,
+  archived = false,
+): Promise<{ rows: SessionRow[]; total: number }> {
   const [page, count] = await Promise.all([
     db.query<SessionRow>(
-      `SELECT ${COLUMNS} FROM sessions WHERE user_id = $1
+      `SELECT ${COLUMNS} FROM sessions WHERE user_id = $1 AND archived = $4
        ORDER BY pinned DESC, last_used_at DESC, id DESC OFFSET $2 LIMIT $3`,
-      [userId, offset, limit],
+      [userId, offset, limit, archived],
     ),
-    db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [userId]),
+    db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND archived = $2', [userId, archived]),
   ]);
   return { rows: page.rows, total: count.rows[0]?.n ?? 0 };
 }
@@ -63,6 +71,8 @@ export interface SessionPatch {
   model?: string;
   reasoning_effort?: string | null;
   mcp_config?: string[] | null;
+  instructions?: string;
+  archived?: boolean;
 }
 
 /** Applies `patch`; a new title names the session and moves it up. Returns null when not owned. */
@@ -81,6 +91,8 @@ export async function updateSession(db: Queryable, userId: string, sessionUuid: 
   if (patch.model !== undefined) set('model', patch.model);
   if (patch.reasoning_effort !== undefined) set('reasoning_effort', patch.reasoning_effort);
   if (patch.mcp_config !== undefined) set('mcp_config', patch.mcp_config === null ? null : JSON.stringify(patch.mcp_config), '::jsonb');
+  if (patch.instructions !== undefined) set('instructions', patch.instructions);
+  if (patch.archived !== undefined) set('archived', patch.archived);
   if (sets.length === 0) {
     const { rows } = await db.query<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE id = $1 AND user_id = $2`, params as string[]);
     return rows[0] ?? null;

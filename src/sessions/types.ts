@@ -8,7 +8,10 @@ export interface SessionRow {
   model: string;
   reasoning_effort: string | null;
   mcp_config: string[] | null;
+  /** The session's own system prompt; '' is the default one. */
+  instructions: string;
   pinned: boolean;
+  archived: boolean;
   message_count: number;
   turn_count: number;
   total_tokens: number;
@@ -19,3 +22,14 @@ export interface SessionRow {
 
 /** Finds a session by its public id, only when `userId` owns it; `null` otherwise (a 404 either way). */
 export type FindOwnedSession = (userId: string, publicId: string) => Promise<SessionRow | null>;
+
+/** Settings a new session can take from a preset; null takes the server's default. */
+export interface SessionDefaults {
+  instructions: string;
+  model: string | null;
+  reasoning_effort: string | null;
+  mcp_config: string[] | null;
+}
+
+/** A preset's settings by id when `userId` owns it; `null` otherwise. */
+export type FindOwnedPreset = (userId: string, presetId: string) => Promise<SessionDefaults | null>;

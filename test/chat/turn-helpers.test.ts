@@ -53,6 +53,14 @@ describe('the instructions the model gets', () => {
     ]);
   });
 
+  it('put a session’s own instructions in place of the default opening, with the workspace notes after them', () => {
+    const facts = { files: [], moreFiles: false, mcpServers: [], codeInterpreter: false };
+    expect(renderInstructions({ ...facts, custom: '  Answer in French.\nBe brief.  ' })).toBe(
+      ['Answer in French.\nBe brief.\n', ...base.slice(1), 'The workspace has no files yet.', closing].join('\n'),
+    );
+    for (const blank of ['', '  \n ']) expect(renderInstructions({ ...facts, custom: blank })).toBe(renderInstructions(facts));
+  });
+
   it('say when the file list is only the first files of a bigger workspace', () => {
     const files = Array.from({ length: MAX_LISTED_FILES }, (_, i) => `input/f${i}.txt`);
     const text = renderInstructions({ files, moreFiles: true, mcpServers: [], codeInterpreter: false });

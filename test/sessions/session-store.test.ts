@@ -37,6 +37,7 @@ const fresh = (userId: string, extra: Partial<NewSession> = {}): NewSession => (
   model: 'gpt-4o',
   reasoningEffort: null,
   mcpConfig: null,
+  instructions: '',
   ...extra,
 });
 
@@ -168,7 +169,9 @@ describe('public ids and the wire shape', () => {
       model: 'm',
       reasoning_effort: 'low',
       mcp_config: ['fetch'],
+      instructions: 'Answer in French.',
       pinned: true,
+      archived: false,
       message_count: 4,
       turn_count: 2,
       total_tokens: 99,
@@ -185,7 +188,9 @@ describe('public ids and the wire shape', () => {
       model: 'm',
       reasoning_effort: 'low',
       mcp_config: ['fetch'],
+      instructions: 'Answer in French.',
       pinned: true,
+      archived: false,
       message_count: 4,
       turn_count: 2,
       total_tokens: 99,
@@ -232,8 +237,9 @@ describe('session request schemas', () => {
   });
 
   it('pages with defaults and bounds', () => {
-    expect(ListSessionsQuerySchema.parse({})).toEqual({ offset: 0, limit: 50 });
-    expect(ListSessionsQuerySchema.parse({ offset: '3', limit: '100' })).toEqual({ offset: 3, limit: 100 });
+    expect(ListSessionsQuerySchema.parse({})).toEqual({ offset: 0, limit: 50, archived: false });
+    expect(ListSessionsQuerySchema.parse({ offset: '3', limit: '100', archived: 'true' })).toEqual({ offset: 3, limit: 100, archived: true });
+    expect(ListSessionsQuerySchema.safeParse({ archived: 'yes' }).success).toBe(false);
     for (const bad of [{ offset: '-1' }, { limit: '0' }, { limit: '101' }, { limit: '1.5' }]) expect(ListSessionsQuerySchema.safeParse(bad).success).toBe(false);
     expect(GetSessionQuerySchema.parse({})).toEqual({ limit: 50 });
     expect(GetSessionQuerySchema.safeParse({ limit: '101' }).success).toBe(false);

@@ -156,6 +156,31 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
     }
   });
 
+  it.skipIf(skip)('finds the old messages by search, each user only their own; old sessions are unarchived, with no instructions', async () => {
+    let checked = 0;
+    for (const user of facts.users) {
+      const token = await login(user);
+      const list = await call<{ sessions: Array<{ session_id: string; archived: boolean; instructions: string }> }>('GET', '/sessions', token);
+      expect(list.body.sessions.every((s) => !s.archived && s.instructions === '')).toBe(true);
+      for (const [id, old] of Object.entries(user.sessions)) {
+        for (const message of old.messages.filter((m) => (m.role === 'user' || m.role === 'assistant') && m.content)) {
+          // Its longest plain word, unless a stop word (a file path such as input/data.csv is one token).
+          const words = message.content!.split(/\s+/).map((w) => w.replace(/^[“"(]+|[.,:;!?”")]+$/g, ''));
+          const word = words.filter((w) => /^[A-Za-z]{4,}$/.test(w)).sort((a, b) => b.length - a.length)[0];
+          if (!word) continue;
+          const { rows } = await server.pulp.db.query<{ searchable: boolean }>("SELECT numnode(plainto_tsquery('english', $1)) > 0 AS searchable", [word]);
+          if (!rows[0]?.searchable) continue;
+          const found = await call<{ results: Array<{ session_id: string; message_id: string | null }> }>('GET', `/search?q=${word}&limit=50`, token);
+          expect(found.body.results.map((r) => r.message_id), `${word} in ${id}`).toContain(message.id);
+          const owners = new Set(found.body.results.map((r) => r.session_id));
+          expect([...owners].every((sessionId) => sessionId in user.sessions)).toBe(true);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
   it.skipIf(skip)('keeps the files: the upload and what a tool wrote download unchanged', async () => {
     const token = await login(ada);
     const [notes] = Object.entries(ada.sessions).find(([, s]) => s.pinned)!;

@@ -19,6 +19,9 @@ import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
 import { PendingSends } from './pending-sends.js';
 import type { UserBubble } from './user-bubble.js';
+import { SearchView } from './search-view.js';
+import { InstructionsPanel } from './instructions-view.js';
+import type { Preset } from './protocol.js';
 
 /** How long a sent message may wait for `assistant_start` before the user is told. */
 export const START_WATCHDOG_MS = 30_000;
@@ -45,6 +48,8 @@ export class ChatApp {
   readonly #pending = new PendingSends();
   readonly #history: HistoryPager;
   #creating = false;
+  /** The sidebar lists archived chats instead of the others. */
+  #archivedView = false;
   /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
   readonly #knownTurns = new Set<string>();
   /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
@@ -63,8 +68,21 @@ export class ChatApp {
       },
       pin: (s) => void this.#patch(s, { pinned: !s.pinned }, true),
       rename: (s, title) => void this.#patch(s, { title }, true),
+      archive: (s) => void this.#patch(s, { archived: !s.archived }, true),
       remove: (s) => void this.#remove(s),
     });
+    new SearchView(api, {
+      open: (id, messageId) => {
+        this.#layout.setDrawer(false);
+        void this.#openAt(id, messageId);
+      },
+      showing: (active) => {
+        byId('session-list').hidden = active;
+        byId('archived-toggle').hidden = active;
+      },
+    });
+    new InstructionsPanel(api, { current: () => this.#session, apply: (settings, preset) => this.#applySettings(settings, preset) });
+    byId('archived-toggle').addEventListener('click', () => void this.#toggleArchived());
     this.#files = new FilePanel(
       api,
       { upload: byId('upload-input'), status: byId('upload-status'), input: byId('input-files'), output: byId('output-files'), refresh: byId('files-refresh') },
@@ -375,7 +393,7 @@ export class ChatApp {
   }
 
   async #reloadList(): Promise<Session[]> {
-    const answer = await this.api.json('GET', '/sessions?limit=100', SessionListSchema);
+    const answer = await this.api.json('GET', `/sessions?limit=100${this.#archivedView ? '&archived=true' : ''}`, SessionListSchema);
     this.#list.show(answer.sessions, this.#session?.session_id ?? null);
     return answer.sessions;
   }
@@ -390,6 +408,52 @@ export class ChatApp {
       this.showError(`Could not change "${sessionLabel(session)}": ${describeError(err)}`);
       // Put the pickers back to what the server has.
       if (this.#session) this.#pickers.show(this.#session);
+    }
+  }
+
+  /** Opens a chat and brings one of its messages into view, when it is on the page shown. */
+  async #openAt(sessionId: string, messageId: string | null): Promise<void> {
+    if (sessionId !== this.#session?.session_id) await this.open(sessionId);
+    if (messageId === null) return;
+    const target = document.querySelector<HTMLElement>(`#transcript [data-message-id="${CSS.escape(messageId)}"]`);
+    if (!target) return;
+    for (const old of document.querySelectorAll('.search-target')) old.classList.remove('search-target');
+    target.classList.add('search-target');
+    target.scrollIntoView({ block: 'center' });
+  }
+
+  /** Switches the sidebar between the chats and the archived chats. */
+  async #toggleArchived(): Promise<void> {
+    this.#archivedView = !this.#archivedView;
+    const toggle = byId('archived-toggle');
+    toggle.textContent = this.#archivedView ? 'Back to chats' : 'Archived chats';
+    toggle.setAttribute('aria-pressed', String(this.#archivedView));
+    this.#list.emptyText = this.#archivedView ? 'No archived chats.' : 'No chats yet.';
+    try {
+      await this.#reloadList();
+    } catch (err) {
+      this.showError(`Could not load the chats: ${describeError(err)}`);
+    }
+  }
+
+  /**
+   * Instructions or a preset for the open chat (PATCH), or a new chat made with them when none is
+   * open. Answers the failure to show, or null.
+   */
+  async #applySettings(settings: Record<string, unknown>, preset: Preset | null): Promise<string | null> {
+    try {
+      if (this.#session) {
+        const updated = await this.api.json('PATCH', `/sessions/${encodeURIComponent(this.#session.session_id)}`, SessionSchema, settings);
+        this.#showSession(updated);
+        this.#list.update(updated);
+      } else {
+        const created = await this.api.json('POST', '/sessions', SessionSchema, preset ? { preset_id: preset.id } : settings);
+        await this.open(created.session_id);
+        await this.#reloadList();
+      }
+      return null;
+    } catch (err) {
+      return `Could not apply the settings: ${describeError(err)}`;
     }
   }
 

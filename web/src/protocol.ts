@@ -13,7 +13,10 @@ export const SessionSchema = z.object({
   model: z.string(),
   reasoning_effort: z.nullable(z.string()),
   mcp_config: z.nullable(z.array(z.string())),
+  /** The chat's own system prompt ('' is the default one). */
+  instructions: z.optional(z.string()),
   pinned: z.boolean(),
+  archived: z.optional(z.boolean()),
   message_count: z.number(),
   total_tokens: z.number(),
   max_tokens: z.number(),
@@ -26,6 +29,31 @@ export const SessionListSchema = z.object({
   sessions: z.array(SessionSchema),
   pagination: z.object({ total_count: z.number(), has_more: z.boolean() }),
 });
+
+export const SearchResultSchema = z.object({
+  session_id: z.string(),
+  title: z.nullable(z.string()),
+  archived: z.boolean(),
+  message_id: z.nullable(z.string()),
+  role: z.nullable(z.enum(['user', 'assistant'])),
+  created_at: z.string(),
+  /** Plain text; `highlights` are [start, end) offsets into it (UTF-16 code units). */
+  snippet: z.string(),
+  highlights: z.array(z.tuple([z.number(), z.number()])),
+});
+export type SearchResult = z.infer<typeof SearchResultSchema>;
+export const SearchAnswerSchema = z.object({ results: z.array(SearchResultSchema), next_cursor: z.nullable(z.string()) });
+
+export const PresetSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  instructions: z.string(),
+  model: z.nullable(z.string()),
+  reasoning_effort: z.nullable(z.string()),
+  mcp_config: z.nullable(z.array(z.string())),
+});
+export type Preset = z.infer<typeof PresetSchema>;
+export const PresetListSchema = z.object({ presets: z.array(PresetSchema) });
 
 export const MessageSchema = z.object({
   id: z.string(),

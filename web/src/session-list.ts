@@ -10,6 +10,8 @@ export interface SessionListActions {
   open(sessionId: string): void;
   pin(session: Session): void;
   rename(session: Session, title: string): void;
+  /** Archives the session, or brings an archived one back. */
+  archive(session: Session): void;
   remove(session: Session): void;
 }
 
@@ -20,6 +22,8 @@ export function sessionLabel(s: Session): string {
 export class SessionList {
   #sessions: Session[] = [];
   #current: string | null = null;
+  /** What an empty list says ("No chats yet.", or of the archive). */
+  emptyText = 'No chats yet.';
 
   constructor(
     private readonly list: HTMLUListElement,
@@ -45,7 +49,7 @@ export class SessionList {
         );
       }),
     );
-    if (sessions.length === 0) this.list.append(h('li', { class: 'empty' }, 'No chats yet.'));
+    if (sessions.length === 0) this.list.append(h('li', { class: 'empty' }, this.emptyText));
   }
 
   /** The id of the chat `step` places after (or before) `from` in the order shown. */
@@ -85,12 +89,19 @@ export class SessionList {
     const rename = h('button', { type: 'button', class: 'icon', 'data-testid': 'session-rename', 'aria-label': `Rename ${label}`, title: 'Rename' }, '✎');
     rename.addEventListener('click', () => this.#startRename(li, open, s));
 
+    const archive = h(
+      'button',
+      { type: 'button', class: 'icon', 'data-testid': 'session-archive', 'aria-label': `${s.archived ? 'Unarchive' : 'Archive'} ${label}`, title: s.archived ? 'Unarchive' : 'Archive' },
+      s.archived ? '⇪' : '⇩',
+    );
+    archive.addEventListener('click', () => this.actions.archive(s));
+
     const remove = h('button', { type: 'button', class: 'icon danger', 'data-testid': 'session-delete', 'aria-label': `Delete ${label}`, title: 'Delete' }, '✕');
     remove.addEventListener('click', () => {
       if (confirm(`Delete "${label}" and its files? This cannot be undone.`)) this.actions.remove(s);
     });
 
-    const li = h('li', { class: 'session-item', 'data-testid': 'session-item', 'data-session-id': s.session_id }, open, h('span', { class: 'session-actions' }, pin, rename, remove));
+    const li = h('li', { class: 'session-item', 'data-testid': 'session-item', 'data-session-id': s.session_id }, open, h('span', { class: 'session-actions' }, pin, rename, archive, remove));
     return li;
   }
 

@@ -77,7 +77,12 @@ export class Transcript {
    * keeps the rows the reader is looking at where they are.
    */
   showHistory(messages: Message[], prepend = false): void {
-    const nodes = messages.flatMap((m) => this.#historyNodes(m));
+    const nodes = messages.flatMap((m) => {
+      const made = this.#historyNodes(m);
+      // Each row's nodes carry its id, so a search result can open the chat at it.
+      for (const node of made) node.dataset.messageId = m.id;
+      return made;
+    });
     const scroller = this.#list.parentElement;
     if (!prepend || !scroller) {
       this.#list.append(...nodes);
