@@ -11,7 +11,8 @@ import { AppError, isAppError } from '../errors/app-error.js';
 import type { PulpFastify } from '../http/server.js';
 import type { SessionRow } from '../sessions/types.js';
 import { ChatService, type ChatDeps } from './chat-service.js';
-import type { MessageFrame } from './events.js';
+import { resolveBranch, type TurnBranch } from './branch.js';
+import type { TurnFrame } from './events.js';
 import { SocketConnection } from './ws-connection.js';
 
 export type { ChatDeps } from './chat-service.js';
@@ -102,8 +103,10 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       if (added === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
       deps.metrics.wsConnections.set(chat.connectionCounts().connections);
       // A refused message is told to the user (code, why, when to retry) and starts nothing.
-      const admitThenStart = async (frame: MessageFrame) => {
+      const admitThenStart = async (frame: TurnFrame) => {
+        let branch: TurnBranch;
         try {
+          branch = await resolveBranch(deps.db, session.id, frame.type === 'regenerate' ? { regenerateOf: frame.message_id } : { parentId: frame.parent_id });
           await deps.admitMessage?.(userId, session.id);
         } catch (err) {
           if (!isAppError(err)) log.error({ err }, 'checking the per-user limits failed');
@@ -118,7 +121,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
           });
           return;
         }
-        await chat.startTurn({ session, frame, requestId: request.id });
+        await chat.startTurn({ session, frame, branch, requestId: request.id });
       };
       conn.activate({
         onMessage: (frame) => {

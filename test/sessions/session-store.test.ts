@@ -168,6 +168,7 @@ describe('public ids and the wire shape', () => {
       model: 'm',
       reasoning_effort: 'low',
       mcp_config: ['fetch'],
+      active_leaf_id: null,
       pinned: true,
       message_count: 4,
       turn_count: 2,
