@@ -37,7 +37,8 @@ export function siblingNav(m: Message, actions: BranchActions): HTMLElement | nu
 
 /** The controls under a stored user message: the pencil and the version switch. */
 export function userControls(bubble: HTMLElement, m: Message, actions: BranchActions): HTMLElement {
-  const pencil = h('button', { type: 'button', class: 'edit-button', 'aria-label': 'Edit this message', 'data-testid': 'edit-message' }, '✎');
+  // The pencil is drawn by CSS: the bubble's text stays the user's words alone.
+  const pencil = h('button', { type: 'button', class: 'edit-button', 'aria-label': 'Edit this message', title: 'Edit', 'data-testid': 'edit-message' });
   pencil.addEventListener('click', () => openEditor(bubble, m, actions));
   return h('div', { class: 'msg-actions user-actions' }, pencil, siblingNav(m, actions));
 }
