@@ -241,6 +241,70 @@ describe('edit, regenerate and branch switching', () => {
   });
 });
 
+describe('token counts on branches', () => {
+  it('the stored total and the gauge follow the branch: a long branch counts its words, a short one does not', async () => {
+    const { id, client } = await newChat();
+    await say(client, 'SHARED start');
+    const long = `ALPHA ${'many words about the plan '.repeat(300)}`;
+    const alphaTurn = await say(client, long);
+    const total = async () => (await api('GET', `/sessions/${id}`)).body.session.total_tokens as number;
+    const onAlpha = await total();
+    expect(onAlpha).toBeGreaterThan(1_000);
+    expect(field(alphaTurn.filter((e) => e.type === 'token_usage').at(-1), 'current')).toBe(onAlpha);
+
+    const shared = await path(id);
+    const bravoTurn = await say(client, 'BRAVO short', byContent(shared, long).parent_id);
+    const onBravo = await total();
+    expect(onBravo).toBeLessThan(onAlpha - 1_000);
+    expect(field(bravoTurn.filter((e) => e.type === 'token_usage').at(-1), 'current')).toBe(onBravo);
+
+    // Switching back counts the long branch again; and back once more, the short one.
+    await api('PUT', `/sessions/${id}/active-leaf`, { message_id: byContent(shared, long).id });
+    expect(await total()).toBeGreaterThan(onBravo + 1_000);
+    await api('PUT', `/sessions/${id}/active-leaf`, { message_id: byContent(await path(id, `?leaf_id=${byContent(shared, long).id}`), long).sibling_ids[1]! });
+    expect(Math.abs((await total()) - onBravo)).toBeLessThan(50);
+  });
+});
+
+describe('one turn per session on branches', () => {
+  it('a regenerate sent while an answer streams interrupts it, and each answer keeps its own branch', async () => {
+    const { id, client } = await newChat();
+    await say(client, 'SHARED start');
+    const [question] = await path(id);
+    let release = (): void => undefined;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const from = client.events.length;
+    client.message('ALPHA slow');
+    await client.waitFor((e) => e.type === 'assistant_delta', from);
+    client.send({ type: 'regenerate', message_id: question!.id });
+    const first = await client.turn(from);
+    expect(field(first.at(-1), 'finish_reason')).toBe('interrupted');
+    const second = await client.turn(client.events.indexOf(first.at(-1)!) + 1);
+    expect(field(second.at(-1), 'finish_reason')).toBe('stop');
+    release();
+
+    // The regenerated answer is the active path; the interrupted turn is a sibling branch with its partial text.
+    const shown = await path(id);
+    expect(contents(shown)).toEqual(['SHARED start', 'Reply to SHARED start']);
+    expect(shown[1]!.sibling_ids).toHaveLength(2);
+    expect(inputText(chatRequests().at(-1))).not.toContain('ALPHA');
+    const other = await path(id, `?leaf_id=${shown[1]!.sibling_ids[0]}`);
+    expect(contents(other)).toEqual(['SHARED start', 'Reply to SHARED start', 'ALPHA slow', 'Partial reply ']);
+    expect(other.at(-1)).toMatchObject({ status: 'interrupted' });
+  });
+
+  it('an edit of the first message (parent_id null) starts a second path from the root', async () => {
+    const { id, client } = await newChat();
+    await say(client, 'ALPHA first');
+    await say(client, 'BRAVO first', null);
+    const shown = await path(id);
+    expect(contents(shown)).toEqual(['BRAVO first', 'Reply to BRAVO first']);
+    expect(shown[0]!.parent_id).toBeNull();
+    expect(shown[0]!.sibling_ids).toHaveLength(2);
+    expect(inputText(chatRequests().at(-1))).not.toContain('ALPHA');
+  });
+});
+
 describe('bad branch requests', () => {
   it('a parent_id or regenerate of no message of this chat gets a clear error and starts no turn', async () => {
     const other = await newChat();
