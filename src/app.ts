@@ -240,6 +240,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
         await chat.whenIdle(sessionUuid, 10_000);
       },
     },
+    countTokens: (model, items) => countItems(model, items),
     summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
     findPreset: (userId, presetId) => findOwnedPreset(db, userId, presetId),
   });

@@ -10,7 +10,8 @@ import type { FindOwnedSession, SessionRow } from '../sessions/types.js';
 import { type CancelReason, UserInterrupt } from './cancellation.js';
 import { ConnectionRegistry, type AddResult, type ChatConnection } from './connections.js';
 import { LocalEventBus, type ChatEventBus } from './event-bus.js';
-import type { FinishReason, MessageFrame, ResumeFrame, ServerEvent } from './events.js';
+import { FOLLOW, type TurnBranch } from './branch.js';
+import type { FinishReason, ResumeFrame, ServerEvent, TurnFrame } from './events.js';
 import { LocalTurnCoordinator, type TurnCoordinator } from './turn-coordinator.js';
 import { runTurn, type TurnDeps } from './turn.js';
 
@@ -37,8 +38,10 @@ export interface ChatDeps extends Omit<TurnDeps, 'sink'> {
 
 export interface StartTurnInput {
   session: SessionRow;
-  frame: MessageFrame;
+  frame: TurnFrame;
   requestId: string;
+  /** Where the turn runs in the tree (`resolveBranch`); default after the active leaf. */
+  branch?: TurnBranch;
 }
 
 export class ChatService {
@@ -134,7 +137,8 @@ export class ChatService {
             sessionId: input.session.session_id,
             userId: input.session.user_id,
             turnId,
-            contents: input.frame.messages.map((m) => m.content),
+            contents: input.frame.type === 'message' ? input.frame.messages.map((m) => m.content) : [],
+            branch: input.branch ?? FOLLOW,
             ...(input.frame.model ? { model: input.frame.model } : {}),
             ...(input.frame.reasoning_effort ? { reasoningEffort: input.frame.reasoning_effort } : {}),
             token,

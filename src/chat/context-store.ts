@@ -21,34 +21,87 @@ export const FAILED_TURN_TOOL_RESULT = 'The turn failed before the tool returned
 export const INTERRUPTED_TEXT_MARK = interruptedTextMark('the user');
 
 const APPEND_SQL = `
-INSERT INTO llm_context (session_id, seq, item)
-SELECT $1, base.n + t.ord, t.value
+INSERT INTO llm_context (session_id, seq, item, message_id)
+SELECT $1, base.n + t.ord, t.value, COALESCE($3::uuid, (SELECT active_leaf_id FROM sessions WHERE id = $1))
 FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(value, ord),
      (SELECT COALESCE(MAX(seq), 0) AS n FROM llm_context WHERE session_id = $1) AS base`;
 
-/** A session's `llm_context` rows; `getItems` always returns a valid context. */
+/**
+ * The items of the path root → `$2` (the session's active leaf when null): items hung on a
+ * message of the path, and items hung on none (they belong to every path).
+ */
+const PATH_ITEMS_SQL = `
+WITH RECURSIVE path(id, parent_id) AS (
+  SELECT id, parent_id FROM messages
+  WHERE session_id = $1 AND id = COALESCE($2::uuid, (SELECT active_leaf_id FROM sessions WHERE id = $1),
+    (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1))
+  UNION ALL
+  SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
+)
+SELECT seq, item, message_id, summary_through_seq FROM llm_context
+WHERE session_id = $1 AND (message_id IS NULL OR message_id IN (SELECT id FROM path))
+ORDER BY seq`;
+
+/** One `llm_context` row of a path. */
+export interface ContextRow {
+  seq: number;
+  item: AgentInputItem;
+  message_id: string | null;
+  /** Set on summary items: the last seq of its path the summary covers. */
+  summary_through_seq: number | null;
+}
+
+/**
+ * The context of one path, unrepaired: the path's summary with the highest `through` (if any),
+ * then the path's other items after it, in seq order. Along one path seq only grows, so what a
+ * summary covers is exactly the path's items up to its `through`.
+ */
+export function contextOfPath(rows: readonly ContextRow[]): ContextRow[] {
+  let summary: ContextRow | undefined;
+  for (const row of rows) {
+    if (row.summary_through_seq === null) continue;
+    if (!summary || Number(row.summary_through_seq) > Number(summary.summary_through_seq)) summary = row;
+  }
+  const through = summary ? Number(summary.summary_through_seq) : Number.NEGATIVE_INFINITY;
+  const rest = rows.filter((r) => r.summary_through_seq === null && Number(r.seq) > through);
+  return summary ? [summary, ...rest] : rest;
+}
+
+/** Reads the context rows of the path root → `leafId` (default: the session's active leaf). */
+export async function pathContextRows(q: Queryable, sessionUuid: string, leafId?: string | null): Promise<ContextRow[]> {
+  const { rows } = await q.query<ContextRow>(PATH_ITEMS_SQL, [sessionUuid, leafId ?? null]);
+  return contextOfPath(rows.map((r) => ({ ...r, seq: Number(r.seq), summary_through_seq: r.summary_through_seq === null ? null : Number(r.summary_through_seq) })));
+}
+
+/**
+ * A session's `llm_context`: the items of one path of its conversation tree. `getItems` always
+ * returns a valid context; new items hang on a message row (default: the active leaf, the newest
+ * row of the running turn).
+ */
 export class ContextStore {
   constructor(
     private readonly db: Queryable,
     private readonly sessionUuid: string,
   ) {}
 
-  async getItems(): Promise<AgentInputItem[]> {
-    const { rows } = await this.db.query<{ item: AgentInputItem }>('SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq', [this.sessionUuid]);
+  /** The repaired context of the path root → `leafId` (default: the active leaf). */
+  async getItems(leafId?: string | null): Promise<AgentInputItem[]> {
+    const rows = await pathContextRows(this.db, this.sessionUuid, leafId);
     return repairContext(rows.map((r) => r.item));
   }
 
-  /** Appends `items` after the last one, in one statement. */
-  async addItems(items: AgentInputItem[]): Promise<void> {
+  /** Appends `items` after the last one, in one statement, hung on `messageId` (default: the active leaf). */
+  async addItems(items: AgentInputItem[], messageId?: string): Promise<void> {
     if (items.length === 0) return;
-    await this.db.query(APPEND_SQL, [this.sessionUuid, toStorableJson(items)]);
+    await this.db.query(APPEND_SQL, [this.sessionUuid, toStorableJson(items), messageId ?? null]);
   }
 
-  /** Removes the newest `count` items (a refused turn takes its user items back). */
+  /** Removes the newest `count` items that are not summaries (a refused turn takes its user items back). */
   async removeNewest(count: number): Promise<void> {
     if (count <= 0) return;
     await this.db.query(
-      'DELETE FROM llm_context WHERE id IN (SELECT id FROM llm_context WHERE session_id = $1 ORDER BY seq DESC LIMIT $2)',
+      `DELETE FROM llm_context WHERE id IN (
+         SELECT id FROM llm_context WHERE session_id = $1 AND summary_through_seq IS NULL ORDER BY seq DESC LIMIT $2)`,
       [this.sessionUuid, count],
     );
   }

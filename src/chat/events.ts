@@ -30,6 +30,19 @@ export const MessageFrameSchema = z.strictObject({
     .max(MAX_MESSAGES_PER_FRAME),
   model: z.string().min(1).max(200).optional(),
   reasoning_effort: ReasoningEffortSchema.optional(),
+  /**
+   * The message the new user message follows (edit and resend: the edited message's own
+   * `parent_id`, so the two are siblings); null: a new first message; absent: the active leaf.
+   */
+  parent_id: z.string().min(1).max(100).nullable().optional(),
+});
+
+/** Answer a user message again (or the question of an assistant/tool row): a new sibling answer. */
+export const RegenerateFrameSchema = z.strictObject({
+  type: z.literal('regenerate'),
+  message_id: z.string().min(1).max(100),
+  model: z.string().min(1).max(200).optional(),
+  reasoning_effort: ReasoningEffortSchema.optional(),
 });
 
 /** Sent right after connecting: replay the events of `turn_id` after `after_seq`, then go live. */
@@ -41,12 +54,16 @@ export const ResumeFrameSchema = z.strictObject({
 
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   MessageFrameSchema,
+  RegenerateFrameSchema,
   ResumeFrameSchema,
   z.object({ type: z.literal('interrupt') }),
   z.object({ type: z.literal('ping') }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type MessageFrame = z.infer<typeof MessageFrameSchema>;
+export type RegenerateFrame = z.infer<typeof RegenerateFrameSchema>;
+/** A frame that starts a turn. */
+export type TurnFrame = MessageFrame | RegenerateFrame;
 export type ResumeFrame = z.infer<typeof ResumeFrameSchema>;
 
 export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns']);

@@ -12,6 +12,8 @@ export interface MessageRow {
   id: string;
   session_id: string;
   seq: number;
+  /** The row this one follows in the conversation tree; null for a root. */
+  parent_id: string | null;
   role: 'user' | 'assistant' | 'tool_call';
   content: string | null;
   metadata: RowFlags | null;
@@ -28,6 +30,8 @@ export interface MessageRow {
 export const MessageSchema = z.object({
   id: z.string(),
   seq: z.number(),
+  /** The message this one follows (null for the first of a path). */
+  parent_id: z.string().nullable(),
   role: z.enum(['user', 'assistant', 'tool_call']),
   content: z.string().nullable(),
   created_at: z.string(),
@@ -47,6 +51,7 @@ export function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
     seq: Number(row.seq),
+    parent_id: row.parent_id ?? null,
     role: row.role,
     content: row.content,
     created_at: (row.created_at instanceof Date ? row.created_at : new Date(row.created_at)).toISOString(),
@@ -75,23 +80,30 @@ export interface NewMessage {
 
 const INSERT_SQL = `
 WITH ins AS (
-  INSERT INTO messages (session_id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, reasoning)
-  VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  INSERT INTO messages (session_id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, reasoning, parent_id)
+  VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10,
+    CASE WHEN $11::boolean THEN (SELECT active_leaf_id FROM sessions WHERE id = $1) ELSE $12::uuid END)
   RETURNING *
 ), counted AS (
-  UPDATE sessions SET message_count = message_count + 1, last_used_at = now() WHERE id = $1
+  UPDATE sessions SET message_count = message_count + 1, last_used_at = now(), active_leaf_id = (SELECT id FROM ins) WHERE id = $1
 )
 SELECT * FROM ins`;
 
 /** Model-made text with U+0000 or lone surrogates replaced (see `util/storable-text.ts`). */
 const storable = (text: string | null | undefined): string | null => (text == null ? null : toStorableText(text));
 
+/** Where a row goes in the tree: after the session's active leaf, or after `parentId` (null: a new root). */
+export type RowPlace = { follow: 'leaf' } | { parentId: string | null };
+export const AFTER_LEAF: RowPlace = { follow: 'leaf' };
+
 /**
- * Inserts one row at the end of the session's history and counts it in `sessions.message_count`,
- * in one statement. `seq` is MAX+1 at insert time, so rows sort in the order they were inserted;
- * the turn coordinator guarantees one writer per session (summarization runs inside the turn).
+ * Inserts one row, counts it in `sessions.message_count` and makes it the session's active leaf,
+ * in one statement. Its parent is the active leaf (default) or `place.parentId`. `seq` is MAX+1 at
+ * insert time, so rows sort in the order they were inserted; the turn coordinator guarantees one
+ * writer per session (summarization runs inside the turn, and the active leaf cannot be switched
+ * while a turn runs), so a turn's rows form one chain.
  */
-export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMessage): Promise<MessageRow> {
+export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMessage, place: RowPlace = AFTER_LEAF): Promise<MessageRow> {
   const { rows } = await q.query<MessageRow>(INSERT_SQL, [
     sessionUuid,
     m.role,
@@ -106,6 +118,8 @@ export async function insertMessage(q: Queryable, sessionUuid: string, m: NewMes
     storable(m.tool_result),
     m.tool_success ?? null,
     storable(m.reasoning),
+    'follow' in place,
+    'parentId' in place ? place.parentId : null,
   ]);
   const row = rows[0];
   if (!row) throw new Error('insert into messages returned no row');

@@ -17,8 +17,9 @@ import { settle } from '../util/settle.js';
 import { TurnRefused, type CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
-import { firstExchange } from './first-exchange.js';
-import type { FirstExchange, Summarize, TurnFacts, TurnHooks } from './hooks.js';
+import type { Summarize, TurnFacts, TurnHooks } from './hooks.js';
+import type { TurnBranch } from './branch.js';
+import { titleInBackground } from './turn-title.js';
 import { StreamMapper } from './stream-mapper.js';
 import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './turn-end.js';
 import { TurnEmitter } from './turn-emitter.js';
@@ -29,8 +30,6 @@ import { saveUserWords } from './user-words.js';
 export const MAX_TURNS = 100;
 /** How long an ended stream may take to settle its `completed` promise before the turn moves on. */
 export const SETTLE_TIMEOUT_MS = 5_000;
-/** How long a background title may take. */
-export const TITLE_TIMEOUT_MS = 60_000;
 
 export interface TurnDeps {
   db: Database;
@@ -62,6 +61,8 @@ export interface TurnRequest {
   token: CancellationToken;
   /** Request id of the connection that asked, for `error` events and logs. */
   requestId: string;
+  /** Where the turn runs in the conversation tree; default after the active leaf. */
+  branch?: TurnBranch;
 }
 
 /** One turn's parts, as the steps below share them. */
@@ -102,7 +103,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   let offCancel = (): void => undefined;
   try {
     // The user's words are durable before assistant_start.
-    session = await saveUserWords(deps.db, req, userItems);
+    session = await saveUserWords(deps.db, req, userItems, deps.countTokens);
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
       if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });
@@ -136,7 +137,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   deps.metrics.turns.inc({ finish_reason: finishReason });
   deps.metrics.turnDuration.observe((performance.now() - startedAt) / 1000);
   // "First completed turn": no title yet, user-given or generated (a failed title retries next turn).
-  if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(turn, session);
+  if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(deps, req, turn.log, session);
   return finishReason;
 }
 
@@ -281,16 +282,4 @@ async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): 
   } catch (err) {
     turn.log.error({ err }, 'summarizing after the turn failed');
   }
-}
-
-/** Asks the title hook in the background; a user's rename wins, even one made meanwhile. */
-function titleInBackground(turn: Turn, session: SessionRow): void {
-  const { deps, req } = turn;
-  const exchange = (): Promise<FirstExchange> => firstExchange(deps.db, session.id);
-  void (async () => {
-    const title = await deps.hooks.title({ session, turnId: req.turnId }, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
-    if (title === undefined) return;
-    const updated = await deps.db.query<{ title: string }>('UPDATE sessions SET title = $2 WHERE id = $1 AND is_named = false RETURNING title', [session.id, title]);
-    if (updated.rows[0]) deps.sink.publish(req.sessionUuid, { type: 'session_updated', title, session_id: req.sessionId });
-  })().catch((err: unknown) => turn.log.warn({ err }, 'title generation failed'));
 }

@@ -1,26 +1,61 @@
-/** The start of a turn in the database: the user's words saved and the turn counted, in one transaction. */
+/**
+ * The start of a turn in the database, in one transaction: the turn's place in the tree (after the
+ * active leaf, under an edited message's parent, or under the question a regenerate answers
+ * again), the user's rows and their context items, the turn counted and — when the turn moves to
+ * another branch — the token total of that branch.
+ */
 import type { AgentInputItem } from '@openai/agents';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
+import { branchTotal, FOLLOW, type TurnBranch } from './branch.js';
 import { ContextStore } from './context-store.js';
-import { insertMessage } from './message-store.js';
+import { AFTER_LEAF, insertMessage } from './message-store.js';
 import type { TurnRequest } from './turn.js';
 
 const START_SQL = `UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now(),
-  model = COALESCE($2, model), reasoning_effort = COALESCE($3, reasoning_effort)
+  model = COALESCE($2, model), reasoning_effort = COALESCE($3, reasoning_effort),
+  total_tokens = COALESCE($4, total_tokens), active_leaf_id = COALESCE($5, active_leaf_id)
   WHERE id = $1 RETURNING *`;
 
-/** The user rows and context items, and the turn counted, in one transaction. */
+/** The row the turn's first row goes under. */
+function baseOf(branch: TurnBranch, activeLeaf: string | null): string | null {
+  if (branch.kind === 'edit') return branch.parentId;
+  if (branch.kind === 'regenerate') return branch.userMessageId;
+  return activeLeaf;
+}
+
+/**
+ * The user rows and context items (each item hung on its own row), the turn counted, in one
+ * transaction. `count` counts items on the session's model (a branch's token total).
+ */
 export async function saveUserWords(
   db: Database,
-  req: Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort'>,
+  req: Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch'>,
   userItems: AgentInputItem[],
+  count?: (model: string, items: AgentInputItem[]) => number,
 ): Promise<SessionRow> {
+  const branch = req.branch ?? FOLLOW;
   return db.transaction(async (tx) => {
-    for (const content of req.contents) await insertMessage(tx, req.sessionUuid, { role: 'user', content });
-    await new ContextStore(tx, req.sessionUuid).addItems(userItems);
-    const { rows } = await tx.query<SessionRow>(START_SQL, [req.sessionUuid, req.model ?? null, req.reasoningEffort ?? null]);
+    const { rows: locked } = await tx.query<SessionRow>('SELECT * FROM sessions WHERE id = $1 FOR UPDATE', [req.sessionUuid]);
+    const before = locked[0];
+    if (!before) throw new AppError('SES_4001');
+    const base = baseOf(branch, before.active_leaf_id);
+    let total: number | null = null;
+    if (count && base !== before.active_leaf_id) {
+      const model = req.model ?? before.model;
+      const paths = { fromLeaf: before.active_leaf_id, toLeaf: base, total: before.total_tokens };
+      total = await branchTotal(tx, req.sessionUuid, paths, (items) => count(model, items));
+    }
+    const store = new ContextStore(tx, req.sessionUuid);
+    for (const [i, content] of req.contents.entries()) {
+      const place = i === 0 && branch.kind === 'edit' ? { parentId: branch.parentId } : AFTER_LEAF;
+      const row = await insertMessage(tx, req.sessionUuid, { role: 'user', content }, place);
+      const item = userItems[i];
+      if (item) await store.addItems([item], row.id);
+    }
+    const leaf = branch.kind === 'regenerate' ? branch.userMessageId : null;
+    const { rows } = await tx.query<SessionRow>(START_SQL, [req.sessionUuid, req.model ?? null, req.reasoningEffort ?? null, total, leaf]);
     if (!rows[0]) throw new AppError('SES_4001');
     return rows[0];
   });

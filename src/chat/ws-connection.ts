@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChatConnection } from './connections.js';
-import { ClientFrameSchema, type MessageFrame, type ResumeFrame, type ServerEvent, type SessionEventBody } from './events.js';
+import { ClientFrameSchema, type ResumeFrame, type TurnFrame, type ServerEvent, type SessionEventBody } from './events.js';
 import { ResumeGate } from './resume-gate.js';
 
 export const BAD_FRAME_LIMIT = 20;
@@ -22,7 +22,8 @@ export const CLOSE_TOO_MANY_BAD_FRAMES = 4429;
 export const RESUME_WINDOW_MS = 250;
 
 export interface ConnectionHandlers {
-  onMessage(frame: MessageFrame): void;
+  /** A `message` or `regenerate` frame: a turn to start. */
+  onMessage(frame: TurnFrame): void;
   onInterrupt(): void;
   /** Events of the turn after `after_seq`, in order; undefined when they are not kept. */
   replay?(frame: ResumeFrame): Promise<ServerEvent[] | undefined>;

@@ -11,7 +11,8 @@ import { AppError, isAppError } from '../errors/app-error.js';
 import type { PulpFastify } from '../http/server.js';
 import type { SessionRow } from '../sessions/types.js';
 import { ChatService, type ChatDeps } from './chat-service.js';
-import type { MessageFrame } from './events.js';
+import { resolveBranch, type TurnBranch } from './branch.js';
+import type { TurnFrame } from './events.js';
 import { SocketConnection } from './ws-connection.js';
 
 export type { ChatDeps } from './chat-service.js';
@@ -101,12 +102,15 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       if (added === 'user_limit') return conn.close(CLOSE_TOO_MANY_FOR_USER, `Too many connections for this user (${deps.config.ws.maxConnectionsPerUser}); close another tab`);
       if (added === 'limit') return conn.close(CLOSE_UNAVAILABLE, 'Connection limit reached');
       deps.metrics.wsConnections.set(chat.connectionCounts().connections);
-      // A refused message is told to the user (code, why, when to retry) and starts nothing.
-      const admitThenStart = async (frame: MessageFrame) => {
+      // A refused message (an unknown parent or message id, a per-user limit) is told to the user
+      // (code, why, when to retry) and starts nothing.
+      const admitThenStart = async (frame: TurnFrame) => {
+        let branch: TurnBranch;
         try {
+          branch = await resolveBranch(deps.db, session.id, frame.type === 'regenerate' ? { regenerateOf: frame.message_id } : { parentId: frame.parent_id });
           await deps.admitMessage?.(userId, session.id);
         } catch (err) {
-          if (!isAppError(err)) log.error({ err }, 'checking the per-user limits failed');
+          if (!isAppError(err)) log.error({ err }, 'checking the message (its branch, the per-user limits) failed');
           const refusal = isAppError(err) ? err : new AppError('INT_9001', 'Your message could not be checked and was not sent; send it again.');
           conn.sendEvent({
             type: 'error',
@@ -118,7 +122,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
           });
           return;
         }
-        await chat.startTurn({ session, frame, requestId: request.id });
+        await chat.startTurn({ session, frame, branch, requestId: request.id });
       };
       conn.activate({
         onMessage: (frame) => {

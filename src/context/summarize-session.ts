@@ -1,13 +1,16 @@
 /**
- * Summarizes one session's model context and persists the result: loads the
- * `llm_context` items, plans, asks the model, then in one transaction replaces the older rows
- * with one system summary item at the front, recomputes the session's token counters and saves
- * the `summarize_conversation` card row. Emits the card and `token_usage` events as it goes.
- * Framework-free: the chat turn and the REST route both call it.
+ * Summarizes the model context of a session's active path (the branch a running turn is on) and
+ * persists the result: loads the path's items, plans, asks the model, then in one transaction adds
+ * one system summary item that stands for the older items of that path (they stay: other branches
+ * may still need them), recomputes the session's token counters and saves the
+ * `summarize_conversation` card row as a child of the active leaf. Emits the card and
+ * `token_usage` events as it goes. Framework-free: the chat turn and the REST route both call it.
  */
 import { randomBytes } from 'node:crypto';
 import type { AgentInputItem } from '@openai/agents';
 import { z } from 'zod';
+import { pathContextRows } from '../chat/context-store.js';
+import { insertMessage } from '../chat/message-store.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
@@ -56,11 +59,6 @@ export const BELOW_THRESHOLD = 'Nothing to summarize: the context is below the s
 export const SUMMARY_FAILED_MESSAGE = 'The conversation could not be summarized; it was left unchanged.';
 const INTERRUPTED_RESULT = 'Interrupted by the user before the tool returned.';
 
-const ContextRowSchema = z.object({
-  seq: z.number().int(),
-  item: z.record(z.string(), z.unknown()),
-});
-
 /** `sum_` + 8 lowercase hex. */
 export function newSummaryToolCallId(): string {
   return `sum_${randomBytes(4).toString('hex')}`;
@@ -92,13 +90,12 @@ export async function summarizeSession(opts: SummarizeSessionOptions): Promise<S
   const window = opts.window ?? contextWindowFor(model);
   const threshold = triggerTokens(window);
 
-  const [contextRows, sessionRows] = await Promise.all([
-    db.query('SELECT seq, item FROM llm_context WHERE session_id = $1 ORDER BY seq', [session.id]),
+  const [rows, sessionRows] = await Promise.all([
+    pathContextRows(db, session.id),
     db.query<{ total_tokens: number }>('SELECT total_tokens FROM sessions WHERE id = $1', [session.id]),
   ]);
   const stored = sessionRows.rows[0]?.total_tokens ?? 0;
-  const rows = contextRows.rows.map((row) => ContextRowSchema.parse(row));
-  const items = rows.map((row) => row.item as AgentInputItem);
+  const items: AgentInputItem[] = rows.map((row) => row.item);
 
   const counted = countItems(model, items);
   // The provider-corrected total also carries instructions and tool schemas; they stay after a
@@ -109,8 +106,12 @@ export async function summarizeSession(opts: SummarizeSessionOptions): Promise<S
 
   const plan = planSummary(items);
   if (!plan) return { success: false, message: NOTHING_TO_SUMMARIZE };
-  const olderSeqs = rows.slice(0, plan.older.length).map((r) => r.seq);
-  const keptSeqs = rows.slice(plan.older.length).map((r) => r.seq);
+  // The summary covers the path up to its last older item and hangs on that item's message, so
+  // it serves exactly the paths through that message.
+  const lastCovered = rows[plan.older.length - 1];
+  if (!lastCovered) return { success: false, message: NOTHING_TO_SUMMARIZE };
+  // Every covered item must still be there when the summary is written (nothing rewrote the path).
+  const coveredSeqs = rows.slice(0, plan.older.length).map((r) => r.seq);
 
   const toolCallId = newSummaryToolCallId();
   const card = { tool_call_id: toolCallId, tool_name: SUMMARY_TOOL_NAME };
@@ -131,28 +132,19 @@ export async function summarizeSession(opts: SummarizeSessionOptions): Promise<S
     const summaryItem = makeSummaryItem(summary);
     tokensAfter = countItem(model, summaryItem) + countItems(model, plan.kept) + fixedPart;
     const toolTokens = plan.kept.filter(isToolItem).reduce((sum, item) => sum + countItem(model, item), 0);
-    const summarySeq = (keptSeqs[0] ?? (olderSeqs.at(-1) ?? 0) + 1) - 1;
 
     await db.transaction(async (tx) => {
       await tx.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [session.id]);
-      const deleted = await tx.query('DELETE FROM llm_context WHERE session_id = $1 AND seq = ANY($2::bigint[])', [
-        session.id,
-        olderSeqs,
-      ]);
-      if (deleted.rowCount !== olderSeqs.length) {
-        throw new AppError('RES_3004', 'The conversation changed while it was being summarized; try again.');
-      }
-      await tx.query('INSERT INTO llm_context (session_id, seq, item) VALUES ($1, $2, $3)', [session.id, summarySeq, summaryItem]);
-      await tx.query(
-        `UPDATE sessions SET total_tokens = $2, accumulated_tool_tokens = $3, message_count = message_count + 1
-         WHERE id = $1`,
-        [session.id, tokensAfter, toolTokens],
+      const inserted = await tx.query(
+        `INSERT INTO llm_context (session_id, seq, item, message_id, summary_through_seq)
+         SELECT $1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM llm_context WHERE session_id = $1), $2, $3, $4
+         WHERE (SELECT count(*) FROM llm_context WHERE session_id = $1 AND seq = ANY($5::bigint[])) = cardinality($5::bigint[])`,
+        [session.id, summaryItem, lastCovered.message_id, lastCovered.seq, coveredSeqs],
       );
-      await tx.query(
-        `INSERT INTO messages (session_id, seq, role, tool_call_id, tool_name, tool_arguments, tool_result, tool_success)
-         SELECT $1, COALESCE(MAX(seq), 0) + 1, 'tool_call', $2, $3, $4, $5, true FROM messages WHERE session_id = $1`,
-        [session.id, toolCallId, SUMMARY_TOOL_NAME, { tokens_before: tokensBefore }, summary],
-      );
+      if (inserted.rowCount !== 1) throw new AppError('RES_3004', 'The conversation changed while it was being summarized; try again.');
+      await tx.query('UPDATE sessions SET total_tokens = $2, accumulated_tool_tokens = $3 WHERE id = $1', [session.id, tokensAfter, toolTokens]);
+      const card = { role: 'tool_call' as const, tool_call_id: toolCallId, tool_name: SUMMARY_TOOL_NAME };
+      await insertMessage(tx, session.id, { ...card, tool_arguments: { tokens_before: tokensBefore }, tool_result: summary, tool_success: true });
     });
   } catch (err) {
     const interrupted = signal.aborted;

@@ -5,13 +5,16 @@ import { requireUser, userOf } from '../auth/request-user.js';
 import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import { API_PREFIX, type PulpFastify } from '../http/server.js';
-import { countMessages, messagesByOffset, MessageSchema, newestMessages } from './messages.js';
+import type { AgentInputItem } from '@openai/agents';
+import { branchTotal, findRow } from '../chat/branch.js';
+import { newestLeafUnder, newestOnPath, pathByOffset, PathMessageSchema } from './messages.js';
 import {
   CreateSessionBodySchema,
   GetSessionQuerySchema,
   ListMessagesQuerySchema,
   ListSessionsQuerySchema,
   PaginationSchema,
+  SetActiveLeafBodySchema,
   SessionParamsSchema,
   SessionSchema,
   UpdateSessionBodySchema,
@@ -31,6 +34,8 @@ export interface SessionRouteDeps {
   mcp: { unknownNames(names: string[]): string[]; defaultNames(): string[] };
   workspace: { create(publicId: string): Promise<void>; remove(publicId: string): Promise<void> };
   turns: { isRunning(sessionUuid: string): boolean; interrupt(sessionUuid: string): Promise<void> };
+  /** Counts context items on a model: the token total of a branch switched to. */
+  countTokens?: (model: string, items: AgentInputItem[]) => number;
   /** Forced summarization; absent until context management is wired. */
   summarize?: (session: SessionRow) => Promise<Record<string, unknown>>;
   /** The presets `POST /sessions {preset_id}` copies from; absent, `preset_id` finds nothing. */
@@ -121,7 +126,7 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
         response: {
           200: z.object({
             session: SessionSchema,
-            messages: z.array(MessageSchema),
+            messages: z.array(PathMessageSchema),
             files: z.array(FileSchema),
             has_more: z.boolean(),
             message_count: z.number().int(),
@@ -131,8 +136,8 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
     },
     async (request) => {
       const row = await owned(userOf(request).id, request.params.id);
-      const [{ messages, hasMore }, files] = await Promise.all([
-        newestMessages(db, row.id, request.query.limit),
+      const [{ messages, hasOlder: hasMore }, files] = await Promise.all([
+        newestOnPath(db, row.id, request.query.limit),
         db.query<{ filename: string; folder: string; size_bytes: number; content_type: string | null; uploaded_at: Date }>(
           'SELECT filename, folder, size_bytes, content_type, uploaded_at FROM files WHERE session_id = $1 ORDER BY folder, filename',
           [row.id],
@@ -184,31 +189,58 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
     },
   );
 
+  const leafOf = async (sessionUuid: string, messageId: string): Promise<string> => {
+    const row = await findRow(db, sessionUuid, messageId);
+    const leaf = row ? await newestLeafUnder(db, sessionUuid, row.id) : undefined;
+    if (!leaf) throw new AppError('RES_3010', `Message ${messageId} is not a message of this chat.`);
+    return leaf;
+  };
+  const MessagePage = z.object({ messages: z.array(PathMessageSchema), pagination: PaginationSchema });
+
   app.get(
     `${API_PREFIX}/sessions/:id/messages`,
+    {
+      onRequest,
+      schema: { tags, security, params: SessionParamsSchema, querystring: ListMessagesQuerySchema, response: { 200: MessagePage } },
+    },
+    async (request) => {
+      const row = await owned(userOf(request).id, request.params.id);
+      const { offset, limit, before_seq: beforeSeq, leaf_id: leafId } = request.query;
+      const leaf = leafId === undefined ? undefined : await leafOf(row.id, leafId);
+      if (beforeSeq !== undefined) {
+        const page = await newestOnPath(db, row.id, limit, { beforeSeq, ...(leaf ? { leafId: leaf } : {}) });
+        return { messages: page.messages, pagination: { total_count: page.total, offset: 0, limit, has_more: page.hasOlder } };
+      }
+      const start = offset ?? 0;
+      const page = await pathByOffset(db, row.id, start, limit, leaf);
+      return { messages: page.messages, pagination: { total_count: page.total, offset: start, limit, has_more: start + page.messages.length < page.total } };
+    },
+  );
+
+  app.put(
+    `${API_PREFIX}/sessions/:id/active-leaf`,
     {
       onRequest,
       schema: {
         tags,
         security,
         params: SessionParamsSchema,
-        querystring: ListMessagesQuerySchema,
-        response: { 200: z.object({ messages: z.array(MessageSchema), pagination: PaginationSchema }) },
+        body: SetActiveLeafBodySchema,
+        response: { 200: MessagePage.extend({ active_leaf_id: z.string() }) },
       },
     },
     async (request) => {
       const row = await owned(userOf(request).id, request.params.id);
-      const { offset, limit, before_seq: beforeSeq } = request.query;
-      if (beforeSeq !== undefined) {
-        const [{ messages, hasMore }, total] = await Promise.all([
-          newestMessages(db, row.id, limit, beforeSeq),
-          countMessages(db, row.id),
-        ]);
-        return { messages, pagination: { total_count: total, offset: 0, limit, has_more: hasMore } };
-      }
-      const start = offset ?? 0;
-      const [messages, total] = await Promise.all([messagesByOffset(db, row.id, start, limit), countMessages(db, row.id)]);
-      return { messages, pagination: { total_count: total, offset: start, limit, has_more: start + messages.length < total } };
+      const leaf = await leafOf(row.id, request.body.message_id);
+      if (deps.turns.isRunning(row.id)) throw new AppError('RES_3011', 'A turn is running in this chat; switch branches when it ends (or stop it first).');
+      const count = deps.countTokens;
+      const total = count
+        ? await branchTotal(db, row.id, { fromLeaf: row.active_leaf_id, toLeaf: leaf, total: row.total_tokens }, (items) => count(row.model, items))
+        : row.total_tokens;
+      await db.query('UPDATE sessions SET active_leaf_id = $2, total_tokens = $3 WHERE id = $1', [row.id, leaf, total]);
+      const limit = 50;
+      const page = await newestOnPath(db, row.id, limit, { leafId: leaf });
+      return { active_leaf_id: leaf, messages: page.messages, pagination: { total_count: page.total, offset: 0, limit, has_more: page.hasOlder } };
     },
   );
 

@@ -78,7 +78,11 @@ export const ListMessagesQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   before_seq: z.coerce.number().int().min(1).optional(),
+  /** Another path: from the root to this message, then down along its newest child to a leaf. */
+  leaf_id: z.string().min(1).max(100).optional(),
 });
+
+export const SetActiveLeafBodySchema = z.strictObject({ message_id: z.string().min(1).max(100) });
 
 export const PaginationSchema = z.object({
   total_count: z.number().int(),

@@ -16,6 +16,8 @@ export interface SessionRow {
   turn_count: number;
   total_tokens: number;
   accumulated_tool_tokens: number;
+  /** The newest message of the path the chat shows and the next turn follows (null: no messages). */
+  active_leaf_id: string | null;
   created_at: Date;
   last_used_at: Date;
 }

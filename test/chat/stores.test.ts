@@ -165,6 +165,7 @@ describe('what a history row says about itself', () => {
     id: 'm1',
     session_id: 's1',
     seq: 1,
+    parent_id: null,
     role: 'assistant',
     content: 'x',
     metadata: {},

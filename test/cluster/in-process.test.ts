@@ -3,6 +3,7 @@
  * coverage): a dead server's turn is ended by the sweeper from what it saved; the turn log is
  * pruned after the grace period.
  */
+import { pathContextRows } from '../../src/chat/context-store.js';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,23 +83,31 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
   const session = async () => (await apiClient(s1.baseUrl)('POST', '/sessions', { title: 't' })).body as { id: string; session_id: string };
   const uuidOf = async (publicId: string) => (await admin.query<{ id: string }>('SELECT id FROM sessions WHERE session_id = $1', [publicId])).rows[0]!.id;
 
-  it("ends a dead server's turn from what it saved: partial text kept, open tool call closed, listeners told", { timeout: 30_000 }, async () => {
+  it("ends a dead server's turn from what it saved, on its branch: partial text kept, open tool call closed, listeners told", { timeout: 30_000 }, async () => {
     const { session_id: publicId } = await session();
     const sessionUuid = await uuidOf(publicId);
-    // What a server killed mid-turn leaves behind, written at once so no sweep sees half of it.
+    // What a server killed mid-turn leaves behind, written at once so no sweep sees half of it:
+    // the dead turn regenerated the answer to "hello", so its rows are a second branch under it.
     await admin.query('BEGIN');
     await admin.query(`INSERT INTO chat_turns (turn_id, session_id, server_id) VALUES ('turn_dead', $1, 'gone-server')`, [sessionUuid]);
+    const row = async (seq: number, parent: string | null, columns: string, values: string) =>
+      (
+        await admin.query<{ id: string }>(
+          `INSERT INTO messages (session_id, seq, parent_id, ${columns}) VALUES ($1, ${seq}, $2, ${values}) RETURNING id`,
+          [sessionUuid, parent],
+        )
+      ).rows[0]!.id;
+    const hello = await row(1, null, 'role, content, metadata', `'user', 'hello', '{}'`);
+    const firstAnswer = await row(2, hello, 'role, content, metadata', `'assistant', 'the first answer', '{}'`);
+    const half = await row(3, hello, 'role, content, metadata', `'assistant', 'half an ans', '{"partial": true, "status": "interrupted", "streaming": true}'`);
+    const tool = await row(4, half, 'role, tool_call_id, tool_name, tool_arguments, metadata', `'tool_call', 'call_1', 'read_file', '{}', '{"status": null}'`);
     await admin.query(
-      `INSERT INTO messages (session_id, seq, role, content, metadata) VALUES
-        ($1, 1, 'user', 'hello', '{}'),
-        ($1, 2, 'assistant', 'half an ans', '{"partial": true, "status": "interrupted", "streaming": true}')`,
-      [sessionUuid],
+      `INSERT INTO llm_context (session_id, seq, item, message_id) VALUES
+        ($1, 1, '{"type": "message", "role": "user", "content": "hello"}', $2),
+        ($1, 2, '{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "the first answer"}]}', $3)`,
+      [sessionUuid, hello, firstAnswer],
     );
-    await admin.query(
-      `INSERT INTO messages (session_id, seq, role, tool_call_id, tool_name, tool_arguments, metadata)
-       VALUES ($1, 3, 'tool_call', 'call_1', 'read_file', '{}', '{"status": null}')`,
-      [sessionUuid],
-    );
+    await admin.query('UPDATE sessions SET active_leaf_id = $2 WHERE id = $1', [sessionUuid, tool]);
     await admin.query(
       `INSERT INTO turn_events (turn_id, seq, session_id, type, event) VALUES
         ('turn_dead', 1, $1, 'assistant_start', $2), ('turn_dead', 2, $1, 'assistant_delta', $3)`,
@@ -126,11 +135,12 @@ describe.skipIf(!TEST_DATABASE_URL)('cluster internals, two servers in one proce
     const messages = (await apiClient(s2.baseUrl)('GET', `/sessions/${publicId}`)).body.messages as Array<Record<string, unknown>>;
     expect(messages[1]).toMatchObject({ role: 'assistant', content: 'half an ans', partial: true, status: 'interrupted' });
     expect(messages[2]).toMatchObject({ role: 'tool_call', tool_success: false, status: 'interrupted' });
-    const { rows: context } = await admin.query<{ item: { role?: string; content?: Array<{ text: string }> } }>(
-      'SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq',
-      [sessionUuid],
-    );
-    expect(context.at(-1)?.item.content?.[0]?.text).toContain('half an ans');
+    // The partial text joined the dead turn's branch only.
+    const text = async (leaf: string) => JSON.stringify((await pathContextRows(s1.database.db, sessionUuid, leaf)).map((r) => r.item));
+    expect(await text(tool)).toContain('half an ans');
+    expect(await text(tool)).not.toContain('the first answer');
+    expect(await text(firstAnswer)).toContain('the first answer');
+    expect(await text(firstAnswer)).not.toContain('half an ans');
     const { rows: open_ } = await admin.query('SELECT 1 FROM chat_turns WHERE turn_id = $1 AND ended_at IS NULL', ['turn_dead']);
     expect(open_).toHaveLength(0);
   });

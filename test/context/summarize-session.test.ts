@@ -1,5 +1,6 @@
 import type { AgentInputItem } from '@openai/agents';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pathContextRows } from '../../src/chat/context-store.js';
 import { ContextEventSchema, type ContextEvent } from '../../src/context/events.js';
 import { triggerTokens } from '../../src/context/model-windows.js';
 import {
@@ -61,9 +62,14 @@ async function sessionWith(items: AgentInputItem[], fixed = 0): Promise<Fixture>
   return { id, items };
 }
 
+/** The context the model sees: the active path's items, its summary first. */
 async function contextOf(id: string): Promise<Array<{ seq: number; item: AgentInputItem }>> {
-  const { rows } = await db.query<{ seq: number; item: AgentInputItem }>('SELECT seq, item FROM llm_context WHERE session_id = $1 ORDER BY seq', [id]);
-  return rows;
+  return (await pathContextRows(db, id)).map((r) => ({ seq: r.seq, item: r.item }));
+}
+
+async function storedItems(id: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM llm_context WHERE session_id = $1', [id]);
+  return rows[0]!.n;
 }
 
 async function counters(id: string) {
@@ -96,7 +102,7 @@ describe('summarizeSession', () => {
     events = [];
   });
 
-  it('replaces the older context with one summary item at the front and keeps the last two exchanges verbatim', async () => {
+  it('puts one summary item in front of the last two exchanges, kept verbatim, and keeps the older items for other branches', async () => {
     const items = [...exchange(1), ...exchange(2), ...exchange(3), ...exchange(4)];
     const s = await sessionWith(items);
     const before = await counters(s.id);
@@ -111,7 +117,8 @@ describe('summarizeSession', () => {
     expect(isSummaryItem(rows[0]!.item)).toBe(true);
     expect((rows[0]!.item as { content: string }).content).toContain('The user asked four questions');
     expect(rows.slice(1).map((r) => r.item)).toEqual([...exchange(3), ...exchange(4)]);
-    expect(rows[0]!.seq).toBeLessThan(rows[1]!.seq);
+    // The summarized items stay stored: a branch that leaves before them still needs them.
+    expect(await storedItems(s.id)).toBe(items.length + 1);
 
     const after = await counters(s.id);
     const left = rows.map((r) => r.item);

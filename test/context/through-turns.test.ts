@@ -4,6 +4,7 @@
  * (threshold 1 600), and a `ws` client. The fake answers the summary and title requests (the
  * session's model without tools) through its handler; chat requests follow a per-test script.
  */
+import { pathContextRows } from '../../src/chat/context-store.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../src/chat/events.js';
 import { SUMMARY_TOOL_NAME } from '../../src/context/events.js';
@@ -139,9 +140,9 @@ function expectPairedToolItems(input: Json[]): void {
   expect([...outputs].sort()).toEqual([...calls].sort());
 }
 
+/** The context of the session's active path, as the next turn reads it. */
 async function contextItems(uuid: string): Promise<Json[]> {
-  const { rows } = await server.database.db.query<{ item: Json }>('SELECT item FROM llm_context WHERE session_id = $1 ORDER BY seq', [uuid]);
-  return rows.map((r) => r.item);
+  return (await pathContextRows(server.database.db, uuid)).map((r) => r.item as unknown as Json);
 }
 
 /**

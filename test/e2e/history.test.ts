@@ -91,7 +91,16 @@ describe.skipIf(skipReason !== null)('a chat opened again', () => {
          FROM generate_series(1, $2::int) g`,
         [id, LONG_CHAT_MESSAGES],
       );
-      await db.query('UPDATE sessions SET message_count = $2 WHERE id = $1', [id, LONG_CHAT_MESSAGES]);
+      // One path: each row follows the one before it, and the newest is the active leaf.
+      await db.query(
+        `UPDATE messages m SET parent_id = p.prev FROM (SELECT id, LAG(id) OVER (ORDER BY seq) AS prev FROM messages WHERE session_id = $1) p
+         WHERE m.id = p.id AND p.prev IS NOT NULL`,
+        [id],
+      );
+      await db.query(
+        'UPDATE sessions SET message_count = $2, active_leaf_id = (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1) WHERE id = $1',
+        [id, LONG_CHAT_MESSAGES],
+      );
     });
 
     await page.goto(`${server.baseUrl}/#${sessionId}`);

@@ -120,6 +120,8 @@ describe.skipIf(skipReason !== null)('the web client when the server fails it', 
     expect(await lastAnswer(page)).toBe('Got it: yes.');
     expect(await bubble.getByTestId('send-failed').count()).toBe(0);
     expect(await page.getByTestId('user-message').filter({ hasText: 'Are you busy?' }).count()).toBe(1);
+    // The retry answered the stored question again (regenerate): it is stored once.
+    expect((await storedMessages()).filter((m) => m.content === 'Are you busy?')).toHaveLength(1);
   });
 
   it('a server killed in the middle of an answer and started again: the banner, a resume, and exactly the model text', async () => {

@@ -170,6 +170,7 @@ describe('public ids and the wire shape', () => {
       reasoning_effort: 'low',
       mcp_config: ['fetch'],
       instructions: 'Answer in French.',
+      active_leaf_id: null,
       pinned: true,
       archived: false,
       message_count: 4,

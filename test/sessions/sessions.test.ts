@@ -228,11 +228,17 @@ describe('paging', () => {
 
   it('keyset paging of messages has no duplicates or gaps when messages arrive between reads', async () => {
     const { body: s } = await api('POST', '/sessions', {});
-    const insert = (from: number, to: number) =>
-      server.pulp.db.query(
-        `INSERT INTO messages (session_id, seq, role, content) SELECT $1, g, 'user', 'm' || g FROM generate_series($2::int, $3::int) g`,
-        [s.id, from, to],
+    // A linear chat: each row follows the one before it, the newest is the active leaf.
+    const insert = async (from: number, to: number) => {
+      const db = server.pulp.db;
+      await db.query(`INSERT INTO messages (session_id, seq, role, content) SELECT $1, g, 'user', 'm' || g FROM generate_series($2::int, $3::int) g`, [s.id, from, to]);
+      await db.query(
+        `UPDATE messages m SET parent_id = p.prev FROM (SELECT id, LAG(id) OVER (ORDER BY seq) AS prev FROM messages WHERE session_id = $1) p
+         WHERE m.id = p.id AND p.prev IS NOT NULL`,
+        [s.id],
       );
+      await db.query('UPDATE sessions SET active_leaf_id = (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1) WHERE id = $1', [s.id]);
+    };
     await insert(1, 45);
     const seen: number[] = [];
     let page = (await api('GET', `/sessions/${s.session_id}/messages?before_seq=1000000&limit=20`)).body;
@@ -256,7 +262,8 @@ describe('paging', () => {
     expect(offsetPage.messages.map((m: { seq: number }) => m.seq)).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59, 60]);
     expect(offsetPage.pagination).toEqual({ total_count: 60, offset: 50, limit: 20, has_more: false });
     expect(offsetPage.messages[0]).toEqual({
-      id: expect.any(String), seq: 51, role: 'user', content: 'm51', created_at: expect.any(String), partial: false,
+      id: expect.any(String), seq: 51, parent_id: expect.any(String), sibling_ids: [offsetPage.messages[0].id],
+      role: 'user', content: 'm51', created_at: expect.any(String), partial: false,
       tool_call_id: null, tool_name: null, tool_arguments: null, tool_result: null, tool_success: null, status: null, reasoning: null,
     });
   });

@@ -17,6 +17,7 @@ import type { Database } from '../../src/db/database.js';
 import { createPgliteDatabase } from '../../src/db/pglite-driver.js';
 import { createPostgresDatabase } from '../../src/db/postgres-driver.js';
 import { counted, createEmptyPostgresDatabase, TEST_DATABASE_URL } from '../support/database.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/upgrade/0.1.0');
@@ -78,9 +79,12 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
   let dataDir: string;
   let server: TestServer;
   let dropDatabase: () => Promise<void> = async () => {};
+  let fake: FakeOpenAI;
 
   beforeAll(async () => {
     if (skip) return;
+    fake = await startFakeOpenAI();
+    fake.setHandler(() => ({ steps: [{ type: 'text', deltas: ['Still here after the upgrade.'] }] }));
     dataDir = extract(variant.data);
     let db: Database;
     if (variant.postgres) {
@@ -91,7 +95,16 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
       db = await createPgliteDatabase(path.join(dataDir, 'db'));
     }
     server = await startTestServer(
-      { AUTH_MODE: 'jwt', JWT_SECRET, DATA_DIR: dataDir, AUTH_RATE_LIMIT_PER_MIN: '1000' },
+      {
+        AUTH_MODE: 'jwt',
+        JWT_SECRET,
+        DATA_DIR: dataDir,
+        AUTH_RATE_LIMIT_PER_MIN: '1000',
+        LLM_PROVIDER: 'openai',
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_API_KEY: 'test',
+        OPENAI_API_MODE: 'responses',
+      },
       { database: { ...counted(db), url: undefined, drop: () => db.close() } },
     );
   });
@@ -99,6 +112,7 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
   afterAll(async () => {
     if (skip) return;
     await server.close();
+    await fake.close();
     await dropDatabase();
     rmSync(path.dirname(dataDir), { recursive: true, force: true });
   });
@@ -181,6 +195,20 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
     expect(checked).toBeGreaterThan(10);
   });
 
+  it.skipIf(skip)('turns every old chat into one path: each message follows the one before it, the newest is the active leaf', async () => {
+    for (const user of facts.users) {
+      const token = await login(user);
+      for (const [id, old] of Object.entries(user.sessions)) {
+        const { body } = await call<{ messages: Array<OldMessage & { parent_id: string | null; sibling_ids: string[] }> }>('GET', `/sessions/${id}/messages?limit=100`, token);
+        expect(body.messages.map((m) => m.id)).toEqual(old.messages.map((m) => m.id));
+        expect(body.messages.map((m) => m.parent_id)).toEqual([null, ...old.messages.slice(0, -1).map((m) => m.id)]);
+        for (const m of body.messages) expect(m.sibling_ids).toEqual([m.id]);
+        const { rows } = await server.pulp.db.query<{ active_leaf_id: string }>('SELECT active_leaf_id FROM sessions WHERE session_id = $1', [id]);
+        expect(rows[0]!.active_leaf_id).toBe(old.messages.at(-1)!.id);
+      }
+    }
+  });
+
   it.skipIf(skip)('keeps the files: the upload and what a tool wrote download unchanged', async () => {
     const token = await login(ada);
     const [notes] = Object.entries(ada.sessions).find(([, s]) => s.pinned)!;
@@ -215,5 +243,14 @@ describe.each(variants)('a 0.1.0 installation on the $name', (variant) => {
     expect(body.messages.at(-2)).toMatchObject({ role: 'user', content: 'Are you still there after the upgrade?' });
     expect(body.messages.at(-1)).toMatchObject({ role: 'assistant' });
     expect(body.messages.at(-1)!.seq).toBeGreaterThan(old.messages.at(-1)!.seq);
+    expect(body.messages.at(-1)).toMatchObject({ content: 'Still here after the upgrade.', parent_id: body.messages.at(-2)!.id });
+    expect(body.messages.at(-2)).toMatchObject({ parent_id: old.messages.at(-1)!.id });
+    // The model was sent the old conversation, in order, before the new question.
+    const input = JSON.stringify(fake.requests.at(-1)?.body.input);
+    const said = [...old.messages.filter((m) => m.role === 'user').map((m) => m.content!), 'Are you still there after the upgrade?'];
+    const at = said.map((text) => input.indexOf(JSON.stringify(text).slice(1, -1)));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(input).toContain(old.messages.find((m) => m.role === 'assistant')!.content!.slice(0, 30));
   });
 });

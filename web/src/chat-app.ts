@@ -18,6 +18,7 @@ import { TokenGauge } from './token-gauge.js';
 import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
 import { PendingSends } from './pending-sends.js';
+import { BranchIntents } from './branch-intents.js';
 import type { UserBubble } from './user-bubble.js';
 import { SearchView } from './search-view.js';
 import { InstructionsPanel } from './instructions-view.js';
@@ -47,6 +48,7 @@ export class ChatApp {
   #busy = false;
   readonly #pending = new PendingSends();
   readonly #history: HistoryPager;
+  readonly #branches: BranchIntents;
   #creating = false;
   /** The sidebar lists archived chats instead of the others. */
   #archivedView = false;
@@ -94,6 +96,18 @@ export class ChatApp {
     });
     this.#pickers.configure(config);
     this.#history = new HistoryPager(api, this.#transcript, (m) => this.showError(m));
+    this.#branches = new BranchIntents({
+      api,
+      transcript: this.#transcript,
+      sessionId: () => this.#session?.session_id ?? null,
+      send: (frame) => this.#socket?.send(frame) ?? false,
+      sent: (bubble) => this.#sent(bubble),
+      asked: () => this.#asked(),
+      retry: (bubble) => this.#retry(bubble),
+      reload: () => (this.#session ? this.#loadHistory(this.#session.session_id) : Promise.resolve()),
+      showError: (m) => this.showError(m),
+    });
+    this.#transcript.setBranchActions(this.#branches);
     byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
     this.#stop.addEventListener('click', () => this.stop());
@@ -215,8 +229,15 @@ export class ChatApp {
     this.#sent(this.#transcript.addUser(text, (b) => this.#retry(b)));
   }
 
-  /** Sends a failed message's text again from its bubble. */
+  /** Sends a failed message's text again from its bubble; one the server stored is answered again (regenerate). */
   #retry(bubble: UserBubble): void {
+    if (bubble.stored) {
+      void this.#branches.retryStored(bubble).then(
+        (done) => done || this.showError('That message is no longer among the newest of this chat; send it again from the box.'),
+        (err: unknown) => this.showError(`Could not retry: ${describeError(err)}`),
+      );
+      return;
+    }
     if (!this.#socket?.send({ type: 'message', messages: [{ content: bubble.text }] })) {
       this.showError('Not connected to the server yet, so the message was not sent again. Press Retry once connected.');
       return;
@@ -227,6 +248,12 @@ export class ChatApp {
 
   #sent(bubble: UserBubble): void {
     this.#pending.track(bubble, this.#history.newestSeq);
+    this.#asked();
+  }
+
+  /** A turn was asked for: busy, and told if it does not start. */
+  #asked(): void {
+    this.clearError();
     this.#setBusy(true);
     clearTimeout(this.#watchdog);
     this.#watchdog = setTimeout(() => this.showError('The server has not started answering yet. It may be overloaded; press Stop or wait.'), START_WATCHDOG_MS);
@@ -318,6 +345,8 @@ export class ChatApp {
         this.#connection.announce(ev.finish_reason, text);
         this.#setBusy(false);
         this.#connection.say('Connected');
+        // The stored rows carry the ids the edit, regenerate and version controls need.
+        if (ev.finish_reason !== 'error' && !this.#pending.hasFailed && this.#session) this.#refreshHistory(this.#session.session_id);
         void this.#files.refresh();
         void this.#reloadList().catch(() => undefined);
         return;
@@ -366,6 +395,12 @@ export class ChatApp {
   #reloadAfterReconnect(sessionId: string): void {
     void this.#loadHistory(sessionId).catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
     void this.#files.refresh();
+  }
+
+  /** Shows the stored history again after a turn, unless another turn began meanwhile. */
+  #refreshHistory(sessionId: string): void {
+    const idle = () => !this.#busy && this.#session?.session_id === sessionId;
+    void this.#history.open(sessionId, idle).catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
   }
 
   async #loadHistory(sessionId: string): Promise<void> {

@@ -38,9 +38,13 @@ export class HistoryPager {
     return this.#newestSeq;
   }
 
-  /** Shows the newest page of `sessionId` from scratch; answers the session and that page. */
-  async open(sessionId: string): Promise<SessionDetail> {
+  /**
+   * Shows the newest page of `sessionId`'s active path from scratch; answers the session and that
+   * page. With `stillWanted`, a page that arrives when it answers false is not shown (a turn began).
+   */
+  async open(sessionId: string, stillWanted: () => boolean = () => true): Promise<SessionDetail> {
     const detail = await this.api.json('GET', `/sessions/${encodeURIComponent(sessionId)}?limit=${HISTORY_PAGE}`, SessionDetailSchema);
+    if (!stillWanted()) return detail;
     this.#sessionId = sessionId;
     this.transcript.clear();
     this.transcript.showHistory(detail.messages);

@@ -46,6 +46,8 @@ export class PendingSends {
   refused(reason: string, inTurn: boolean): void {
     const pending = inTurn ? this.#started : this.#waiting.shift();
     if (inTurn) this.#started = null;
+    // A turn's error comes after its start: the message itself was stored.
+    if (pending && inTurn) pending.bubble.stored = true;
     if (pending) this.#fail(pending, reason);
   }
 
@@ -62,6 +64,11 @@ export class PendingSends {
   unsent(storedUserRows: ReadonlyArray<{ seq: number; content: string | null }>): UserBubble[] {
     this.#failed = this.#failed.filter((f) => !storedUserRows.some((m) => m.seq > f.afterSeq && m.content === f.bubble.text));
     return this.#failed.map((f) => f.bubble);
+  }
+
+  /** Some message failed and still shows its Retry. */
+  get hasFailed(): boolean {
+    return this.#failed.length > 0;
   }
 
   /** Another chat was opened. */

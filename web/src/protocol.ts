@@ -69,6 +69,10 @@ export const MessageSchema = z.object({
   status: z.nullable(z.enum(['completed', 'failed', 'interrupted'])),
   /** The model's reasoning before this assistant text; absent from servers that do not store it. */
   reasoning: z.optional(z.nullable(z.string())),
+  /** The message this one follows in the conversation tree (null: the first of its path). */
+  parent_id: z.optional(z.nullable(z.string())),
+  /** Its parent's children, oldest first, itself included: the versions a user can switch between. */
+  sibling_ids: z.optional(z.array(z.string())),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -233,7 +237,8 @@ export const ServerEventSchema = z.discriminatedUnion('type', [
 export type ServerEvent = z.infer<typeof ServerEventSchema>;
 
 export type ClientFrame =
-  | { type: 'message'; messages: Array<{ content: string }> }
+  | { type: 'message'; messages: Array<{ content: string }>; parent_id?: string | null }
+  | { type: 'regenerate'; message_id: string }
   | { type: 'interrupt' }
   | { type: 'resume'; turn_id: string; after_seq: number }
   | { type: 'ping' };

@@ -2,6 +2,7 @@
  * The conversation on screen: history rows from the REST API and the live events of a turn, in the
  * order they happened — user bubbles, streamed markdown answers, reasoning, and tool cards.
  */
+import { answerControls, siblingNav, userControls, type BranchActions } from './branch-controls.js';
 import { h } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import type { Message } from './protocol.js';
@@ -15,9 +16,9 @@ class AnswerBubble {
   #text = '';
   #scheduled = false;
 
-  constructor(text = '') {
+  constructor(text = '', controls: HTMLElement[] = []) {
     this.#body = h('div', { class: 'markdown' });
-    const actions = h('div', { class: 'msg-actions' }, copyButton('Copy the answer', () => this.#text, { 'data-testid': 'copy-answer' }));
+    const actions = h('div', { class: 'msg-actions' }, copyButton('Copy the answer', () => this.#text, { 'data-testid': 'copy-answer' }), ...controls);
     this.el = h('li', { class: 'msg msg-assistant', 'data-testid': 'assistant-message' }, h('span', { class: 'sr-only' }, 'Assistant:'), this.#body, actions);
     this.#text = text;
     this.#render();
@@ -60,9 +61,32 @@ export class Transcript {
   readonly #cards = new Map<string, ToolCard>();
   #answer: AnswerBubble | null = null;
   #reasoning: HTMLPreElement | null = null;
+  /** Edit, regenerate and version switching on stored messages; none until the controller sets them. */
+  #branch: BranchActions | null = null;
 
   constructor(list: HTMLOListElement) {
     this.#list = list;
+  }
+
+  setBranchActions(actions: BranchActions): void {
+    this.#branch = actions;
+  }
+
+  /**
+   * Makes way for a new version: the stored row `messageId` and everything after it (an edit), or
+   * with `keepQuestion` everything after the user message the row belongs to (a regenerate).
+   */
+  dropBranchFrom(messageId: string, keepQuestion: boolean): void {
+    const rows = [...this.#list.children] as HTMLElement[];
+    let at = rows.findIndex((r) => r.dataset.messageId === messageId);
+    if (at < 0) return;
+    if (keepQuestion) {
+      while (at >= 0 && rows[at]?.dataset.role !== 'user') at--;
+      at++;
+    }
+    for (const row of rows.slice(at)) row.remove();
+    this.#answer = null;
+    this.#reasoning = null;
   }
 
   clear(): void {
@@ -99,6 +123,13 @@ export class Transcript {
     const bubble = new UserBubble(text, onRetry);
     this.appendUser(bubble);
     return bubble;
+  }
+
+  /** Removes the rows after a user's bubble (a failed answer that a retry answers again). */
+  dropAfter(bubble: UserBubble): void {
+    while (bubble.el.nextElementSibling) bubble.el.nextElementSibling.remove();
+    this.#answer = null;
+    this.#reasoning = null;
   }
 
   /** Puts a sent message's bubble (back) at the end, e.g. an unsent one after the history was reloaded. */
@@ -176,11 +207,23 @@ export class Transcript {
 
   /** One stored row as shown: an assistant row with reasoning is the collapsed reasoning, then its text (if any). */
   #historyNodes(m: Message): HTMLElement[] {
-    if (m.role === 'user') return [new UserBubble(m.content ?? '').el];
+    const nodes = this.#rowNodes(m);
+    const row = nodes.at(-1);
+    if (row) Object.assign(row.dataset, { messageId: m.id, role: m.role });
+    return nodes;
+  }
+
+  #rowNodes(m: Message): HTMLElement[] {
+    const branch = this.#branch;
+    if (m.role === 'user') {
+      const bubble = new UserBubble(m.content ?? '');
+      if (branch) bubble.el.append(userControls(bubble.el, m, branch));
+      return [bubble.el];
+    }
     if (m.role === 'assistant') {
       const reasoning = m.reasoning ? [reasoningNode(m.reasoning).el] : [];
       if (reasoning.length > 0 && !m.content) return reasoning;
-      const bubble = new AnswerBubble(m.content ?? '');
+      const bubble = new AnswerBubble(m.content ?? '', branch ? answerControls(m, branch) : []);
       if (m.partial || m.status === 'interrupted') bubble.markPartial('Stopped — the text so far is kept.');
       else if (m.status === 'failed') bubble.markPartial('The answer ended with an error.');
       return [...reasoning, bubble.el];
@@ -190,7 +233,8 @@ export class Transcript {
     if (m.status === null) card.setStatus('running');
     else card.complete(m.tool_result, m.status === 'completed', m.status === 'interrupted');
     if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
-    return [h('li', { class: 'msg msg-tool' }, card.el)];
+    // An answer that starts with a tool call carries its versions on the card's row.
+    return [h('li', { class: 'msg msg-tool' }, card.el, branch ? siblingNav(m, branch) : null)];
   }
 
   #scroll(): void {

@@ -10,6 +10,8 @@ export type Delivery = 'sending' | 'sent' | 'failed';
 export class UserBubble {
   readonly el: HTMLLIElement;
   readonly text: string;
+  /** The server stored it (its turn started, then failed): a retry answers it again rather than sending it twice. */
+  stored = false;
   #failure: HTMLElement | null = null;
 
   /** `onRetry` is called when the user asks to send the same text again after a failure. */

@@ -1,0 +1,93 @@
+/**
+ * The context of one path of a conversation tree, from the database: the items hung on the
+ * path's messages (and on none), the path's newest summary in front of what it does not cover,
+ * and rows written the way an import writes them (each item on the row it belongs to).
+ */
+import type { AgentInputItem } from '@openai/agents';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContextStore, contextOfPath, pathContextRows, userMessage, type ContextRow } from '../../src/chat/context-store.js';
+import { AFTER_LEAF, insertMessage } from '../../src/chat/message-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+let database: TestDatabase;
+let userId: string;
+let n = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const { rows } = await database.db.query<{ id: string }>("INSERT INTO users (email) VALUES ('paths@example.test') RETURNING id");
+  userId = rows[0]!.id;
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function newSession(): Promise<string> {
+  n += 1;
+  const { rows } = await database.db.query<{ id: string }>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o') RETURNING id", [
+    userId,
+    `chat_a${n.toString(16).padStart(11, '0')}`,
+  ]);
+  return rows[0]!.id;
+}
+
+const answer = (text: string): AgentInputItem => ({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] });
+const textOf = (items: AgentInputItem[]) =>
+  items.map((i) => {
+    const content = (i as { content: unknown }).content;
+    return typeof content === 'string' ? content : (content as Array<{ text: string }>)[0]!.text;
+  });
+
+describe('the context of a path', () => {
+  it('holds the items of its own messages only, and an item hung on no message on every path', async () => {
+    const s = await newSession();
+    const db = database.db;
+    const store = new ContextStore(db, s);
+    await store.addItems([{ type: 'message', role: 'system', content: 'everywhere' }]);
+    const q = await insertMessage(db, s, { role: 'user', content: 'q' });
+    await store.addItems([userMessage('q')], q.id);
+    const a1 = await insertMessage(db, s, { role: 'assistant', content: 'a1' });
+    await store.addItems([answer('a1')]);
+    const a2 = await insertMessage(db, s, { role: 'assistant', content: 'a2' }, { parentId: q.id });
+    await store.addItems([answer('a2')]);
+
+    expect(textOf(await store.getItems(a1.id))).toEqual(['everywhere', 'q', 'a1']);
+    expect(textOf(await store.getItems(a2.id))).toEqual(['everywhere', 'q', 'a2']);
+    // The newest row is the active leaf.
+    expect(textOf(await store.getItems())).toEqual(['everywhere', 'q', 'a2']);
+    expect(a2.parent_id).toBe(q.id);
+    expect(AFTER_LEAF).toEqual({ follow: 'leaf' });
+  });
+
+  it('starts from the path’s newest summary and keeps only what comes after it', () => {
+    const row = (seq: number, text: string, through: number | null = null): ContextRow => ({ seq, item: userMessage(text), message_id: 'm', summary_through_seq: through });
+    const rows = [row(1, 'one'), row(2, 'two'), row(3, 'three'), row(4, 'four'), row(5, 'S1', 2), row(6, 'five'), row(7, 'S2', 4)];
+    expect(textOf(contextOfPath(rows).map((r) => r.item))).toEqual(['S2', 'five']);
+    expect(textOf(contextOfPath(rows.slice(0, 6)).map((r) => r.item))).toEqual(['S1', 'three', 'four', 'five']);
+    expect(textOf(contextOfPath(rows.slice(0, 4)).map((r) => r.item))).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it('reads an imported tree: each item on its own row, a tool row with its call and result, a branch elsewhere', async () => {
+    const s = await newSession();
+    const db = database.db;
+    const row = async (parent: string | null, role: 'user' | 'assistant' | 'tool_call', content: string | null) =>
+      (await insertMessage(db, s, { role, content }, { parentId: parent })).id;
+    const item = async (seq: number, messageId: string, value: AgentInputItem) =>
+      db.query('INSERT INTO llm_context (session_id, seq, item, message_id) VALUES ($1, $2, $3, $4)', [s, seq, value as unknown as Record<string, unknown>, messageId]);
+    const u1 = await row(null, 'user', 'list files');
+    const tool = await row(u1, 'tool_call', null);
+    const a1 = await row(tool, 'assistant', 'none');
+    const a1b = await row(u1, 'assistant', 'other branch');
+    await item(1, u1, userMessage('list files'));
+    await item(2, tool, { type: 'function_call', callId: 'c1', name: 'list', arguments: '{}', status: 'completed' });
+    await item(3, tool, { type: 'function_call_result', callId: 'c1', name: 'list', status: 'completed', output: { type: 'text', text: '[]' } });
+    await item(4, a1, answer('none'));
+    await item(5, a1b, answer('other branch'));
+    await db.query('UPDATE sessions SET active_leaf_id = $2 WHERE id = $1', [s, a1]);
+
+    const items = (await pathContextRows(db, s)).map((r) => r.item);
+    expect(items.map((i) => (i as { type: string }).type)).toEqual(['message', 'function_call', 'function_call_result', 'message']);
+    expect(JSON.stringify(items)).not.toContain('other branch');
+    expect(textOf(await new ContextStore(db, s).getItems(a1b))).toEqual(['list files', 'other branch']);
+  });
+});
