@@ -8,6 +8,7 @@
 import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { HistoryPrefixProvider } from '../llm/history-prefix.js';
 import { toDatabaseAppError } from '../db/errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -218,9 +219,12 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     reportUsage(turn, session, usage.inputTokens + usage.outputTokens, usage);
   });
   const call = { userId: req.userId, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
-  const modelProvider = deps.usage.models(deps.modelProvider, call, { firstCallChecked: true });
+  // The Runner holds only this turn's items (its user items, saved last); the history goes in front of each request.
+  const own = Math.max(1, Math.min(turn.userItems.length, history.length));
+  const earlier = new HistoryPrefixProvider(deps.modelProvider, history.slice(0, history.length - own));
+  const modelProvider = deps.usage.models(earlier, call, { firstCallChecked: true });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
-  const result = await runner.run(agent, history, { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
+  const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
   try {
     for await (const event of result) {
       mapper.handle(event);
