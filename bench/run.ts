@@ -2,12 +2,11 @@
  * `npm run bench`: Pulp's streaming overhead against the fake model, side by side in one run.
  * Prints a markdown table and writes it to bench/results.md. See bench/README.md for the method.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { startFakeOpenAI, type FakeOpenAI } from '../test/support/fake-openai.js';
 import { fakeModelEnv } from '../test/support/pulp-process.js';
+import { freshPostgres } from './postgres.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
 import { benchPrompt, benchScript, concurrentTurns, nativeFloor, pulpTurn, rawRead, sdkFloor, usageOverhead, type Timing, type UsageOverhead } from './scenarios.js';
 import { median, ms, percentile, ratio, us } from './stats.js';
@@ -20,7 +19,6 @@ const DELTAS = 10_000;
 const CONCURRENT_SESSIONS = 200;
 const CONCURRENT_DELTAS = 200;
 const CONCURRENT_PACE_MS = 20; // 50 deltas a second
-const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** CPU time (user + system) of this process since `before`, in microseconds. */
 const cpuSince = (before: NodeJS.CpuUsage): number => {
@@ -46,29 +44,6 @@ async function pulpFirstDelta(pulp: PulpChild): Promise<number> {
   const firsts: number[] = [];
   for (let i = 0; i < TTFT_REPS; i++) firsts.push((await pulpTurn(pulp, benchPrompt(5))).firstMs);
   return median(firsts);
-}
-
-/** A fresh database on the PostgreSQL server, or undefined when none answers. */
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
-  const admin = async (sql: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  const name = `pulp_bench_${randomBytes(6).toString('hex')}`;
-  try {
-    await admin(`CREATE DATABASE ${name}`);
-  } catch (err) {
-    log(`PostgreSQL not reachable at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (${(err as Error).message}); skipping it`);
-    return undefined;
-  }
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /** The usage-accounting rows: first delta and end of run, without and with the budget check and ledger write. */
@@ -158,7 +133,7 @@ async function main(): Promise<void> {
 
     let ttftPostgres: number | undefined;
     let usage: UsageOverhead | undefined;
-    const usageDb = await freshPostgres();
+    const usageDb = await freshPostgres(log);
     if (usageDb) {
       log(`usage accounting on PostgreSQL: ${USAGE_REPS} plain and ${USAGE_REPS} metered runs, alternated`);
       try {
@@ -167,7 +142,7 @@ async function main(): Promise<void> {
         await usageDb.drop();
       }
     }
-    const pgdb = await freshPostgres();
+    const pgdb = await freshPostgres(log);
     if (pgdb) {
       log('time to first token on PostgreSQL');
       const pulpPg = await startPulpChild({ ...pulpEnv(fake), DATABASE_URL: pgdb.url });
