@@ -1,5 +1,5 @@
 /**
- * `npm run bench:streams [-- 200 1000 idle]`: the concurrency scenarios of bench/streams.ts alone,
+ * `npm run bench:streams [-- 200 1000 idle postgres]`: the concurrency scenarios of bench/streams.ts alone,
  * printed as a markdown table (and written to bench/streams-results.md).
  */
 import { writeFileSync } from 'node:fs';
@@ -7,8 +7,7 @@ import path from 'node:path';
 import { heading, streamScenarios, table } from './streams.js';
 
 const began = performance.now();
-const only = process.argv.slice(2);
-const rows = await streamScenarios(only.length > 0 ? only : undefined);
+const rows = await streamScenarios(process.argv.slice(2));
 const out = `${heading('Pulp concurrency benchmark', (performance.now() - began) / 1000)}\n\n${table(rows)}`;
 process.stdout.write(out);
 writeFileSync(path.join(import.meta.dirname, 'streams-results.md'), out);

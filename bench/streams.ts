@@ -28,6 +28,7 @@ const MB = 1024 * 1024;
 
 const log = (msg: string): void => void process.stderr.write(`bench:streams: ${msg}\n`);
 const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+const words = (xs: readonly string[]) => (xs.length === 0 ? ['200', '1000', 'idle'] : xs);
 
 interface Measured {
   result: StreamsResult;
@@ -68,6 +69,8 @@ type Measurable = BenchChild & { cpuMicros(): number };
 interface Started {
   pulp: PulpChild;
   clients: Measurable;
+  /** The server's database, as the table names it. */
+  database: string;
 }
 
 async function startServer(fakeUrl: string, databaseUrl: string | undefined): Promise<PulpChild> {
@@ -91,7 +94,7 @@ function withCpu(child: BenchChild): Measurable {
   return Object.assign(child, { cpuMicros: () => cpuMicrosOf(child.pid) });
 }
 
-/** Runs `body` on a fresh server: on a fresh PostgreSQL database unless `pglite`. */
+/** Runs `body` on a fresh server: on PGlite, or on a fresh PostgreSQL database (PGlite when none answers). */
 async function onServer<T>(fakeUrl: string, pglite: boolean, body: (s: Started) => Promise<T>): Promise<T> {
   const db = pglite ? undefined : await freshPostgres(log);
   const pulp = await startServer(fakeUrl, db?.url).catch(async (err: unknown) => {
@@ -101,7 +104,7 @@ async function onServer<T>(fakeUrl: string, pglite: boolean, body: (s: Started) 
   try {
     const clients = withCpu(spawnBenchChild('stream-clients.ts', [pulp.baseUrl]));
     try {
-      return await body({ pulp, clients });
+      return await body({ pulp, clients, database: db ? 'PostgreSQL' : 'PGlite' });
     } finally {
       await clients.stop();
     }
@@ -112,18 +115,20 @@ async function onServer<T>(fakeUrl: string, pglite: boolean, body: (s: Started) 
 }
 
 /**
- * Every concurrency scenario; `only` picks some ('200', '1000', 'idle'). The server runs on a fresh
- * PostgreSQL database (the database of a server with many users), or on PGlite when `pglite` is
- * in `only` or no PostgreSQL answers.
+ * Every concurrency scenario; `only` picks some ('200', '1000', 'idle'). The server runs on PGlite
+ * (the default database), or on a fresh PostgreSQL database when `only` has 'postgres'.
  */
-export async function streamScenarios(only: readonly string[] = ['200', '1000', 'idle']): Promise<Row[]> {
-  const pglite = only.includes('pglite');
+export async function streamScenarios(args: readonly string[] = []): Promise<Row[]> {
+  const pglite = !args.includes('postgres');
+  const picked = args.filter((a) => a !== 'postgres' && a !== 'pglite');
+  const only = words(picked);
   const fake = withCpu(spawnBenchChild('fake-model-child.ts'));
   const rows: Row[] = [];
   try {
     const { baseUrl: fakeUrl } = await fake.next<{ baseUrl: string }>();
     if (only.includes('200') || only.includes('1000')) {
-      await onServer(fakeUrl, pglite, async ({ pulp, clients }) => {
+      await onServer(fakeUrl, pglite, async ({ pulp, clients, database }) => {
+        rows.push(['concurrency scenarios below: database of the server', database, '']);
         if (only.includes('200')) {
           log(`200 streams × ${DELTAS} deltas at 50/s`);
           rows.push(...streamRows(`200 streams × ${DELTAS} deltas at 50/s (fake model, Pulp, clients: 3 processes)`, await measureStreams(pulp, fake, clients, 200), 50));
