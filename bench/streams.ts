@@ -15,7 +15,7 @@ import { cpuMicrosOf, spawnBenchChild, type BenchChild } from './processes.js';
 import { benchPrompt, pulpTurn } from './scenarios.js';
 import type { StreamsResult } from './stream-clients.js';
 import { freshPostgres } from './postgres.js';
-import { ms } from './stats.js';
+import { ms, us } from './stats.js';
 
 export type Row = [string, string, string];
 
@@ -36,6 +36,8 @@ interface Measured {
   cores: { server: number; fake: number; clients: number };
   /** Largest resident memory of the server while the streams ran. */
   peakRssBytes: number;
+  /** Server CPU time over the streams ÷ model deltas sent: what one delta costs, whatever the machine's load. */
+  serverMicrosPerDelta: number;
 }
 
 /** Sets up `sessions` streams on `clients`, sends them all at once, and reads every process's CPU around it. */
@@ -50,7 +52,8 @@ async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measur
   const { result } = await clients.next<{ result: StreamsResult }>().finally(() => clearInterval(sampler));
   const after = cpu();
   const cores = (k: keyof typeof before) => (after[k] - before[k]) / 1000 / result.wallMs;
-  return { result, cores: { server: cores('server'), fake: cores('fake'), clients: cores('clients') }, peakRssBytes };
+  const serverMicrosPerDelta = (after.server - before.server) / (sessions * DELTAS);
+  return { result, cores: { server: cores('server'), fake: cores('fake'), clients: cores('clients') }, peakRssBytes, serverMicrosPerDelta };
 }
 
 function streamRows(label: string, m: Measured, delayTarget: number, stretch?: number): Row[] {
@@ -60,6 +63,7 @@ function streamRows(label: string, m: Measured, delayTarget: number, stretch?: n
     ['… added delivery delay p50 / p99 / max', `${ms(r.delay.p50)} / ${ms(r.delay.p99)} / ${ms(r.delay.max)}`, `p99 target ≤ ${delayTarget} ms: ${verdict(r.delay.p99 <= delayTarget)}${stretch ? ` (stretch ${stretch} ms: ${verdict(r.delay.p99 <= stretch)})` : ''}`],
     ['… message → first delta p50 / p99', `${ms(r.first.p50)} / ${ms(r.first.p99)}`, ''],
     ['… wall time; CPU of Pulp / fake model / clients; Pulp peak RSS', `${ms(r.wallMs)}; ${cores.server.toFixed(2)} / ${cores.fake.toFixed(2)} / ${cores.clients.toFixed(2)} cores; ${(m.peakRssBytes / MB).toFixed(0)} MB`, `ideal wall ≈ ${ms(DELTAS * PACE_MS)}`],
+    ['… Pulp CPU per model delta (turn starts and ends included)', us(m.serverMicrosPerDelta), 'independent of the machine’s load'],
   ];
   return rows;
 }
