@@ -11,6 +11,7 @@ import { type CancelReason, UserInterrupt } from './cancellation.js';
 import { ConnectionRegistry, type AddResult, type ChatConnection } from './connections.js';
 import { LocalEventBus, type ChatEventBus } from './event-bus.js';
 import type { FinishReason, MessageFrame, ResumeFrame, ServerEvent } from './events.js';
+import { StreamPace } from './stream-pace.js';
 import { LocalTurnCoordinator, type TurnCoordinator } from './turn-coordinator.js';
 import { runTurn, type TurnDeps } from './turn.js';
 
@@ -76,6 +77,7 @@ export class ChatService {
       classifyError: deps.classifyError,
       hooks: deps.hooks,
       summarize: deps.summarize,
+      pace: new StreamPace(),
     };
   }
 

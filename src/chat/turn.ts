@@ -18,20 +18,19 @@ import { settle } from '../util/settle.js';
 import { TurnRefused, type CancellationToken } from './cancellation.js';
 import { ContextStore, userMessage } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
-import { firstExchange } from './first-exchange.js';
-import type { FirstExchange, Summarize, TurnFacts, TurnHooks } from './hooks.js';
+import type { Summarize, TurnFacts, TurnHooks } from './hooks.js';
 import { StreamMapper } from './stream-mapper.js';
 import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './turn-end.js';
+import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
+import { titleInBackground } from './turn-title.js';
 import { saveUserWords } from './user-words.js';
 
 /** At most 100 model calls per turn. */
 export const MAX_TURNS = 100;
 /** How long an ended stream may take to settle its `completed` promise before the turn moves on. */
 export const SETTLE_TIMEOUT_MS = 5_000;
-/** How long a background title may take. */
-export const TITLE_TIMEOUT_MS = 60_000;
 
 export interface TurnDeps {
   db: Database;
@@ -48,6 +47,8 @@ export interface TurnDeps {
   classifyError: (err: unknown) => AppError;
   hooks: TurnHooks;
   summarize: Summarize;
+  /** The server's count of streaming turns, which sets how long deltas are merged into one frame. */
+  pace?: StreamPace;
 }
 
 export interface TurnRequest {
@@ -88,19 +89,19 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     deps,
     req,
     log: deps.logger.child({ session_id: req.sessionId, turn_id: req.turnId, request_id: req.requestId }),
-    emitter: new TurnEmitter(deps.sink, req.sessionUuid, req.sessionId, req.turnId),
+    emitter: new TurnEmitter(deps.sink, req.sessionUuid, req.sessionId, req.turnId, deps.pace),
     recorder: new TurnRecorder(deps.db, req.sessionUuid, userItems),
     userItems,
     startedAt,
     reported: undefined,
-    // The first model call's budget check runs while the user's words are saved; it is awaited
-    // (and refuses) only after they are, so a refused message is kept.
+    // Checked while the user's words are saved, awaited (and refusing) after: a refused message is kept.
     budget: checkBudget(deps, req.userId),
   };
   let session: SessionRow | undefined;
   /** What ended the run early, if anything. */
   let cause: unknown;
   let offCancel = (): void => undefined;
+  const leavePace = deps.pace?.enter();
   try {
     // The user's words are durable before assistant_start.
     session = await saveUserWords(deps.db, req, userItems);
@@ -131,13 +132,14 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     }
   } finally {
     offCancel();
+    leavePace?.();
     turn.recorder.dispose();
   }
   for (const event of closing) turn.emitter.emit(event);
   deps.metrics.turns.inc({ finish_reason: finishReason });
   deps.metrics.turnDuration.observe((performance.now() - startedAt) / 1000);
   // "First completed turn": no title yet, user-given or generated (a failed title retries next turn).
-  if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(turn, session);
+  if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(deps, req, turn.log, session);
   return finishReason;
 }
 
@@ -285,16 +287,4 @@ async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): 
   } catch (err) {
     turn.log.error({ err }, 'summarizing after the turn failed');
   }
-}
-
-/** Asks the title hook in the background; a user's rename wins, even one made meanwhile. */
-function titleInBackground(turn: Turn, session: SessionRow): void {
-  const { deps, req } = turn;
-  const exchange = (): Promise<FirstExchange> => firstExchange(deps.db, session.id);
-  void (async () => {
-    const title = await deps.hooks.title({ session, turnId: req.turnId }, exchange, AbortSignal.timeout(TITLE_TIMEOUT_MS));
-    if (title === undefined) return;
-    const updated = await deps.db.query<{ title: string }>('UPDATE sessions SET title = $2 WHERE id = $1 AND is_named = false RETURNING title', [session.id, title]);
-    if (updated.rows[0]) deps.sink.publish(req.sessionUuid, { type: 'session_updated', title, session_id: req.sessionId });
-  })().catch((err: unknown) => turn.log.warn({ err }, 'title generation failed'));
 }
