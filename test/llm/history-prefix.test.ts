@@ -55,7 +55,7 @@ describe('the history prefix provider', () => {
 
   it('hands the base model through untouched when there is no history', async () => {
     const base = new NativeModelProvider(openAIEndpoint(fake.baseUrl, 'test'), 'chat_completions', { readTimeoutMs: 10_000, maxRetries: 0 });
-    const model = await base.getModel('gpt-4o-mini');
+    const model = base.getModel('gpt-4o-mini');
     const wrapped = await new HistoryPrefixProvider({ getModel: () => Promise.resolve(model) }, []).getModel('gpt-4o-mini');
     expect(wrapped).toBe(model);
   });
