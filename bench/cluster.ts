@@ -16,14 +16,13 @@ import { startFakeOpenAI } from '../test/support/fake-openai.js';
 import { fakeModelEnv } from '../test/support/pulp-process.js';
 import { chaosTable } from './cluster-chaos.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
-import { benchPrompt, benchScript, concurrentTurns } from './scenarios.js';
-import { median, ms, percentile } from './stats.js';
+import { benchPrompt, benchScript, concurrentTurns, STAMP } from './scenarios.js';
+import { benchClock, median, ms, percentile } from './stats.js';
 
 const DELTAS = 200;
 const PACE_MS = 20;
 const LOADS = [50, 200];
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const STAMP = /<(\d+\.\d+)>/g;
 const log = (msg: string): void => void process.stderr.write(`bench:cluster: ${msg}\n`);
 
 /** Frames of one turn on `ws`: stamp → receive time; resolves at assistant_end. */
@@ -31,7 +30,7 @@ function listen(ws: WebSocket): Promise<{ stamps: Map<string, number>; finish: s
   return new Promise((resolve, reject) => {
     const stamps = new Map<string, number>();
     const onMessage = (data: WebSocket.RawData): void => {
-      const at = performance.now();
+      const at = benchClock();
       const event = JSON.parse((data as Buffer).toString('utf8')) as { type: string; content?: string; finish_reason?: string };
       if (event.type === 'assistant_delta') for (const m of (event.content ?? '').matchAll(STAMP)) stamps.set(m[1]!, at);
       else if (event.type === 'assistant_end') {

@@ -9,17 +9,20 @@
  * the model request arriving at the fake (the server's own pre-call work). Medians are printed.
  *
  *   node --import tsx bench/context-scaling.ts [repetitions=9]
+ *
+ * `npm run bench` runs it too (`contextScaling`) and puts the ratio in its table.
  */
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import type { AgentInputItem } from '@openai/agents';
 import { countItems } from '../src/context/tokens.js';
 import { TestClient } from '../test/chat/harness.js';
 import { apiClient } from '../test/support/api.js';
 import { startFakeOpenAI } from '../test/support/fake-openai.js';
 import { startTestServer } from '../test/support/server.js';
+import { median } from './stats.js';
 
 const MODEL = 'gpt-4o-mini';
-const REPS = Number(process.argv[2] ?? 9);
 const WARMUP = 2;
 const SIZES = [10, 1_000] as const;
 const TARGET_RATIO = 1.5;
@@ -40,13 +43,24 @@ function history(n: number): AgentInputItem[] {
   return items;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+export interface ContextScaling {
+  small: ContextTimes;
+  large: ContextTimes;
+  /** Turn time on the long context ÷ on the short one. */
+  ratio: number;
+  driver: string;
+}
 
-async function main(): Promise<void> {
+interface ContextTimes {
+  size: number;
+  /** Message → assistant_end (median). */
+  turnMs: number;
+  /** Message → the model request arriving at the fake (median). */
+  preCallMs: number;
+}
+
+/** Times `reps` turns (after a warm-up) on each context length, alternating. */
+export async function contextScaling(reps: number): Promise<ContextScaling> {
   const fake = await startFakeOpenAI();
   fake.setHandler(() => ({ steps: [{ type: 'text', deltas: ['Noted, ', 'thanks.'] }] }));
   const server = await startTestServer({
@@ -79,7 +93,7 @@ async function main(): Promise<void> {
       sessions.push({ size, client, turn: [] as number[], preCall: [] as number[] });
     }
 
-    for (let rep = 0; rep < WARMUP + REPS; rep++) {
+    for (let rep = 0; rep < WARMUP + reps; rep++) {
       for (const s of sessions) {
         const from = s.client.events.length;
         const request = fake.nextRequest();
@@ -99,13 +113,8 @@ async function main(): Promise<void> {
       }
     }
 
-    const [small, large] = sessions.map((s) => ({ size: s.size, turn: median(s.turn), preCall: median(s.preCall) }));
-    const ratio = large!.turn / small!.turn;
-    console.log(`context scaling (${MODEL}, ${db.driver}, median of ${REPS} turns each after ${WARMUP} warm-up)`);
-    for (const r of [small!, large!]) {
-      console.log(`  ${String(r.size).padStart(5)} items: turn ${r.turn.toFixed(1)} ms (message → assistant_end), pre-call ${r.preCall.toFixed(1)} ms (message → model request)`);
-    }
-    console.log(`  ratio 1000/10: turn ${ratio.toFixed(2)}×, pre-call ${(large!.preCall / small!.preCall).toFixed(2)}× — target ≤ ${TARGET_RATIO}× → ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'}`);
+    const [small, large] = sessions.map((s) => ({ size: s.size, turnMs: median(s.turn), preCallMs: median(s.preCall) }));
+    return { small: small!, large: large!, ratio: large!.turnMs / small!.turnMs, driver: db.driver };
   } finally {
     for (const c of clients) c.ws.terminate();
     await server.close();
@@ -113,4 +122,13 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const reps = Number(process.argv[2] ?? 9);
+  const r = await contextScaling(reps);
+  console.log(`context scaling (${MODEL}, ${r.driver}, median of ${reps} turns each after ${WARMUP} warm-up)`);
+  for (const t of [r.small, r.large]) {
+    console.log(`  ${String(t.size).padStart(5)} items: turn ${t.turnMs.toFixed(1)} ms (message → assistant_end), pre-call ${t.preCallMs.toFixed(1)} ms (message → model request)`);
+  }
+  console.log(`  ratio 1000/10: turn ${r.ratio.toFixed(2)}×, pre-call ${(r.large.preCallMs / r.small.preCallMs).toFixed(2)}× — target ≤ ${TARGET_RATIO}× → ${r.ratio <= TARGET_RATIO ? 'met' : 'NOT met'}`);
+  process.exit(0);
+}

@@ -3,19 +3,19 @@
  * `npm start` runs it; built first when stale) for the benchmark, with its CPU time read from
  * /proc/<pid>/stat so the server's cost is measured apart from the client's.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import WebSocket from 'ws';
 import { buildAll } from '../scripts/build.mjs';
+import { cpuMicrosOf, rssBytesOf } from './processes.js';
 import { dataDirWithoutBuiltins, spawnPulpRaw, type SpawnedPulp } from '../test/support/pulp-process.js';
-
-/** Linux clock ticks per second (USER_HZ); 100 on every mainstream kernel. */
-const TICKS_PER_S = 100;
 
 export interface PulpChild {
   baseUrl: string;
   wsUrl: string;
   /** utime + stime of the server process so far, in microseconds (10 ms resolution). */
   cpuMicros(): number;
+  /** Resident memory of the server process, in bytes. */
+  rssBytes(): number;
   createSession(): Promise<string>;
   connect(sessionId: string): Promise<WebSocket>;
   stop(): Promise<void>;
@@ -35,12 +35,8 @@ export async function startPulpChild(env: Record<string, string>): Promise<PulpC
     return {
       baseUrl,
       wsUrl: baseUrl.replace(/^http/, 'ws'),
-      cpuMicros() {
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1e6;
-      },
+      cpuMicros: () => cpuMicrosOf(pid),
+      rssBytes: () => rssBytesOf(pid),
       async createSession() {
         // A title makes the session named, so no title request follows the first turn.
         const res = await fetch(`${baseUrl}/api/v1/sessions`, {

@@ -2,25 +2,24 @@
  * `npm run bench`: Pulp's streaming overhead against the fake model, side by side in one run.
  * Prints a markdown table and writes it to bench/results.md. See bench/README.md for the method.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { startFakeOpenAI, type FakeOpenAI } from '../test/support/fake-openai.js';
 import { fakeModelEnv } from '../test/support/pulp-process.js';
+import { freshPostgres } from './postgres.js';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
-import { benchPrompt, benchScript, concurrentTurns, nativeFloor, pulpTurn, rawRead, sdkFloor, usageOverhead, type Timing, type UsageOverhead } from './scenarios.js';
-import { median, ms, percentile, ratio, us } from './stats.js';
+import { contextScaling } from './context-scaling.js';
+import { benchPrompt, benchScript, nativeFloor, pulpTurn, rawRead, sdkFloor, usageOverhead, type Timing, type UsageOverhead } from './scenarios.js';
+import { median, ms, ratio, us } from './stats.js';
+import { heading, streamScenarios, table } from './streams.js';
 
 const REPS = 5;
 const TTFT_REPS = 9;
 /** Alternating plain and metered runs for the usage-accounting overhead. */
 const USAGE_REPS = 101;
 const DELTAS = 10_000;
-const CONCURRENT_SESSIONS = 200;
-const CONCURRENT_DELTAS = 200;
-const CONCURRENT_PACE_MS = 20; // 50 deltas a second
-const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Turns timed on each context length. */
+const CONTEXT_REPS = 9;
 
 /** CPU time (user + system) of this process since `before`, in microseconds. */
 const cpuSince = (before: NodeJS.CpuUsage): number => {
@@ -48,29 +47,6 @@ async function pulpFirstDelta(pulp: PulpChild): Promise<number> {
   return median(firsts);
 }
 
-/** A fresh database on the PostgreSQL server, or undefined when none answers. */
-async function freshPostgres(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
-  const admin = async (sql: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  const name = `pulp_bench_${randomBytes(6).toString('hex')}`;
-  try {
-    await admin(`CREATE DATABASE ${name}`);
-  } catch (err) {
-    log(`PostgreSQL not reachable at ${PG_URL.replace(/\/\/[^@]*@/, '//')} (${(err as Error).message}); skipping it`);
-    return undefined;
-  }
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
 /** The usage-accounting rows: first delta and end of run, without and with the budget check and ledger write. */
 function usageRows(usage: UsageOverhead | undefined, verdict: (ok: boolean) => string): Array<[string, string, string]> {
   if (!usage) return [['usage accounting overhead, PostgreSQL', 'not measured', 'no server reachable']];
@@ -81,6 +57,22 @@ function usageRows(usage: UsageOverhead | undefined, verdict: (ok: boolean) => s
     ['… median of the paired differences (metered − plain, each alternated pair)', ms(usage.pairedMs.first), `target ≤ 2 ms: ${verdict(usage.pairedMs.first <= 2)}`],
     ['… end of run without / with (includes the ledger write)', `${ms(usage.endMs.plain)} / ${ms(usage.endMs.metered)}`, `added ${ms(addedEnd)} (paired ${ms(usage.pairedMs.end)}); ${usage.rows} ledger rows`],
   ];
+}
+
+/** Median time to the last delta and server CPU per delta of a 10 000-delta turn through `pulp`. */
+async function passThrough(pulp: PulpChild): Promise<{ passMs: number; cpuPerDelta: number }> {
+  await pulpTurn(pulp, benchPrompt(DELTAS)); // warm-up (JIT, first inserts)
+  const expected = Array.from({ length: DELTAS }, (_, j) => `w${j} `).join('').length;
+  const pass: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const before = pulp.cpuMicros();
+    const turn = await pulpTurn(pulp, benchPrompt(DELTAS));
+    cpu.push((pulp.cpuMicros() - before) / DELTAS);
+    if (turn.finishReason !== 'stop' || turn.text.length !== expected) throw new Error(`pass-through turn ended ${turn.finishReason} with ${turn.text.length} characters`);
+    pass.push(turn.lastMs);
+  }
+  return { passMs: median(pass), cpuPerDelta: median(cpu) };
 }
 
 async function main(): Promise<void> {
@@ -120,45 +112,30 @@ async function main(): Promise<void> {
     const nativeAlone = median(nativeCpu) - median(rawCpu);
     const floorFirstShort = median((await repeat(TTFT_REPS, () => floor(5))).map((t) => t.firstMs));
 
-    log('Pulp child process on PGlite');
+    log('Pulp child process on PGlite (native adapter)');
     const pulp = await startPulpChild(pulpEnv(fake));
     let passMs: number;
     let cpuPerDelta: number;
     let ttftPglite: number;
-    let concurrent: Awaited<ReturnType<typeof concurrentTurns>>;
-    let concurrentLoad: { server: number; bench: number };
     try {
-      await pulpTurn(pulp, benchPrompt(DELTAS)); // warm-up (JIT, first inserts)
-      const pass: number[] = [];
-      const cpu: number[] = [];
-      for (let i = 0; i < REPS; i++) {
-        const before = pulp.cpuMicros();
-        const turn = await pulpTurn(pulp, benchPrompt(DELTAS));
-        cpu.push((pulp.cpuMicros() - before) / DELTAS);
-        if (turn.finishReason !== 'stop' || turn.text.length !== Array.from({ length: DELTAS }, (_, j) => `w${j} `).join('').length) {
-          throw new Error(`pass-through turn ended ${turn.finishReason} with ${turn.text.length} characters`);
-        }
-        pass.push(turn.lastMs);
-      }
-      passMs = median(pass);
-      cpuPerDelta = median(cpu);
+      ({ passMs, cpuPerDelta } = await passThrough(pulp));
       log('time to first token on PGlite');
       ttftPglite = await pulpFirstDelta(pulp);
-      log(`${CONCURRENT_SESSIONS} concurrent sessions × ${CONCURRENT_DELTAS} deltas at ${1000 / CONCURRENT_PACE_MS}/s`);
-      const serverBefore = pulp.cpuMicros();
-      const benchBefore = process.cpuUsage();
-      concurrent = await concurrentTurns(pulp, CONCURRENT_SESSIONS, CONCURRENT_DELTAS, CONCURRENT_PACE_MS);
-      concurrentLoad = {
-        server: (pulp.cpuMicros() - serverBefore) / 1000 / concurrent.wallMs,
-        bench: cpuSince(benchBefore) / 1000 / concurrent.wallMs,
-      };
     } finally {
       await pulp.stop();
+    }
+    log('Pulp child process on PGlite, LLM_ADAPTER=sdk');
+    const pulpSdk = await startPulpChild({ ...pulpEnv(fake), LLM_ADAPTER: 'sdk' });
+    let sdkServer: { passMs: number; cpuPerDelta: number };
+    try {
+      sdkServer = await passThrough(pulpSdk);
+    } finally {
+      await pulpSdk.stop();
     }
 
     let ttftPostgres: number | undefined;
     let usage: UsageOverhead | undefined;
-    const usageDb = await freshPostgres();
+    const usageDb = await freshPostgres(log);
     if (usageDb) {
       log(`usage accounting on PostgreSQL: ${USAGE_REPS} plain and ${USAGE_REPS} metered runs, alternated`);
       try {
@@ -167,7 +144,7 @@ async function main(): Promise<void> {
         await usageDb.drop();
       }
     }
-    const pgdb = await freshPostgres();
+    const pgdb = await freshPostgres(log);
     if (pgdb) {
       log('time to first token on PostgreSQL');
       const pulpPg = await startPulpChild({ ...pulpEnv(fake), DATABASE_URL: pgdb.url });
@@ -179,41 +156,40 @@ async function main(): Promise<void> {
       }
     }
 
-    const p99 = percentile(concurrent.delays, 99);
+    log('context length: a turn on 1 000 stored items vs on 10');
+    const context = await contextScaling(CONTEXT_REPS);
+    log('concurrency: fake model, Pulp and clients in three processes');
+    const streams = await streamScenarios();
     const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
     rows.push(
       [`raw read: fetch consumes the SSE of ${DELTAS} deltas`, ms(rawMs), ''],
       [`floor: @openai/agents Runner.run stream, ${DELTAS} deltas`, ms(floorMs), `${ratio(floorMs / rawMs)} raw`],
-      [`pass-through: message sent → last delta on the WebSocket`, ms(passMs), `${ratio(passMs / floorMs)} floor (target ≤ 1.25×: ${verdict(passMs / floorMs <= 1.25)})`],
-      ['server CPU per delivered delta (child process, /proc stat)', us(cpuPerDelta), `target ≤ 50 µs: ${verdict(cpuPerDelta <= 50)}`],
+      [`pass-through: message sent → last delta on the WebSocket`, ms(passMs), `${ratio(passMs / nativeMs)} native-adapter floor (target ≤ 1.10×: ${verdict(passMs / nativeMs <= 1.1)}), ${ratio(passMs / floorMs)} SDK floor`],
+      ['server CPU per delivered delta (child process, /proc stat): native / SDK adapter', `${us(cpuPerDelta)} / ${us(sdkServer.cpuPerDelta)}`, `native target ≤ 15 µs: ${verdict(cpuPerDelta <= 15)}; SDK-adapter pass-through ${ms(sdkServer.passMs)}`],
       ['… for comparison, bench-process CPU per delta: fake + raw read / fake + SDK floor', `${us(median(rawCpu))} / ${us(median(sdkCpu))}`, `SDK alone ≈ ${us(sdkAlone)}`],
       [`floor with Pulp's native adapter: Runner.run stream, ${DELTAS} deltas`, ms(nativeMs), `${ratio(nativeMs / rawMs)} raw, ${ratio(nativeMs / floorMs)} SDK floor`],
       ['… Runner + model adapter CPU per delta (bench process minus fake + raw read): native / SDK', `${us(nativeAlone)} / ${us(sdkAlone)}`, `native ${ratio(nativeAlone / sdkAlone)} SDK`],
       ['floor: first delta (5-delta turn)', ms(floorFirstShort), ''],
-      ['added time to first token, PGlite', ms(ttftPglite - floorFirstShort), `target ≤ 15 ms: ${verdict(ttftPglite - floorFirstShort <= 15)}`],
+      ['added time to first token, PGlite', ms(ttftPglite - floorFirstShort), `target ≤ 10 ms: ${verdict(ttftPglite - floorFirstShort <= 10)}`],
       [
         'added time to first token, PostgreSQL',
         ttftPostgres === undefined ? 'not measured' : ms(ttftPostgres - floorFirstShort),
-        ttftPostgres === undefined ? 'no server reachable' : `target ≤ 15 ms: ${verdict(ttftPostgres - floorFirstShort <= 15)}`,
+        ttftPostgres === undefined ? 'no server reachable' : `target ≤ 10 ms: ${verdict(ttftPostgres - floorFirstShort <= 10)}`,
       ],
       ...usageRows(usage, verdict),
-      [`${CONCURRENT_SESSIONS} sessions × ${CONCURRENT_DELTAS} deltas at 50/s: turns completed`, `${concurrent.completed}/${CONCURRENT_SESSIONS}`, verdict(concurrent.completed === CONCURRENT_SESSIONS)],
-      ['… wall time; CPU use of Pulp / of the bench process (fake model + 200 clients)', `${ms(concurrent.wallMs)}; ${concurrentLoad.server.toFixed(2)} / ${concurrentLoad.bench.toFixed(2)} cores`, `ideal wall ≈ ${ms(CONCURRENT_DELTAS * CONCURRENT_PACE_MS)}`],
-      ['… added delivery delay p50 / p99 / max', `${ms(percentile(concurrent.delays, 50))} / ${ms(p99)} / ${ms(Math.max(...concurrent.delays))}`, `p99 target ≤ 50 ms: ${verdict(p99 <= 50)}`],
+      [`context length: turn (message → assistant_end) on ${context.large.size} / ${context.small.size} stored items`, `${ms(context.large.turnMs)} / ${ms(context.small.turnMs)}`, `${ratio(context.ratio)} (target ≤ 1.5×: ${verdict(context.ratio <= 1.5)}); pre-call ${ms(context.large.preCallMs)} / ${ms(context.small.preCallMs)}`],
+      ...streams,
     );
   } finally {
     await fake.close();
   }
-  const table = [
-    `Pulp benchmark — ${new Date().toISOString()}, node ${process.version}, medians of ${REPS} runs (first-token: ${TTFT_REPS}); run took ${((performance.now() - began) / 1000).toFixed(0)} s`,
+  const out = [
+    heading(`Pulp benchmark, medians of ${REPS} runs (first token: ${TTFT_REPS})`, (performance.now() - began) / 1000),
     '',
-    '| measure | value | ratio / target |',
-    '|---|---|---|',
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-    '',
+    table(rows),
   ].join('\n');
-  process.stdout.write(table);
-  writeFileSync(path.join(import.meta.dirname, 'results.md'), table);
+  process.stdout.write(out);
+  writeFileSync(path.join(import.meta.dirname, 'results.md'), out);
 }
 
 main().then(

@@ -16,12 +16,12 @@ import { createMetrics } from '../src/observability/metrics.js';
 import { UsageMeter } from '../src/usage/usage-meter.js';
 import type { FakeOpenAI, FakeResponse, RecordedRequest } from '../test/support/fake-openai.js';
 import type { PulpChild } from './pulp-child.js';
-import { median } from './stats.js';
+import { benchClock, median } from './stats.js';
 
 export const benchPrompt = (deltas: number, paceMs = 0, kind: 'plain' | 'stamped' = 'plain'): string => `bench ${deltas} ${paceMs} ${kind}`;
 
-/** Send time of a stamped delta, in this process's performance.now() clock (fake and client share it). */
-const STAMP = /<(\d+\.\d+)>/g;
+/** Send time of a stamped delta, in `benchClock` milliseconds (fake and client may be different processes). */
+export const STAMP = /<(\d+\.\d+)>/g;
 
 /** The fake model's script for a bench prompt (the last user message of a chat completions request). */
 export function benchScript(req: RecordedRequest): FakeResponse | undefined {
@@ -30,7 +30,7 @@ export function benchScript(req: RecordedRequest): FakeResponse | undefined {
   const match = /bench (\d+) (\d+) (plain|stamped)/.exec(typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? ''));
   if (!match) return undefined;
   const count = Number(match[1]);
-  const text = match[3] === 'stamped' ? () => `<${performance.now().toFixed(3)}>` : (i: number) => `w${i} `;
+  const text = match[3] === 'stamped' ? () => `<${benchClock().toFixed(3)}>` : (i: number) => `w${i} `;
   return { steps: [{ type: 'pace', ms: Number(match[2]) }, { type: 'generated', count, text }], usage: { input_tokens: 10, output_tokens: count } };
 }
 
@@ -183,7 +183,7 @@ export async function usageOverhead(fake: FakeOpenAI, url: string, reps: number)
 export interface TurnResult extends Timing {
   finishReason: string;
   text: string;
-  /** Receive time (performance.now()) and content of every assistant_delta frame. */
+  /** Receive time (`benchClock`) and content of every assistant_delta frame. */
   frames: Array<{ at: number; content: string }>;
 }
 
@@ -192,7 +192,7 @@ export function wsTurn(ws: WebSocket, content: string): Promise<TurnResult> {
   return new Promise((resolve, reject) => {
     const frames: Array<{ at: number; content: string }> = [];
     const onMessage = (data: WebSocket.RawData): void => {
-      const at = performance.now();
+      const at = benchClock();
       const event = JSON.parse((data as Buffer).toString('utf8')) as { type: string; content?: string; finish_reason?: string };
       if (event.type === 'assistant_delta') frames.push({ at, content: event.content ?? '' });
       else if (event.type === 'assistant_end') {
@@ -206,7 +206,7 @@ export function wsTurn(ws: WebSocket, content: string): Promise<TurnResult> {
     const onClose = (): void => reject(new Error('the socket closed during a turn'));
     ws.on('message', onMessage);
     ws.on('close', onClose);
-    const start = performance.now();
+    const start = benchClock();
     ws.send(JSON.stringify({ type: 'message', messages: [{ content }] }));
   });
 }

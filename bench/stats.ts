@@ -1,4 +1,11 @@
-/** Small statistics helpers for the benchmark: medians, percentiles, number formatting. */
+/** Small statistics helpers for the benchmark: medians, percentiles, number formatting, the stamp clock. */
+
+/**
+ * Milliseconds since the epoch with sub-millisecond resolution: the clock a stamped delta carries.
+ * Every process on the machine reads the same clock, so the fake model, Pulp and the clients
+ * may run in different processes.
+ */
+export const benchClock = (): number => performance.timeOrigin + performance.now();
 
 export function median(values: number[]): number {
   return percentile(values, 50);

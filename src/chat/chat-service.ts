@@ -12,6 +12,7 @@ import { ConnectionRegistry, type AddResult, type ChatConnection } from './conne
 import { LocalEventBus, type ChatEventBus } from './event-bus.js';
 import { FOLLOW, type TurnBranch } from './branch.js';
 import type { FinishReason, ResumeFrame, ServerEvent, TurnFrame } from './events.js';
+import { StreamPace } from './stream-pace.js';
 import { LocalTurnCoordinator, type TurnCoordinator } from './turn-coordinator.js';
 import { runTurn, type TurnDeps } from './turn.js';
 
@@ -79,6 +80,7 @@ export class ChatService {
       classifyError: deps.classifyError,
       hooks: deps.hooks,
       summarize: deps.summarize,
+      pace: new StreamPace(),
     };
   }
 

@@ -1,11 +1,12 @@
 /**
  * Publishes one turn's events: stamps `session_id`, `turn_id` and `seq` (1, 2, 3 … per turn) and
- * coalesces streamed deltas into at most one frame per `COALESCE_MS`, without ever
- * reordering them against the other events.
+ * coalesces streamed deltas into at most one frame per window (`COALESCE_MS`, or what the server's
+ * `StreamPace` says for the streams running), without ever reordering them against the other events.
  */
 import type { EventSink, ServerEvent, TurnEventBody } from './events.js';
+import { COALESCE_MS, type StreamPace } from './stream-pace.js';
 
-export const COALESCE_MS = 20;
+export { COALESCE_MS } from './stream-pace.js';
 
 type DeltaBody = Extract<TurnEventBody, { type: 'assistant_delta' | 'reasoning_delta' | 'function_call_arguments_delta' }>;
 
@@ -31,7 +32,8 @@ export class TurnEmitter {
     private readonly sessionUuid: string,
     readonly sessionId: string,
     readonly turnId: string,
-    private readonly coalesceMs = COALESCE_MS,
+    /** The coalescing window in ms, fixed or read from the server's pace at each delta. */
+    private readonly coalesceMs: number | Pick<StreamPace, 'windowMs'> = COALESCE_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -69,7 +71,8 @@ export class TurnEmitter {
     } else {
       this.#pendingText.push(text);
     }
-    const wait = this.#lastDeltaFrameAt + this.coalesceMs - this.now();
+    const windowMs = typeof this.coalesceMs === 'number' ? this.coalesceMs : this.coalesceMs.windowMs();
+    const wait = this.#lastDeltaFrameAt + windowMs - this.now();
     if (wait <= 0) {
       this.flush();
       return;

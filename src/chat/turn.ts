@@ -8,6 +8,7 @@
 import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { HistoryPrefixProvider } from '../llm/history-prefix.js';
 import { toDatabaseAppError } from '../db/errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -22,6 +23,7 @@ import type { TurnBranch } from './branch.js';
 import { titleInBackground } from './turn-title.js';
 import { StreamMapper } from './stream-mapper.js';
 import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './turn-end.js';
+import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
 import { saveUserWords } from './user-words.js';
@@ -46,6 +48,8 @@ export interface TurnDeps {
   classifyError: (err: unknown) => AppError;
   hooks: TurnHooks;
   summarize: Summarize;
+  /** The server's count of streaming turns, which sets how long deltas are merged into one frame. */
+  pace?: StreamPace;
 }
 
 export interface TurnRequest {
@@ -88,19 +92,19 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     deps,
     req,
     log: deps.logger.child({ session_id: req.sessionId, turn_id: req.turnId, request_id: req.requestId }),
-    emitter: new TurnEmitter(deps.sink, req.sessionUuid, req.sessionId, req.turnId),
+    emitter: new TurnEmitter(deps.sink, req.sessionUuid, req.sessionId, req.turnId, deps.pace),
     recorder: new TurnRecorder(deps.db, req.sessionUuid, userItems),
     userItems,
     startedAt,
     reported: undefined,
-    // The first model call's budget check runs while the user's words are saved; it is awaited
-    // (and refuses) only after they are, so a refused message is kept.
+    // Checked while the user's words are saved, awaited (and refusing) after: a refused message is kept.
     budget: checkBudget(deps, req.userId),
   };
   let session: SessionRow | undefined;
   /** What ended the run early, if anything. */
   let cause: unknown;
   let offCancel = (): void => undefined;
+  const leavePace = deps.pace?.enter();
   try {
     // The user's words are durable before assistant_start.
     session = await saveUserWords(deps.db, req, userItems, deps.countTokens);
@@ -131,6 +135,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     }
   } finally {
     offCancel();
+    leavePace?.();
     turn.recorder.dispose();
   }
   for (const event of closing) turn.emitter.emit(event);
@@ -219,9 +224,12 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     reportUsage(turn, session, usage.inputTokens + usage.outputTokens, usage);
   });
   const call = { userId: req.userId, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
-  const modelProvider = deps.usage.models(deps.modelProvider, call, { firstCallChecked: true });
+  // The Runner holds only this turn's items (its user items, saved last); the history goes in front of each request.
+  const own = Math.max(1, Math.min(turn.userItems.length, history.length));
+  const earlier = new HistoryPrefixProvider(deps.modelProvider, history.slice(0, history.length - own));
+  const modelProvider = deps.usage.models(earlier, call, { firstCallChecked: true });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
-  const result = await runner.run(agent, history, { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
+  const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
   try {
     for await (const event of result) {
       mapper.handle(event);

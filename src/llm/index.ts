@@ -3,4 +3,5 @@
  */
 export { createErrorClassifier, createModelProvider, createOpenAIClient, describeLlm, type LlmConfig, type ModelProviderOptions } from './provider.js';
 export { classifyProviderError, redactSecrets, type ClassifyOptions } from './provider-errors.js';
+export { HistoryPrefixProvider } from './history-prefix.js';
 export { OfflineModel, OfflineModelProvider, countTextTokens, type OfflineModelOptions } from './offline-model.js';

@@ -1,0 +1,175 @@
+/**
+ * The concurrency scenarios with the fake model, Pulp and the WebSocket clients in three processes
+ * (`bench/fake-model-child.ts`, `src/main.ts`, `bench/stream-clients.ts`), so Pulp's CPU and memory
+ * are read apart from the load generators':
+ *
+ * - 200 streams × 200 deltas at 50/s, then 1 000 × 200 at 50/s on the same server, all sent at once;
+ * - on a fresh server, 10 000 idle sockets (2 000 sessions × 5), then 200 × 200 beside them.
+ *
+ * `npm run bench:streams` runs them alone; `npm run bench` runs them after its other rows.
+ * BENCH_CPU_PROF=<dir> runs the servers under `--cpu-prof` and leaves the profiles in <dir>.
+ */
+import os from 'node:os';
+import { startPulpChild, type PulpChild } from './pulp-child.js';
+import { cpuMicrosOf, spawnBenchChild, type BenchChild } from './processes.js';
+import { benchPrompt, pulpTurn } from './scenarios.js';
+import type { StreamsResult } from './stream-clients.js';
+import { freshPostgres } from './postgres.js';
+import { ms, us } from './stats.js';
+
+export type Row = [string, string, string];
+
+const DELTAS = 200;
+const PACE_MS = 20; // 50 deltas a second
+const IDLE_SESSIONS = 2_000;
+const IDLE_PER_SESSION = 5;
+const RSS_SAMPLE_MS = 200;
+const MB = 1024 * 1024;
+
+const log = (msg: string): void => void process.stderr.write(`bench:streams: ${msg}\n`);
+const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+const words = (xs: readonly string[]) => (xs.length === 0 ? ['200', '1000', 'idle'] : xs);
+
+interface Measured {
+  result: StreamsResult;
+  /** CPU used during the streams, in cores: server, fake model, clients. */
+  cores: { server: number; fake: number; clients: number };
+  /** Largest resident memory of the server while the streams ran. */
+  peakRssBytes: number;
+  /** Server CPU time over the streams ÷ model deltas sent: what one delta costs, whatever the machine's load. */
+  serverMicrosPerDelta: number;
+}
+
+/** Sets up `sessions` streams on `clients`, sends them all at once, and reads every process's CPU around it. */
+async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number): Promise<Measured> {
+  clients.tell({ streams: { sessions, deltas: DELTAS, paceMs: PACE_MS } });
+  await clients.next<{ ready: number }>();
+  const cpu = () => ({ server: pulp.cpuMicros(), fake: fake.cpuMicros(), clients: clients.cpuMicros() });
+  const before = cpu();
+  let peakRssBytes = pulp.rssBytes();
+  const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, pulp.rssBytes())), RSS_SAMPLE_MS);
+  clients.tell({ go: true });
+  const { result } = await clients.next<{ result: StreamsResult }>().finally(() => clearInterval(sampler));
+  const after = cpu();
+  const cores = (k: keyof typeof before) => (after[k] - before[k]) / 1000 / result.wallMs;
+  const serverMicrosPerDelta = (after.server - before.server) / (sessions * DELTAS);
+  return { result, cores: { server: cores('server'), fake: cores('fake'), clients: cores('clients') }, peakRssBytes, serverMicrosPerDelta };
+}
+
+function streamRows(label: string, m: Measured, delayTarget: number, stretch?: number): Row[] {
+  const { result: r, cores } = m;
+  const rows: Row[] = [
+    [`${label}: turns completed with all their text`, `${r.completed}/${r.sessions}`, verdict(r.completed === r.sessions)],
+    ['… added delivery delay p50 / p99 / max', `${ms(r.delay.p50)} / ${ms(r.delay.p99)} / ${ms(r.delay.max)}`, `p99 target ≤ ${delayTarget} ms: ${verdict(r.delay.p99 <= delayTarget)}${stretch ? ` (stretch ${stretch} ms: ${verdict(r.delay.p99 <= stretch)})` : ''}`],
+    ['… message → first delta p50 / p99', `${ms(r.first.p50)} / ${ms(r.first.p99)}`, ''],
+    ['… wall time; CPU of Pulp / fake model / clients; Pulp peak RSS', `${ms(r.wallMs)}; ${cores.server.toFixed(2)} / ${cores.fake.toFixed(2)} / ${cores.clients.toFixed(2)} cores; ${(m.peakRssBytes / MB).toFixed(0)} MB`, `ideal wall ≈ ${ms(DELTAS * PACE_MS)}`],
+    ['… Pulp CPU per model delta (turn starts and ends included)', us(m.serverMicrosPerDelta), 'independent of the machine’s load'],
+  ];
+  return rows;
+}
+
+type Measurable = BenchChild & { cpuMicros(): number };
+
+interface Started {
+  pulp: PulpChild;
+  clients: Measurable;
+  /** The server's database, as the table names it. */
+  database: string;
+}
+
+async function startServer(fakeUrl: string, databaseUrl: string | undefined): Promise<PulpChild> {
+  const prof = process.env.BENCH_CPU_PROF;
+  const pulp = await startPulpChild({
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    OPENAI_BASE_URL: fakeUrl,
+    OPENAI_API_KEY: 'test',
+    LLM_PROVIDER: 'openai',
+    OPENAI_API_MODE: 'chat_completions',
+    DEFAULT_MODEL: 'gpt-4o-mini',
+    WS_MAX_CONNECTIONS: String(IDLE_SESSIONS * IDLE_PER_SESSION + 2_000),
+    WS_MAX_CONNECTIONS_PER_SESSION: String(IDLE_PER_SESSION),
+    ...(prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } : {}),
+  });
+  await pulpTurn(pulp, benchPrompt(50)); // warm-up: first queries, the model client's first use
+  return pulp;
+}
+
+function withCpu(child: BenchChild): Measurable {
+  return Object.assign(child, { cpuMicros: () => cpuMicrosOf(child.pid) });
+}
+
+/** Runs `body` on a fresh server: on PGlite, or on a fresh PostgreSQL database (PGlite when none answers). */
+async function onServer<T>(fakeUrl: string, pglite: boolean, body: (s: Started) => Promise<T>): Promise<T> {
+  const db = pglite ? undefined : await freshPostgres(log);
+  const pulp = await startServer(fakeUrl, db?.url).catch(async (err: unknown) => {
+    await db?.drop();
+    throw err;
+  });
+  try {
+    const clients = withCpu(spawnBenchChild('stream-clients.ts', [pulp.baseUrl]));
+    try {
+      return await body({ pulp, clients, database: db ? 'PostgreSQL' : 'PGlite' });
+    } finally {
+      await clients.stop();
+    }
+  } finally {
+    await pulp.stop();
+    await db?.drop();
+  }
+}
+
+/**
+ * Every concurrency scenario; `only` picks some ('200', '1000', 'idle'). The server runs on PGlite
+ * (the default database), or on a fresh PostgreSQL database when `only` has 'postgres'.
+ */
+export async function streamScenarios(args: readonly string[] = []): Promise<Row[]> {
+  const pglite = !args.includes('postgres');
+  const picked = args.filter((a) => a !== 'postgres' && a !== 'pglite');
+  const only = words(picked);
+  const fake = withCpu(spawnBenchChild('fake-model-child.ts'));
+  const rows: Row[] = [];
+  try {
+    const { baseUrl: fakeUrl } = await fake.next<{ baseUrl: string }>();
+    if (only.includes('200') || only.includes('1000')) {
+      await onServer(fakeUrl, pglite, async ({ pulp, clients, database }) => {
+        rows.push(['concurrency scenarios below: database of the server', database, '']);
+        if (only.includes('200')) {
+          log(`200 streams × ${DELTAS} deltas at 50/s`);
+          rows.push(...streamRows(`200 streams × ${DELTAS} deltas at 50/s (fake model, Pulp, clients: 3 processes)`, await measureStreams(pulp, fake, clients, 200), 50));
+        }
+        if (only.includes('1000')) {
+          log(`1 000 streams × ${DELTAS} deltas at 50/s`);
+          const m = await measureStreams(pulp, fake, clients, 1_000);
+          rows.push(...streamRows(`1 000 streams × ${DELTAS} deltas at 50/s, all sent at once`, m, 250, 150));
+          rows.push(['… p99 message → first delta', ms(m.result.first.p99), `target ≤ 2 000 ms: ${verdict(m.result.first.p99 <= 2_000)}`]);
+        }
+      });
+    }
+    if (only.includes('idle')) {
+      await onServer(fakeUrl, pglite, async ({ pulp, clients }) => {
+        const idle = IDLE_SESSIONS * IDLE_PER_SESSION;
+        log(`${idle} idle sockets (${IDLE_SESSIONS} sessions × ${IDLE_PER_SESSION}), then 200 streams beside them`);
+        const rssBefore = pulp.rssBytes();
+        clients.tell({ idle: { sessions: IDLE_SESSIONS, perSession: IDLE_PER_SESSION } });
+        const { idleOpen } = await clients.next<{ idleOpen: number }>();
+        const grown = pulp.rssBytes() - rssBefore;
+        rows.push([`${idle} idle sockets: open; Pulp RSS growth`, `${idleOpen}; ${(grown / MB).toFixed(0)} MB (${((grown / idle) / 1024).toFixed(1)} KB a socket)`, `≤ 600 MB: ${verdict(idleOpen === idle && grown <= 600 * MB)}`]);
+        const m = await measureStreams(pulp, fake, clients, 200);
+        rows.push(...streamRows(`200 streams × ${DELTAS} deltas beside ${idle} idle sockets`, m, 50));
+      });
+    }
+  } finally {
+    await fake.stop();
+  }
+  return rows;
+}
+
+/** The table's heading: when, which Node.js, how loaded the machine was. */
+export function heading(title: string, tookS: number): string {
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+  return `${title} — ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load average (1 / 5 / 15 min) ${load} at the end; run took ${tookS.toFixed(0)} s`;
+}
+
+export function table(rows: Row[]): string {
+  return ['| measure | value | ratio / target |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
+}
