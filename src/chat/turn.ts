@@ -24,6 +24,7 @@ import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './tur
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
 import { saveUserWords } from './user-words.js';
+import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
 export const MAX_TURNS = 100;
@@ -47,6 +48,8 @@ export interface TurnDeps {
   classifyError: (err: unknown) => AppError;
   hooks: TurnHooks;
   summarize: Summarize;
+  /** Tool approval; without it no run can pause (tools never carry `needsApproval`). */
+  pauses?: TurnPauses;
 }
 
 export interface TurnRequest {
@@ -62,6 +65,8 @@ export interface TurnRequest {
   token: CancellationToken;
   /** Request id of the connection that asked, for `error` events and logs. */
   requestId: string;
+  /** A paused turn going on (`contents` is empty): its decided calls run first. */
+  resume?: TurnResume;
 }
 
 /** One turn's parts, as the steps below share them. */
@@ -83,11 +88,12 @@ interface Turn {
 export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishReason> {
   const startedAt = performance.now();
   const userItems = req.contents.map(userMessage);
+  const seq = new SeqSink(deps.sink, req.resume?.lastSeq ?? 0);
   const turn: Turn = {
     deps,
     req,
     log: deps.logger.child({ session_id: req.sessionId, turn_id: req.turnId, request_id: req.requestId }),
-    emitter: new TurnEmitter(deps.sink, req.sessionUuid, req.sessionId, req.turnId),
+    emitter: new TurnEmitter(seq, req.sessionUuid, req.sessionId, req.turnId),
     recorder: new TurnRecorder(deps.db, req.sessionUuid, userItems),
     userItems,
     startedAt,
@@ -102,11 +108,12 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   let offCancel = (): void => undefined;
   try {
     // The user's words are durable before assistant_start.
-    session = await saveUserWords(deps.db, req, userItems);
+    session = req.resume ? await req.resume.session() : await saveUserWords(deps.db, req, userItems);
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
       if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });
     });
+    if (req.resume) await req.resume.run({ session, emit: (e) => turn.emitter.emit(e), signal: req.token.signal, tools: deps.tools });
     const checked = await beforeModelCall(turn, session);
     session = checked.session;
     if (checked.refused) throw checked.refused;
@@ -121,6 +128,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   let { finishReason, closing } = ending;
   try {
     if (session) await saveEnding(turn, session, ending);
+    if (cause instanceof RunPaused) for (const event of await pauseEvents(deps.pauses, req, cause, seq.lastSeq)) turn.emitter.emit(event);
   } catch (err) {
     // A turn that failed already says why; otherwise the failed save is the reason.
     if (finishReason !== 'error') {
@@ -234,7 +242,7 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   if (!req.token.cancelled && result.error) return result.error;
   const firstTextAt = turn.recorder.firstTextAt;
   if (firstTextAt !== undefined) deps.metrics.timeToFirstToken.observe((firstTextAt - turn.startedAt) / 1000);
-  return undefined;
+  return req.token.cancelled ? undefined : pausedCallsOf(result.interruptions);
 }
 
 /** How the turn ended, from what ended its run early (if anything) and the token. */
@@ -249,6 +257,7 @@ function outcomeOf(turn: Turn, cause: unknown, session: SessionRow | undefined):
   const interrupted: TurnOutcome = { kind: 'interrupted', ...(req.token.reason ? { by: req.token.reason.interruptedBy } : {}) };
   if (cause === undefined) return req.token.cancelled ? interrupted : { kind: 'stop' };
   if (req.token.cancelled) return interrupted;
+  if (cause instanceof RunPaused) return { kind: 'paused' };
   if (cause instanceof MaxTurnsExceededError) return { kind: 'max_turns' };
   return failed(turn.deps.classifyError(cause));
 }

@@ -74,7 +74,8 @@ export async function endOrphanTurn(db: Database, turnId: string): Promise<Ended
     const turn = claimed[0];
     if (!turn) return undefined;
     const { rows: logged } = await tx.query<{ last: number | null; ended: boolean }>(
-      `SELECT max(seq) AS last, bool_or(type = 'assistant_end') AS ended FROM turn_events WHERE turn_id = $1`,
+      // A paused turn's assistant_end{paused} is not its end: the turn went on after it (src/approvals).
+      `SELECT max(seq) AS last, bool_or(type = 'assistant_end' AND event NOT LIKE '%"finish_reason":"paused"%') AS ended FROM turn_events WHERE turn_id = $1`,
       [turnId],
     );
     const last = logged[0]?.last ?? 0;
