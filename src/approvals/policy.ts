@@ -25,7 +25,7 @@ export type SessionPolicies = z.infer<typeof SessionPoliciesSchema>;
 export const McpApprovalSchema = z.object({
   /** The server's policy; the operator's mode decides when absent. */
   approval: ApprovalPolicySchema.optional(),
-  /** Per-tool policies by the server's own tool names; they win over `approval`. */
+  /** Per-tool policies by the server's own tool names (or the names the model sees); they win over `approval`. */
   tools: z.record(z.string(), ApprovalPolicySchema).default({}),
 });
 export type McpApproval = z.infer<typeof McpApprovalSchema>;
@@ -38,14 +38,15 @@ export const DANGEROUS_WORKSPACE_TOOLS: ReadonlySet<string> = new Set(['edit_fil
 
 export type ToolOrigin =
   | { kind: 'workspace'; name: string }
-  /** `tool` is the server's own name for it (the model may see `server__tool`). */
-  | { kind: 'mcp'; server: string; tool: string; approval: McpApproval | undefined };
+  /** `tool` is the server's own name for it; `exposed` the name the model sees (`get_sum`, `server__tool`). */
+  | { kind: 'mcp'; server: string; tool: string; exposed: string; approval: McpApproval | undefined };
 
 /** The operator's policy for a tool, before any session choice: the ceiling a session lives under. */
 export function operatorPolicy(origin: ToolOrigin, mode: OperatorMode): ApprovalPolicy {
   const fallback: ApprovalPolicy = mode === 'ask' ? 'ask' : 'auto';
   if (origin.kind === 'workspace') return DANGEROUS_WORKSPACE_TOOLS.has(origin.name) ? fallback : 'auto';
-  return origin.approval?.tools[origin.tool] ?? origin.approval?.approval ?? fallback;
+  const tools = origin.approval?.tools ?? {};
+  return tools[origin.tool] ?? tools[origin.exposed] ?? origin.approval?.approval ?? fallback;
 }
 
 /**

@@ -42,5 +42,5 @@ export function workspaceSourced(tool: Tool): SourcedTool {
 
 /** A tool of an MCP server, with its origin and the server entry's approval settings. */
 export function mcpSourced(t: { tool: Tool; server: string; name: string; approval: McpApproval | undefined }): SourcedTool {
-  return { tool: t.tool, origin: { kind: 'mcp', server: t.server, tool: t.name, approval: t.approval } };
+  return { tool: t.tool, origin: { kind: 'mcp', server: t.server, tool: t.name, exposed: t.tool.name, approval: t.approval } };
 }
