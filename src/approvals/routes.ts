@@ -56,7 +56,7 @@ export interface ApprovalRouteDeps {
 }
 
 export function registerApprovalRoutes(app: PulpFastify, deps: ApprovalRouteDeps): void {
-  const tags = ['approvals'];
+  const tags = ['sessions'];
   const security = [{ bearer: [] }];
   const onRequest = requireUser(deps.authenticate);
   const owned = async (userId: string, id: string) => {
