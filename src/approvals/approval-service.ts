@@ -89,6 +89,7 @@ export class ApprovalService implements TurnPauses {
       if (call.status === 'interrupted') emit({ type: 'approval_resolved', tool_call_id: call.tool_call_id, decision: 'interrupted', by });
       await saveAnswer(this.#db, call, { result: interruptedToolResult(by), success: false, flags: TOOL_INTERRUPTED }, emit);
     }
+    emit({ type: 'assistant_end', finish_reason: 'interrupted' });
   }
 
   /** The session's calls waiting for a person. */

@@ -15,6 +15,8 @@ export interface SessionRow {
   accumulated_tool_tokens: number;
   created_at: Date;
   last_used_at: Date;
+  /** Tool calls waiting for a person (src/approvals); read by the session queries. */
+  pending_approvals?: number;
 }
 
 /** Finds a session by its public id, only when `userId` owns it; `null` otherwise (a 404 either way). */

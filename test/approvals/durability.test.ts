@@ -20,10 +20,10 @@ beforeAll(async () => {
   fake = await startFakeOpenAI();
   // Chat Completions: the first request of a turn calls generate_document; once its result is in, "saved".
   fake.setHandler((request) => {
-    const messages = (request.body.messages ?? []) as Array<{ role: string; content?: unknown }>;
+    const messages = (request.body.messages ?? []) as Array<{ role: string; content?: string }>;
     const lastUser = messages.map((m) => m.role).lastIndexOf('user');
     const answered = messages.slice(lastUser + 1).some((m) => m.role === 'tool');
-    const text = String(messages[lastUser]?.content ?? '');
+    const text = messages[lastUser]?.content ?? '';
     const name = /file (\S+)/.exec(text)?.[1] ?? 'x.md';
     if (answered) return { steps: [{ type: 'text', deltas: ['saved'] }] };
     return { steps: [{ type: 'tool_call', name: 'generate_document', arguments: { filename: name, content: `hello ${name}` }, callId: `call_${name.replace('.', '_')}` }] };

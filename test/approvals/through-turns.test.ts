@@ -198,6 +198,7 @@ describe('tool approval through real chat turns', () => {
     const done = await client.waitFor((e) => e.type === 'function_completed' && e.turn_id === turnId, from);
     expect(done).toMatchObject({ tool_call_id: 'call_s', tool_success: false, interrupted: true });
     expect(client.events.slice(from)).toContainEqual(expect.objectContaining({ type: 'approval_resolved', decision: 'interrupted', by: 'the user' }));
+    expect(await client.waitFor((e) => e.type === 'assistant_end' && e.turn_id === turnId, from)).toMatchObject({ finish_reason: 'interrupted' });
     expect((await api('GET', `/sessions/${id}/approvals`)).body.approvals).toEqual([]);
     const decided = await api('POST', `/sessions/${id}/approvals/call_s`, { decision: 'approve' });
     expect(decided.status).toBe(409);
