@@ -90,7 +90,8 @@ async function toolRows(baseUrl: string, sessionId: string, callId: string) {
 }
 
 describe('a paused turn survives', () => {
-  it('every client gone and a SIGKILL: after a restart an approval from a new connection runs the tool once and ends the turn', async () => {
+  // Two or three server starts (each migrates or recovers its database) on a shared machine.
+  it('every client gone and a SIGKILL: after a restart an approval from a new connection runs the tool once and ends the turn', { timeout: 90_000 }, async () => {
     const env = await freshEnv('default');
     const first = await start(env);
     const sessionId = await createSession(first.baseUrl, 'Durable');
@@ -116,7 +117,7 @@ describe('a paused turn survives', () => {
     expect(rows).toEqual([expect.objectContaining({ status: 'completed' })]);
   });
 
-  it.skipIf(!TEST_DATABASE_URL)('the death of its server: a second server on the same PostgreSQL takes the approval and ends the turn', async () => {
+  it.skipIf(!TEST_DATABASE_URL)('the death of its server: a second server on the same PostgreSQL takes the approval and ends the turn', { timeout: 90_000 }, async () => {
     const env = await freshEnv('postgres');
     const a = await start(env);
     const b = await start(env);
@@ -134,7 +135,7 @@ describe('a paused turn survives', () => {
     expect(await toolRows(b.baseUrl, sessionId, 'call_moved_md')).toEqual([expect.objectContaining({ status: 'completed' })]);
   });
 
-  it.skipIf(!TEST_DATABASE_URL)('two servers answering at once: the tool runs once and the turn ends once', async () => {
+  it.skipIf(!TEST_DATABASE_URL)('two servers answering at once: the tool runs once and the turn ends once', { timeout: 90_000 }, async () => {
     const env = await freshEnv('postgres');
     const a = await start(env);
     const b = await start(env);
