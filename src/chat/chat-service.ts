@@ -169,12 +169,16 @@ export class ChatService {
    * (or a new message ended the turn): nothing is sent then.
    */
   async continueTurn(session: Pick<SessionRow, 'id' | 'session_id' | 'user_id'>, turnId: string, claim: () => Promise<TurnResume | undefined>): Promise<FinishReason | undefined> {
+    // Left for another server (or this one after its restart): the sweeper takes decided turns up.
+    if (this.#closing) return undefined;
     let finish: FinishReason | undefined;
     const uncount = this.#countLocalTurn(session);
     try {
       await this.#coordinator.start(
         session.id,
         async (token) => {
+          // Replaced (a new message ends the paused turn itself) or shutting down: leave the claim.
+          if (token.cancelled) return;
           const resume = await claim();
           if (!resume) return;
           const requestId = `approval-${turnId}`;
