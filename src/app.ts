@@ -4,6 +4,9 @@
  */
 import type { Logger } from 'pino';
 import { registerAdminRoutes } from './admin/routes.js';
+import { ApprovalService } from './approvals/approval-service.js';
+import { registerApprovalRoutes } from './approvals/routes.js';
+import { mcpSourced, workspaceSourced } from './approvals/tool-gate.js';
 import { UserAdmin } from './admin/user-admin.js';
 import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import { AuthService } from './auth/auth-service.js';
@@ -165,6 +168,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = clustered && config.databaseUrl ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
   const workspaceTools = workspaceToolset();
+  const approvals = new ApprovalService({ db, logger, mode: config.toolApproval.mode, timeoutS: config.toolApproval.timeoutS });
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
     db,
@@ -175,10 +179,15 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
     usage,
-    tools: async (session) => [
-      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }),
-      ...(await mcp.toolsFor(session.mcp_config)),
-    ],
+    tools: async (session) =>
+      approvals.gate(session.id, [
+        ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }).map(workspaceSourced),
+        ...(await mcp.sourcedToolsFor(session.mcp_config)).map(mcpSourced),
+      ]),
+    pauses: approvals,
+    decide: async (session, frame, by) => {
+      await approvals.decide(session, frame.tool_call_id, { decision: frame.type, by, reason: frame.reason, always: frame.always });
+    },
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
     countTokens: (model, items) => countItems(model, items),
     contextWindow,
@@ -188,6 +197,9 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     admitMessage: (userId, sessionUuid) => userLimits.admitMessage(userId, sessionUuid),
   });
   health.websocket = () => chat.connectionCounts();
+  approvals.attach(chat);
+  approvals.start();
+  registerApprovalRoutes(app, { authenticate, findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId), approvals });
   // A disabled or deleted user's open chat sockets close with 4403 at once, here and on every
   // other server of the cluster (REST needs nothing: every request reads the user's row).
   const closeSocketsOf = (userId: string) => chat.closeConnectionsOf(userId, CLOSE_BAD_TOKEN, 'Account disabled');
@@ -236,7 +248,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     turns: {
       isRunning: (sessionUuid) => chat.isRunning(sessionUuid),
       interrupt: async (sessionUuid) => {
-        chat.interrupt(sessionUuid);
+        if (!chat.interrupt(sessionUuid)) await approvals.endPaused(sessionUuid, 'the user');
         await chat.whenIdle(sessionUuid, 10_000);
       },
     },
@@ -274,6 +286,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   await registerWebClient(app);
 
   app.addHook('onClose', async () => {
+    approvals.stop();
     limits.close();
     await mcp.close();
     await db.close();

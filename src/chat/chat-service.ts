@@ -11,9 +11,10 @@ import { type CancelReason, UserInterrupt } from './cancellation.js';
 import { ConnectionRegistry, type AddResult, type ChatConnection } from './connections.js';
 import { LocalEventBus, type ChatEventBus } from './event-bus.js';
 import { FOLLOW, type TurnBranch } from './branch.js';
-import type { FinishReason, ResumeFrame, ServerEvent, TurnFrame } from './events.js';
+import type { DecisionFrame, FinishReason, ResumeFrame, ServerEvent, TurnFrame } from './events.js';
 import { StreamPace } from './stream-pace.js';
 import { LocalTurnCoordinator, type TurnCoordinator } from './turn-coordinator.js';
+import type { TurnResume } from './turn-pause.js';
 import { runTurn, type TurnDeps } from './turn.js';
 
 /** On shutdown, running turns get this long to save their partials. */
@@ -35,6 +36,8 @@ export interface ChatDeps extends Omit<TurnDeps, 'sink'> {
    * (a per-user limit) that the socket sends as a recoverable `error`. Default: every message.
    */
   admitMessage?: (userId: string, sessionUuid: string) => Promise<void>;
+  /** An `approve` / `deny` frame of a user (`by`: their email) in a session; throws AppError RES_3060 / RES_3061 (src/approvals). */
+  decide?: (session: SessionRow, frame: DecisionFrame, by: string) => Promise<void>;
 }
 
 export interface StartTurnInput {
@@ -81,6 +84,7 @@ export class ChatService {
       hooks: deps.hooks,
       summarize: deps.summarize,
       pace: new StreamPace(),
+      ...(deps.pauses ? { pauses: deps.pauses } : {}),
     };
   }
 
@@ -134,6 +138,7 @@ export class ChatService {
       await this.#coordinator.start(
         input.session.id,
         async (token) => {
+          await this.#endPaused(input.session.id);
           finish = await runTurn(this.#turnDeps, {
             sessionUuid: input.session.id,
             sessionId: input.session.session_id,
@@ -155,8 +160,52 @@ export class ChatService {
     return finish;
   }
 
+  /** A new message ends the session's paused turn first (src/approvals), inside the new turn's slot. */
+  async #endPaused(sessionUuid: string): Promise<void> {
+    try {
+      await this.#turnDeps.pauses?.endPaused(sessionUuid, 'a new message');
+    } catch (err) {
+      this.#turnDeps.logger.error({ err }, 'ending the paused turn failed');
+    }
+  }
+
+  /**
+   * Goes on with a paused turn whose calls are all decided, as the session's only turn (same turn
+   * id). `claim` runs inside the turn's slot and returns undefined when someone else went on first
+   * (or a new message ended the turn): nothing is sent then.
+   */
+  async continueTurn(session: Pick<SessionRow, 'id' | 'session_id' | 'user_id'>, turnId: string, claim: () => Promise<TurnResume | undefined>): Promise<FinishReason | undefined> {
+    // Left for another server (or this one after its restart): the sweeper takes decided turns up.
+    if (this.#closing) return undefined;
+    let finish: FinishReason | undefined;
+    const uncount = this.#countLocalTurn(session);
+    try {
+      await this.#coordinator.start(
+        session.id,
+        async (token) => {
+          // Replaced (a new message ends the paused turn itself) or shutting down: leave the claim.
+          if (token.cancelled) return;
+          const resume = await claim();
+          if (!resume) return;
+          const requestId = `approval-${turnId}`;
+          const req = { sessionUuid: session.id, sessionId: session.session_id, userId: session.user_id, turnId, contents: [], token, requestId, resume };
+          finish = await runTurn(this.#turnDeps, req);
+        },
+        turnId,
+      );
+    } finally {
+      uncount();
+    }
+    return finish;
+  }
+
+  /** Sends an event to the session's connections on every server (an approval decided outside a turn). */
+  publish(sessionUuid: string, event: ServerEvent): void {
+    this.#events.publish(sessionUuid, event);
+  }
+
   /** Counts a turn of the session as running here until the returned function is called. */
-  #countLocalTurn(session: SessionRow): () => void {
+  #countLocalTurn(session: Pick<SessionRow, 'id' | 'user_id'>): () => void {
     const counted = this.#localTurns.get(session.id) ?? { userId: session.user_id, count: 0 };
     counted.count += 1;
     this.#localTurns.set(session.id, counted);

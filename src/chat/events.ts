@@ -52,10 +52,21 @@ export const ResumeFrameSchema = z.strictObject({
   after_seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
 
+/** A person's answer to a tool call waiting for approval (`approve` / `deny`). */
+export const DecisionFrameSchema = z.strictObject({
+  type: z.enum(['approve', 'deny']),
+  tool_call_id: z.string().min(1).max(200),
+  reason: z.string().max(2000).optional(),
+  /** Also set the session's policy for this tool ("always allow in this chat"). */
+  always: z.boolean().optional(),
+});
+
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   MessageFrameSchema,
   RegenerateFrameSchema,
   ResumeFrameSchema,
+  DecisionFrameSchema.extend({ type: z.literal('approve') }),
+  DecisionFrameSchema.extend({ type: z.literal('deny') }),
   z.object({ type: z.literal('interrupt') }),
   z.object({ type: z.literal('ping') }),
 ]);
@@ -65,8 +76,10 @@ export type RegenerateFrame = z.infer<typeof RegenerateFrameSchema>;
 /** A frame that starts a turn. */
 export type TurnFrame = MessageFrame | RegenerateFrame;
 export type ResumeFrame = z.infer<typeof ResumeFrameSchema>;
+export type DecisionFrame = z.infer<typeof DecisionFrameSchema>;
 
-export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns']);
+/** `paused`: tool calls wait for approval; the same turn goes on later (src/approvals). */
+export const FinishReasonSchema = z.enum(['stop', 'interrupted', 'error', 'max_turns', 'paused']);
 export type FinishReason = z.infer<typeof FinishReasonSchema>;
 
 /** The tool card events, shared by tool calls and the summarization card. */
@@ -116,6 +129,14 @@ export const TurnEventBodySchema = z.discriminatedUnion('type', [
   FunctionCompletedEventSchema,
   TokenUsageEventSchema,
   z.object({ type: z.literal('stream_interrupted') }),
+  z.object({
+    type: z.literal('approval_required'),
+    tool_call_id: z.string(),
+    tool_name: z.string(),
+    tool_arguments: z.record(z.string(), z.unknown()),
+    expires_at: z.string(),
+  }),
+  z.object({ type: z.literal('approval_resolved'), tool_call_id: z.string(), decision: z.enum(['approved', 'denied', 'expired', 'interrupted']), by: z.string() }),
   z.object({ type: z.literal('assistant_end'), finish_reason: FinishReasonSchema }),
   ErrorEventSchema,
 ]);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
 import { toStorableObject, toStorableText } from '../util/storable-text.js';
-import { MessageStatusSchema, statusOf, type RowFlags } from './row-flags.js';
+import { ApprovalRecordSchema, MessageStatusSchema, statusOf, type RowFlags } from './row-flags.js';
 
 /** A row of `messages` as the database returns it. */
 export interface MessageRow {
@@ -44,6 +44,8 @@ export const MessageSchema = z.object({
   status: MessageStatusSchema.nullable(),
   /** The model's reasoning before this assistant text (display only; `content` may then be empty). */
   reasoning: z.string().nullable(),
+  /** A tool call that needed approval: the decision, who made it and when (src/approvals). */
+  approval: ApprovalRecordSchema.nullable().optional(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -63,6 +65,7 @@ export function toMessage(row: MessageRow): Message {
     tool_success: row.tool_success,
     status: statusOf(row.role, row.metadata ?? {}, row.tool_success),
     reasoning: row.reasoning ?? null,
+    ...(row.metadata?.approval ? { approval: row.metadata.approval } : {}),
   };
 }
 

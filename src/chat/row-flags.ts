@@ -4,7 +4,17 @@
  */
 import { z } from 'zod';
 
-export const MessageStatusSchema = z.enum(['completed', 'failed', 'interrupted']);
+export const MessageStatusSchema = z.enum(['completed', 'failed', 'interrupted', 'awaiting_approval', 'denied']);
+
+/** A tool call's approval as its row records it (src/approvals): who decided what, and when. */
+export const ApprovalRecordSchema = z.object({
+  decision: z.enum(['pending', 'approved', 'denied', 'expired', 'interrupted']),
+  by: z.string().nullable(),
+  at: z.string().nullable(),
+  reason: z.string().nullable(),
+  expires_at: z.string(),
+});
+export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;
 export type MessageStatus = z.infer<typeof MessageStatusSchema>;
 
 // A type alias, not an interface: rows pass it as a jsonb parameter (a plain record).
@@ -17,6 +27,8 @@ export type RowFlags = {
   streaming?: true;
   /** A tool call that an interrupt cut before it returned. */
   interrupted?: true;
+  /** A tool call that needed a person's approval. */
+  approval?: ApprovalRecord;
 };
 
 /** A whole assistant segment, or a tool row whose tool returned. */
@@ -42,6 +54,8 @@ export function statusOf(role: 'user' | 'assistant' | 'tool_call', flags: RowFla
   const declared = MessageStatusSchema.safeParse(flags.status);
   if (role === 'tool_call') {
     if (flags.interrupted === true) return 'interrupted';
+    if (flags.approval?.decision === 'pending' && toolSuccess === null) return 'awaiting_approval';
+    if (flags.approval?.decision === 'denied' || flags.approval?.decision === 'expired') return 'denied';
     if (toolSuccess === null) return declared.success ? declared.data : null;
     return toolSuccess ? 'completed' : 'failed';
   }

@@ -165,7 +165,8 @@ export class StreamMapper {
   #item(name: string, item: Json): void {
     const raw = asRecord(item.rawItem);
     // Recorded first, so the context write a tool output starts includes it.
-    if (raw) this.recorder.item(raw as AgentInputItem);
+    // An approval item repeats its tool_called function call: the context keeps that one.
+    if (raw && name !== 'tool_approval_requested') this.recorder.item(raw as AgentInputItem);
     if (name === 'message_output_created') this.recorder.messageSaid();
     else if (name === 'tool_called') this.#toolCalled(raw);
     else if (name === 'tool_output') this.#toolOutput(raw, item.output);

@@ -48,7 +48,9 @@ export type TurnOutcome =
   | { kind: 'interrupted'; by?: string }
   | { kind: 'error'; error: AppError; requestId: string }
   /** Its server died; `started` when any of its events were sent (else it never said assistant_start). */
-  | { kind: 'orphaned'; started: boolean };
+  | { kind: 'orphaned'; started: boolean }
+  /** Tool calls wait for a person (src/approvals): they stay open, without outputs, until decided. */
+  | { kind: 'paused' };
 
 /** The final write of a tool call's row (inserted first when `insert`). */
 export interface ToolRowEnd {
@@ -80,6 +82,7 @@ const FINISH: Record<TurnOutcome['kind'], FinishReason> = {
   interrupted: 'interrupted',
   error: 'error',
   orphaned: 'interrupted',
+  paused: 'paused',
 };
 
 /** Errors the user can fix by waiting or retrying; a context that does not fit is not. */
@@ -98,7 +101,7 @@ export function closingEvents(finishReason: FinishReason, failure?: { error: App
 export function endTurn(open: OpenTurn, outcome: TurnOutcome): TurnEnding {
   const finishReason = FINISH[outcome.kind];
   const closing = closingEvents(finishReason, outcome.kind === 'error' ? outcome : undefined);
-  if (outcome.kind === 'stop' || outcome.kind === 'max_turns') {
+  if (outcome.kind === 'stop' || outcome.kind === 'max_turns' || outcome.kind === 'paused') {
     const text = open.openText === undefined ? undefined : { content: open.openText, flags: DONE };
     return { finishReason, text, tools: [], context: [], events: [], closing };
   }

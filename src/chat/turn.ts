@@ -27,6 +27,7 @@ import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
 import { saveUserWords } from './user-words.js';
+import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
 export const MAX_TURNS = 100;
@@ -50,6 +51,8 @@ export interface TurnDeps {
   summarize: Summarize;
   /** The server's count of streaming turns, which sets how long deltas are merged into one frame. */
   pace?: StreamPace;
+  /** Tool approval; without it no run can pause (tools never carry `needsApproval`). */
+  pauses?: TurnPauses;
 }
 
 export interface TurnRequest {
@@ -67,6 +70,8 @@ export interface TurnRequest {
   requestId: string;
   /** Where the turn runs in the conversation tree; default after the active leaf. */
   branch?: TurnBranch;
+  /** A paused turn going on (`contents` is empty): its decided calls run first. */
+  resume?: TurnResume;
 }
 
 /** One turn's parts, as the steps below share them. */
@@ -78,8 +83,7 @@ interface Turn {
   recorder: TurnRecorder;
   userItems: AgentInputItem[];
   startedAt: number;
-  /** The `current` of the last `token_usage` sent. */
-  reported: number | undefined;
+  reported: number | undefined; // the `current` of the last `token_usage` sent
   /** The budget check of the turn's first model call (rejects with the `QUOTA_` refusal). */
   budget: Promise<void>;
 }
@@ -88,11 +92,12 @@ interface Turn {
 export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishReason> {
   const startedAt = performance.now();
   const userItems = req.contents.map(userMessage);
+  const seq = new SeqSink(deps.sink, req.resume?.lastSeq ?? 0);
   const turn: Turn = {
     deps,
     req,
     log: deps.logger.child({ session_id: req.sessionId, turn_id: req.turnId, request_id: req.requestId }),
-    emitter: new TurnEmitter(deps.sink, req.sessionUuid, req.sessionId, req.turnId, deps.pace),
+    emitter: new TurnEmitter(seq, req.sessionUuid, req.sessionId, req.turnId, deps.pace),
     recorder: new TurnRecorder(deps.db, req.sessionUuid, userItems),
     userItems,
     startedAt,
@@ -101,17 +106,17 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     budget: checkBudget(deps, req.userId),
   };
   let session: SessionRow | undefined;
-  /** What ended the run early, if anything. */
-  let cause: unknown;
+  let cause: unknown; // what ended the run early, if anything
   let offCancel = (): void => undefined;
   const leavePace = deps.pace?.enter();
   try {
     // The user's words are durable before assistant_start.
-    session = await saveUserWords(deps.db, req, userItems, deps.countTokens);
+    session = req.resume ? await req.resume.session() : await saveUserWords(deps.db, req, userItems, deps.countTokens);
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
       if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });
     });
+    if (req.resume) await req.resume.run({ session, emit: (e) => turn.emitter.emit(e), signal: req.token.signal, tools: deps.tools });
     const checked = await beforeModelCall(turn, session);
     session = checked.session;
     if (checked.refused) throw checked.refused;
@@ -126,6 +131,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   let { finishReason, closing } = ending;
   try {
     if (session) await saveEnding(turn, session, ending);
+    if (cause instanceof RunPaused) for (const event of await pauseEvents(deps.pauses, req, cause, seq.lastSeq)) turn.emitter.emit(event);
   } catch (err) {
     // A turn that failed already says why; otherwise the failed save is the reason.
     if (finishReason !== 'error') {
@@ -243,7 +249,7 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   if (!req.token.cancelled && result.error) return result.error;
   const firstTextAt = turn.recorder.firstTextAt;
   if (firstTextAt !== undefined) deps.metrics.timeToFirstToken.observe((firstTextAt - turn.startedAt) / 1000);
-  return undefined;
+  return req.token.cancelled ? undefined : pausedCallsOf(result.interruptions);
 }
 
 /** How the turn ended, from what ended its run early (if anything) and the token. */
@@ -258,6 +264,7 @@ function outcomeOf(turn: Turn, cause: unknown, session: SessionRow | undefined):
   const interrupted: TurnOutcome = { kind: 'interrupted', ...(req.token.reason ? { by: req.token.reason.interruptedBy } : {}) };
   if (cause === undefined) return req.token.cancelled ? interrupted : { kind: 'stop' };
   if (req.token.cancelled) return interrupted;
+  if (cause instanceof RunPaused) return { kind: 'paused' };
   if (cause instanceof MaxTurnsExceededError) return { kind: 'max_turns' };
   return failed(turn.deps.classifyError(cause));
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ChatConnection } from './connections.js';
-import { ClientFrameSchema, type ResumeFrame, type TurnFrame, type ServerEvent, type SessionEventBody } from './events.js';
+import { ClientFrameSchema, type DecisionFrame, type ResumeFrame, type TurnFrame, type ServerEvent, type SessionEventBody } from './events.js';
 import { ResumeGate } from './resume-gate.js';
 
 export const BAD_FRAME_LIMIT = 20;
@@ -25,6 +25,8 @@ export interface ConnectionHandlers {
   /** A `message` or `regenerate` frame: a turn to start. */
   onMessage(frame: TurnFrame): void;
   onInterrupt(): void;
+  /** `approve` / `deny` of a tool call waiting for approval (src/approvals). */
+  onDecision?(frame: DecisionFrame): void;
   /** Events of the turn after `after_seq`, in order; undefined when they are not kept. */
   replay?(frame: ResumeFrame): Promise<ServerEvent[] | undefined>;
   /** True while a turn of this session runs: a streaming connection is never idle. */
@@ -187,6 +189,7 @@ export class SocketConnection implements ChatConnection {
       if (this.#gate?.awaitingFirstFrame) this.#release();
       if (frame.type === 'ping') this.sendEvent({ type: 'pong' });
       else if (frame.type === 'interrupt') this.#handlers?.onInterrupt();
+      else if (frame.type === 'approve' || frame.type === 'deny') this.#handlers?.onDecision?.(frame);
       else this.#handlers?.onMessage(frame);
     } catch (err) {
       this.options.logger.error({ err }, 'handling a frame failed');

@@ -27,7 +27,7 @@ export const CLOSE_UNAVAILABLE = 4503;
 /** The user already has WS_MAX_CONNECTIONS_PER_USER sockets open on this server. */
 export const CLOSE_TOO_MANY_FOR_USER = 4429;
 
-type Handshake = { ok: true; session: SessionRow; userId: string } | { ok: false; code: number; reason: string };
+type Handshake = { ok: true; session: SessionRow; userId: string; userEmail: string } | { ok: false; code: number; reason: string };
 
 /** The bearer token from `Sec-WebSocket-Protocol: bearer, <token>`, else from `?token=`. */
 export function tokenFrom(request: Pick<FastifyRequest, 'headers' | 'query'>): string | undefined {
@@ -79,7 +79,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
         socket.close(outcome.code, outcome.reason);
         return;
       }
-      const { session, userId } = outcome;
+      const { session, userId, userEmail } = outcome;
       const conn = new SocketConnection(socket, {
         sessionUuid: session.id,
         sessionId: session.session_id,
@@ -141,7 +141,16 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
           admitThenStart(frame).catch((err: unknown) => log.error({ err }, 'turn crashed'));
         },
         onInterrupt: () => {
-          chat.interrupt(session.id);
+          // A paused turn has nothing running: the interrupt ends it (its waiting calls denied).
+          if (!chat.interrupt(session.id)) deps.pauses?.endPaused(session.id, 'the user').catch((err: unknown) => log.error({ err }, 'ending the paused turn failed'));
+        },
+        onDecision: (frame) => {
+          const decide = deps.decide?.(session, frame, userEmail) ?? Promise.reject(new AppError('RES_3060', 'Tool approval is not enabled.'));
+          decide.catch((err: unknown) => {
+            if (!isAppError(err)) log.error({ err }, 'deciding a tool call failed');
+            const error = isAppError(err) ? err : new AppError('INT_9001', 'The decision could not be saved; send it again.');
+            conn.sendEvent({ type: 'error', code: error.code, message: error.message, recoverable: true, request_id: request.id });
+          });
         },
         replay: (frame) => chat.replay(session.id, frame),
         isBusy: () => chat.isRunning(session.id),
@@ -153,8 +162,9 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
     const publicId = (request.params as { session_id: string }).session_id;
     if (chat.closing) return { ok: false, code: CLOSE_UNAVAILABLE, reason: 'Server shutting down' };
     let userId: string;
+    let userEmail: string;
     try {
-      userId = (await deps.authenticate(tokenFrom(request))).id;
+      ({ id: userId, email: userEmail } = await deps.authenticate(tokenFrom(request)));
     } catch (err) {
       if (isAppError(err) && err.code === 'AUTH_1001') return { ok: false, code: CLOSE_NO_TOKEN, reason: 'Authentication required' };
       if (isAppError(err) && err.code === 'AUTH_1005') return { ok: false, code: CLOSE_BAD_TOKEN, reason: 'Account disabled' };
@@ -165,7 +175,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
     try {
       const session = await deps.findOwnedSession(userId, publicId);
       if (!session) return { ok: false, code: CLOSE_NO_SESSION, reason: 'Session not found' };
-      return { ok: true, session, userId };
+      return { ok: true, session, userId, userEmail };
     } catch (err) {
       log.error({ err }, 'session lookup failed');
       return { ok: false, code: 1011, reason: 'Internal error' };

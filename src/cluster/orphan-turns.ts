@@ -74,13 +74,17 @@ export async function endOrphanTurn(db: Database, turnId: string): Promise<Ended
     const turn = claimed[0];
     if (!turn) return undefined;
     const { rows: logged } = await tx.query<{ last: number | null; ended: boolean }>(
-      `SELECT max(seq) AS last, bool_or(type = 'assistant_end') AS ended FROM turn_events WHERE turn_id = $1`,
+      // A paused turn's assistant_end{paused} is not its end: the turn went on after it (src/approvals).
+      `SELECT max(seq) AS last, bool_or(type = 'assistant_end' AND event NOT LIKE '%"finish_reason":"paused"%') AS ended FROM turn_events WHERE turn_id = $1`,
       [turnId],
     );
     const last = logged[0]?.last ?? 0;
     const base = { sessionUuid: turn.session_uuid, sessionId: turn.public_id, turnId, announced: last > 0 };
     // Its server ended it and then lost the connection before saying so: nothing is left to do.
     if (logged[0]?.ended) return { ...base, events: [] };
+    // It waits for approvals (src/approvals): stored, it lives on without its server.
+    const { rows: paused } = await tx.query('SELECT 1 FROM paused_turns WHERE turn_id = $1', [turnId]);
+    if (paused.length > 0) return { ...base, events: [] };
 
     const rows = await loadOpenRows(tx, turn.session_uuid);
     const ending = endTurn(openTurnOf(rows), { kind: 'orphaned', started: last > 0 });

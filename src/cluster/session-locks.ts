@@ -14,13 +14,16 @@ export const lockConnectionName = (serverId: string): string => `${LOCK_CONNECTI
 
 const KEY = `hashtextextended('pulp.turn.' || $1::text, 0)`;
 
+// A paused turn going on (src/approvals) records its same turn id again, open on this server; a
+// row of it that a dead server left open is this turn, not an orphan.
 // Turns this server recorded are never in `open`: if one is still open it is alive here (the lock
 // is re-entrant on this server's connection), and only its own end may close it.
 const START_SQL = `
 WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock(${KEY}) AS ok),
 open AS (SELECT coalesce(array_agg(t.turn_id ORDER BY t.started_at), '{}') AS turns FROM chat_turns t
-  WHERE t.session_id = $1::uuid AND t.ended_at IS NULL AND t.server_id <> $3),
-ins AS (INSERT INTO chat_turns (turn_id, session_id, server_id) SELECT $2, $1::uuid, $3 FROM l WHERE l.ok RETURNING 1)
+  WHERE t.session_id = $1::uuid AND t.ended_at IS NULL AND t.server_id <> $3 AND t.turn_id <> $2),
+ins AS (INSERT INTO chat_turns (turn_id, session_id, server_id) SELECT $2, $1::uuid, $3 FROM l WHERE l.ok
+  ON CONFLICT (turn_id) DO UPDATE SET server_id = EXCLUDED.server_id, started_at = now(), ended_at = NULL RETURNING 1)
 SELECT l.ok, open.turns AS open, (SELECT count(*) FROM ins) AS inserted FROM l, open`;
 
 export interface StartAttempt {

@@ -156,6 +156,9 @@ const EnvSchema = z.object({
   CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
   CODE_INTERPRETER_MAX_CONCURRENT: int(2, 1, 256),
   CODE_INTERPRETER_MAX_PER_USER: int(UNSET, 1, 256),
+  /** src/approvals: `ask` = file-changing tools, code and MCP tools wait for a person; `auto` = none do unless an MCP entry says so. */
+  TOOL_APPROVAL: z.enum(['ask', 'auto', '']).optional().transform((v) => (v ? v : 'ask')),
+  TOOL_APPROVAL_TIMEOUT_S: int(3600, 1, 7 * 24 * 3600),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', ''])
     .optional()
@@ -276,6 +279,8 @@ export interface Config {
     maxConcurrent: number;
     maxConcurrentPerUser: number;
   };
+  /** Tool approval (src/approvals): the operator's mode and how long a call waits for a person. */
+  toolApproval: { mode: 'ask' | 'auto'; timeoutS: number };
   log: { level: string; format: 'json' | 'pretty' };
   debug: boolean;
   /** `METRICS_TOKEN`: the bearer token `/metrics` requires; undefined leaves it open. */
@@ -424,6 +429,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxConcurrent: e.CODE_INTERPRETER_MAX_CONCURRENT,
       maxConcurrentPerUser: sandboxPerUser,
     },
+    toolApproval: { mode: e.TOOL_APPROVAL, timeoutS: e.TOOL_APPROVAL_TIMEOUT_S },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
     debug: e.DEBUG,
     metricsToken: e.METRICS_TOKEN,

@@ -48,6 +48,8 @@ export function builtinServers(options: BuiltinOptions = {}): ServerDefinition[]
       description: 'Step-by-step thinking: lets the agent plan, revise and branch its reasoning.',
       enabled: true,
       builtin: true,
+      // Thinking out loud changes nothing outside the turn: it never asks (src/approvals).
+      approval: { approval: 'auto', tools: {} },
       transport: {
         kind: 'stdio',
         command: process.execPath,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ApprovalPolicySchema, McpApprovalSchema, type ApprovalPolicy, type McpApproval } from '../approvals/policy.js';
 import { McpConfigError } from './errors.js';
 
 /** Server names become tool-name prefixes, so they keep to the characters tool names allow. */
@@ -12,10 +13,26 @@ export const ServerNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,48}$/, 'server names use letters, digits, "_" and "-" (at most 48)');
 
+const approvalKeys = {
+  /** `auto` | `ask` | `deny` for every tool of the server (src/approvals). */
+  approval: ApprovalPolicySchema.optional(),
+  /** Per-tool policies by the server's own tool names. */
+  tools: z.record(z.string().max(200), ApprovalPolicySchema).optional(),
+};
+
 const common = {
   description: z.string().max(1000).optional(),
   disabled: z.boolean().optional(),
+  ...approvalKeys,
 };
+
+/** An entry that only sets a built-in server's approval: `{"fetch": {"approval": "auto"}}`. */
+const ApprovalEntrySchema = z.strictObject({ ...approvalKeys, description: z.string().optional() });
+
+function approvalOf(e: { approval?: ApprovalPolicy | undefined; tools?: Record<string, ApprovalPolicy> | undefined }): { approval?: McpApproval } {
+  if (e.approval === undefined && e.tools === undefined) return {};
+  return { approval: { ...(e.approval ? { approval: e.approval } : {}), tools: e.tools ?? {} } };
+}
 
 const StdioEntrySchema = z.object({
   type: z.literal('stdio').optional(),
@@ -55,12 +72,15 @@ export const ServerDefinitionSchema = z.object({
   enabled: z.boolean(),
   builtin: z.boolean(),
   transport: TransportSchema,
+  /** Approval policies from the entry (src/approvals); absent: the operator's mode decides. */
+  approval: McpApprovalSchema.optional(),
 });
 export type ServerDefinition = z.infer<typeof ServerDefinitionSchema>;
 
 type Entry =
   | { kind: 'server'; definition: ServerDefinition }
-  | { kind: 'disable'; name: string };
+  | { kind: 'disable'; name: string }
+  | { kind: 'approval'; name: string; approval: McpApproval };
 
 function issuesText(prefix: string, error: z.ZodError): string {
   return error.issues
@@ -94,6 +114,7 @@ function parseEntry(name: string, raw: unknown): Entry {
         enabled: e.disabled !== true,
         builtin: false,
         transport: { kind: 'stdio', command: e.command, args: e.args, env: e.env, ...(e.cwd ? { cwd: e.cwd } : {}) },
+        ...approvalOf(e),
       },
     };
   }
@@ -109,10 +130,15 @@ function parseEntry(name: string, raw: unknown): Entry {
         enabled: e.disabled !== true,
         builtin: false,
         transport: { kind: 'http', url: e.url, headers: e.headers },
+        ...approvalOf(e),
       },
     };
   }
   if (DisableEntrySchema.safeParse(record).success) return { kind: 'disable', name };
+  const approvalOnly = ApprovalEntrySchema.safeParse(record);
+  if (approvalOnly.success && (approvalOnly.data.approval !== undefined || approvalOnly.data.tools !== undefined)) {
+    return { kind: 'approval', name, approval: approvalOf(approvalOnly.data).approval ?? { tools: {} } };
+  }
   throw new McpConfigError(undefined, `${where}: needs "command" (stdio) or "url" (Streamable HTTP)`);
 }
 
@@ -154,6 +180,10 @@ export function loadServerDefinitions(configPath: string | undefined, builtins: 
       continue;
     }
     const existing = byName.get(entry.name);
+    if (existing && entry.kind === 'approval') {
+      byName.set(entry.name, { ...existing, approval: entry.approval });
+      continue;
+    }
     if (!existing) {
       throw new McpConfigError(configPath, `mcpServers.${entry.name}: needs "command" (stdio) or "url" (Streamable HTTP)`);
     }

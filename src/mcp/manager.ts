@@ -8,6 +8,7 @@ import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelconte
 import type { FunctionTool } from '@openai/agents';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { McpApproval } from '../approvals/policy.js';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import type { McpServerHealth } from '../health/health-sources.js';
@@ -36,6 +37,15 @@ export interface McpManagerOptions {
   killGraceMs?: number;
   clock?: Clock;
   instanceFactory?: InstanceFactory;
+}
+
+/** An agent tool of an MCP server, with where it comes from. */
+export interface McpSourcedTool {
+  tool: FunctionTool;
+  server: string;
+  /** The server's own name for the tool. */
+  name: string;
+  approval: McpApproval | undefined;
 }
 
 export interface ServerDescription {
@@ -125,6 +135,11 @@ export class McpManager {
    * disabled or unreachable servers contribute no tools (logged), so a stale session still runs.
    */
   async toolsFor(names: readonly string[] | null, signal?: AbortSignal): Promise<FunctionTool[]> {
+    return (await this.sourcedToolsFor(names, signal)).map((t) => t.tool);
+  }
+
+  /** `toolsFor`, each tool with its server, its name there and the entry's approval settings (src/approvals). */
+  async sourcedToolsFor(names: readonly string[] | null, signal?: AbortSignal): Promise<McpSourcedTool[]> {
     await this.start();
     const wanted = (names ?? this.serverNames()).filter((n) => this.pools.has(n));
     if (wanted.length === 0) return [];
@@ -132,9 +147,17 @@ export class McpManager {
     const known = [...this.toolCache].flatMap(([server, c]) => (c.tools ? [{ server, tools: c.tools }] : []));
     const naming = assignToolNames(known.map(({ server, tools }) => ({ server, tools: tools.map((t) => t.name) })));
     const call = this.callTool.bind(this);
+    const approvals = new Map(this.definitions.map((d) => [d.name, d.approval]));
     return known
       .filter(({ server }) => wanted.includes(server))
-      .flatMap(({ server, tools }) => tools.map((t) => toFunctionTool(server, t, naming.get(server)?.get(t.name) ?? t.name, call)));
+      .flatMap(({ server, tools }) =>
+        tools.map((t) => ({
+          tool: toFunctionTool(server, t, naming.get(server)?.get(t.name) ?? t.name, call),
+          server,
+          name: t.name,
+          approval: approvals.get(server),
+        })),
+      );
   }
 
   /**

@@ -232,7 +232,10 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
     async (request) => {
       const row = await owned(userOf(request).id, request.params.id);
       const leaf = await leafOf(row.id, request.body.message_id);
-      if (deps.turns.isRunning(row.id)) throw new AppError('RES_3011', 'A turn is running in this chat; switch branches when it ends (or stop it first).');
+      // A paused turn goes on from its own last row, so its branch stays put until it is decided.
+      if (deps.turns.isRunning(row.id) || (row.pending_approvals ?? 0) > 0) {
+        throw new AppError('RES_3011', 'A turn is running or waiting for approval in this chat; switch branches when it ends (or stop it first).');
+      }
       const count = deps.countTokens;
       const total = count
         ? await branchTotal(db, row.id, { fromLeaf: row.active_leaf_id, toLeaf: leaf, total: row.total_tokens }, (items) => count(row.model, items))

@@ -22,6 +22,8 @@ export const SessionSchema = z.object({
   trigger_tokens: z.number().int(),
   created_at: z.string(),
   last_used_at: z.string(),
+  /** Tool calls of the session waiting for a person's approval. */
+  pending_approvals: z.number().int(),
 });
 export type Session = z.infer<typeof SessionSchema>;
 

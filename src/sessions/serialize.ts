@@ -22,5 +22,6 @@ export function toSession(row: SessionRow, contextWindow: (model: string) => num
     trigger_tokens: Math.floor(0.8 * max),
     created_at: row.created_at.toISOString(),
     last_used_at: row.last_used_at.toISOString(),
+    pending_approvals: row.pending_approvals ?? 0,
   };
 }

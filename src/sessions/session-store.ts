@@ -7,7 +7,8 @@ import { newPublicId, PUBLIC_ID_PATTERN } from './public-id.js';
 import type { SessionRow } from './types.js';
 
 const COLUMNS = `id, user_id, session_id, title, is_named, model, reasoning_effort, mcp_config, instructions, pinned, archived,
-  message_count, turn_count, total_tokens, accumulated_tool_tokens, created_at, last_used_at`;
+  message_count, turn_count, total_tokens, accumulated_tool_tokens, created_at, last_used_at,
+  (SELECT count(*)::int FROM tool_approvals a WHERE a.session_id = sessions.id AND a.status = 'pending') AS pending_approvals`;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_ATTEMPTS = 5;
 

@@ -20,6 +20,8 @@ export interface SessionRow {
   active_leaf_id: string | null;
   created_at: Date;
   last_used_at: Date;
+  /** Tool calls waiting for a person (src/approvals); read by the session queries. */
+  pending_approvals?: number;
 }
 
 /** Finds a session by its public id, only when `userId` owns it; `null` otherwise (a 404 either way). */

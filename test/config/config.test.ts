@@ -15,6 +15,13 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('configuration', () => {
+  it('asks before dangerous tool calls by default and for an hour; TOOL_APPROVAL takes only ask or auto', () => {
+    expect(loadConfig({}).toolApproval).toEqual({ mode: 'ask', timeoutS: 3600 });
+    expect(loadConfig({ TOOL_APPROVAL: 'auto', TOOL_APPROVAL_TIMEOUT_S: '30' }).toolApproval).toEqual({ mode: 'auto', timeoutS: 30 });
+    expect(configError({ TOOL_APPROVAL: 'never' }).message).toContain('TOOL_APPROVAL');
+    expect(configError({ TOOL_APPROVAL_TIMEOUT_S: '0' }).message).toContain('TOOL_APPROVAL_TIMEOUT_S');
+  });
+
   it('shares sockets and sandbox slots between users in jwt mode, by default and as set', () => {
     const jwt = { AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) };
     expect(loadConfig(jwt).ws.maxConnectionsPerUser).toBe(20);

@@ -199,6 +199,7 @@ describe('public ids and the wire shape', () => {
       trigger_tokens: 800,
       created_at: '2026-01-02T03:04:05.000Z',
       last_used_at: '2026-02-03T04:05:06.000Z',
+      pending_approvals: 0,
     });
     expect(seen).toEqual(['m']);
   });

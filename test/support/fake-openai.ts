@@ -48,6 +48,8 @@ export interface FakeOpenAI {
   setHandler(fn: ((req: RecordedRequest) => FakeResponse | undefined) | undefined): void;
   nextRequest(): Promise<RecordedRequest>;
   nextAbort(): Promise<RecordedRequest>;
+  /** Requests a client holds open now (neither answered in full nor closed by the client). */
+  openRequests(): number;
   close(): Promise<void>;
 }
 
@@ -426,6 +428,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     setHandler: (fn) => void (handler = fn),
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),
     nextAbort: () => new Promise((resolve) => abortWaiters.push(resolve)),
+    openRequests: () => requests.filter((r) => !r.completed && r.abortedAt === undefined).length,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));

@@ -26,7 +26,8 @@ export interface TestServerOptions {
 
 export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pulp-test-'));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'offline', CODE_INTERPRETER: 'off', ...env });
+  // Tool calls run without asking unless a test is about approval (TOOL_APPROVAL: 'ask').
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', LLM_PROVIDER: 'offline', CODE_INTERPRETER: 'off', TOOL_APPROVAL: 'auto', ...env });
   const database = options.database ?? (await createTestDatabase());
   const pulp = await createPulp({ config, db: database.db, logger: silentLogger(), mcpBuiltins: options.mcpBuiltins ?? false });
   const address = await pulp.app.listen({ host: '127.0.0.1', port: 0 });

@@ -28,7 +28,10 @@ import type { Preset } from './protocol.js';
 export const START_WATCHDOG_MS = 30_000;
 
 export class ChatApp {
-  readonly #transcript = new Transcript(byId<HTMLOListElement>('transcript'));
+  readonly #transcript = new Transcript(byId<HTMLOListElement>('transcript'), (toolCallId, choice) => {
+    const frame = choice.decision === 'approve' ? { type: 'approve' as const, tool_call_id: toolCallId, always: choice.always } : { type: 'deny' as const, tool_call_id: toolCallId, ...(choice.reason ? { reason: choice.reason } : {}) };
+    if (!this.#socket?.send(frame)) this.showError('Not connected: the decision could not be sent.');
+  });
   readonly #gauge = new TokenGauge(byId<HTMLMeterElement>('token-meter'), byId('token-label'));
   readonly #composer = byId<HTMLTextAreaElement>('composer');
   readonly #stop = byId<HTMLButtonElement>('stop-button');
@@ -308,7 +311,9 @@ export class ChatApp {
       return;
     }
     // A turn seen mid-way (after a reconnect, or started in another tab) can be stopped here too.
-    if ('turn_id' in ev && ev.turn_id && ev.type !== 'assistant_end' && !this.#busy) this.#setBusy(true);
+    // (A decision on a paused turn is no sign of it running: the turn says assistant_start when it goes on.)
+    const running = ev.type !== 'assistant_end' && ev.type !== 'approval_resolved';
+    if ('turn_id' in ev && ev.turn_id && running && !this.#busy) this.#setBusy(true);
     switch (ev.type) {
       case 'assistant_start':
         this.#pending.started();
@@ -338,6 +343,13 @@ export class ChatApp {
         return this.#gauge.show(ev.current, ev.threshold, ev.limit);
       case 'stream_interrupted':
         this.#connection.say('Stopping…');
+        return;
+      case 'approval_required':
+        this.#pending.answered();
+        return this.#transcript.askApproval(ev.tool_call_id, ev.tool_name, ev.tool_arguments, ev.expires_at);
+      case 'approval_resolved':
+        this.#transcript.toolCard(ev.tool_call_id, 'tool').approvalResolved(ev.decision, ev.by);
+        void this.#reloadList().catch(() => undefined);
         return;
       case 'assistant_end': {
         clearTimeout(this.#watchdog);

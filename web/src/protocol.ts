@@ -22,6 +22,8 @@ export const SessionSchema = z.object({
   max_tokens: z.number(),
   trigger_tokens: z.number(),
   last_used_at: z.string(),
+  /** Tool calls waiting for the user's approval (absent from servers without approval). */
+  pending_approvals: z.optional(z.number()),
 });
 export type Session = z.infer<typeof SessionSchema>;
 
@@ -66,7 +68,11 @@ export const MessageSchema = z.object({
   tool_arguments: z.nullable(z.record(z.string(), z.unknown())),
   tool_result: z.nullable(z.string()),
   tool_success: z.nullable(z.boolean()),
-  status: z.nullable(z.enum(['completed', 'failed', 'interrupted'])),
+  status: z.nullable(z.enum(['completed', 'failed', 'interrupted', 'awaiting_approval', 'denied'])),
+  /** A tool call that needed approval: who decided what, and when. */
+  approval: z.optional(
+    z.nullable(z.object({ decision: z.string(), by: z.nullable(z.string()), at: z.nullable(z.string()), reason: z.nullable(z.string()), expires_at: z.string() })),
+  ),
   /** The model's reasoning before this assistant text; absent from servers that do not store it. */
   reasoning: z.optional(z.nullable(z.string())),
   /** The message this one follows in the conversation tree (null: the first of its path). */
@@ -227,6 +233,15 @@ export const ServerEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('token_usage'), current: z.number(), limit: z.number(), threshold: z.number(), ...turn }),
   z.object({ type: z.literal('stream_interrupted'), ...turn }),
+  z.object({
+    type: z.literal('approval_required'),
+    tool_call_id: z.string(),
+    tool_name: z.string(),
+    tool_arguments: z.record(z.string(), z.unknown()),
+    expires_at: z.string(),
+    ...turn,
+  }),
+  z.object({ type: z.literal('approval_resolved'), tool_call_id: z.string(), decision: z.string(), by: z.string(), ...turn }),
   z.object({ type: z.literal('assistant_end'), finish_reason: z.string(), ...turn }),
   z.looseObject({ type: z.literal('session_updated'), title: z.optional(z.nullable(z.string())), session_id: z.optional(z.string()) }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string(), recoverable: z.optional(z.boolean()), ...turn }),
@@ -241,6 +256,8 @@ export type ClientFrame =
   | { type: 'regenerate'; message_id: string }
   | { type: 'interrupt' }
   | { type: 'resume'; turn_id: string; after_seq: number }
+  | { type: 'approve'; tool_call_id: string; always?: boolean }
+  | { type: 'deny'; tool_call_id: string; reason?: string }
   | { type: 'ping' };
 
 /** The tool name of the summarization card. */

@@ -76,6 +76,7 @@ export class SessionList {
       { type: 'button', class: 'session-open', 'data-testid': 'session-open', 'aria-current': s.session_id === this.#current ? 'page' : undefined },
       s.pinned ? h('span', { class: 'pin-mark', 'aria-label': 'pinned' }, '★ ') : null,
       label,
+      s.pending_approvals ? h('span', { class: 'approval-badge', 'data-testid': 'approval-badge', title: 'A tool call waits for your approval' }, ` ${s.pending_approvals} to approve`) : null,
     );
     open.addEventListener('click', () => this.actions.open(s.session_id));
 

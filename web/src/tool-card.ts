@@ -5,14 +5,21 @@
 import { h } from './dom.js';
 import { SUMMARY_TOOL } from './protocol.js';
 
-export type ToolStatus = 'running' | 'success' | 'failed' | 'interrupted';
+export type ToolStatus = 'running' | 'success' | 'failed' | 'interrupted' | 'awaiting' | 'denied';
 
 const STATUS_LABEL: Record<ToolStatus, string> = {
   running: 'running…',
   success: 'succeeded',
   failed: 'failed',
   interrupted: 'interrupted',
+  awaiting: 'waiting for your approval',
+  denied: 'denied',
 };
+
+/** What the user answers on an approval card. */
+export type ApprovalAnswer = { decision: 'approve'; always: boolean } | { decision: 'deny'; reason: string };
+
+const DECISION_LABEL: Record<string, string> = { approved: 'Approved', denied: 'Denied', expired: 'Not approved in time', interrupted: 'Stopped' };
 
 export class ToolCard {
   readonly el: HTMLDetailsElement;
@@ -20,6 +27,8 @@ export class ToolCard {
   readonly #args: HTMLPreElement;
   readonly #result: HTMLPreElement;
   readonly #resultBlock: HTMLElement;
+  readonly #body: HTMLElement;
+  #approval: HTMLElement | null = null;
   #rawArgs = '';
 
   constructor(readonly toolCallId: string, readonly toolName: string) {
@@ -39,9 +48,52 @@ export class ToolCard {
         ' ',
         this.#status,
       ),
-      h('div', { class: 'tool-body' }, h('h4', {}, summary ? 'Details' : 'Arguments'), this.#args, this.#resultBlock),
+      (this.#body = h('div', { class: 'tool-body' }, h('h4', {}, summary ? 'Details' : 'Arguments'), this.#args, this.#resultBlock)),
     );
     this.setStatus('running');
+  }
+
+  /**
+   * The call waits for the user: the card opens on its arguments with Approve, Deny (with an
+   * optional reason) and "Always allow in this chat"; `answer` sends the choice.
+   */
+  askApproval(expiresAt: string | null, answer: (choice: ApprovalAnswer) => void): void {
+    this.setStatus('awaiting');
+    this.el.open = true;
+    this.#approval?.remove();
+    const reason = h('input', { type: 'text', class: 'approval-reason', 'data-testid': 'approval-reason', maxlength: '2000', placeholder: 'Reason (optional, for Deny)', 'aria-label': 'Reason for denying' });
+    const button = (label: string, testid: string, cls: string, choice: () => ApprovalAnswer) => {
+      const b = h('button', { type: 'button', class: cls, 'data-testid': testid }, label);
+      b.addEventListener('click', () => {
+        for (const el of this.#approval?.querySelectorAll('button, input') ?? []) (el as HTMLButtonElement).disabled = true;
+        answer(choice());
+      });
+      return b;
+    };
+    const until = expiresAt ? h('span', { class: 'approval-expiry' }, ` Waits until ${new Date(expiresAt).toLocaleString()}.`) : null;
+    this.#approval = h(
+      'div',
+      { class: 'approval', 'data-testid': 'approval-card', role: 'group', 'aria-label': `Approve ${this.toolName}?` },
+      h('p', {}, h('strong', {}, `Run ${this.toolName}?`), until),
+      h(
+        'div',
+        { class: 'approval-actions' },
+        button('Approve', 'approval-approve', 'primary', () => ({ decision: 'approve', always: false })),
+        button('Deny', 'approval-deny', 'danger', () => ({ decision: 'deny', reason: reason.value.trim() })),
+        button('Always allow in this chat', 'approval-always', 'link', () => ({ decision: 'approve', always: true })),
+      ),
+      reason,
+    );
+    this.#body.prepend(this.#approval);
+  }
+
+  /** The call was decided (here, in another tab, by a timeout): the buttons go, the decision stays. */
+  approvalResolved(decision: string, by: string | null): void {
+    this.#approval?.remove();
+    const text = `${DECISION_LABEL[decision] ?? decision}${by ? ` by ${by}` : ''}`;
+    this.#approval = h('p', { class: 'approval-decision', 'data-testid': 'approval-decision' }, text);
+    this.#body.prepend(this.#approval);
+    if (decision === 'approved') this.setStatus('running');
   }
 
   appendArguments(delta: string): void {

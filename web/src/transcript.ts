@@ -7,7 +7,7 @@ import { h } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import type { Message } from './protocol.js';
 import { copyButton, enhance } from './rich.js';
-import { ToolCard } from './tool-card.js';
+import { ToolCard, type ApprovalAnswer } from './tool-card.js';
 import { UserBubble } from './user-bubble.js';
 
 class AnswerBubble {
@@ -64,7 +64,11 @@ export class Transcript {
   /** Edit, regenerate and version switching on stored messages; none until the controller sets them. */
   #branch: BranchActions | null = null;
 
-  constructor(list: HTMLOListElement) {
+  /** `answer` sends the user's choice on an approval card (src/approvals on the server). */
+  constructor(
+    list: HTMLOListElement,
+    private readonly answer: (toolCallId: string, choice: ApprovalAnswer) => void = () => undefined,
+  ) {
     this.#list = list;
   }
 
@@ -87,6 +91,13 @@ export class Transcript {
     for (const row of rows.slice(at)) row.remove();
     this.#answer = null;
     this.#reasoning = null;
+  }
+
+  /** A tool call waits for the user's approval: its card asks. */
+  askApproval(toolCallId: string, toolName: string, args: Record<string, unknown>, expiresAt: string | null): void {
+    const card = this.toolCard(toolCallId, toolName);
+    card.setArguments(args);
+    card.askApproval(expiresAt, (choice) => this.answer(toolCallId, choice));
   }
 
   clear(): void {
@@ -195,6 +206,8 @@ export class Transcript {
     const rows = [...this.#list.children];
     const from = lastUser ? rows.indexOf(lastUser) + 1 : 0;
     for (const row of rows.slice(from)) row.remove();
+    // The replay brings their cards back: the removed ones must not be found and filled instead.
+    for (const [id, card] of this.#cards) if (!card.el.isConnected) this.#cards.delete(id);
     this.#answer = null;
     this.#reasoning = null;
   }
@@ -231,7 +244,10 @@ export class Transcript {
     const card = new ToolCard(m.tool_call_id ?? m.id, m.tool_name ?? 'tool');
     card.setArguments(m.tool_arguments);
     if (m.status === null) card.setStatus('running');
+    else if (m.status === 'awaiting_approval') card.askApproval(m.approval?.expires_at ?? null, (choice) => this.answer(m.tool_call_id ?? m.id, choice));
     else card.complete(m.tool_result, m.status === 'completed', m.status === 'interrupted');
+    if (m.approval && m.approval.decision !== 'pending') card.approvalResolved(m.approval.decision, m.approval.by);
+    if (m.status === 'denied') card.setStatus('denied');
     if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
     // An answer that starts with a tool call carries its versions on the card's row.
     return [h('li', { class: 'msg msg-tool' }, card.el, branch ? siblingNav(m, branch) : null)];
