@@ -32,6 +32,8 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { registerUsageRoutes } from './usage/routes.js';
 import { UsageMeter } from './usage/usage-meter.js';
 import { registerSessionRoutes } from './sessions/routes.js';
+import { registerShareRoutes } from './shares/routes.js';
+import { registerTransferRoutes } from './transfer/routes.js';
 import { VERSION } from './version.js';
 import { authAttemptLimit } from './limits/auth-limit.js';
 import { RateLimitStore } from './limits/rate-limits.js';
@@ -237,6 +239,24 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     },
     summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
   });
+
+  await registerTransferRoutes(app, {
+    db,
+    authenticate,
+    models: config.llm.models,
+    defaultModel: config.llm.defaultModel,
+    mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
+    workspace: {
+      create: async (publicId) => {
+        await workspace.create(publicId);
+      },
+      remove: (publicId) => workspace.remove(publicId),
+    },
+    countTokens: (model, items) => countItems(model, items),
+    importMaxBytes: config.importMaxBytes,
+    debug: config.debug,
+  });
+  registerShareRoutes(app, { db, authenticate, enabled: config.allowSharing });
 
   registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
   registerAdminRoutes(app, {
