@@ -49,7 +49,7 @@ export function registerShareRoutes(app: PulpFastify, deps: ShareRouteDeps): voi
   const { db } = deps;
   const onRequest = requireUser(deps.authenticate);
   const now = deps.now ?? (() => new Date());
-  const tags = ['shares'];
+  const tags = ['sessions'];
   const security = [{ bearer: [] }];
   const owned = async (userId: string, id: string) => {
     const session = await findOwnedSession(db, userId, id);

@@ -70,8 +70,11 @@ export interface SourceConversation {
   instructions: string | null;
   /** Pulp's own format carries the model context; other formats get it built from the rows. */
   context: SourceContextItem[] | null;
-  /** Rows are written in the file's order (Pulp's own, already in seq order), not sorted by time. */
-  keepFileOrder?: boolean;
+  /**
+   * Pulp's own file, taken as it is: rows in the file's order (already seq order, not sorted by
+   * time) and no active leaf when the file has none.
+   */
+  exact?: boolean;
 }
 
 /** Raises the import error `code` naming where in the file: "conversation 3, node abc: …". */

@@ -158,6 +158,6 @@ export function fromPulpDocument(doc: PulpDocument, label: string): SourceConver
     mcpConfig: doc.session.mcp_config,
     instructions: doc.session.instructions,
     context,
-    keepFileOrder: true,
+    exact: true,
   };
 }

@@ -42,7 +42,7 @@ export function placeRows(conversation: SourceConversation): PlacedTree {
 
   // Creation order (file order for equal times); a node waits until its parent is placed.
   const order = nodes.map((node, index) => ({ node, index }));
-  if (!conversation.keepFileOrder) order.sort((a, b) => a.node.createdAt.getTime() - b.node.createdAt.getTime() || a.index - b.index);
+  if (!conversation.exact) order.sort((a, b) => a.node.createdAt.getTime() - b.node.createdAt.getTime() || a.index - b.index);
   const waiting = new Map<string, SourceNode[]>();
   /** Per placed node: its last row (where children attach; a skipped node passes on its parent's) and depth. */
   const placed = new Map<string, { attach: number | null; depth: number }>();
@@ -91,7 +91,7 @@ export function placeRows(conversation: SourceConversation): PlacedTree {
 
 /** The current node's row (a skipped node: its nearest kept ancestor's); without one, the newest leaf. */
 function activeLeafOf(conversation: SourceConversation, placed: Map<string, { attach: number | null }>, rows: PlacedRow[]): number | null {
-  if (rows.length === 0) return null;
+  if (rows.length === 0 || (conversation.exact && conversation.currentNodeId === null)) return null;
   const current = conversation.currentNodeId === null ? undefined : placed.get(conversation.currentNodeId);
   if (conversation.currentNodeId !== null && current === undefined) {
     throw importError('VAL_2033', conversation.label, `the current message ${short(conversation.currentNodeId)} does not exist`);

@@ -84,8 +84,8 @@ export async function rowCounts(db: Queryable): Promise<Record<string, number>> 
 }
 
 /** Sends one message on the session and resolves with the model request of that turn. */
-export async function chatOnce(t: TransferServer, publicId: string, text: string): Promise<RecordedRequest> {
-  const client = await TestClient.open(`${t.server.wsUrl}/ws/chat/${publicId}`);
+export async function chatOnce(t: TransferServer, publicId: string, text: string, token?: string): Promise<RecordedRequest> {
+  const client = await TestClient.open(`${t.server.wsUrl}/ws/chat/${publicId}`, token ? ['bearer', token] : undefined);
   try {
     const from = client.events.length;
     const before = t.fake.requests.length;
