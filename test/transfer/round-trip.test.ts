@@ -18,7 +18,7 @@ afterAll(async () => {
 /** A session's tree with ids replaced by row positions, so two copies compare equal. */
 async function treeShape(db: Queryable, publicId: string) {
   const uuid = await sessionUuid(db, publicId);
-  const { rows } = await db.query<Record<string, unknown> & { id: string; parent_id: string | null }>(
+  const { rows } = await db.query<Record<string, unknown> & { id: string; parent_id: string | null; role: string }>(
     `SELECT id, parent_id, seq, role, content, reasoning, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, created_at
      FROM messages WHERE session_id = $1 ORDER BY seq`,
     [uuid],
