@@ -62,13 +62,13 @@ describe.skipIf(skipReason !== null)('export, import and share in the browser', 
 
     const [json] = await Promise.all([page.waitForEvent('download'), dialog.getByTestId('export-json').click()]);
     expect(json.suggestedFilename()).toMatch(/^pulp-packing-for-lisbon-\d{4}-\d{2}-\d{2}\.json$/);
-    const doc = JSON.parse(readFileSync((await json.path()), 'utf8')) as { format: string; messages: unknown[] };
+    const doc = JSON.parse(readFileSync(await json.path(), 'utf8')) as { format: string; messages: unknown[] };
     expect(doc.format).toBe('pulp.session');
     expect(doc.messages.length).toBeGreaterThanOrEqual(9);
 
     const [md] = await Promise.all([page.waitForEvent('download'), dialog.getByTestId('export-markdown').click()]);
     expect(md.suggestedFilename()).toMatch(/\.md$/);
-    const text = readFileSync((await md.path()), 'utf8');
+    const text = readFileSync(await md.path(), 'utf8');
     expect(text).toMatch(/^# Packing for Lisbon\n/);
     expect(text).toContain('JULY-BRANCH-ANSWER');
     expect(await seriousA11yViolations(page)).toEqual([]);
