@@ -45,10 +45,15 @@ export interface PreparedSession {
   totalTokens: number;
 }
 
-/** Checks and lays out every conversation; throws the first problem (VAL_2033 / VAL_2034). */
-export function prepareImport(conversations: readonly SourceConversation[], deps: Pick<ImportDeps, 'models' | 'defaultModel' | 'mcp' | 'countTokens'>): PreparedSession[] {
+/**
+ * Checks and lays out every conversation; throws the first problem (VAL_2033 / VAL_2034). Counting
+ * tokens of a large file takes seconds of CPU, so it yields to other requests between conversations.
+ */
+export async function prepareImport(conversations: readonly SourceConversation[], deps: Pick<ImportDeps, 'models' | 'defaultModel' | 'mcp' | 'countTokens'>): Promise<PreparedSession[]> {
   let total = 0;
-  return conversations.map((conversation) => {
+  const prepared: PreparedSession[] = [];
+  for (const conversation of conversations) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const tree = placeRows(conversation);
     total += tree.rows.length;
     if (total > MAX_ROWS_PER_FILE) throw importError('VAL_2034', conversation.label, `the file holds more than ${MAX_ROWS_PER_FILE} messages; import it in parts`);
@@ -60,8 +65,8 @@ export function prepareImport(conversations: readonly SourceConversation[], deps
     const model = conversation.model !== null && deps.models.includes(conversation.model) ? conversation.model : deps.defaultModel;
     const onPath = pathRows(tree);
     const pathItems = items.filter((i) => i.row === null || onPath.has(i.row)).map((i) => i.item);
-    const times = tree.rows.map((r) => r.row.createdAt.getTime());
-    return {
+    const newest = tree.rows.reduce((max, r) => Math.max(max, r.row.createdAt.getTime()), conversation.createdAt.getTime());
+    prepared.push({
       tree,
       items,
       title,
@@ -71,10 +76,11 @@ export function prepareImport(conversations: readonly SourceConversation[], deps
       mcpConfig: conversation.mcpConfig === null ? deps.mcp.defaultNames() : conversation.mcpConfig.filter((n) => deps.mcp.unknownNames([n]).length === 0),
       instructions: conversation.instructions,
       createdAt: conversation.createdAt,
-      lastUsedAt: new Date(Math.max(conversation.createdAt.getTime(), ...times)),
+      lastUsedAt: new Date(newest),
       totalTokens: deps.countTokens(model, pathItems),
-    };
-  });
+    });
+  }
+  return prepared;
 }
 
 function pathRows(tree: PlacedTree): Set<number> {

@@ -126,7 +126,7 @@ export async function registerTransferRoutes(app: PulpFastify, deps: TransferRou
       async (request, reply) => {
         const file = await readFile(request);
         const { conversations } = readImportFile(file);
-        const prepared = prepareImport(conversations, deps);
+        const prepared = await prepareImport(conversations, deps);
         const ids = await writeImport(deps, userOf(request).id, prepared);
         request.log.info({ sessions: ids.length }, 'conversations imported');
         return reply.code(201).send({ session_ids: ids });
