@@ -252,7 +252,6 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       },
       remove: (publicId) => workspace.remove(publicId),
     },
-    countTokens: (model, items) => countItems(model, items),
     importMaxBytes: config.importMaxBytes,
     debug: config.debug,
   });

@@ -19,7 +19,15 @@ export interface ImportDeps {
   defaultModel: string;
   mcp: { unknownNames(names: string[]): string[]; defaultNames(): string[] };
   workspace: { create(publicId: string): Promise<void>; remove(publicId: string): Promise<void> };
-  countTokens: (model: string, items: AgentInputItem[]) => number;
+}
+
+/**
+ * The tokens of imported context, estimated at 4 characters a token: exact counting of a pasted
+ * text without spaces is quadratic in the tokenizer, and a file may hold megabytes of it. The
+ * provider's count replaces the estimate after the first turn.
+ */
+export function estimateTokens(items: readonly AgentInputItem[]): number {
+  return Math.ceil(JSON.stringify(items).length / 4);
 }
 
 interface PlacedItem {
@@ -41,15 +49,15 @@ export interface PreparedSession {
   instructions: string | null;
   createdAt: Date;
   lastUsedAt: Date;
-  /** Tokens of the active path's context (the gauge, and when summarization starts). */
+  /** Tokens of the active path's context, estimated (the gauge, and when summarization starts). */
   totalTokens: number;
 }
 
 /**
- * Checks and lays out every conversation; throws the first problem (VAL_2033 / VAL_2034). Counting
- * tokens of a large file takes seconds of CPU, so it yields to other requests between conversations.
+ * Checks and lays out every conversation; throws the first problem (VAL_2033 / VAL_2034). A large
+ * file takes a while, so it yields to other requests between conversations.
  */
-export async function prepareImport(conversations: readonly SourceConversation[], deps: Pick<ImportDeps, 'models' | 'defaultModel' | 'mcp' | 'countTokens'>): Promise<PreparedSession[]> {
+export async function prepareImport(conversations: readonly SourceConversation[], deps: Pick<ImportDeps, 'models' | 'defaultModel' | 'mcp'>): Promise<PreparedSession[]> {
   let total = 0;
   const prepared: PreparedSession[] = [];
   for (const conversation of conversations) {
@@ -77,7 +85,7 @@ export async function prepareImport(conversations: readonly SourceConversation[]
       instructions: conversation.instructions,
       createdAt: conversation.createdAt,
       lastUsedAt: new Date(newest),
-      totalTokens: deps.countTokens(model, pathItems),
+      totalTokens: estimateTokens(pathItems),
     });
   }
   return prepared;

@@ -12,7 +12,6 @@ const deps = {
   models: ['gpt-4o-mini'],
   defaultModel: 'gpt-4o-mini',
   mcp: { unknownNames: (names: string[]) => names.filter((n) => n !== 'fetch'), defaultNames: () => ['fetch'] },
-  countTokens: () => 0,
 };
 
 type Node = { id: string; parent: string | null; role?: string; text?: string };

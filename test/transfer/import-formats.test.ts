@@ -87,6 +87,19 @@ describe('a ChatGPT conversations.json', () => {
   });
 });
 
+describe('a large file', () => {
+  it('is read beyond the 1 MiB of other JSON routes, up to IMPORT_MAX_BYTES', async () => {
+    const long = (c: string) => c.repeat(800_000);
+    const file = [{ title: 'Long paste', create_time: 1_700_000_000, current_node: 'b', mapping: {
+      a: { parent: null, message: { author: { role: 'user' }, content: { content_type: 'text', parts: [long('a')] } } },
+      b: { parent: 'a', message: { author: { role: 'assistant' }, content: { content_type: 'text', parts: [long('b')] } } },
+    } }];
+    const [id] = await importJson(file);
+    const { path } = await storedTree(t.server.database.db, id!);
+    expect(path.map((r) => r.content?.length)).toEqual([800_000, 800_000]);
+  });
+});
+
 describe("an Open WebUI chat export", () => {
   it('keeps both branches, follows currentId, and turns reasoning and tool blocks into rows', async () => {
     const [sourdough, greeting] = await importJson(fixture('open-webui-chats.json'));
