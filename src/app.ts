@@ -39,6 +39,8 @@ import { findOwnedPreset } from './presets/preset-store.js';
 import { registerPresetRoutes } from './presets/routes.js';
 import { ensureSearchLanguage } from './search/language.js';
 import { registerSearchRoutes } from './search/routes.js';
+import { registerShareRoutes } from './shares/routes.js';
+import { registerTransferRoutes } from './transfer/routes.js';
 import { VERSION } from './version.js';
 import { authAttemptLimit } from './limits/auth-limit.js';
 import { RateLimitStore } from './limits/rate-limits.js';
@@ -262,6 +264,23 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     offer: { models: config.llm.models, unknownMcpNames: (names) => mcp.validateNames(names) },
   });
   registerSearchRoutes(app, { db, authenticate, language: config.search.language });
+
+  await registerTransferRoutes(app, {
+    db,
+    authenticate,
+    models: config.llm.models,
+    defaultModel: config.llm.defaultModel,
+    mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
+    workspace: {
+      create: async (publicId) => {
+        await workspace.create(publicId);
+      },
+      remove: (publicId) => workspace.remove(publicId),
+    },
+    importMaxBytes: config.importMaxBytes,
+    debug: config.debug,
+  });
+  registerShareRoutes(app, { db, authenticate, enabled: config.allowSharing });
 
   registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
   registerAdminRoutes(app, {

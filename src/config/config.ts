@@ -151,6 +151,9 @@ const EnvSchema = z.object({
   MCP_POOL_SIZE: int(3, 1, 64),
   MCP_ACQUIRE_TIMEOUT_MS: int(30_000, 1, 600_000),
   MAX_UPLOAD_BYTES: int(52_428_800, 1, 10 * 1024 ** 3),
+  // Export, import and read-only share links (src/transfer, src/shares).
+  IMPORT_MAX_BYTES: int(20 * 1024 * 1024, 1024, 1024 ** 3),
+  ALLOW_SHARING: bool(true),
   CODE_INTERPRETER: z.enum(['auto', 'on', 'off', '']).optional().transform((v) => (v ? v : 'auto')),
   CODE_INTERPRETER_TIMEOUT_S: int(60, 1, 3600),
   CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
@@ -271,6 +274,10 @@ export interface Config {
   /** Per-user fair shares; 0 is off (src/limits). */
   userLimits: { maxConcurrentTurns: number; messagesPerMin: number; writesPerMin: number };
   maxUploadBytes: number;
+  /** `IMPORT_MAX_BYTES`: the largest file `POST /sessions/import` reads. */
+  importMaxBytes: number;
+  /** `ALLOW_SHARING`: whether read-only share links can be made and opened. */
+  allowSharing: boolean;
   codeInterpreter: {
     mode: 'auto' | 'on' | 'off';
     timeoutS: number;
@@ -422,6 +429,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       writesPerMin: perUser(e.USER_WRITES_PER_MIN, DEFAULT_USER_LIMITS.writesPerMin),
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    importMaxBytes: e.IMPORT_MAX_BYTES,
+    allowSharing: e.ALLOW_SHARING,
     codeInterpreter: {
       mode: e.CODE_INTERPRETER,
       timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,

@@ -33,6 +33,9 @@ const PublicConfigSchema = z.object({
   reasoning_levels: z.array(z.object({ value: z.string(), label: z.string(), isDefault: z.boolean() })),
   mcp_servers: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), enabled: z.boolean() })),
   max_file_size: z.number().int(),
+  /** `IMPORT_MAX_BYTES` and `ALLOW_SHARING`, so a client can say what import and sharing allow. */
+  max_import_size: z.number().int(),
+  sharing: z.boolean(),
   code_interpreter: z.boolean(),
   auth_mode: z.enum(['none', 'jwt']),
   allow_registration: z.boolean(),
@@ -54,6 +57,8 @@ export function registerConfigRoute(app: PulpFastify, deps: ConfigRouteDeps): vo
     reasoning_levels: REASONING_LEVELS,
     mcp_servers: deps.mcpServers(),
     max_file_size: config.maxUploadBytes,
+    max_import_size: config.importMaxBytes,
+    sharing: config.allowSharing,
     code_interpreter: deps.codeInterpreterAvailable(),
     auth_mode: config.auth.mode,
     allow_registration: await deps.registrationOpen(),

@@ -152,6 +152,17 @@ export class ChatApp {
     await this.open(first?.session_id ?? null);
   }
 
+  /** The open chat's public id (null: a blank chat). */
+  currentSessionId(): string | null {
+    return this.#session?.session_id ?? null;
+  }
+
+  /** After an import: the list shows the new chats and the first of them opens. */
+  async showImported(sessionIds: string[]): Promise<void> {
+    await this.#reloadList();
+    if (sessionIds[0]) await this.open(sessionIds[0]);
+  }
+
   stopAll(): void {
     this.#socket?.close();
     this.#socket = null;

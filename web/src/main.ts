@@ -12,6 +12,7 @@ import { byId } from './dom.js';
 import { loginOptions, showLogin, takeSignOnTokens } from './login-view.js';
 import { applyTheme, loadTheme } from './prefs.js';
 import { MeSchema, PublicConfigSchema, type Me, type PublicConfig } from './protocol.js';
+import { TransferPanel } from './transfer-view.js';
 import { UsagePanel } from './usage-view.js';
 
 applyTheme(loadTheme(), false);
@@ -57,6 +58,7 @@ async function boot(): Promise<void> {
       })
     : null;
   const usage = new UsagePanel(api);
+  const transfer = new TransferPanel(api, app, config.sharing !== false);
   byId('usage-button').addEventListener('click', () => void usage.open());
   keysButton.hidden = !keys;
   keysButton.addEventListener('click', () => void keys?.open());
@@ -77,6 +79,7 @@ async function boot(): Promise<void> {
     keys?.close();
     admin?.close();
     usage.close();
+    transfer.close();
     for (const dialog of document.querySelectorAll('dialog')) if (dialog.open) dialog.close();
     me = null;
     adminButton.hidden = true;

@@ -107,6 +107,8 @@ export const PublicConfigSchema = z.object({
   models: z.array(z.object({ value: z.string(), label: z.string(), isDefault: z.boolean(), context_window: z.number() })),
   mcp_servers: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), enabled: z.boolean() })),
   max_file_size: z.number(),
+  max_import_size: z.optional(z.number()),
+  sharing: z.optional(z.boolean()),
   auth_mode: z.enum(['none', 'jwt']),
   allow_registration: z.optional(z.boolean()),
   password_login: z.optional(z.boolean()),
@@ -262,3 +264,10 @@ export type ClientFrame =
 
 /** The tool name of the summarization card. */
 export const SUMMARY_TOOL = 'summarize_conversation';
+
+/** A share link as listed (the token only in the answer to its creation). */
+export const ShareSchema = z.object({ id: z.string(), created_at: z.string(), title: z.nullable(z.string()), message_count: z.number() });
+export type Share = z.infer<typeof ShareSchema>;
+export const ShareListSchema = z.object({ shares: z.array(ShareSchema) });
+export const CreatedShareSchema = z.object({ id: z.string(), created_at: z.string(), title: z.nullable(z.string()), message_count: z.number(), token: z.string(), url: z.string() });
+export const ImportResultSchema = z.object({ session_ids: z.array(z.string()) });
