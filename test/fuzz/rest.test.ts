@@ -14,7 +14,7 @@ import { expectBUntouched, expectHealthy, Figures, rawRequest, startTarget, type
 /** Batches per operation in CI (each of one to four requests). */
 const BATCHES_PER_OPERATION = 12;
 /** More than the document has, for the time limit of a FUZZ_SECONDS run (one property per operation). */
-const OPERATIONS_AT_MOST = 40;
+const OPERATIONS_AT_MOST = 70;
 
 let target: Target;
 let operations: RestOperation[];
