@@ -2,6 +2,7 @@
  * The composition root: builds every capability from the configuration and wires them into one
  * Fastify server. It only wires; behaviour lives in the capability folders.
  */
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAdminRoutes } from './admin/routes.js';
 import { UserAdmin } from './admin/user-admin.js';
@@ -39,6 +40,9 @@ import { UserLimits } from './limits/user-limits.js';
 import { isWrite, registerWriteLimit } from './limits/write-limit.js';
 import { openTurnSessionsOf } from './cluster/user-turns.js';
 import { registerWebClient } from './web/web-client.js';
+import { Documents, embedderFor } from './documents/documents.js';
+import { registerLibraryRoutes } from './documents/http/library-routes.js';
+import { registerDocumentSearchRoutes } from './documents/http/search-routes.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
 import { workspaceToolset } from './workspace/tools/workspace-tools.js';
@@ -52,6 +56,8 @@ export interface PulpServer {
   health: HealthSources;
   auth: AuthService;
   mcp: McpManager;
+  /** Uploaded documents: conversion, the background indexer, knowledge search. */
+  documents: Documents;
   /** Stops accepting, ends running work, closes sockets, pools and the database — in that order. */
   close(): Promise<void>;
 }
@@ -159,6 +165,15 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const summarizer = createSummarizer({ db, modelProvider, usage, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = clustered && config.databaseUrl ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
+  const documents = new Documents({
+    db,
+    logger,
+    dataDir: config.dataDir,
+    sessionRoot: (publicId) => workspace.root(publicId),
+    converter: { timeoutMs: config.documents.conversionTimeoutMs, limits: { maxPages: config.documents.maxPages, maxChars: config.documents.maxChars } },
+    embedder: embedderFor({ embeddingModel: config.documents.embeddingModel, baseUrl: config.llm.openaiBaseUrl, apiKey: config.llm.openaiApiKey }),
+    recordUsage: (call, model, reported) => usage.record(call, model, reported),
+  });
   const workspaceTools = workspaceToolset();
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
@@ -171,7 +186,17 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     modelProvider,
     usage,
     tools: async (session) => [
-      ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }),
+      ...workspaceTools({
+        root: workspace.root(session.session_id),
+        sessionUuid: session.id,
+        owner: session.user_id,
+        db,
+        sandbox,
+        documents: {
+          text: (folder, filename) => documents.text(session.id, folder, filename),
+          search: (query, limit) => documents.search(session, query, limit),
+        },
+      }),
       ...(await mcp.toolsFor(session.mcp_config)),
     ],
     instructions: (session) => sessionInstructions(db, session, sandbox !== undefined),
@@ -213,7 +238,16 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       return user;
     },
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
+    documents,
   });
+  const restUser = async (request: FastifyRequest) => {
+    const user = await auth.authenticate(bearerToken(request.headers.authorization));
+    if (isWrite(request.method)) await userLimits.admitWrite(user.id);
+    return user;
+  };
+  await registerLibraryRoutes(app, { db, documents, maxUploadBytes: config.maxUploadBytes, authenticate: restUser });
+  registerDocumentSearchRoutes(app, { db, documents, authenticate: restUser, findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId) });
+  await documents.start();
 
   registerSessionRoutes(app, {
     db,
@@ -261,6 +295,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   await registerWebClient(app);
 
   app.addHook('onClose', async () => {
+    await documents.close();
     limits.close();
     await mcp.close();
     await db.close();
@@ -276,6 +311,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     health,
     auth,
     mcp,
+    documents,
     close: () => (closing ??= app.close()),
   };
 }

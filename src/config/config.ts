@@ -151,6 +151,10 @@ const EnvSchema = z.object({
   MCP_POOL_SIZE: int(3, 1, 64),
   MCP_ACQUIRE_TIMEOUT_MS: int(30_000, 1, 600_000),
   MAX_UPLOAD_BYTES: int(52_428_800, 1, 10 * 1024 ** 3),
+  EMBEDDING_MODEL: optionalString,
+  DOCUMENT_CONVERSION_TIMEOUT_S: int(60, 1, 3600),
+  DOCUMENT_MAX_PAGES: int(2000, 1, 100_000),
+  DOCUMENT_MAX_CHARS: int(5_000_000, 1000, 100_000_000),
   CODE_INTERPRETER: z.enum(['auto', 'on', 'off', '']).optional().transform((v) => (v ? v : 'auto')),
   CODE_INTERPRETER_TIMEOUT_S: int(60, 1, 3600),
   CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
@@ -264,6 +268,8 @@ export interface Config {
   /** Per-user fair shares; 0 is off (src/limits). */
   userLimits: { maxConcurrentTurns: number; messagesPerMin: number; writesPerMin: number };
   maxUploadBytes: number;
+  /** Uploaded documents: conversion limits and the optional embeddings model (see src/documents). */
+  documents: { embeddingModel: string | undefined; conversionTimeoutMs: number; maxPages: number; maxChars: number };
   codeInterpreter: {
     mode: 'auto' | 'on' | 'off';
     timeoutS: number;
@@ -411,6 +417,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       writesPerMin: perUser(e.USER_WRITES_PER_MIN, DEFAULT_USER_LIMITS.writesPerMin),
     },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    documents: {
+      embeddingModel: e.EMBEDDING_MODEL,
+      conversionTimeoutMs: e.DOCUMENT_CONVERSION_TIMEOUT_S * 1000,
+      maxPages: e.DOCUMENT_MAX_PAGES,
+      maxChars: e.DOCUMENT_MAX_CHARS,
+    },
     codeInterpreter: {
       mode: e.CODE_INTERPRETER,
       timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,

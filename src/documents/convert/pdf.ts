@@ -23,7 +23,7 @@ function pageText(items: readonly TextItemLike[]): string {
 export async function convertPdf(bytes: Uint8Array, limits: ConvertLimits): Promise<Converted> {
   let pdf;
   try {
-    pdf = await getDocumentProxy(bytes, { isEvalSupported: false, stopAtErrors: false });
+    pdf = await getDocumentProxy(bytes, { stopAtErrors: false });
   } catch (err) {
     const name = (err as { name?: unknown }).name;
     if (name === 'PasswordException') throw new ConversionFailure('failed', 'The PDF is password-protected; remove the password and upload it again.');
