@@ -3,7 +3,7 @@
  * producers, the files list's conversion and indexing states, the converted text, limits (500
  * pages, a zip bomb) with the server answering its health probe meanwhile, and deleting a file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,13 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { makeSampleFiles, PAGE_FACTS, textPdf, type SampleFiles } from './sample-files.js';
-
-export async function uploadFile(baseUrl: string, url: string, name: string, bytes: Uint8Array, token?: string) {
-  const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
-  const res = await fetch(`${baseUrl}/api/v1${url}`, { method: 'POST', body: form, headers: token ? { authorization: `Bearer ${token}` } : {} });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
+import { uploadFile } from './upload.js';
 
 describe('documents uploaded to a session', () => {
   let server: TestServer;
@@ -118,5 +112,15 @@ describe('documents uploaded to a session', () => {
     expect(await chunks()).toBe(0);
     const search = await api()('GET', `/sessions/${sessionId}/documents/search?q=${encodeURIComponent('warehouse pallets oranges')}`);
     expect(search.body.results.map((r: { file: string }) => r.file)).not.toContain('input/report.pdf');
+  });
+
+  it('a document left pending by a stopped server is converted and indexed at the next start', async () => {
+    const root = path.join(server.dataDir, 'sessions', sessionId, 'input');
+    writeFileSync(path.join(root, 'left.md'), '# Left behind\n\nThe generator was tested on Friday.\n');
+    await server.pulp.db.query("INSERT INTO documents (session_id, folder, filename, size_bytes) VALUES ($1, 'input', 'left.md', 50)", [sessionUuid]);
+    expect((await listed()).get('left.md')?.conversion?.status).toBe('pending');
+    await server.pulp.documents.start();
+    await server.pulp.documents.indexer.whenIdle();
+    expect((await listed()).get('left.md')).toMatchObject({ conversion: { status: 'done' }, indexing: 'done' });
   });
 });
