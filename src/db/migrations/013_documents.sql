@@ -55,4 +55,5 @@ CREATE TABLE document_chunks (
   embedding bytea,
   UNIQUE (document_id, ordinal)
 );
-CREATE INDEX document_chunks_tsv_idx ON document_chunks USING gin (tsv);
+-- fastupdate off: no pending list whose flush would stall one insert (on the embedded database, the event loop) for long.
+CREATE INDEX document_chunks_tsv_idx ON document_chunks USING gin (tsv) WITH (fastupdate = off);
