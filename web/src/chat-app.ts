@@ -17,6 +17,7 @@ import { SessionList, sessionLabel } from './session-list.js';
 import { TokenGauge } from './token-gauge.js';
 import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
+import { bindWorkspaceMedia } from './workspace-media.js';
 import { PendingSends } from './pending-sends.js';
 import type { UserBubble } from './user-bubble.js';
 
@@ -50,6 +51,8 @@ export class ChatApp {
   /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
   #catchingUp: string | null = null;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** The chat being shown (its workspace images and files load through the files API). */
+  #openId: string | null = null;
   /** A message sent whose turn has not started: a refusal (a limit, a bad model) puts it back in the box. */
 
   constructor(
@@ -76,6 +79,7 @@ export class ChatApp {
     });
     this.#pickers.configure(config);
     this.#history = new HistoryPager(api, this.#transcript, (m) => this.showError(m));
+    bindWorkspaceMedia(api, () => this.#openId);
     byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
     this.#stop.addEventListener('click', () => this.stop());
@@ -132,6 +136,7 @@ export class ChatApp {
   }
 
   async open(sessionId: string | null): Promise<void> {
+    this.#openId = sessionId;
     this.stopAll();
     this.#setBusy(false);
     this.#transcript.clear();

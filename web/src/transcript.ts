@@ -132,7 +132,7 @@ export class Transcript {
       this.#finishSegment();
       card = new ToolCard(toolCallId, toolName);
       this.#cards.set(toolCallId, card);
-      this.#list.append(h('li', { class: 'msg msg-tool' }, card.el));
+      this.#list.append(h('li', { class: 'msg msg-tool' }, card.el, card.media));
       this.#scroll();
     }
     return card;
@@ -185,7 +185,7 @@ export class Transcript {
     if (m.status === null) card.setStatus('running');
     else card.complete(m.tool_result, m.status === 'completed', m.status === 'interrupted');
     if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
-    return [h('li', { class: 'msg msg-tool' }, card.el)];
+    return [h('li', { class: 'msg msg-tool' }, card.el, card.media)];
   }
 
   #scroll(): void {

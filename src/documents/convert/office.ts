@@ -29,7 +29,7 @@ export async function convertDocx(bytes: Uint8Array, limits: ConvertLimits): Pro
   return capText(htmlToMarkdown(html), limits.maxChars);
 }
 
-const cell = (value: unknown): string => String(value ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').trim();
+const cell = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').trim();
 
 export function convertSpreadsheet(bytes: Uint8Array, limits: ConvertLimits): Converted {
   let book: XLSX.WorkBook;

@@ -51,7 +51,7 @@ export class OpenAiEmbedder implements Embedder {
       if (data.length !== batch.length) throw new EmbeddingError(`the embeddings endpoint returned ${data.length} vectors for ${batch.length} inputs`);
       for (const item of data) {
         if (!Array.isArray(item.embedding) || !item.embedding.every((x) => typeof x === 'number')) throw new EmbeddingError('the embeddings endpoint returned a vector that is not a list of numbers');
-        vectors.push(normalize(Float32Array.from(item.embedding as number[])));
+        vectors.push(normalize(Float32Array.from(item.embedding)));
       }
       inputTokens += body.usage?.prompt_tokens ?? body.usage?.total_tokens ?? 0;
     }
