@@ -41,20 +41,22 @@ export class KnowledgeSearch {
   private readonly cache = new Map<string, CachedVectors>();
   private cachedBytes = 0;
 
-  constructor(private readonly deps: { db: Queryable; embedder?: Embedder | undefined; maxCacheBytes?: number; onEmbedded?: (inputTokens: number) => void }) {}
+  constructor(private readonly deps: { db: Queryable; embedder?: Embedder | undefined; maxCacheBytes?: number }) {}
 
-  /** Ranked hits for `query` in the session's scope; `limit` ≤ 20. */
+  /** Ranked hits for `query` in the session's scope; `limit` ≤ 20; `embedQuery` learns the query embedding's tokens. */
   async search(sessionUuid: string, query: string, limit = 8, embedQuery?: (tokens: number) => void): Promise<SearchHit[]> {
     const k = Math.min(Math.max(1, limit), MAX_RESULTS);
-    const fts = await this.fullText(sessionUuid, query);
-    let ranked: Array<{ id: string; score: number }> = fts;
-    if (this.deps.embedder) {
-      const { vectors, inputTokens } = await this.deps.embedder.embed([query]);
-      embedQuery?.(inputTokens);
-      const vector = await this.vectorRanks(sessionUuid, vectors[0]!);
-      ranked = fuse([fts, vector]);
-    }
-    return this.hydrate(ranked.slice(0, k));
+    const { embedder } = this.deps;
+    if (!embedder) return this.hydrate((await this.fullText(sessionUuid, query)).slice(0, k));
+    // The query's embedding (a provider call) is awaited while the database ranks the text.
+    const [fts, vector] = await Promise.all([
+      this.fullText(sessionUuid, query),
+      embedder.embed([query]).then(({ vectors, inputTokens }) => {
+        embedQuery?.(inputTokens);
+        return this.vectorRanks(sessionUuid, vectors[0]!);
+      }),
+    ]);
+    return this.hydrate(fuse([fts, vector]).slice(0, k));
   }
 
   private async fullText(sessionUuid: string, query: string): Promise<Array<{ id: string; score: number }>> {
@@ -76,13 +78,21 @@ export class KnowledgeSearch {
       `SELECT d.id, d.revision FROM documents d WHERE (${SCOPE}) AND d.chunk_count > 0 ORDER BY d.created_at LIMIT 10000`,
       [sessionUuid],
     );
-    const scored: Array<{ id: string; score: number }> = [];
+    // The best CANDIDATES so far, kept sorted (a short list: cheaper than sorting every score).
+    const best: Array<{ id: string; score: number }> = [];
     let compared = 0;
     for (const doc of docs) {
       const vectors = await this.vectorsOf(doc.id, doc.revision);
-      for (let i = 0; i < vectors.ids.length && compared < MAX_VECTOR_CHUNKS; i++, compared++) scored.push({ id: vectors.ids[i]!, score: dot(query, vectors.vectors[i]!) });
+      for (let i = 0; i < vectors.ids.length && compared < MAX_VECTOR_CHUNKS; i++, compared++) {
+        const score = dot(query, vectors.vectors[i]!);
+        if (best.length === CANDIDATES && score <= best[CANDIDATES - 1]!.score) continue;
+        let at = best.length;
+        while (at > 0 && best[at - 1]!.score < score) at--;
+        best.splice(at, 0, { id: vectors.ids[i]!, score });
+        if (best.length > CANDIDATES) best.pop();
+      }
     }
-    return scored.sort((a, b) => b.score - a.score).slice(0, CANDIDATES);
+    return best;
   }
 
   private async vectorsOf(documentId: string, revision: number): Promise<CachedVectors> {
