@@ -42,6 +42,7 @@ import { openTurnSessionsOf } from './cluster/user-turns.js';
 import { registerWebClient } from './web/web-client.js';
 import { Documents, embedderFor } from './documents/documents.js';
 import { registerLibraryRoutes } from './documents/http/library-routes.js';
+import { attachLibraries } from './documents/http/library-store.js';
 import { registerDocumentSearchRoutes } from './documents/http/search-routes.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
@@ -269,6 +270,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
         await chat.whenIdle(sessionUuid, 10_000);
       },
     },
+    attachLibraries: (userId, sessionUuid, ids) => attachLibraries(db, userId, sessionUuid, ids),
     summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
   });
 

@@ -29,6 +29,8 @@ export interface SessionRouteDeps {
   mcp: { unknownNames(names: string[]): string[]; defaultNames(): string[] };
   workspace: { create(publicId: string): Promise<void>; remove(publicId: string): Promise<void> };
   turns: { isRunning(sessionUuid: string): boolean; interrupt(sessionUuid: string): Promise<void> };
+  /** Attaches the user's libraries to a session (`library_ids`); throws `RES_3040` for one that is not the user's. */
+  attachLibraries?: (userId: string, sessionUuid: string, libraryIds: string[]) => Promise<void>;
   /** Forced summarization; absent until context management is wired. */
   summarize?: (session: SessionRow) => Promise<Record<string, unknown>>;
 }
@@ -107,8 +109,10 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       });
       try {
         await deps.workspace.create(row.session_id);
+        if (body.library_ids) await deps.attachLibraries?.(row.user_id, row.id, body.library_ids);
       } catch (err) {
         await deleteSession(db, row.user_id, row.id);
+        await deps.workspace.remove(row.session_id).catch(() => undefined);
         throw err;
       }
       return reply.code(201).send(session(row));
@@ -169,6 +173,7 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       const row = await owned(user.id, request.params.id);
       checkModel(request.body.model);
       checkMcp(request.body.mcp_config);
+      if (request.body.library_ids) await deps.attachLibraries?.(user.id, row.id, request.body.library_ids);
       const updated = await updateSession(db, user.id, row.id, request.body);
       if (!updated) throw new AppError('SES_4001', 'Session not found.');
       return session(updated);

@@ -26,6 +26,8 @@ export type Session = z.infer<typeof SessionSchema>;
 const Title = z.string().trim().min(1).max(200);
 const McpNames = z.array(z.string().min(1).max(100)).max(50);
 const Model = z.string().trim().min(1).max(200);
+/** Libraries the session searches (src/documents); replaced as a whole. */
+const LibraryIds = z.array(z.string().max(64)).max(50);
 
 export const CreateSessionBodySchema = z
   .object({
@@ -33,6 +35,7 @@ export const CreateSessionBodySchema = z
     model: Model.optional(),
     reasoning_effort: ReasoningEffortSchema.optional(),
     mcp_config: McpNames.optional(),
+    library_ids: LibraryIds.optional(),
   })
   .strict();
 export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
@@ -44,6 +47,7 @@ export const UpdateSessionBodySchema = z
     model: Model.optional(),
     reasoning_effort: ReasoningEffortSchema.nullable().optional(),
     mcp_config: McpNames.nullable().optional(),
+    library_ids: LibraryIds.optional(),
   })
   .strict();
 export type UpdateSessionBody = z.infer<typeof UpdateSessionBodySchema>;

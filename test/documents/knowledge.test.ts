@@ -78,17 +78,24 @@ describe('knowledge search with embeddings, across users', () => {
     expect((await as('alice')('GET', `/libraries/${lib.body.id}`)).body.files).toEqual([expect.objectContaining({ filename: 'policy.md', conversion: { status: 'done' }, indexing: 'done' })]);
 
     expect((await search('alice', 'second class train')).body.results.map((r: { file: string }) => r.file)).not.toContain('Handbook/policy.md');
-    const attach = await as('alice')('PUT', `/sessions/${users.alice!.session}/libraries`, { library_ids: [lib.body.id] });
-    expect(attach.body).toEqual({ library_ids: [lib.body.id] });
+    const attach = await as('alice')('PATCH', `/sessions/${users.alice!.session}`, { library_ids: [lib.body.id] });
+    expect(attach.status).toBe(200);
+    expect((await as('alice')('GET', `/sessions/${users.alice!.session}/libraries`)).body).toEqual({ library_ids: [lib.body.id] });
     const found = await search('alice', 'second class train');
     expect(found.body.results[0]).toMatchObject({ file: 'Handbook/policy.md', section: 'Trains', source: { kind: 'library', library_id: lib.body.id, library: 'Handbook' } });
 
     // Bob cannot see, attach or search Alice's library, nor her session's documents.
     expect((await as('bob')('GET', `/libraries/${lib.body.id}`)).status).toBe(404);
     expect((await as('bob')('GET', '/libraries')).body.libraries).toEqual([]);
-    const stolen = await as('bob')('PUT', `/sessions/${users.bob!.session}/libraries`, { library_ids: [lib.body.id] });
-    expect(stolen.status).toBe(404);
-    expect(stolen.body.error?.code ?? stolen.body.code).toBe('RES_3040');
+    for (const stolen of [
+      await as('bob')('PUT', `/sessions/${users.bob!.session}/libraries`, { library_ids: [lib.body.id] }),
+      await as('bob')('PATCH', `/sessions/${users.bob!.session}`, { library_ids: [lib.body.id] }),
+      await as('bob')('POST', '/sessions', { title: 'theft', library_ids: [lib.body.id] }),
+    ]) {
+      expect(stolen.status).toBe(404);
+      expect(JSON.stringify(stolen.body)).toContain('RES_3040');
+    }
+    expect((await as('bob')('GET', '/sessions')).body.sessions.map((s: { title: string }) => s.title)).toEqual(['bob']);
     // Even a row written past the API does not make another user's library searchable.
     const bobUuid = (await server.pulp.db.query<{ id: string }>('SELECT id FROM sessions WHERE session_id = $1', [users.bob!.session])).rows[0]!.id;
     await server.pulp.db.query('INSERT INTO session_libraries (session_id, library_id) VALUES ($1, $2)', [bobUuid, lib.body.id]);
