@@ -7,7 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { RunContext } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorkspaceTools } from '../../src/workspace/tools/workspace-tools.js';
 import { apiClient } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { makeSampleFiles, PAGE_FACTS, textPdf, type SampleFiles } from './sample-files.js';
@@ -123,5 +125,25 @@ describe('documents uploaded to a session', () => {
     await server.pulp.documents.start();
     await server.pulp.documents.indexer.whenIdle();
     expect((await listed()).get('left.md')).toMatchObject({ conversion: { status: 'done' }, indexing: 'done' });
+  });
+
+  it('read_file gives the agent the converted text of a PDF or Word file, and says why when there is none', async () => {
+    const tools = createWorkspaceTools({
+      root: path.join(server.dataDir, 'sessions', sessionId),
+      sessionUuid,
+      db: server.pulp.db,
+      sandbox: undefined,
+      documents: {
+        text: (folder, filename) => server.pulp.documents.text(sessionUuid, folder, filename),
+        search: (query, limit) => server.pulp.documents.search({ id: sessionUuid, user_id: '' }, query, limit),
+      },
+    });
+    const read = async (file: string, head?: number) =>
+      JSON.parse(String(await tools.find((t) => t.name === 'read_file')!.invoke(new RunContext(), JSON.stringify({ path: file, head: head ?? null, tail: null })))) as Record<string, unknown>;
+    expect(await read('input/big.pdf', 3)).toMatchObject({ success: true, content: '--- page 1 ---\nPage heading 1\nInventory line 1: The warehouse in Lyon stores 4200 pallets of oranges.' });
+    if (samples.files['policy.docx']) expect(String((await read('input/policy.docx')).content)).toContain('Employees travel second class');
+    expect(await read('input/scan.pdf')).toMatchObject({ success: false, error: { code: 'FILE_5011', message: expect.stringContaining('no text layer') } });
+    // Plain text files are still read from disk as they are.
+    expect(await read('input/notes.txt')).toMatchObject({ success: true, content: 'Plain notes: the boiler was serviced in March.\n' });
   });
 });
