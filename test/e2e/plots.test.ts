@@ -32,8 +32,13 @@ describe.skipIf(skipReason !== null)('plots and images in the chat', () => {
     fake.setHandler((req) => {
       const tools = (req.body as { tools?: unknown[] }).tools ?? [];
       if (tools.length === 0) return { steps: [{ type: 'text', deltas: ['Sales plot'] }] };
-      const { after } = turnItems(req);
-      if (after.some((i) => i.type === 'function_call_output')) return { steps: [{ type: 'text', deltas: [ANSWER] }] };
+      const { user, after } = turnItems(req);
+      const answered = after.some((i) => i.type === 'function_call_output');
+      if (user.includes('handbook')) {
+        if (answered) return { steps: [{ type: 'text', deltas: ['Trains are second class [input/handbook.md § Trains].'] }] };
+        return { steps: [{ type: 'tool_call', name: 'search_documents', arguments: { query: 'train class' }, callId: 'call_search' }] };
+      }
+      if (answered) return { steps: [{ type: 'text', deltas: [ANSWER] }] };
       return { steps: [{ type: 'tool_call', name: 'execute_python_code', arguments: { code: PLOT }, callId: 'call_plot' }] };
     });
     server = await startServerForBrowser({ ...fakeModelEnv(fake.baseUrl), OPENAI_API_MODE: 'responses', DATA_DIR: dataDirWithoutBuiltins('pulp-e2e-plots-'), CODE_INTERPRETER: 'on' });
@@ -85,5 +90,28 @@ describe.skipIf(skipReason !== null)('plots and images in the chat', () => {
     await page.waitForFunction(() =>
       [...document.querySelectorAll<HTMLImageElement>('[data-testid="tool-image"], [data-testid="assistant-message"] img[data-workspace-path]')].filter((img) => img.complete && img.naturalWidth > 0).length === 2,
     );
+  });
+
+  it('a document search lists its sources under the tool card as links that open the file', async () => {
+    await page.getByTestId('upload-input').setInputFiles({ name: 'handbook.md', mimeType: 'text/markdown', buffer: Buffer.from('# Handbook\n\n## Trains\n\nStaff travel second class.\n') });
+    await page.getByTestId('file-item').filter({ hasText: 'handbook.md' }).waitFor();
+    // Indexing runs in the background after the upload; the search finds the file once it is done.
+    const sessionId = new URL(page.url()).hash.slice(1);
+    await expect.poll(async () => {
+      const res = await page.request.get(`${server.baseUrl}/api/v1/sessions/${sessionId}/documents/search?q=train`);
+      return ((await res.json()) as { count: number }).count;
+    }, { timeout: 30_000 }).toBeGreaterThan(0);
+    await send(page, 'What does the handbook say about trains?');
+    await waitForTurnEnd(page);
+    const link = page.getByTestId('source-link').first();
+    await link.waitFor();
+    expect(await link.innerText()).toBe('input/handbook.md § Trains');
+    const popup = page.waitForEvent('popup');
+    await link.click();
+    const opened = await popup;
+    await opened.waitForURL(/^blob:/);
+    expect(await opened.locator('body').innerText()).toContain('Staff travel second class.');
+    await opened.close();
+    await browser.screenshot('document-sources');
   });
 });

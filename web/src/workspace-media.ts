@@ -10,7 +10,8 @@ import { h } from './dom.js';
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 /** `output/plot.png`, `./output/plot.png`, `/workspace/output/plot.png`, `sandbox:/output/plot.png`. */
 const WORKSPACE_PATH = /^(?:sandbox:)?(?:\/workspace\/|\.\/|\/)?((?:input|output)\/[^?#]+)$/;
-const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+/** Files larger than this are not shown in the page (they stay downloads). */
+const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 
 interface Binding {
   api: ApiClient;
@@ -37,6 +38,9 @@ export function workspacePathOf(src: string): string | undefined {
   return path;
 }
 
+/** Types a blob URL may keep: a blob URL runs in this page's origin, so HTML or SVG never may. */
+const SHOWN_AS_IS = /^(application\/pdf|image\/(png|jpeg|gif|webp)|text\/plain)(;|$)/;
+
 async function blobUrl(path: string): Promise<string> {
   const id = binding?.sessionId();
   if (!binding || !id) throw new Error('no chat is open');
@@ -44,7 +48,7 @@ async function blobUrl(path: string): Promise<string> {
   const res = await binding.api.send(`/sessions/${encodeURIComponent(id)}/files/${encoded}`, { method: 'GET' });
   const blob = await res.blob();
   if (blob.size > MAX_IMAGE_BYTES) throw new Error('too large to show');
-  return URL.createObjectURL(blob);
+  return URL.createObjectURL(SHOWN_AS_IS.test(blob.type) ? blob : new Blob([blob], { type: 'text/plain;charset=utf-8' }));
 }
 
 /** Shows an image full size in a dialog that closes on click or Escape. */
