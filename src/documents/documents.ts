@@ -89,9 +89,11 @@ export class Documents {
     await this.indexer.start();
   }
 
+  /** Ends the workers at once; a file being converted stays `pending` and is converted at the next start. */
   async close(): Promise<void> {
-    await this.indexer.close();
+    const stopped = this.indexer.close();
     await this.converter.close();
+    await stopped;
   }
 
   private async pathOf(doc: { sessionUuid: string | null; libraryId: string | null; folder: string; filename: string }): Promise<string | undefined> {

@@ -67,6 +67,7 @@ export class DocumentIndexer {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Stops taking work; what is under way writes nothing more and stays `pending` for the next start. */
   async close(): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
@@ -116,6 +117,8 @@ export class DocumentIndexer {
       : !file
         ? ({ ok: false, status: 'failed', error: 'The file is gone.' } as const)
         : await this.deps.converter.convert(file, format);
+    // Stopped by a shutdown: the row stays pending and the next start converts it.
+    if (this.closed) return;
     await this.deps.db.query(
       `UPDATE documents SET conversion_status = $3, conversion_error = $4, text_content = $5, pages = $6,
               indexing_status = CASE WHEN $3 = 'done' THEN 'pending' ELSE NULL END, updated_at = now()
@@ -145,6 +148,7 @@ export class DocumentIndexer {
         embeddingError = `Embedding failed (${(err as Error).message}); the document is searchable by words only.`;
       }
     }
+    if (this.closed) return;
     const current = await this.load(doc.id);
     if (!current || current.revision !== doc.revision) return;
     await saveChunks(this.deps.db, doc.id, chunks, vectors);

@@ -13,9 +13,9 @@ describe('chunking converted text', () => {
     ]);
   });
 
-  it('Markdown is chunked by heading, each chunk named by its section', () => {
-    const chunks = chunkText('# Policy\n\nIntro.\n\n## Trains\n\nSecond class.\n\n## Hotels\n\n120 EUR a night.');
-    expect(chunks.map((c) => c.section)).toEqual(['Policy', 'Trains', 'Hotels']);
+  it('Markdown is chunked by heading, each chunk named by its section; a bare heading is no chunk', () => {
+    const chunks = chunkText('# Policy\n\nIntro.\n\n## Trains\n\nSecond class.\n\n## Hotels\n\n120 EUR a night.\n\n# Appendix\n\n## Notes\n\nNone.');
+    expect(chunks.map((c) => c.section)).toEqual(['Policy', 'Trains', 'Hotels', 'Notes']);
     expect(chunks[1]!.content).toBe('## Trains\n\nSecond class.');
     expect(chunks.every((c) => c.page === null)).toBe(true);
   });

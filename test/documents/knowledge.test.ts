@@ -75,7 +75,12 @@ describe('knowledge search with embeddings, across users', () => {
     const up = await uploadFile(server.baseUrl, `/libraries/${lib.body.id}/documents`, 'policy.md', new TextEncoder().encode(POLICY), users.alice!.token);
     expect(up.status).toBe(201);
     await server.pulp.documents.indexer.whenIdle();
-    expect((await as('alice')('GET', `/libraries/${lib.body.id}`)).body.files).toEqual([expect.objectContaining({ filename: 'policy.md', conversion: { status: 'done' }, indexing: 'done' })]);
+    // Uploaded again: still one document, its chunks replaced.
+    expect((await uploadFile(server.baseUrl, `/libraries/${lib.body.id}/documents`, 'policy.md', new TextEncoder().encode(POLICY), users.alice!.token)).status).toBe(201);
+    await server.pulp.documents.indexer.whenIdle();
+    expect((await as('alice')('GET', `/libraries/${lib.body.id}`)).body.files).toEqual([
+      expect.objectContaining({ filename: 'policy.md', conversion: { status: 'done' }, indexing: 'done', chunks: 2 }),
+    ]);
 
     expect((await search('alice', 'second class train')).body.results.map((r: { file: string }) => r.file)).not.toContain('Handbook/policy.md');
     const attach = await as('alice')('PATCH', `/sessions/${users.alice!.session}`, { library_ids: [lib.body.id] });

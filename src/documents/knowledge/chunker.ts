@@ -31,7 +31,9 @@ function parts(text: string): Part[] {
   const out: Part[] = [];
   let current: Part = { page: null, section: null, text: '' };
   const flush = () => {
-    if (current.text.trim()) out.push({ ...current, text: current.text.trim() });
+    const text = current.text.trim();
+    // A heading with nothing under it (a title above its first sub-heading) is not worth a chunk.
+    if (text && !(HEADING.test(text) && !text.includes('\n'))) out.push({ ...current, text });
   };
   for (const line of text.split('\n')) {
     const page = PAGE_MARKER.exec(line);

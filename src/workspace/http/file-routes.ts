@@ -216,6 +216,7 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
       if (!resolved.exists) {
         // A row without a file (the disk was changed by hand) is cleaned up, and still a 404.
         await deleteFileRows(deps.db, session.id, folder, relative);
+        await deps.documents?.filesRemoved(session.id, folder, relative);
         throw new AppError('FILE_5001', `No file at "${shown}".`);
       }
       try {
