@@ -2,6 +2,7 @@
  * The composition root: builds every capability from the configuration and wires them into one
  * Fastify server. It only wires; behaviour lives in the capability folders.
  */
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAdminRoutes } from './admin/routes.js';
 import { ApprovalService } from './approvals/approval-service.js';
@@ -48,6 +49,10 @@ import { UserLimits } from './limits/user-limits.js';
 import { isWrite, registerWriteLimit } from './limits/write-limit.js';
 import { openTurnSessionsOf } from './cluster/user-turns.js';
 import { registerWebClient } from './web/web-client.js';
+import { Documents, embedderFor } from './documents/documents.js';
+import { registerLibraryRoutes } from './documents/http/library-routes.js';
+import { attachLibraries } from './documents/http/library-store.js';
+import { registerDocumentSearchRoutes } from './documents/http/search-routes.js';
 import { registerFileRoutes } from './workspace/http/file-routes.js';
 import { PythonSandbox } from './workspace/sandbox/sandbox.js';
 import { workspaceToolset } from './workspace/tools/workspace-tools.js';
@@ -61,6 +66,8 @@ export interface PulpServer {
   health: HealthSources;
   auth: AuthService;
   mcp: McpManager;
+  /** Uploaded documents: conversion, the background indexer, knowledge search. */
+  documents: Documents;
   /** Stops accepting, ends running work, closes sockets, pools and the database — in that order. */
   close(): Promise<void>;
 }
@@ -169,6 +176,15 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
   const summarizer = createSummarizer({ db, modelProvider, usage, metrics, summaryRetryBackoffMs: config.llm.summaryRetryBackoffMs });
   // Several servers share one PostgreSQL through src/cluster; PGlite is one server's own.
   const cluster = clustered && config.databaseUrl ? createCluster({ url: config.databaseUrl, db, logger, poolMax: config.dbPoolMax }) : undefined;
+  const documents = new Documents({
+    db,
+    logger,
+    dataDir: config.dataDir,
+    sessionRoot: (publicId) => workspace.root(publicId),
+    converter: { timeoutMs: config.documents.conversionTimeoutMs, limits: { maxPages: config.documents.maxPages, maxChars: config.documents.maxChars } },
+    embedder: embedderFor({ embeddingModel: config.documents.embeddingModel, baseUrl: config.llm.openaiBaseUrl, apiKey: config.llm.openaiApiKey }),
+    recordUsage: (call, model, reported) => usage.record(call, model, reported),
+  });
   const workspaceTools = workspaceToolset();
   const approvals = new ApprovalService({ db, logger, mode: config.toolApproval.mode, timeoutS: config.toolApproval.timeoutS });
   const chat = await registerChatSocket(app, {
@@ -183,7 +199,17 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     usage,
     tools: async (session) =>
       approvals.gate(session.id, [
-        ...workspaceTools({ root: workspace.root(session.session_id), sessionUuid: session.id, owner: session.user_id, db, sandbox }).map(workspaceSourced),
+        ...workspaceTools({
+          root: workspace.root(session.session_id),
+          sessionUuid: session.id,
+          owner: session.user_id,
+          db,
+          sandbox,
+          documents: {
+            text: (folder, filename) => documents.text(session.id, folder, filename),
+            search: (query, limit) => documents.search(session, query, limit),
+          },
+        }).map(workspaceSourced),
         ...(await mcp.sourcedToolsFor(session.mcp_config)).map(mcpSourced),
       ]),
     pauses: approvals,
@@ -232,7 +258,16 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       return user;
     },
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
+    documents,
   });
+  const restUser = async (request: FastifyRequest) => {
+    const user = await auth.authenticate(bearerToken(request.headers.authorization));
+    if (isWrite(request.method)) await userLimits.admitWrite(user.id);
+    return user;
+  };
+  await registerLibraryRoutes(app, { db, documents, maxUploadBytes: config.maxUploadBytes, authenticate: restUser });
+  registerDocumentSearchRoutes(app, { db, documents, authenticate: restUser, findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId) });
+  await documents.start();
 
   registerSessionRoutes(app, {
     db,
@@ -255,6 +290,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
       },
     },
     countTokens: (model, items) => countItems(model, items),
+    attachLibraries: (userId, sessionUuid, ids) => attachLibraries(db, userId, sessionUuid, ids),
     summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
     findPreset: (userId, presetId) => findOwnedPreset(db, userId, presetId),
   });
@@ -306,6 +342,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
 
   app.addHook('onClose', async () => {
     approvals.stop();
+    await documents.close();
     limits.close();
     await mcp.close();
     await db.close();
@@ -321,6 +358,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     health,
     auth,
     mcp,
+    documents,
     close: () => (closing ??= app.close()),
   };
 }

@@ -32,7 +32,7 @@ export type McpApproval = z.infer<typeof McpApprovalSchema>;
 
 /**
  * Built-in workspace tools that change files or run code. The read-only ones (`list_directory`,
- * `read_file`, `search_files`) never ask.
+ * `read_file`, `search_files`, `search_documents`) never ask.
  */
 export const DANGEROUS_WORKSPACE_TOOLS: ReadonlySet<string> = new Set(['edit_file', 'generate_document', 'execute_python_code']);
 

@@ -154,6 +154,10 @@ const EnvSchema = z.object({
   // Export, import and read-only share links (src/transfer, src/shares).
   IMPORT_MAX_BYTES: int(20 * 1024 * 1024, 1024, 1024 ** 3),
   ALLOW_SHARING: bool(true),
+  EMBEDDING_MODEL: optionalString,
+  DOCUMENT_CONVERSION_TIMEOUT_S: int(60, 1, 3600),
+  DOCUMENT_MAX_PAGES: int(2000, 1, 100_000),
+  DOCUMENT_MAX_CHARS: int(5_000_000, 1000, 100_000_000),
   CODE_INTERPRETER: z.enum(['auto', 'on', 'off', '']).optional().transform((v) => (v ? v : 'auto')),
   CODE_INTERPRETER_TIMEOUT_S: int(60, 1, 3600),
   CODE_INTERPRETER_MEMORY_MB: int(512, 32, 65_536),
@@ -278,6 +282,8 @@ export interface Config {
   importMaxBytes: number;
   /** `ALLOW_SHARING`: whether read-only share links can be made and opened. */
   allowSharing: boolean;
+  /** Uploaded documents: conversion limits and the optional embeddings model (see src/documents). */
+  documents: { embeddingModel: string | undefined; conversionTimeoutMs: number; maxPages: number; maxChars: number };
   codeInterpreter: {
     mode: 'auto' | 'on' | 'off';
     timeoutS: number;
@@ -431,6 +437,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     importMaxBytes: e.IMPORT_MAX_BYTES,
     allowSharing: e.ALLOW_SHARING,
+    documents: {
+      embeddingModel: e.EMBEDDING_MODEL,
+      conversionTimeoutMs: e.DOCUMENT_CONVERSION_TIMEOUT_S * 1000,
+      maxPages: e.DOCUMENT_MAX_PAGES,
+      maxChars: e.DOCUMENT_MAX_CHARS,
+    },
     codeInterpreter: {
       mode: e.CODE_INTERPRETER,
       timeoutS: e.CODE_INTERPRETER_TIMEOUT_S,

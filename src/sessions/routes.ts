@@ -36,6 +36,8 @@ export interface SessionRouteDeps {
   turns: { isRunning(sessionUuid: string): boolean; interrupt(sessionUuid: string): Promise<void> };
   /** Counts context items on a model: the token total of a branch switched to. */
   countTokens?: (model: string, items: AgentInputItem[]) => number;
+  /** Attaches the user's libraries to a session (`library_ids`); throws `RES_3040` for one that is not the user's. */
+  attachLibraries?: (userId: string, sessionUuid: string, libraryIds: string[]) => Promise<void>;
   /** Forced summarization; absent until context management is wired. */
   summarize?: (session: SessionRow) => Promise<Record<string, unknown>>;
   /** The presets `POST /sessions {preset_id}` copies from; absent, `preset_id` finds nothing. */
@@ -106,8 +108,10 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       });
       try {
         await deps.workspace.create(row.session_id);
+        if (body.library_ids) await deps.attachLibraries?.(row.user_id, row.id, body.library_ids);
       } catch (err) {
         await deleteSession(db, row.user_id, row.id);
+        await deps.workspace.remove(row.session_id).catch(() => undefined);
         throw err;
       }
       return reply.code(201).send(session(row));
@@ -167,6 +171,7 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       const user = userOf(request);
       const row = await owned(user.id, request.params.id);
       checkSettings(offer, request.body);
+      if (request.body.library_ids) await deps.attachLibraries?.(user.id, row.id, request.body.library_ids);
       const updated = await updateSession(db, user.id, row.id, request.body);
       if (!updated) throw new AppError('SES_4001', 'Session not found.');
       return session(updated);

@@ -32,7 +32,7 @@ describe('the OpenAPI document', () => {
   it('gives every operation of every capability a tag and a documented success answer', () => {
     expect(doc.openapi).toMatch(/^3\./);
     const ops = operations();
-    expect(new Set(ops.flatMap(({ op }) => op.tags ?? []))).toEqual(new Set(['health', 'config', 'auth', 'admin', 'sessions', 'files', 'usage', 'presets', 'search']));
+    expect(new Set(ops.flatMap(({ op }) => op.tags ?? []))).toEqual(new Set(['health', 'config', 'auth', 'admin', 'sessions', 'files', 'usage', 'presets', 'search', 'documents', 'libraries']));
     for (const { route, op } of ops) {
       expect(op.tags?.length, route).toBeGreaterThan(0);
       expect(Object.keys(op.responses ?? {}).some((status) => status.startsWith('2')), route).toBe(true);

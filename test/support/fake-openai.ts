@@ -50,7 +50,30 @@ export interface FakeOpenAI {
   nextAbort(): Promise<RecordedRequest>;
   /** Requests a client holds open now (neither answered in full nor closed by the client). */
   openRequests(): number;
+  /** Inputs received by `POST /v1/embeddings`, one entry per call. */
+  embeddingInputs: string[][];
   close(): Promise<void>;
+}
+
+/** Dimensions of the fake's embeddings. */
+export const FAKE_EMBEDDING_DIMENSIONS = 256;
+
+/**
+ * The fake's deterministic embedding: hashed character trigrams of each word (so "palettes" lands
+ * near "pallets" and "storehouse" near "warehouse"), unit length.
+ */
+export function fakeEmbedding(text: string): number[] {
+  const v = new Array<number>(FAKE_EMBEDDING_DIMENSIONS).fill(0);
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    const padded = ` ${word} `;
+    for (let i = 0; i + 3 <= padded.length; i++) {
+      let h = 2166136261;
+      for (const ch of padded.slice(i, i + 3)) h = Math.imul(h ^ ch.codePointAt(0)!, 16777619);
+      v[(h >>> 0) % FAKE_EMBEDDING_DIMENSIONS]! += 1;
+    }
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
 }
 
 /** Thrown inside a request's script when its client went away; ends the script quietly. */
@@ -344,6 +367,7 @@ async function readJson(req: IncomingMessage): Promise<Json> {
 /** Starts the fake on 127.0.0.1 with a free port. */
 export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
+  const embeddingInputs: string[][] = [];
   const queue: FakeResponse[] = [];
   let handler: ((req: RecordedRequest) => FakeResponse | undefined) | undefined;
   let requestWaiters: Array<(r: RecordedRequest) => void> = [];
@@ -354,6 +378,14 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     const json = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(payload));
     };
+    if (req.method === 'POST' && url.pathname === '/v1/embeddings') {
+      const body = await readJson(req);
+      const input = Array.isArray(body.input) ? body.input.map(String) : [String(body.input)];
+      embeddingInputs.push(input);
+      const data = input.map((text, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(text) }));
+      const tokens = input.reduce((sum, text) => sum + estimateTokens(text), 0);
+      return json(200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    }
     if (req.method === 'GET' && url.pathname === '/v1/models') {
       return json(200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] });
     }
@@ -424,6 +456,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    embeddingInputs,
     enqueue: (...responses) => void queue.push(...responses),
     setHandler: (fn) => void (handler = fn),
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),

@@ -17,6 +17,7 @@ import { SessionList, sessionLabel } from './session-list.js';
 import { TokenGauge } from './token-gauge.js';
 import { installShortcuts } from './shortcuts.js';
 import { Transcript } from './transcript.js';
+import { bindWorkspaceMedia } from './workspace-media.js';
 import { PendingSends } from './pending-sends.js';
 import { BranchIntents } from './branch-intents.js';
 import type { UserBubble } from './user-bubble.js';
@@ -60,6 +61,8 @@ export class ChatApp {
   /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
   #catchingUp: string | null = null;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** The chat being shown (its workspace images and files load through the files API). */
+  #openId: string | null = null;
   /** A message sent whose turn has not started: a refusal (a limit, a bad model) puts it back in the box. */
 
   constructor(
@@ -111,6 +114,7 @@ export class ChatApp {
       showError: (m) => this.showError(m),
     });
     this.#transcript.setBranchActions(this.#branches);
+    bindWorkspaceMedia(api, () => this.#openId);
     byId('new-session').addEventListener('click', () => void this.newChat());
     byId('error-dismiss').addEventListener('click', () => this.clearError());
     this.#stop.addEventListener('click', () => this.stop());
@@ -178,6 +182,7 @@ export class ChatApp {
   }
 
   async open(sessionId: string | null): Promise<void> {
+    this.#openId = sessionId;
     this.stopAll();
     this.#setBusy(false);
     this.#transcript.clear();

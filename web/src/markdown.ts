@@ -6,6 +6,7 @@
  */
 import DOMPurify from 'dompurify';
 import { Marked, type TokenizerAndRendererExtension, type Tokens } from 'marked';
+import { workspacePathOf } from './workspace-media.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -69,6 +70,16 @@ export function renderMarkdown(text: string): string {
 }
 
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+  // Only images of the chat's own workspace are shown (loaded later through the files API);
+  // any other source (another site, a data: URL) would leak the reader's visit or smuggle content.
+  if (node.tagName === 'IMG') {
+    const path = workspacePathOf(node.getAttribute('src') ?? '');
+    node.removeAttribute('src');
+    node.removeAttribute('srcset');
+    if (path) node.setAttribute('data-workspace-path', path);
+    else node.replaceWith(document.createTextNode(`[image: ${node.getAttribute('alt') ?? ''}]`));
+    return;
+  }
   if (node.tagName === 'A') {
     node.setAttribute('target', '_blank');
     node.setAttribute('rel', 'noopener noreferrer');

@@ -4,6 +4,7 @@
  * highlighter and KaTeX are separate chunks, fetched the first time an answer needs them; until
  * then the code is plain and a formula shows its source.
  */
+import { hydrateWorkspaceImages } from './workspace-media.js';
 import { h } from './dom.js';
 
 type Highlighter = typeof import('./highlight.js');
@@ -49,6 +50,7 @@ export function enhance(root: HTMLElement): void {
   }
   if (blocks.length > 0) highlightIn(root);
   if (root.querySelector('[data-tex]')) typesetIn(root);
+  hydrateWorkspaceImages(root);
 }
 
 function languageOf(code: Element): string {

@@ -4,6 +4,7 @@
  */
 import { h } from './dom.js';
 import { SUMMARY_TOOL } from './protocol.js';
+import { openWorkspaceFile, thumbnails } from './workspace-media.js';
 
 export type ToolStatus = 'running' | 'success' | 'failed' | 'interrupted' | 'awaiting' | 'denied';
 
@@ -23,6 +24,8 @@ const DECISION_LABEL: Record<string, string> = { approved: 'Approved', denied: '
 
 export class ToolCard {
   readonly el: HTMLDetailsElement;
+  /** Shown beside the card (visible while it is folded): images the tool wrote, sources it found. */
+  readonly media: HTMLDivElement = h('div', { class: 'tool-media', hidden: true });
   readonly #status: HTMLSpanElement;
   readonly #args: HTMLPreElement;
   readonly #result: HTMLPreElement;
@@ -117,6 +120,31 @@ export class ToolCard {
       this.#resultBlock.append(h('div', { class: 'tool-stream', 'data-testid': `tool-${name}` }, h('h4', {}, name), pre));
     }
     this.#resultBlock.hidden = false;
+    this.#showMedia(result);
+  }
+
+  /** Images a tool wrote (thumbnails above the details) and the sources a document search found. */
+  #showMedia(result: string | null): void {
+    this.media.replaceChildren();
+    this.media.hidden = true;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(result ?? '');
+    } catch {
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null) return;
+    const record = parsed as { files?: unknown; path?: unknown; results?: unknown };
+    const written = [
+      ...(Array.isArray(record.files) ? record.files.map((f: { path?: unknown }) => (typeof f?.path === 'string' ? f.path : '')) : []),
+      ...(typeof record.path === 'string' ? [record.path] : []),
+    ];
+    const media: HTMLElement[] = [];
+    const strip = thumbnails(written);
+    if (strip) media.push(strip);
+    if (this.toolName === 'search_documents' && Array.isArray(record.results)) media.push(sourceList(record.results as SearchSource[]));
+    this.media.append(...media);
+    this.media.hidden = media.length === 0;
   }
 
   setStatus(status: ToolStatus): void {
@@ -167,4 +195,34 @@ function prettyResult(result: string): { pretty: string; streams: Array<[string,
     }
   }
   return { pretty: JSON.stringify(parsed, null, 2), streams };
+}
+
+interface SearchSource {
+  file?: string;
+  page?: number | null;
+  section?: string | null;
+  source?: { kind?: string; folder?: string; path?: string };
+}
+
+/** The passages a document search found, as links that open their file (session files; library files are named). */
+function sourceList(results: readonly SearchSource[]): HTMLElement {
+  const list = h('ol', { class: 'sources', 'data-testid': 'sources' });
+  const seen = new Set<string>();
+  for (const r of results) {
+    const where = r.page ? ` p. ${r.page}` : r.section ? ` § ${r.section}` : '';
+    const label = `${r.file ?? '?'}${where}`;
+    if (seen.has(label)) continue;
+    seen.add(label);
+    const { source } = r;
+    if (source?.kind === 'session' && source.folder && source.path) {
+      const path = `${source.folder}/${source.path}`;
+      const link = h('a', { href: '#', 'data-testid': 'source-link' }, label);
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        openWorkspaceFile(path, r.page);
+      });
+      list.append(h('li', {}, link));
+    } else list.append(h('li', {}, label));
+  }
+  return h('div', { class: 'tool-sources' }, h('h4', {}, 'Sources'), list);
 }

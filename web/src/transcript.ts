@@ -179,7 +179,7 @@ export class Transcript {
       this.#finishSegment();
       card = new ToolCard(toolCallId, toolName);
       this.#cards.set(toolCallId, card);
-      this.#list.append(h('li', { class: 'msg msg-tool' }, card.el));
+      this.#list.append(h('li', { class: 'msg msg-tool' }, card.el, card.media));
       this.#scroll();
     }
     return card;
@@ -250,7 +250,7 @@ export class Transcript {
     if (m.status === 'denied') card.setStatus('denied');
     if (m.tool_call_id) this.#cards.set(m.tool_call_id, card);
     // An answer that starts with a tool call carries its versions on the card's row.
-    return [h('li', { class: 'msg msg-tool' }, card.el, branch ? siblingNav(m, branch) : null)];
+    return [h('li', { class: 'msg msg-tool' }, card.el, card.media, branch ? siblingNav(m, branch) : null)];
   }
 
   #scroll(): void {

@@ -9,6 +9,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Queryable } from '../../db/database.js';
+import type { DocumentState } from '../../documents/documents-table.js';
 import { AppError } from '../../errors/app-error.js';
 import { API_PREFIX, type PulpFastify } from '../../http/server.js';
 import type { FindOwnedSession, SessionRow } from '../../sessions/types.js';
@@ -27,6 +28,14 @@ export interface FileRouteDeps {
   /** The caller, or a thrown `AppError` (`AUTH_1001`…) when there is none. */
   authenticate: (request: FastifyRequest) => Promise<{ id: string }>;
   findOwnedSession: FindOwnedSession;
+  /** Conversion and indexing of uploads (src/documents); files are plain downloads without it. */
+  documents?: FileDocumentHooks;
+}
+
+export interface FileDocumentHooks {
+  fileStored(owner: { sessionUuid: string }, folder: Folder, filename: string, size: number): Promise<void>;
+  filesRemoved(sessionUuid: string, folder: Folder, filename: string): Promise<void>;
+  states(sessionUuid: string, folder: Folder): Promise<Map<string, Pick<DocumentState, 'conversion' | 'indexing'>>>;
 }
 
 const ParamsSchema = z.object({ id: z.string().max(64) });
@@ -35,7 +44,11 @@ const FileParamsSchema = ParamsSchema.extend({ folder: z.string(), '*': z.string
 const ListQuerySchema = z.object({ folder: z.string().optional(), path: z.string().optional() });
 const DownloadQuerySchema = z.object({ disposition: z.enum(['attachment', 'inline']).optional() });
 
-export const FileListSchema = z.object({ files: z.array(EntrySchema), folder: z.enum(['input', 'output']), count: z.number().int() });
+const ListedEntrySchema = EntrySchema.extend({
+  conversion: z.object({ status: z.enum(['pending', 'done', 'failed', 'unsupported', 'no_text']), error: z.string().optional() }).optional(),
+  indexing: z.enum(['pending', 'done', 'failed']).nullable().optional(),
+});
+export const FileListSchema = z.object({ files: z.array(ListedEntrySchema), folder: z.enum(['input', 'output']), count: z.number().int() });
 export const UploadResultSchema = z.object({
   name: z.string(),
   size: z.number().int(),
@@ -81,7 +94,7 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
     async (request) => {
       const folder = parseFolder(request.query.folder ?? 'input');
       const segments = parseRelativePath(request.query.path ?? '');
-      const { rootReal } = await sessionFor(request, request.params.id);
+      const { session, rootReal } = await sessionFor(request, request.params.id);
       const shown = [folder, ...segments].join('/');
       const dir = await resolveInside(rootReal, [folder, ...segments]);
       if (!dir.exists) throw new AppError('FILE_5001', `No folder at "${shown}".`);
@@ -89,7 +102,12 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
       if (!stat.isDirectory()) throw new AppError('FILE_5004', `"${shown}" is a file, not a folder.`);
       try {
         const files = await listFolder(dir.real, rootReal, segments.join('/'));
-        return { files, folder, count: files.length };
+        const states = await deps.documents?.states(session.id, folder);
+        const listed = files.map((f) => {
+          const state = f.type === 'file' ? states?.get(f.path) : undefined;
+          return state ? { ...f, conversion: state.conversion, indexing: state.indexing } : f;
+        });
+        return { files: listed, folder, count: files.length };
       } catch (err) {
         throw toFileAppError(err, shown);
       }
@@ -117,6 +135,7 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
         await fs.rename(upload.tempPath, target.real);
         const contentType = mediaTypeFor(name);
         await upsertFileRow(deps.db, { sessionUuid: session.id, folder, filename: relative, contentType, sizeBytes: upload.size });
+        await deps.documents?.fileStored({ sessionUuid: session.id }, folder, relative, upload.size);
         reply.code(201);
         return { name, size: upload.size, folder, path: relative, content_type: contentType };
       } catch (err) {
@@ -190,12 +209,14 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
           throw toFileAppError(err, located.shown);
         });
         await deleteFileRows(deps.db, located.session.id, located.folder, located.relative);
+        await deps.documents?.filesRemoved(located.session.id, located.folder, located.relative);
         return { success: true as const };
       }
       const { session, resolved, folder, relative, shown } = await resolveFile(request, request.params, located);
       if (!resolved.exists) {
         // A row without a file (the disk was changed by hand) is cleaned up, and still a 404.
         await deleteFileRows(deps.db, session.id, folder, relative);
+        await deps.documents?.filesRemoved(session.id, folder, relative);
         throw new AppError('FILE_5001', `No file at "${shown}".`);
       }
       try {
@@ -204,6 +225,7 @@ function registerInScope(app: PulpFastify, deps: FileRouteDeps): void {
         throw toFileAppError(err, shown);
       }
       await deleteFileRows(deps.db, session.id, folder, relative);
+      await deps.documents?.filesRemoved(session.id, folder, relative);
       return { success: true as const };
     },
   );

@@ -12,6 +12,7 @@ import { listFolder, TEMP_PREFIX, writeFileAtomic, type Entry } from '../disk.js
 import { upsertFileRow } from '../files-table.js';
 import { openInsideForRead, parseFolder, parseRelativePath, resolveInside, type WorkspaceJail } from '../jail.js';
 import { applyEdits, type Edit } from './apply-edits.js';
+import { isBinaryDocument } from '../../documents/convert/formats.js';
 import { globMatcher } from './glob.js';
 import { decodeText, MAX_READ_BYTES, selectText, type ReadSelection } from './read-text.js';
 import { unifiedDiff } from './unified-diff.js';
@@ -24,6 +25,24 @@ export interface FileToolContext {
   jail: WorkspaceJail;
   db: Queryable;
   sessionUuid: string;
+  /** The converted text of uploaded documents (src/documents), which `read_file` shows for PDFs, Word files... */
+  documents?: SessionDocumentTexts | undefined;
+}
+
+export interface SessionDocumentTexts {
+  text(folder: string, filename: string): Promise<{ state: { conversion: { status: string; error?: string } }; text: string | null } | undefined>;
+}
+
+/** The converted text of a PDF, Office or EPUB file, or undefined for other files. */
+async function convertedText(ctx: FileToolContext, segments: readonly string[], shown: string): Promise<string | undefined> {
+  const [folder, ...rest] = segments;
+  if (!ctx.documents || (folder !== 'input' && folder !== 'output') || rest.length === 0 || !isBinaryDocument(shown)) return undefined;
+  const found = await ctx.documents.text(folder, rest.join('/'));
+  if (!found) return undefined;
+  const { status, error } = found.state.conversion;
+  if (status === 'pending') throw new AppError('FILE_5010', `"${shown}" is still being converted to text; try again in a moment.`);
+  if (status !== 'done' || found.text === null) throw new AppError('FILE_5011', `"${shown}" could not be read as text: ${error ?? status}`);
+  return found.text;
 }
 
 async function existing(ctx: FileToolContext, relative: string) {
@@ -53,6 +72,8 @@ export async function readFile(ctx: FileToolContext, relative: string, head?: nu
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new AppError('FILE_5004', `"${file.shown}" is a folder; use list_directory.`);
+    const converted = await convertedText(ctx, file.segments, file.shown);
+    if (converted !== undefined) return { path: file.shown, size: stat.size, ...selectText(converted, { head, tail }) };
     if (stat.size > MAX_READ_BYTES) {
       throw new AppError('FILE_5004', `"${file.shown}" is ${stat.size} bytes, too large to read here; process it with execute_python_code.`);
     }

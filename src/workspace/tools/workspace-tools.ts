@@ -13,7 +13,7 @@ import { syncFolderRows } from '../files-table.js';
 import { WorkspaceJail } from '../jail.js';
 import { SandboxBusyError, SandboxUnavailableError, type PythonSandbox } from '../sandbox/sandbox.js';
 import { snapshotFiles } from '../snapshot.js';
-import { editFile, generateDocument, listDirectory, readFile, searchFiles, type FileToolContext } from './file-tools.js';
+import { editFile, generateDocument, listDirectory, readFile, searchFiles, type FileToolContext, type SessionDocumentTexts } from './file-tools.js';
 import { errorResult, invalidArgumentsResult, okResult, runTool } from './tool-result.js';
 
 export interface WorkspaceToolsOptions {
@@ -29,6 +29,13 @@ export interface WorkspaceToolsOptions {
   /** Per-run limits (`CODE_INTERPRETER_TIMEOUT_S`, `CODE_INTERPRETER_MEMORY_MB`); the sandbox's defaults otherwise. */
   codeTimeoutMs?: number;
   codeMemoryMb?: number;
+  /** The session's converted documents and knowledge search (src/documents); without it read_file reads text files only and search_documents is not offered. */
+  documents?: SessionDocuments;
+}
+
+/** What the tools need of src/documents, bound to one session. */
+export interface SessionDocuments extends SessionDocumentTexts {
+  search(query: string, limit: number): Promise<unknown[]>;
 }
 
 // `nullish`: strict tool schemas make optional fields required-but-nullable, so models send null.
@@ -53,6 +60,10 @@ const EditParams = z.object({
 const GenerateParams = z.object({
   filename: z.string().describe('Name inside output/, e.g. "report.md" or "notes/summary.txt"'),
   content: z.string(),
+});
+const SearchDocumentsParams = z.object({
+  query: z.string().min(1).max(2000).describe('What to look for, in words like those the documents would use'),
+  max_results: z.number().int().min(1).max(20).nullish().describe('Default 8'),
 });
 const PythonParams = z.object({ code: z.string().describe('Python 3 source; the working directory holds input/ (read-only) and output/') });
 
@@ -79,7 +90,7 @@ function scope(): SessionScope {
   return current;
 }
 
-function buildTools(withPython: boolean): WorkspaceTool[] {
+function buildTools(withPython: boolean, withDocuments: boolean): WorkspaceTool[] {
   const ctxOf = () => scope().ctx;
   const tools: WorkspaceTool[] = [
     tool({
@@ -123,6 +134,26 @@ function buildTools(withPython: boolean): WorkspaceTool[] {
         runTool(details?.signal, `output/${args.filename}`, async () => okResult(await generateDocument(ctxOf(), args.filename, args.content))),
     }),
   ];
+
+  if (withDocuments) {
+    tools.push(
+      tool({
+        name: 'search_documents',
+        description:
+          "Search the text of the user's uploaded documents (PDF, Word, spreadsheets, slides, EPUB, HTML, Markdown...) and of the document libraries attached to this chat. " +
+          'Returns the best passages with their file, page or section. Base answers on them and cite every fact right after it as [file p. N] (or [file § section] when there is no page), using the file as returned.',
+        parameters: SearchDocumentsParams,
+        errorFunction,
+        execute: (args, _run, details) =>
+          runTool(details?.signal, 'documents', async () => {
+            const documents = scope().options.documents;
+            if (!documents) return errorResult('EXT_7001', 'Document search is not available.');
+            const results = await documents.search(args.query, args.max_results ?? 8);
+            return okResult({ query: args.query, results, count: results.length });
+          }),
+      }),
+    );
+  }
 
   if (withPython) {
     tools.push(
@@ -172,12 +203,13 @@ export type WorkspaceToolset = (options: WorkspaceToolsOptions) => WorkspaceTool
  * one worker, so only the first file to build it would be seen running that code.
  */
 export function workspaceToolset(): WorkspaceToolset {
-  let withoutPython: WorkspaceTool[] | undefined;
-  let withPython: WorkspaceTool[] | undefined;
+  const built = new Map<string, WorkspaceTool[]>();
   return (options) => {
-    const base = options.sandbox ? (withPython ??= buildTools(true)) : (withoutPython ??= buildTools(false));
+    const key = `${options.sandbox ? 'python' : ''}/${options.documents ? 'documents' : ''}`;
+    const base = built.get(key) ?? buildTools(options.sandbox !== undefined, options.documents !== undefined);
+    built.set(key, base);
     const jail = new WorkspaceJail(options.root);
-    const session: SessionScope = { options, jail, ctx: { jail, db: options.db, sessionUuid: options.sessionUuid } };
+    const session: SessionScope = { options, jail, ctx: { jail, db: options.db, sessionUuid: options.sessionUuid, documents: options.documents } };
     return base.map((t) => ({ ...t, invoke: (runContext, input, details) => sessionScope.run(session, () => t.invoke(runContext, input, details)) }));
   };
 }
