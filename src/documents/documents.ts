@@ -71,18 +71,25 @@ export class Documents {
     return sessionDocumentText(this.options.db, sessionUuid, folder, filename);
   }
 
-  /** Search in a session's documents and its libraries; a query embedding is recorded for `userId`. */
-  search(session: { id: string; user_id: string }, query: string, limit?: number): Promise<SearchHit[]> {
-    return this.knowledge.search(session.id, query, limit, (tokens) => {
-      const model = this.options.embedder?.model;
-      if (!model || !this.options.recordUsage) return;
-      void this.options.recordUsage({ userId: session.user_id, sessionUuid: session.id, turnId: null, purpose: 'embedding' }, model, {
+  /**
+   * Search in a session's documents and its libraries; a query embedding is recorded for the
+   * session's owner before the hits are returned, so the ledger holds it once the caller has them.
+   */
+  async search(session: { id: string; user_id: string }, query: string, limit?: number): Promise<SearchHit[]> {
+    let tokens = 0;
+    const hits = await this.knowledge.search(session.id, query, limit, (used) => {
+      tokens += used;
+    });
+    const model = this.options.embedder?.model;
+    if (model && this.options.recordUsage && tokens > 0) {
+      await this.options.recordUsage({ userId: session.user_id, sessionUuid: session.id, turnId: null, purpose: 'embedding' }, model, {
         inputTokens: tokens,
         cachedInputTokens: 0,
         outputTokens: 0,
         reasoningTokens: 0,
       });
-    });
+    }
+    return hits;
   }
 
   async start(): Promise<void> {

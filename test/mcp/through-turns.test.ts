@@ -14,7 +14,7 @@ import { outputFor, turnItems } from '../support/request-items.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { EVERYTHING_BIN, nodeServer, tempDir, writeMcpConfig, type TempDir } from './support.js';
 
-const WORKSPACE_TOOLS = ['edit_file', 'generate_document', 'list_directory', 'read_file', 'search_files'];
+const WORKSPACE_TOOLS = ['edit_file', 'generate_document', 'list_directory', 'read_file', 'search_documents', 'search_files'];
 const CONCURRENT_TURNS = 5;
 
 type Step = FakeResponse['steps'][number];
