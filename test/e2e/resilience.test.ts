@@ -101,6 +101,13 @@ describe.skipIf(skipReason !== null)('the web client when the server fails it', 
     expect(await seriousA11yViolations(page)).toEqual([]);
 
     await bubble.getByTestId('retry-send').click();
+    // Wait for the answer below the question (the page may not be busy at once).
+    await page.waitForFunction(() => {
+      const question = [...document.querySelectorAll('[data-testid=user-message]')].filter((el) => el.textContent?.includes('Did this arrive?')).at(-1);
+      let next = question?.nextElementSibling;
+      while (next && next.getAttribute('data-testid') !== 'assistant-message') next = next.nextElementSibling;
+      return next?.querySelector('.markdown')?.textContent?.trim() === 'Got it: yes.';
+    });
     await waitForTurnEnd(page);
     expect(await lastAnswer(page)).toBe('Got it: yes.');
     expect(await bubble.getByTestId('send-failed').count()).toBe(0);
@@ -116,6 +123,14 @@ describe.skipIf(skipReason !== null)('the web client when the server fails it', 
     await waitForTurnEnd(page);
 
     await bubble.getByTestId('retry-send').click();
+    // The retry first looks the stored question up, so the page is not busy at once: wait for the
+    // answer below the question.
+    await page.waitForFunction(() => {
+      const question = [...document.querySelectorAll('[data-testid=user-message]')].filter((el) => el.textContent?.includes('Are you busy?')).at(-1);
+      let next = question?.nextElementSibling;
+      while (next && next.getAttribute('data-testid') !== 'assistant-message') next = next.nextElementSibling;
+      return next?.querySelector('.markdown')?.textContent?.trim() === 'Got it: yes.';
+    });
     await waitForTurnEnd(page);
     expect(await lastAnswer(page)).toBe('Got it: yes.');
     expect(await bubble.getByTestId('send-failed').count()).toBe(0);

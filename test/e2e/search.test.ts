@@ -125,7 +125,8 @@ describe.skipIf(skipReason !== null)('search, instructions, presets and the arch
     const before = await items.count();
     const kettle = items.filter({ hasText: 'Kitchen notes' }).first();
     const id = await kettle.getAttribute('data-session-id');
-    await kettle.getByTestId('session-archive').click();
+    // By its id: titles repeat, and a list redrawn meanwhile may put another chat first.
+    await page.locator(`[data-testid=session-item][data-session-id="${id}"]`).getByTestId('session-archive').click();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=session-item]').length === n, before - 1);
     expect(await page.locator(`[data-testid=session-item][data-session-id="${id}"]`).count()).toBe(0);
 

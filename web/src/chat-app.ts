@@ -56,6 +56,8 @@ export class ChatApp {
   #creating = false;
   /** The sidebar lists archived chats instead of the others. */
   #archivedView = false;
+  /** Session-list requests made so far; only the newest one's answer is shown. */
+  #listAsked = 0;
   /** Turns this connection has seen from their `assistant_start`; events of any other turn started before the page connected. */
   readonly #knownTurns = new Set<string>();
   /** The turn being replayed from its start (see `Transcript.dropRunningTurn`). */
@@ -456,8 +458,10 @@ export class ChatApp {
   }
 
   async #reloadList(): Promise<Session[]> {
+    const asked = ++this.#listAsked;
     const answer = await this.api.json('GET', `/sessions?limit=100${this.#archivedView ? '&archived=true' : ''}`, SessionListSchema);
-    this.#list.show(answer.sessions, this.#session?.session_id ?? null);
+    // An answer overtaken by a later request is older than what that one shows (an archived chat would come back).
+    if (asked === this.#listAsked) this.#list.show(answer.sessions, this.#session?.session_id ?? null);
     return answer.sessions;
   }
 

@@ -39,7 +39,8 @@ export async function startServerForBrowser(env: Record<string, string> = {}): P
     await database?.drop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const fullEnv = { DATA_DIR: dataDir, LLM_PROVIDER: 'offline', ...(database ? { DATABASE_URL: database.url } : {}), ...env };
+  // Tool calls run without asking unless a test is about approval (TOOL_APPROVAL: 'ask').
+  const fullEnv = { DATA_DIR: dataDir, LLM_PROVIDER: 'offline', TOOL_APPROVAL: 'auto', ...(database ? { DATABASE_URL: database.url } : {}), ...env };
   let current: PulpProcess;
   try {
     current = await startPulpProcess(fullEnv);
