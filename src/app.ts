@@ -1,15 +1,11 @@
 /**
  * The composition root: builds every capability from the configuration and wires them into one
- * Fastify server. It only wires; behaviour lives in the capability folders.
+ * Fastify server. It only wires; behaviour lives in the capability folders, and the larger
+ * pieces of wiring (a chat's tools, the document and chat routes, the sandbox) in `src/wiring/`.
  */
-import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { registerAdminRoutes } from './admin/routes.js';
 import { ApprovalService } from './approvals/approval-service.js';
 import { registerApprovalRoutes } from './approvals/routes.js';
-import { mcpSourced, workspaceSourced } from './approvals/tool-gate.js';
-import { UserAdmin } from './admin/user-admin.js';
-import { registerApiKeyRoutes } from './auth/api-key-routes.js';
 import { AuthService } from './auth/auth-service.js';
 import { OidcLogin } from './auth/oidc.js';
 import { registerOidcRoutes } from './auth/oidc-routes.js';
@@ -26,37 +22,27 @@ import { sessionInstructions } from './chat/instructions.js';
 import { CLOSE_BAD_TOKEN, registerChatSocket } from './chat/ws-routes.js';
 import { createCluster } from './cluster/cluster.js';
 import { loadEncoding } from './context/encodings.js';
-import { bearerToken } from './auth/request-user.js';
 import { countItems, encodingFor } from './context/tokens.js';
 import { createContextHooks, createSummarizer } from './context/turn-hooks.js';
 import { createErrorClassifier, createModelProvider, describeLlm } from './llm/index.js';
 import { findOwnedSession } from './sessions/session-store.js';
 import { McpManager } from './mcp/manager.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { registerUsageRoutes } from './usage/routes.js';
 import { UsageMeter } from './usage/usage-meter.js';
-import { registerSessionRoutes } from './sessions/routes.js';
-import { findOwnedPreset } from './presets/preset-store.js';
-import { registerPresetRoutes } from './presets/routes.js';
 import { ensureSearchLanguage } from './search/language.js';
-import { registerSearchRoutes } from './search/routes.js';
-import { registerShareRoutes } from './shares/routes.js';
-import { registerTransferRoutes } from './transfer/routes.js';
 import { VERSION } from './version.js';
 import { authAttemptLimit } from './limits/auth-limit.js';
 import { RateLimitStore } from './limits/rate-limits.js';
 import { UserLimits } from './limits/user-limits.js';
-import { isWrite, registerWriteLimit } from './limits/write-limit.js';
+import { registerWriteLimit } from './limits/write-limit.js';
 import { openTurnSessionsOf } from './cluster/user-turns.js';
 import { registerWebClient } from './web/web-client.js';
 import { Documents, embedderFor } from './documents/documents.js';
-import { registerLibraryRoutes } from './documents/http/library-routes.js';
-import { attachLibraries } from './documents/http/library-store.js';
-import { registerDocumentSearchRoutes } from './documents/http/search-routes.js';
-import { registerFileRoutes } from './workspace/http/file-routes.js';
-import { PythonSandbox } from './workspace/sandbox/sandbox.js';
-import { workspaceToolset } from './workspace/tools/workspace-tools.js';
 import { createWorkspace } from './workspace/workspace.js';
+import { registerChatRoutes } from './wiring/chat-routes.js';
+import { chatTools } from './wiring/chat-tools.js';
+import { registerDocumentRoutes } from './wiring/document-routes.js';
+import { startSandbox } from './wiring/sandbox.js';
 
 export interface PulpServer {
   app: PulpFastify;
@@ -185,7 +171,6 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     embedder: embedderFor({ embeddingModel: config.documents.embeddingModel, baseUrl: config.llm.openaiBaseUrl, apiKey: config.llm.openaiApiKey }),
     recordUsage: (call, model, reported) => usage.record(call, model, reported),
   });
-  const workspaceTools = workspaceToolset();
   const approvals = new ApprovalService({ db, logger, mode: config.toolApproval.mode, timeoutS: config.toolApproval.timeoutS });
   const chat = await registerChatSocket(app, {
     ...(cluster ? { distribution: (registry) => cluster.distribution(registry) } : {}),
@@ -197,21 +182,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
     modelProvider,
     usage,
-    tools: async (session) =>
-      approvals.gate(session.id, [
-        ...workspaceTools({
-          root: workspace.root(session.session_id),
-          sessionUuid: session.id,
-          owner: session.user_id,
-          db,
-          sandbox,
-          documents: {
-            text: (folder, filename) => documents.text(session.id, folder, filename),
-            search: (query, limit) => documents.search(session, query, limit),
-          },
-        }).map(workspaceSourced),
-        ...(await mcp.sourcedToolsFor(session.mcp_config)).map(mcpSourced),
-      ]),
+    tools: chatTools({ db, workspace, sandbox, documents, mcp, approvals }),
     pauses: approvals,
     decide: async (session, frame, by) => {
       await approvals.decide(session, frame.tool_call_id, { decision: frame.type, by, reason: frame.reason, always: frame.always });
@@ -247,96 +218,21 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     // (0.2 s of blocked event loop on a quiet machine, seconds on a busy one, for every turn here).
     loadEncoding(encodingFor(config.llm.defaultModel));
   }
-  await registerFileRoutes(app, {
-    db,
-    workspace,
-    maxUploadBytes: config.maxUploadBytes,
-    authenticate: async (request) => {
-      const user = await auth.authenticate(bearerToken(request.headers.authorization));
-      // These routes authenticate in their handlers, after the write-limit hook has run.
-      if (isWrite(request.method)) await userLimits.admitWrite(user.id);
-      return user;
-    },
-    findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId),
-    documents,
-  });
-  const restUser = async (request: FastifyRequest) => {
-    const user = await auth.authenticate(bearerToken(request.headers.authorization));
-    if (isWrite(request.method)) await userLimits.admitWrite(user.id);
-    return user;
-  };
-  await registerLibraryRoutes(app, { db, documents, maxUploadBytes: config.maxUploadBytes, authenticate: restUser });
-  registerDocumentSearchRoutes(app, { db, documents, authenticate: restUser, findOwnedSession: (userId, publicId) => findOwnedSession(db, userId, publicId) });
+  await registerDocumentRoutes(app, { db, auth, userLimits, workspace, documents, maxUploadBytes: config.maxUploadBytes });
   await documents.start();
 
-  registerSessionRoutes(app, {
+  await registerChatRoutes(app, {
     db,
+    config,
+    auth,
     authenticate,
-    models: config.llm.models,
-    defaultModel: config.llm.defaultModel,
+    mcp,
+    workspace,
+    chat,
+    approvals,
     contextWindow,
-    mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
-    workspace: {
-      create: async (publicId) => {
-        await workspace.create(publicId);
-      },
-      remove: (publicId) => workspace.remove(publicId),
-    },
-    turns: {
-      isRunning: (sessionUuid) => chat.isRunning(sessionUuid),
-      interrupt: async (sessionUuid) => {
-        if (!chat.interrupt(sessionUuid)) await approvals.endPaused(sessionUuid, 'the user');
-        await chat.whenIdle(sessionUuid, 10_000);
-      },
-    },
-    countTokens: (model, items) => countItems(model, items),
-    attachLibraries: (userId, sessionUuid, ids) => attachLibraries(db, userId, sessionUuid, ids),
     summarize: (session) => summarizer.summarizeNow(session, contextWindow(session.model)),
-    findPreset: (userId, presetId) => findOwnedPreset(db, userId, presetId),
   });
-  registerPresetRoutes(app, {
-    db,
-    authenticate,
-    offer: { models: config.llm.models, unknownMcpNames: (names) => mcp.validateNames(names) },
-  });
-  registerSearchRoutes(app, { db, authenticate, language: config.search.language });
-
-  await registerTransferRoutes(app, {
-    db,
-    authenticate,
-    models: config.llm.models,
-    defaultModel: config.llm.defaultModel,
-    mcp: { unknownNames: (names) => mcp.validateNames(names), defaultNames: () => mcp.serverNames() },
-    workspace: {
-      create: async (publicId) => {
-        await workspace.create(publicId);
-      },
-      remove: (publicId) => workspace.remove(publicId),
-    },
-    importMaxBytes: config.importMaxBytes,
-    debug: config.debug,
-  });
-  registerShareRoutes(app, { db, authenticate, enabled: config.allowSharing });
-
-  registerApiKeyRoutes(app, { db, authenticate, enabled: config.auth.mode === 'jwt' });
-  registerAdminRoutes(app, {
-    authenticate,
-    budgets: config.usage.budgets,
-    users: new UserAdmin({
-      db,
-      auth,
-      turns: {
-        isRunning: (sessionUuid) => chat.isRunning(sessionUuid),
-        interrupt: async (sessionUuid) => {
-          chat.interrupt(sessionUuid);
-          await chat.whenIdle(sessionUuid, 10_000);
-        },
-      },
-      workspace: { remove: (publicId) => workspace.remove(publicId) },
-    }),
-  });
-
-  registerUsageRoutes(app, { db, authenticate, budgets: config.usage.budgets });
 
   await registerWebClient(app);
 
@@ -361,19 +257,4 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     documents,
     close: () => (closing ??= app.close()),
   };
-}
-
-/** The code interpreter when `CODE_INTERPRETER` allows it and the sandbox really runs here; never a fallback. */
-async function startSandbox(config: Config, logger: Logger): Promise<PythonSandbox | undefined> {
-  if (config.codeInterpreter.mode === 'off') return undefined;
-  const sandbox = new PythonSandbox({
-    defaultTimeoutMs: config.codeInterpreter.timeoutS * 1000,
-    defaultMemoryMb: config.codeInterpreter.memoryMb,
-    maxConcurrent: config.codeInterpreter.maxConcurrent,
-    maxConcurrentPerUser: config.codeInterpreter.maxConcurrentPerUser,
-  });
-  if (await sandbox.available()) return sandbox;
-  const log = config.codeInterpreter.mode === 'on' ? logger.error.bind(logger) : logger.info.bind(logger);
-  log({ reason: sandbox.reason }, 'code interpreter unavailable: the sandbox (bubblewrap + python3) does not run here');
-  return undefined;
 }
