@@ -86,6 +86,7 @@ describe('search_files inside documents', () => {
     expect((await search({ pattern: '*.pdf' })).matches).toEqual(['input/report.pdf']);
     expect(await search({ contains: 'glaciers' })).toMatchObject({ success: true, matches: [], count: 0, truncated: false });
     expect(await search({ contains: '   ' })).toMatchObject({ success: false, error: { code: 'FILE_5004' } });
+    expect(await search({ contains: 'x'.repeat(201) })).toMatchObject({ success: false, error: { code: 'FILE_5004' } });
   });
 
   it('keeps max_results: the extra matches are cut and flagged', async () => {

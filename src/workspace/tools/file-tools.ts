@@ -21,6 +21,8 @@ import { unifiedDiff } from './unified-diff.js';
 /** Entries `search_files` walks at most before it says `truncated`. */
 export const MAX_SEARCH_SCAN = 20_000;
 export const MAX_SEARCH_RESULTS = 1000;
+/** Characters of `search_files`' `contains` at most. */
+export const MAX_CONTAINS_CHARS = 200;
 
 export interface FileToolContext {
   jail: WorkspaceJail;
@@ -99,7 +101,10 @@ export async function searchFiles(
   // The pattern is checked like a path: no `..`, no absolute or encoded tricks.
   parseRelativePath(pattern);
   if (pattern.trim() === '') throw new AppError('FILE_5004', 'The pattern is empty.');
-  if (contains !== undefined && contains !== null && contains.trim() === '') throw new AppError('FILE_5004', 'The text to find is empty.');
+  if (contains !== undefined && contains !== null) {
+    if (contains.trim() === '') throw new AppError('FILE_5004', 'The text to find is empty.');
+    if (contains.length > MAX_CONTAINS_CHARS) throw new AppError('FILE_5004', `The text to find is longer than ${MAX_CONTAINS_CHARS} characters.`);
+  }
   const base = await existing(ctx, relative);
   if (!(await fs.stat(base.real)).isDirectory()) throw new AppError('FILE_5004', `"${base.shown}" is a file, not a folder.`);
   const matches = globMatcher(pattern.replace(/^\.\//, ''));

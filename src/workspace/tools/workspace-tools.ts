@@ -51,7 +51,6 @@ const SearchParams = z.object({
   max_results: z.number().int().min(1).max(1000).nullish().describe('Default 100'),
   contains: z
     .string()
-    .max(200)
     .nullish()
     .describe('Text to find inside the matching files (case-insensitive); each match is then "path:line: text", with "(p. N)" for a PDF page'),
 });
