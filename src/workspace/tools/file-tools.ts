@@ -15,7 +15,7 @@ import { applyEdits, type Edit } from './apply-edits.js';
 import { isBinaryDocument } from '../../documents/convert/formats.js';
 import { globMatcher } from './glob.js';
 import { decodeText, MAX_READ_BYTES, selectText, type ReadSelection } from './read-text.js';
-import { formatMatch, matchingLines, MAX_SEARCH_TEXT_BYTES } from './search-text.js';
+import { formatMatch, matchingLines, MAX_SEARCH_TEXT_CHARS } from './search-text.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** Entries `search_files` walks at most before it says `truncated`. */
@@ -111,14 +111,14 @@ export async function searchFiles(
   const limit = Math.min(Math.max(1, maxResults), MAX_SEARCH_RESULTS);
   const found: string[] = [];
   let scanned = 0;
-  let textBytes = 0;
+  let textChars = 0;
   let truncated = false;
   /** The lines of one file containing `contains`, as many as the results still allow. */
   const searchInside = async (abs: string, shown: string): Promise<void> => {
     const text = await fileText(ctx, abs, shown);
     if (text === undefined) return;
-    textBytes += text.length;
-    if (textBytes > MAX_SEARCH_TEXT_BYTES) {
+    textChars += text.length;
+    if (textChars > MAX_SEARCH_TEXT_CHARS) {
       truncated = true;
       return;
     }

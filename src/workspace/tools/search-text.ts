@@ -6,8 +6,8 @@
 
 /** Characters of a matching line shown at most; a longer line is cut around the match. */
 export const MAX_MATCH_LINE_CHARS = 200;
-/** Bytes of text `search_files` reads at most in one call (files and converted documents together). */
-export const MAX_SEARCH_TEXT_BYTES = 64 * 1024 * 1024;
+/** Characters of text `search_files` reads at most in one call (files and converted documents together). */
+export const MAX_SEARCH_TEXT_CHARS = 64 * 1024 * 1024;
 
 const PAGE_MARKER = /^--- page (\d+) ---$/;
 
