@@ -129,7 +129,7 @@ export function toolCall(): fc.Arbitrary<ToolInput> {
   const shaped = fc.oneof(
     fc.record({ name: fc.constant('list_directory'), arguments: fc.record({ path }, { requiredKeys: [] }) }),
     fc.record({ name: fc.constant('read_file'), arguments: fc.record({ path, head: fc.integer({ min: -5, max: 50 }), tail: fc.integer({ min: -5, max: 50 }) }, { requiredKeys: ['path'] }) }),
-    fc.record({ name: fc.constant('search_files'), arguments: fc.record({ pattern: fc.oneof(path, fc.constantFrom('*', '**', '**/*', '{a,b}', '[', '***/../*', '*'.repeat(200))), path, max_results: fc.integer({ min: -1, max: 2000 }) }, { requiredKeys: ['pattern'] }) }),
+    fc.record({ name: fc.constant('search_files'), arguments: fc.record({ pattern: fc.oneof(path, fc.constantFrom('*', '**', '**/*', '{a,b}', '[', '***/../*', '*'.repeat(200))), path, max_results: fc.integer({ min: -1, max: 2000 }), contains: fc.oneof(text, fc.constant(null)) }, { requiredKeys: ['pattern'] }) }),
     fc.record({ name: fc.constant('edit_file'), arguments: fc.record({ path, edits: fc.array(fc.record({ old_text: text, new_text: text }), { maxLength: 3 }) }) }),
     fc.record({ name: fc.constant('generate_document'), arguments: fc.record({ filename: path, content: text }) }),
   );

@@ -15,11 +15,14 @@ import { applyEdits, type Edit } from './apply-edits.js';
 import { isBinaryDocument } from '../../documents/convert/formats.js';
 import { globMatcher } from './glob.js';
 import { decodeText, MAX_READ_BYTES, selectText, type ReadSelection } from './read-text.js';
+import { formatMatch, matchingLines, MAX_SEARCH_TEXT_CHARS } from './search-text.js';
 import { unifiedDiff } from './unified-diff.js';
 
 /** Entries `search_files` walks at most before it says `truncated`. */
 export const MAX_SEARCH_SCAN = 20_000;
 export const MAX_SEARCH_RESULTS = 1000;
+/** Characters of `search_files`' `contains` at most. */
+export const MAX_CONTAINS_CHARS = 200;
 
 export interface FileToolContext {
   jail: WorkspaceJail;
@@ -84,22 +87,51 @@ export async function readFile(ctx: FileToolContext, relative: string, head?: nu
   }
 }
 
+/**
+ * Files whose path matches the glob `pattern`; with `contains`, the lines of those files' text that
+ * contain it instead (PDF, Office and EPUB files through their converted text, with the page).
+ */
 export async function searchFiles(
   ctx: FileToolContext,
   pattern: string,
   relative: string,
   maxResults: number,
+  contains?: string | null,
 ): Promise<{ pattern: string; path: string; matches: string[]; count: number; truncated: boolean }> {
   // The pattern is checked like a path: no `..`, no absolute or encoded tricks.
   parseRelativePath(pattern);
   if (pattern.trim() === '') throw new AppError('FILE_5004', 'The pattern is empty.');
+  if (contains !== undefined && contains !== null) {
+    if (contains.trim() === '') throw new AppError('FILE_5004', 'The text to find is empty.');
+    if (contains.length > MAX_CONTAINS_CHARS) throw new AppError('FILE_5004', `The text to find is longer than ${MAX_CONTAINS_CHARS} characters.`);
+  }
   const base = await existing(ctx, relative);
   if (!(await fs.stat(base.real)).isDirectory()) throw new AppError('FILE_5004', `"${base.shown}" is a file, not a folder.`);
   const matches = globMatcher(pattern.replace(/^\.\//, ''));
   const limit = Math.min(Math.max(1, maxResults), MAX_SEARCH_RESULTS);
   const found: string[] = [];
   let scanned = 0;
+  let textChars = 0;
   let truncated = false;
+  /** The lines of one file containing `contains`, as many as the results still allow. */
+  const searchInside = async (abs: string, shown: string): Promise<void> => {
+    const text = await fileText(ctx, abs, shown);
+    if (text === undefined) return;
+    textChars += text.length;
+    if (textChars > MAX_SEARCH_TEXT_CHARS) {
+      truncated = true;
+      return;
+    }
+    // One more than the room left: a further match means the answer is cut.
+    const lines = matchingLines(text, contains!, limit - found.length + 1);
+    for (const line of lines) {
+      if (found.length >= limit) {
+        truncated = true;
+        return;
+      }
+      found.push(formatMatch(shown, line));
+    }
+  };
   const walk = async (abs: string, rel: string): Promise<void> => {
     const dirents = await fs.readdir(abs, { withFileTypes: true }).catch(() => []);
     dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -113,18 +145,45 @@ export async function searchFiles(
       const childRel = rel ? `${rel}/${dirent.name}` : dirent.name;
       // Symlinks are not followed: a search never leaves the workspace or loops.
       if (dirent.isSymbolicLink()) continue;
+      const shown = base.relative ? `${base.relative}/${childRel}` : childRel;
       if (matches(childRel)) {
-        if (found.length >= limit) {
+        if (contains) {
+          if (dirent.isFile()) await searchInside(path.join(abs, dirent.name), shown);
+        } else if (found.length >= limit) {
           truncated = true;
           return;
+        } else {
+          found.push(shown);
         }
-        found.push(base.relative ? `${base.relative}/${childRel}` : childRel);
       }
       if (dirent.isDirectory()) await walk(path.join(abs, dirent.name), childRel);
     }
   };
   await walk(base.real, '');
   return { pattern, path: base.shown, matches: found, count: found.length, truncated };
+}
+
+/**
+ * The text `search_files` looks in: a document's converted text, or a UTF-8 file's content. Files
+ * without text (binary, too large, not converted yet or not convertible) are passed over.
+ */
+async function fileText(ctx: FileToolContext, abs: string, shown: string): Promise<string | undefined> {
+  try {
+    const converted = await convertedText(ctx, shown.split('/'), shown);
+    if (converted !== undefined) return converted;
+    if (isBinaryDocument(shown)) return undefined;
+    const handle = await openInsideForRead(abs, await ctx.jail.rootReal());
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile() || stat.size > MAX_READ_BYTES) return undefined;
+      return decodeText(await handle.readFile(), shown);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof AppError) return undefined;
+    throw error;
+  }
 }
 
 export async function editFile(ctx: FileToolContext, relative: string, edits: readonly Edit[]): Promise<{ path: string; diff: string; edits_applied: number; matches: string[] }> {

@@ -49,6 +49,10 @@ const SearchParams = z.object({
   pattern: z.string().describe('Glob such as "*.csv" (any depth) or "output/**/*.png"'),
   path: z.string().nullish().describe('Folder to search, relative to the session root (default ".")'),
   max_results: z.number().int().min(1).max(1000).nullish().describe('Default 100'),
+  contains: z
+    .string()
+    .nullish()
+    .describe('Text to find inside the matching files (case-insensitive); each match is then "path:line: text", with "(p. N)" for a PDF page'),
 });
 const EditParams = z.object({
   path: z.string().describe('File relative to the session root'),
@@ -111,11 +115,12 @@ function buildTools(withPython: boolean, withDocuments: boolean): WorkspaceTool[
     }),
     tool({
       name: 'search_files',
-      description: 'Find files by glob pattern in the workspace. Returns relative paths and a truncated flag.',
+      description:
+        'Find files by glob pattern in the workspace, or with `contains` the lines of those files that contain a text (PDF, Word, spreadsheet, slide and EPUB files are searched in their text). Returns relative paths (or matching lines) and a truncated flag.',
       parameters: SearchParams,
       errorFunction,
       execute: (args, _run, details) =>
-        runTool(details?.signal, args.path ?? '.', async () => okResult(await searchFiles(ctxOf(), args.pattern, args.path ?? '.', args.max_results ?? 100))),
+        runTool(details?.signal, args.path ?? '.', async () => okResult(await searchFiles(ctxOf(), args.pattern, args.path ?? '.', args.max_results ?? 100, args.contains))),
     }),
     tool({
       name: 'edit_file',
