@@ -27,6 +27,7 @@ import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
 import { saveUserWords } from './user-words.js';
+import { userItemWithAttachments, type PreparedAttachments } from './attachments.js';
 import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
@@ -72,6 +73,8 @@ export interface TurnRequest {
   branch?: TurnBranch;
   /** A paused turn going on (`contents` is empty): its decided calls run first. */
   resume?: TurnResume;
+  /** Files sent with the last message: stored on its row, images in its context item. */
+  attachments?: PreparedAttachments;
 }
 
 /** One turn's parts, as the steps below share them. */
@@ -91,7 +94,7 @@ interface Turn {
 /** Runs one turn to its end; never throws. Returns the finish reason sent in `assistant_end`. */
 export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishReason> {
   const startedAt = performance.now();
-  const userItems = req.contents.map(userMessage);
+  const userItems = userItemsOf(req);
   const seq = new SeqSink(deps.sink, req.resume?.lastSeq ?? 0);
   const turn: Turn = {
     deps,
@@ -150,6 +153,12 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   // "First completed turn": no title yet, user-given or generated (a failed title retries next turn).
   if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(deps, req, turn.log, session);
   return finishReason;
+}
+
+/** One item per message; the last carries the attachments. */
+function userItemsOf(req: TurnRequest): AgentInputItem[] {
+  const last = req.contents.length - 1;
+  return req.contents.map((text, i) => (i === last && req.attachments ? userItemWithAttachments(text, req.attachments) : userMessage(text)));
 }
 
 /** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */

@@ -31,7 +31,7 @@ function baseOf(branch: TurnBranch, activeLeaf: string | null): string | null {
  */
 export async function saveUserWords(
   db: Database,
-  req: Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch'>,
+  req: Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch' | 'attachments'>,
   userItems: AgentInputItem[],
   count?: (model: string, items: AgentInputItem[]) => number,
 ): Promise<SessionRow> {
@@ -50,7 +50,8 @@ export async function saveUserWords(
     const store = new ContextStore(tx, req.sessionUuid);
     for (const [i, content] of req.contents.entries()) {
       const place = i === 0 && branch.kind === 'edit' ? { parentId: branch.parentId } : AFTER_LEAF;
-      const row = await insertMessage(tx, req.sessionUuid, { role: 'user', content }, place);
+      const attached = i === req.contents.length - 1 && req.attachments ? { metadata: { attachments: req.attachments.stored } } : {};
+      const row = await insertMessage(tx, req.sessionUuid, { role: 'user', content, ...attached }, place);
       const item = userItems[i];
       if (item) await store.addItems([item], row.id);
     }

@@ -11,6 +11,7 @@ import { AppError, isAppError } from '../errors/app-error.js';
 import type { PulpFastify } from '../http/server.js';
 import type { SessionRow } from '../sessions/types.js';
 import { ChatService, type ChatDeps } from './chat-service.js';
+import { prepareAttachments, type PreparedAttachments } from './attachments.js';
 import { resolveBranch, type TurnBranch } from './branch.js';
 import type { TurnFrame } from './events.js';
 import { SocketConnection } from './ws-connection.js';
@@ -106,8 +107,14 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       // (code, why, when to retry) and starts nothing.
       const admitThenStart = async (frame: TurnFrame) => {
         let branch: TurnBranch;
+        let attachments: PreparedAttachments | undefined;
         try {
           branch = await resolveBranch(deps.db, session.id, frame.type === 'regenerate' ? { regenerateOf: frame.message_id } : { parentId: frame.parent_id });
+          if (frame.type === 'message' && frame.attachments?.length && deps.sessionRoot) {
+            const { llm } = deps.config;
+            const options = { root: deps.sessionRoot(session.session_id), model: frame.model ?? session.model, capabilities: llm.capabilities, imageMaxEdge: llm.imageMaxEdge };
+            attachments = await prepareAttachments(frame.attachments, options);
+          }
           await deps.admitMessage?.(userId, session.id);
         } catch (err) {
           if (!isAppError(err)) log.error({ err }, 'checking the message (its branch, the per-user limits) failed');
@@ -122,7 +129,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
           });
           return;
         }
-        await chat.startTurn({ session, frame, branch, requestId: request.id });
+        await chat.startTurn({ session, frame, branch, requestId: request.id, ...(attachments ? { attachments } : {}) });
       };
       conn.activate({
         onMessage: (frame) => {

@@ -73,6 +73,8 @@ function asText(value: unknown): string {
     if (typeof v.text === 'string') return v.text;
     if (typeof v.refusal === 'string') return `(refused) ${v.refusal}`;
     if (typeof v.transcript === 'string') return v.transcript;
+    // An attached image is preceded by its label part (`[image: input/photo.png]`), which the summary keeps.
+    if (v.type === 'input_image') return '';
     if (typeof v.type === 'string' && /image|file|audio|screenshot/.test(v.type)) return `[${v.type}]`;
   }
   return JSON.stringify(value) ?? '';
