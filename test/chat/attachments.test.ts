@@ -147,6 +147,9 @@ describe.each(modes)('an image attachment on $api through the $adapter adapter',
     // A text file is fine for a text model: it is only named in the message.
     const events = await send(h, 'Read it', ['input/notes.txt'], 'gpt-3.5-turbo');
     expect(events.find((e) => e.type === 'assistant_end')).toMatchObject({ finish_reason: 'stop' });
+    // The session is on the text model now: a frame without `model` is checked against it.
+    expect(await refused(h, ['input/wide.png'])).toMatchObject({ code: 'VAL_2070' });
+    expect(fake.requests.length).toBe(before + 1);
   });
 });
 
