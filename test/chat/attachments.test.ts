@@ -151,6 +151,19 @@ describe.each(modes)('an image attachment on $api through the $adapter adapter',
     expect(await refused(h, ['input/wide.png'])).toMatchObject({ code: 'VAL_2070' });
     expect(fake.requests.length).toBe(before + 1);
   });
+
+  it('a summary replaces the image by its label and later requests no longer carry it', async () => {
+    await send(h, 'One more', []);
+    await send(h, 'And another', []);
+    const from = fake.requests.length;
+    const res = await h.api('POST', `/sessions/${h.sessionId}/summarize`);
+    expect(res.status).toBe(200);
+    const summaryRequest = JSON.stringify(fake.requests.slice(from).at(-1)?.body);
+    expect(summaryRequest).toContain('[image: input/wide.png]');
+    expect(summaryRequest).not.toContain('data:image');
+    await send(h, 'Still there?', []);
+    expect(imageUrls(fake.requests.at(-1)!)).toEqual([]);
+  });
 });
 
 describe('attachments that are refused, and the offline model', () => {
