@@ -8,7 +8,7 @@ import type { AgentInputItem } from '@openai/agents';
 import { AppError } from '../errors/app-error.js';
 import { modelCapability, type ModelCapability } from '../llm/model-capabilities.js';
 import { mediaTypeFor } from '../workspace/content-type.js';
-import { toFileAppError, WorkspaceJail } from '../workspace/jail.js';
+import { parseFolder, toFileAppError, WorkspaceJail } from '../workspace/jail.js';
 import { IMAGE_TYPES, imagePart, type ImagePart } from './image-part.js';
 
 /** An image file larger than this is refused before it is read (providers take ≤ 20 MB). */
@@ -33,7 +33,8 @@ export interface AttachmentOptions {
 }
 
 /**
- * Checks and reads `refs`: `FILE_5004` for a path the jail refuses, `VAL_2071` for no such file,
+ * Checks and reads `refs` (a file named twice counts once): `FILE_5004` for a path the jail
+ * refuses or one outside `input/` and `output/`, `VAL_2071` for no such file,
  * `VAL_2072` for an image over `MAX_IMAGE_BYTES`, `VAL_2073` for an image that does not decode,
  * `VAL_2070` when the model cannot see images. Nothing is started on any of them.
  */
@@ -41,8 +42,13 @@ export async function prepareAttachments(refs: ReadonlyArray<{ file: string }>, 
   const jail = new WorkspaceJail(options.root);
   const stored: StoredAttachment[] = [];
   const found: Array<{ file: string; real: string; contentType: string; size: number }> = [];
+  const seen = new Set<string>();
   for (const ref of refs) {
     const resolved = await jail.resolve(ref.file);
+    // Only the files of `input/` and `output/`: what the user uploaded or the agent made.
+    parseFolder(resolved.segments[0]);
+    if (seen.has(resolved.relative)) continue;
+    seen.add(resolved.relative);
     let size: number;
     try {
       const stat = await fs.stat(resolved.real);

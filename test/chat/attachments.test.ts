@@ -183,6 +183,9 @@ describe('attachments that are refused, and the offline model', () => {
   it('a path outside the workspace is refused with FILE_5004 and starts no turn', async () => {
     expect(await refused(h, ['../../etc/passwd'])).toMatchObject({ code: 'FILE_5004', recoverable: true });
     expect(await refused(h, ['/etc/passwd'])).toMatchObject({ code: 'FILE_5004' });
+    expect(await refused(h, ['input/%2e%2e/x.png'])).toMatchObject({ code: 'FILE_5004' });
+    // Only input/ and output/: not the session folder's other files.
+    expect(await refused(h, ['notes.txt'])).toMatchObject({ code: 'FILE_5004' });
   });
 
   it('a missing file is VAL_2071 and an undecodable image VAL_2073; neither starts a turn', async () => {
@@ -200,13 +203,13 @@ describe('attachments that are refused, and the offline model', () => {
     expect(await h.client.waitForType('error', from)).toMatchObject({ code: 'WS_6002' });
   });
 
-  it('the offline model names the image type and size it received', async () => {
+  it('the offline model names the image type and size it received; a file named twice is sent once', async () => {
     const jpeg = await smallJpeg();
-    const events = await send(h, 'What is this?', ['input/small.jpg']);
+    const events = await send(h, 'What is this?', ['input/small.jpg', './input/small.jpg']);
     const text = events
       .map((e) => (e.type === 'assistant_delta' ? e.content : ''))
       .join('');
-    expect(text).toContain(`image/jpeg, ${jpeg.length} bytes`);
+    expect(text).toContain(`received image (image/jpeg, ${jpeg.length} bytes)`);
     expect(text).toContain('cannot see');
   });
 });
