@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 import { dataDirWithoutBuiltins, fakeModelEnv } from '../support/pulp-process.js';
 import { browserSkipReason, launchBrowser, type TestBrowser } from './support/browser.js';
-import { send, waitForTurnEnd } from './support/page-helpers.js';
+import { send, seriousA11yViolations, waitForTurnEnd } from './support/page-helpers.js';
 import { startServerForBrowser, type BrowserTestServer } from './support/pulp-server.js';
 
 const skipReason = browserSkipReason();
@@ -50,6 +50,8 @@ describe.skipIf(skipReason !== null)('an image attached to a message', () => {
     await page.getByTestId('file-item').filter({ hasText: 'square.png' }).waitFor();
 
     await page.getByTestId('attach').click();
+    await page.getByTestId('attach-option').first().waitFor();
+    expect(await seriousA11yViolations(page)).toEqual([]);
     await page.locator('[data-testid="attach-option"][data-file="input/square.png"]').click();
     expect(await page.getByTestId('attach-chip').innerText()).toContain('input/square.png');
     await send(page, 'What is in this picture?');

@@ -11,8 +11,8 @@ import { FileListSchema } from './protocol.js';
 export const MAX_ATTACHMENTS = 10;
 
 export class AttachmentPicker {
-  readonly #button = h('button', { type: 'button', class: 'attach-button', 'data-testid': 'attach', title: 'Attach files of this chat to the next message', 'aria-haspopup': 'listbox' }, 'Attach');
-  readonly #menu = h('ul', { class: 'attach-menu', 'data-testid': 'attach-menu', role: 'listbox', hidden: true });
+  readonly #button = h('button', { type: 'button', class: 'attach-button', 'data-testid': 'attach', title: 'Attach files of this chat to the next message', 'aria-expanded': 'false' }, 'Attach');
+  readonly #menu = h('ul', { class: 'attach-menu', 'data-testid': 'attach-menu', 'aria-label': 'Files of input/', hidden: true });
   readonly #chips = h('div', { class: 'attach-chips', 'data-testid': 'attach-chips' });
   #chosen: string[] = [];
 
@@ -48,11 +48,12 @@ export class AttachmentPicker {
 
   async #toggle(): Promise<void> {
     if (!this.#menu.hidden) {
-      this.#menu.hidden = true;
+      this.#close();
       return;
     }
     const id = this.sessionId();
     this.#menu.hidden = false;
+    this.#button.setAttribute('aria-expanded', 'true');
     if (!id) {
       this.#menu.replaceChildren(h('li', {}, 'Upload a file to this chat first.'));
       return;
@@ -64,10 +65,10 @@ export class AttachmentPicker {
         .filter((f) => f.type === 'file')
         .map((f) => {
           const file = `input/${f.path}`;
-          const pick = h('button', { type: 'button', role: 'option', 'data-testid': 'attach-option', 'data-file': file }, f.name);
+          const pick = h('button', { type: 'button', 'data-testid': 'attach-option', 'data-file': file }, f.name);
           pick.addEventListener('click', () => {
             this.choose(file);
-            this.#menu.hidden = true;
+            this.#close();
           });
           return h('li', {}, pick);
         });
@@ -75,6 +76,11 @@ export class AttachmentPicker {
     } catch (err) {
       this.#menu.replaceChildren(h('li', { class: 'error-text' }, `Could not list input/: ${describeError(err)}`));
     }
+  }
+
+  #close(): void {
+    this.#menu.hidden = true;
+    this.#button.setAttribute('aria-expanded', 'false');
   }
 
   #render(): void {
