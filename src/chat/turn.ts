@@ -16,7 +16,7 @@ import type { SessionRow } from '../sessions/types.js';
 import type { ModelMeter } from '../usage/usage-meter.js';
 import { settle } from '../util/settle.js';
 import { TurnRefused, type CancellationToken } from './cancellation.js';
-import { ContextStore, userMessage } from './context-store.js';
+import { ContextStore } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
 import type { Summarize, TurnFacts, TurnHooks } from './hooks.js';
 import type { TurnBranch } from './branch.js';
@@ -26,8 +26,7 @@ import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './tur
 import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
-import { saveUserWords } from './user-words.js';
-import { userItemWithAttachments, type PreparedAttachments } from './attachments.js';
+import { saveUserWords, userItemsFor, type UserWords } from './user-words.js';
 import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
@@ -56,14 +55,13 @@ export interface TurnDeps {
   pauses?: TurnPauses;
 }
 
-export interface TurnRequest {
+export interface TurnRequest extends UserWords {
   sessionUuid: string;
   /** Public id (`chat_…`), put on every event. */
   sessionId: string;
   /** The session's owner, whose budget the turn's model calls count against. */
   userId: string;
   turnId: string;
-  contents: string[];
   model?: string;
   reasoningEffort?: string;
   token: CancellationToken;
@@ -73,8 +71,6 @@ export interface TurnRequest {
   branch?: TurnBranch;
   /** A paused turn going on (`contents` is empty): its decided calls run first. */
   resume?: TurnResume;
-  /** Files sent with the last message: stored on its row, images in its context item. */
-  attachments?: PreparedAttachments;
 }
 
 /** One turn's parts, as the steps below share them. */
@@ -94,7 +90,7 @@ interface Turn {
 /** Runs one turn to its end; never throws. Returns the finish reason sent in `assistant_end`. */
 export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishReason> {
   const startedAt = performance.now();
-  const userItems = userItemsOf(req);
+  const userItems = userItemsFor(req.contents, req.attachments);
   const seq = new SeqSink(deps.sink, req.resume?.lastSeq ?? 0);
   const turn: Turn = {
     deps,
@@ -153,12 +149,6 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   // "First completed turn": no title yet, user-given or generated (a failed title retries next turn).
   if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(deps, req, turn.log, session);
   return finishReason;
-}
-
-/** One item per message; the last carries the attachments. */
-function userItemsOf(req: TurnRequest): AgentInputItem[] {
-  const last = req.contents.length - 1;
-  return req.contents.map((text, i) => (i === last && req.attachments ? userItemWithAttachments(text, req.attachments) : userMessage(text)));
 }
 
 /** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */
