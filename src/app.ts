@@ -194,6 +194,7 @@ export async function createPulp(options: CreatePulpOptions): Promise<PulpServer
     summarize: summarizer.summarize,
     classifyError: createErrorClassifier(config.llm),
     admitMessage: (userId, sessionUuid) => userLimits.admitMessage(userId, sessionUuid),
+    sessionRoot: (publicId) => workspace.root(publicId),
   });
   health.websocket = () => chat.connectionCounts();
   approvals.attach(chat);

@@ -3,6 +3,7 @@
  * session), sends events through the registry, interrupts, and shuts down in order. The WebSocket
  * routes and the REST routes (DELETE interrupts a running turn) both use it.
  */
+import type { PreparedAttachments } from './attachments.js';
 import { randomUUID } from 'node:crypto';
 import type { Authenticate } from '../auth/types.js';
 import type { Config } from '../config/config.js';
@@ -38,6 +39,8 @@ export interface ChatDeps extends Omit<TurnDeps, 'sink'> {
   admitMessage?: (userId: string, sessionUuid: string) => Promise<void>;
   /** An `approve` / `deny` frame of a user (`by`: their email) in a session; throws AppError RES_3060 / RES_3061 (src/approvals). */
   decide?: (session: SessionRow, frame: DecisionFrame, by: string) => Promise<void>;
+  /** A session's directory by its public id, where a message's attachments are read; without it attachments are ignored. */
+  sessionRoot?: (sessionPublicId: string) => string;
 }
 
 export interface StartTurnInput {
@@ -46,6 +49,8 @@ export interface StartTurnInput {
   requestId: string;
   /** Where the turn runs in the tree (`resolveBranch`); default after the active leaf. */
   branch?: TurnBranch;
+  /** The message's files, checked and read (`prepareAttachments`). */
+  attachments?: PreparedAttachments;
 }
 
 export class ChatService {
@@ -146,6 +151,7 @@ export class ChatService {
             turnId,
             contents: input.frame.type === 'message' ? input.frame.messages.map((m) => m.content) : [],
             branch: input.branch ?? FOLLOW,
+            ...(input.attachments ? { attachments: input.attachments } : {}),
             ...(input.frame.model ? { model: input.frame.model } : {}),
             ...(input.frame.reasoning_effort ? { reasoningEffort: input.frame.reasoning_effort } : {}),
             token,

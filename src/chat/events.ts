@@ -8,6 +8,10 @@ import { unstorableReason } from '../util/storable-text.js';
 
 export const MAX_MESSAGES_PER_FRAME = 20;
 export const MAX_MESSAGE_CHARS = 100_000;
+/** At most this many files on one message. */
+export const MAX_ATTACHMENTS = 10;
+/** A file of the session sent with a message, by its workspace path (`input/photo.png`). */
+export const AttachmentRefSchema = z.strictObject({ file: z.string().min(1).max(4096) });
 
 export const MessageFrameSchema = z.strictObject({
   type: z.literal('message'),
@@ -35,6 +39,8 @@ export const MessageFrameSchema = z.strictObject({
    * `parent_id`, so the two are siblings); null: a new first message; absent: the active leaf.
    */
   parent_id: z.string().min(1).max(100).nullable().optional(),
+  /** Files of the session (`input/photo.png`) sent with the last message: images go to the model as images. */
+  attachments: z.array(AttachmentRefSchema).max(MAX_ATTACHMENTS).optional(),
 });
 
 /** Answer a user message again (or the question of an assistant/tool row): a new sibling answer. */

@@ -46,6 +46,8 @@ export const MessageSchema = z.object({
   reasoning: z.string().nullable(),
   /** A tool call that needed approval: the decision, who made it and when (src/approvals). */
   approval: ApprovalRecordSchema.nullable().optional(),
+  /** The files sent with a user message (workspace path, media type, size in bytes). */
+  attachments: z.array(z.object({ file: z.string(), content_type: z.string(), size: z.number() })).optional(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -66,6 +68,7 @@ export function toMessage(row: MessageRow): Message {
     status: statusOf(row.role, row.metadata ?? {}, row.tool_success),
     reasoning: row.reasoning ?? null,
     ...(row.metadata?.approval ? { approval: row.metadata.approval } : {}),
+    ...(row.metadata?.attachments ? { attachments: row.metadata.attachments } : {}),
   };
 }
 

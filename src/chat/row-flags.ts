@@ -29,6 +29,8 @@ export type RowFlags = {
   interrupted?: true;
   /** A tool call that needed a person's approval. */
   approval?: ApprovalRecord;
+  /** The files sent with a user message. */
+  attachments?: Array<{ file: string; content_type: string; size: number }>;
 };
 
 /** A whole assistant segment, or a tool row whose tool returned. */

@@ -16,7 +16,7 @@ import type { SessionRow } from '../sessions/types.js';
 import type { ModelMeter } from '../usage/usage-meter.js';
 import { settle } from '../util/settle.js';
 import { TurnRefused, type CancellationToken } from './cancellation.js';
-import { ContextStore, userMessage } from './context-store.js';
+import { ContextStore } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
 import type { Summarize, TurnFacts, TurnHooks } from './hooks.js';
 import type { TurnBranch } from './branch.js';
@@ -26,7 +26,7 @@ import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './tur
 import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
-import { saveUserWords } from './user-words.js';
+import { saveUserWords, userItemsFor, type UserWords } from './user-words.js';
 import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
@@ -55,14 +55,13 @@ export interface TurnDeps {
   pauses?: TurnPauses;
 }
 
-export interface TurnRequest {
+export interface TurnRequest extends UserWords {
   sessionUuid: string;
   /** Public id (`chat_…`), put on every event. */
   sessionId: string;
   /** The session's owner, whose budget the turn's model calls count against. */
   userId: string;
   turnId: string;
-  contents: string[];
   model?: string;
   reasoningEffort?: string;
   token: CancellationToken;
@@ -91,7 +90,7 @@ interface Turn {
 /** Runs one turn to its end; never throws. Returns the finish reason sent in `assistant_end`. */
 export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishReason> {
   const startedAt = performance.now();
-  const userItems = req.contents.map(userMessage);
+  const userItems = userItemsFor(req.contents, req.attachments);
   const seq = new SeqSink(deps.sink, req.resume?.lastSeq ?? 0);
   const turn: Turn = {
     deps,

@@ -9,14 +9,28 @@ import type { Database } from '../db/database.js';
 import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
 import { branchTotal, FOLLOW, type TurnBranch } from './branch.js';
-import { ContextStore } from './context-store.js';
 import { AFTER_LEAF, insertMessage } from './message-store.js';
+import { userItemWithAttachments, type PreparedAttachments } from './attachments.js';
+import { ContextStore, userMessage } from './context-store.js';
 import type { TurnRequest } from './turn.js';
 
 const START_SQL = `UPDATE sessions SET turn_count = turn_count + 1, last_used_at = now(),
   model = COALESCE($2, model), reasoning_effort = COALESCE($3, reasoning_effort),
   total_tokens = COALESCE($4, total_tokens), active_leaf_id = COALESCE($5, active_leaf_id)
   WHERE id = $1 RETURNING *`;
+
+/** What the user sent: one text per message, and the files sent with the last one. */
+export interface UserWords {
+  contents: string[];
+  /** Stored on the last message's row (`metadata.attachments`); its images go in its context item. */
+  attachments?: PreparedAttachments;
+}
+
+/** One user item per message; the last carries the attachments. */
+export function userItemsFor(contents: readonly string[], prepared: PreparedAttachments | undefined): AgentInputItem[] {
+  const last = contents.length - 1;
+  return contents.map((text, i) => (i === last && prepared ? userItemWithAttachments(text, prepared) : userMessage(text)));
+}
 
 /** The row the turn's first row goes under. */
 function baseOf(branch: TurnBranch, activeLeaf: string | null): string | null {
@@ -31,7 +45,7 @@ function baseOf(branch: TurnBranch, activeLeaf: string | null): string | null {
  */
 export async function saveUserWords(
   db: Database,
-  req: Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch'>,
+  req: Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch' | 'attachments'>,
   userItems: AgentInputItem[],
   count?: (model: string, items: AgentInputItem[]) => number,
 ): Promise<SessionRow> {
@@ -50,7 +64,8 @@ export async function saveUserWords(
     const store = new ContextStore(tx, req.sessionUuid);
     for (const [i, content] of req.contents.entries()) {
       const place = i === 0 && branch.kind === 'edit' ? { parentId: branch.parentId } : AFTER_LEAF;
-      const row = await insertMessage(tx, req.sessionUuid, { role: 'user', content }, place);
+      const attached = i === req.contents.length - 1 && req.attachments ? { metadata: { attachments: req.attachments.stored } } : {};
+      const row = await insertMessage(tx, req.sessionUuid, { role: 'user', content, ...attached }, place);
       const item = userItems[i];
       if (item) await store.addItems([item], row.id);
     }

@@ -11,6 +11,7 @@ import { AppError, isAppError } from '../errors/app-error.js';
 import type { PulpFastify } from '../http/server.js';
 import type { SessionRow } from '../sessions/types.js';
 import { ChatService, type ChatDeps } from './chat-service.js';
+import { prepareAttachments, type PreparedAttachments } from './attachments.js';
 import { resolveBranch, type TurnBranch } from './branch.js';
 import type { TurnFrame } from './events.js';
 import { SocketConnection } from './ws-connection.js';
@@ -28,6 +29,12 @@ export const CLOSE_UNAVAILABLE = 4503;
 export const CLOSE_TOO_MANY_FOR_USER = 4429;
 
 type Handshake = { ok: true; session: SessionRow; userId: string; userEmail: string } | { ok: false; code: number; reason: string };
+
+/** The session's model as stored now. */
+async function currentModel(deps: ChatDeps, session: SessionRow): Promise<string> {
+  const { rows } = await deps.db.query<{ model: string }>('SELECT model FROM sessions WHERE id = $1', [session.id]);
+  return rows[0]?.model ?? session.model;
+}
 
 /** The bearer token from `Sec-WebSocket-Protocol: bearer, <token>`, else from `?token=`. */
 export function tokenFrom(request: Pick<FastifyRequest, 'headers' | 'query'>): string | undefined {
@@ -106,11 +113,20 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
       // (code, why, when to retry) and starts nothing.
       const admitThenStart = async (frame: TurnFrame) => {
         let branch: TurnBranch;
+        let attachments: PreparedAttachments | undefined;
         try {
           branch = await resolveBranch(deps.db, session.id, frame.type === 'regenerate' ? { regenerateOf: frame.message_id } : { parentId: frame.parent_id });
           await deps.admitMessage?.(userId, session.id);
+          // After the per-user limits: reading and shrinking images is the costly part of a message.
+          if (frame.type === 'message' && frame.attachments?.length && deps.sessionRoot) {
+            const { llm } = deps.config;
+            // The session's model now (a PATCH or an earlier frame may have changed it since the handshake).
+            const model = frame.model ?? (await currentModel(deps, session));
+            const options = { root: deps.sessionRoot(session.session_id), model, capabilities: llm.capabilities, imageMaxEdge: llm.imageMaxEdge };
+            attachments = await prepareAttachments(frame.attachments, options);
+          }
         } catch (err) {
-          if (!isAppError(err)) log.error({ err }, 'checking the message (its branch, the per-user limits) failed');
+          if (!isAppError(err)) log.error({ err }, 'checking the message (its branch, the per-user limits, its attachments) failed');
           const refusal = isAppError(err) ? err : new AppError('INT_9001', 'Your message could not be checked and was not sent; send it again.');
           conn.sendEvent({
             type: 'error',
@@ -122,7 +138,7 @@ export async function registerChatSocket(app: PulpFastify, deps: ChatDeps): Prom
           });
           return;
         }
-        await chat.startTurn({ session, frame, branch, requestId: request.id });
+        await chat.startTurn({ session, frame, branch, requestId: request.id, ...(attachments ? { attachments } : {}) });
       };
       conn.activate({
         onMessage: (frame) => {

@@ -85,6 +85,20 @@ const modelWindows = optionalString.transform((v, ctx) => {
   return out;
 });
 
+const modelCapabilities = optionalString.transform((v, ctx) => {
+  const out: Record<string, 'text' | 'vision'> = {};
+  if (v === undefined) return out;
+  for (const pair of v.split(',')) {
+    const [name, capability] = pair.split('=').map((s) => s.trim());
+    if (!name || (capability !== 'text' && capability !== 'vision')) {
+      ctx.addIssue({ code: 'custom', message: `must look like "name=text,name=vision" (bad part "${pair}")` });
+      return z.NEVER;
+    }
+    out[name] = capability;
+  }
+  return out;
+});
+
 /** A budget: unset (or empty) is no budget; otherwise a number ≥ 0 (whole tokens, or USD). */
 const budget = (kind: 'tokens' | 'usd') =>
   optionalString.transform((v, ctx) => {
@@ -126,6 +140,8 @@ const EnvSchema = z.object({
   DEFAULT_MODEL: optionalString,
   MODELS: optionalString,
   MODEL_CONTEXT_WINDOWS: modelWindows,
+  MODEL_CAPABILITIES: modelCapabilities,
+  IMAGE_MAX_EDGE: int(2048, 64, 16_384),
   SUMMARY_RETRY_BACKOFF_MS: int(1000, 0, 60_000),
   // Usage accounting: prices, and the default per-user budgets (UTC days and months).
   MODEL_PRICES: prices,
@@ -244,6 +260,10 @@ export interface Config {
     defaultModel: string;
     models: string[];
     contextWindowOverrides: Record<string, number>;
+    /** `MODEL_CAPABILITIES`: models that read text only or also see images (src/llm/model-capabilities.ts). */
+    capabilities: Record<string, 'text' | 'vision'>;
+    /** `IMAGE_MAX_EDGE`: images attached to messages are shrunk to this longer edge in pixels. */
+    imageMaxEdge: number;
     /** The wait before the first retry of a failed summary; it doubles for the second. */
     summaryRetryBackoffMs: number;
   };
@@ -396,6 +416,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultModel,
       models,
       contextWindowOverrides: e.MODEL_CONTEXT_WINDOWS,
+      capabilities: e.MODEL_CAPABILITIES,
+      imageMaxEdge: e.IMAGE_MAX_EDGE,
       summaryRetryBackoffMs: e.SUMMARY_RETRY_BACKOFF_MS,
     },
     auth: {

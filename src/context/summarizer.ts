@@ -64,10 +64,17 @@ export function truncateMiddle(text: string, max: number): string {
   return `${text.slice(0, head)}\n… [${omitted} characters omitted] …\n${text.slice(text.length - tail)}`;
 }
 
+/** An attached image right after its label part (`[image: input/photo.png]`): the summary keeps the label only. */
+function isLabelledImage(part: unknown, before: unknown): boolean {
+  if ((part as { type?: unknown } | null)?.type !== 'input_image') return false;
+  const label = (before as { type?: unknown; text?: unknown } | null | undefined) ?? undefined;
+  return label?.type === 'input_text' && typeof label.text === 'string' && label.text.startsWith('[image: ');
+}
+
 function asText(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(asText).filter(Boolean).join('\n');
+  if (Array.isArray(value)) return value.filter((part, i) => !isLabelledImage(part, value[i - 1])).map(asText).filter(Boolean).join('\n');
   if (typeof value === 'object') {
     const v = value as Record<string, unknown>;
     if (typeof v.text === 'string') return v.text;

@@ -71,6 +71,23 @@ function outputText(output: unknown): string {
   return JSON.stringify(output);
 }
 
+/** The media type and decoded size of each data-URL image part in a message's content. */
+function imagesOf(content: unknown): Array<{ type: string; bytes: number }> {
+  if (!Array.isArray(content)) return [];
+  const images: Array<{ type: string; bytes: number }> = [];
+  for (const part of content as unknown[]) {
+    if (typeof part !== 'object' || part === null) continue;
+    const p = part as { type?: unknown; image?: unknown };
+    if (p.type !== 'input_image' || typeof p.image !== 'string') continue;
+    const match = /^data:([^;,]+)(?:;[^,]*)?;base64,/.exec(p.image);
+    if (!match?.[1]) continue;
+    const base64 = p.image.slice(match[0].length);
+    const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+    images.push({ type: match[1], bytes: (base64.length * 3) / 4 - padding });
+  }
+  return images;
+}
+
 function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
@@ -167,6 +184,15 @@ export function planOfflineReply(request: OfflineRequest): OfflinePlan {
   if (request.toolNames.length === 0 && /summar/i.test(instructions)) return { kind: 'text', text: summary(items) };
 
   const echo = said.trim() === '' ? '' : ` You said: “${cut(said.trim(), 200)}”.`;
+  const images = lastUser && 'role' in lastUser ? imagesOf(lastUser.content) : [];
+  if (images.length > 0) {
+    const list = images.map((i) => `${i.type}, ${i.bytes} bytes`).join('; ');
+    const noun = images.length === 1 ? 'image' : `${images.length} images`;
+    return {
+      kind: 'text',
+      text: `I am Pulp's offline model. I received ${noun} (${list}) but I cannot see what ${images.length === 1 ? 'it shows' : 'they show'}. ${HOW_TO_CONFIGURE}`,
+    };
+  }
   return {
     kind: 'text',
     text:

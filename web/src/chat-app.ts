@@ -4,6 +4,7 @@
  * message box, send, retry, Stop) and `SessionActions` (the list's and settings' REST calls).
  * Every failure ends in a visible message — never a silent spinner.
  */
+import { AttachmentPicker } from './attachment-picker.js';
 import { ApiClient, describeError } from './api.js';
 import { ChatSocket } from './chat-socket.js';
 import { Composer } from './composer.js';
@@ -121,6 +122,7 @@ export class ChatApp {
       reloadList: () => this.#actions.reloadList(),
       newestSeq: () => this.#history.newestSeq,
       retryStored: (bubble) => this.#branches.retryStored(bubble),
+      attachments: new AttachmentPicker(api, () => this.#openId),
       showError: (m) => this.showError(m),
       clearError: () => this.clearError(),
     });

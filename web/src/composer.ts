@@ -4,6 +4,7 @@
  * with a watchdog that tells the user when a sent message gets no `assistant_start`.
  */
 import { describeError, type ApiClient } from './api.js';
+import type { AttachmentPicker } from './attachment-picker.js';
 import type { ChatSocket } from './chat-socket.js';
 import { byId } from './dom.js';
 import type { PendingSends } from './pending-sends.js';
@@ -31,6 +32,8 @@ export interface ComposerDeps {
   newestSeq(): number;
   /** Retry of a message the server stored: regenerates it; false when that is no longer possible. */
   retryStored(bubble: UserBubble): Promise<boolean>;
+  /** The files chosen with the paperclip, sent with the next message. */
+  attachments: AttachmentPicker;
   showError(message: string): void;
   clearError(): void;
 }
@@ -94,7 +97,10 @@ export class Composer {
       if (!deps.session()) return;
     }
     // Before the chat's first connection opens, the message waits for it.
-    if (!deps.socket()?.sendOrQueue({ type: 'message', messages: [{ content: text }] })) {
+    const files = deps.attachments.take();
+    const attachments = files.length > 0 ? { attachments: files.map((file) => ({ file })) } : {};
+    if (!deps.socket()?.sendOrQueue({ type: 'message', messages: [{ content: text }], ...attachments })) {
+      deps.attachments.restore(files);
       this.#box.value = text;
       deps.showError('Not connected to the server, so the message was not sent. It is still in the box; send it again once connected.');
       return;
@@ -102,7 +108,7 @@ export class Composer {
     deps.clearError();
     this.#box.value = '';
     saveDraft(this.#draftKey(), '');
-    this.sent(deps.transcript.addUser(text, (b) => this.retry(b)));
+    this.sent(deps.transcript.addUser(text, (b) => this.retry(b), files));
   }
 
   /** Sends a failed message's text again from its bubble; one the server stored is answered again (regenerate). */
@@ -115,7 +121,8 @@ export class Composer {
       );
       return;
     }
-    if (!deps.socket()?.send({ type: 'message', messages: [{ content: bubble.text }] })) {
+    const attachments = bubble.attachments.length > 0 ? { attachments: bubble.attachments.map((file) => ({ file })) } : {};
+    if (!deps.socket()?.send({ type: 'message', messages: [{ content: bubble.text }], ...attachments })) {
       deps.showError('Not connected to the server yet, so the message was not sent again. Press Retry once connected.');
       return;
     }

@@ -79,6 +79,8 @@ export const MessageSchema = z.object({
   parent_id: z.optional(z.nullable(z.string())),
   /** Its parent's children, oldest first, itself included: the versions a user can switch between. */
   sibling_ids: z.optional(z.array(z.string())),
+  /** The files sent with a user message. */
+  attachments: z.optional(z.array(z.object({ file: z.string(), content_type: z.string(), size: z.number() }))),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -254,7 +256,7 @@ export const ServerEventSchema = z.discriminatedUnion('type', [
 export type ServerEvent = z.infer<typeof ServerEventSchema>;
 
 export type ClientFrame =
-  | { type: 'message'; messages: Array<{ content: string }>; parent_id?: string | null }
+  | { type: 'message'; messages: Array<{ content: string }>; parent_id?: string | null; attachments?: Array<{ file: string }> }
   | { type: 'regenerate'; message_id: string }
   | { type: 'interrupt' }
   | { type: 'resume'; turn_id: string; after_seq: number }

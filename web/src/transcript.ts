@@ -130,8 +130,8 @@ export class Transcript {
   }
 
   /** A message the user just sent; `onRetry` sends it again should it fail. */
-  addUser(text: string, onRetry: (bubble: UserBubble) => void): UserBubble {
-    const bubble = new UserBubble(text, onRetry);
+  addUser(text: string, onRetry: (bubble: UserBubble) => void, attachments: readonly string[] = []): UserBubble {
+    const bubble = new UserBubble(text, onRetry, attachments);
     this.appendUser(bubble);
     return bubble;
   }
@@ -229,7 +229,7 @@ export class Transcript {
   #rowNodes(m: Message): HTMLElement[] {
     const branch = this.#branch;
     if (m.role === 'user') {
-      const bubble = new UserBubble(m.content ?? '');
+      const bubble = new UserBubble(m.content ?? '', undefined, (m.attachments ?? []).map((a) => a.file));
       if (branch) bubble.el.append(userControls(bubble.el, m, branch));
       return [bubble.el];
     }

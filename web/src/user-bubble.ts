@@ -4,6 +4,24 @@
  * refused before any answer. The text stays in the bubble whatever happens to it.
  */
 import { h } from './dom.js';
+import { hydrateWorkspaceImages } from './workspace-media.js';
+
+const IMAGE_FILE = /\.(png|jpe?g|gif|webp)$/i;
+
+/** Thumbnails of the images sent with a message (loaded through the files API), names of the other files. */
+function attachmentsNode(files: readonly string[]): HTMLElement {
+  const node = h(
+    'div',
+    { class: 'user-attachments', 'data-testid': 'user-attachments' },
+    ...files.map((file) =>
+      IMAGE_FILE.test(file)
+        ? h('img', { class: 'attachment-thumb', 'data-testid': 'attachment-thumb', 'data-workspace-path': file, alt: file, title: file })
+        : h('span', { class: 'attachment-file', 'data-testid': 'attachment-file' }, file),
+    ),
+  );
+  hydrateWorkspaceImages(node);
+  return node;
+}
 
 export type Delivery = 'sending' | 'sent' | 'failed';
 
@@ -18,10 +36,13 @@ export class UserBubble {
   constructor(
     text: string,
     private readonly onRetry?: (bubble: UserBubble) => void,
+    /** Workspace paths of the files sent with it. */
+    readonly attachments: readonly string[] = [],
   ) {
     this.text = text;
     // The user's own words are shown as typed (text, not markdown): nothing to sanitize.
     this.el = h('li', { class: 'msg msg-user', 'data-testid': 'user-message' }, h('span', { class: 'sr-only' }, 'You:'), h('p', { class: 'user-text' }, text));
+    if (attachments.length > 0) this.el.append(attachmentsNode(attachments));
   }
 
   get delivery(): Delivery {
