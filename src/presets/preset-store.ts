@@ -16,15 +16,21 @@ export interface PresetRow {
   model: string | null;
   reasoning_effort: string | null;
   mcp_config: string[] | null;
+  /** Only the libraries that still exist and are the owner's, in the order saved. */
+  library_ids: string[];
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, name, instructions, model, reasoning_effort, mcp_config, created_at, updated_at';
+// A deleted library's id stays in the column and is skipped here, so the preset keeps working.
+const COLUMNS = `id, name, instructions, model, reasoning_effort, mcp_config, created_at, updated_at,
+  ARRAY(SELECT l.id::text FROM unnest(presets.library_ids) WITH ORDINALITY AS saved(id, n)
+          JOIN libraries l ON l.id = saved.id AND l.user_id = presets.user_id ORDER BY saved.n) AS library_ids`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** unique_violation: the (user_id, name) constraint. */
 const UNIQUE_VIOLATION = '23505';
 
+const unique = (ids: string[] | undefined) => [...new Set(ids ?? [])];
 const jsonb = (names: string[] | null | undefined) => (names == null ? null : JSON.stringify(names));
 
 function nameTaken(err: unknown, name: string | undefined): unknown {
@@ -43,9 +49,9 @@ export async function insertPreset(db: Database, userId: string, p: CreatePreset
         throw new AppError('RES_3021', `An account can keep at most ${MAX_PRESETS_PER_USER} presets; delete one first.`);
       }
       const { rows } = await tx.query<PresetRow>(
-        `INSERT INTO presets (user_id, name, instructions, model, reasoning_effort, mcp_config)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING ${COLUMNS}`,
-        [userId, p.name, p.instructions ?? '', p.model ?? null, p.reasoning_effort ?? null, jsonb(p.mcp_config)],
+        `INSERT INTO presets (user_id, name, instructions, model, reasoning_effort, mcp_config, library_ids)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::uuid[]) RETURNING ${COLUMNS}`,
+        [userId, p.name, p.instructions ?? '', p.model ?? null, p.reasoning_effort ?? null, jsonb(p.mcp_config), unique(p.library_ids)],
       );
       if (!rows[0]) throw new Error('insert into presets returned no row');
       return rows[0];
@@ -81,6 +87,7 @@ export async function updatePreset(db: Queryable, userId: string, id: string, pa
   if (patch.model !== undefined) set('model', patch.model);
   if (patch.reasoning_effort !== undefined) set('reasoning_effort', patch.reasoning_effort);
   if (patch.mcp_config !== undefined) set('mcp_config', jsonb(patch.mcp_config), '::jsonb');
+  if (patch.library_ids !== undefined) set('library_ids', unique(patch.library_ids), '::uuid[]');
   try {
     const { rows } = await db.query<PresetRow>(
       `UPDATE presets SET ${sets.join(', ')} WHERE id = $1 AND user_id = $2 RETURNING ${COLUMNS}`,

@@ -14,6 +14,8 @@ export interface PresetRouteDeps {
   authenticate: Authenticate;
   /** What a preset may name: the offered models and configured MCP servers, as for a session. */
   offer: SettingsOffer;
+  /** Throws `RES_3040` unless every id is one of the user's libraries. */
+  checkLibraries: (userId: string, libraryIds: readonly string[]) => Promise<void>;
 }
 
 export function toPreset(row: PresetRow): Preset {
@@ -24,6 +26,7 @@ export function toPreset(row: PresetRow): Preset {
     model: row.model,
     reasoning_effort: row.reasoning_effort as Preset['reasoning_effort'],
     mcp_config: row.mcp_config,
+    library_ids: row.library_ids,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -39,8 +42,10 @@ export function registerPresetRoutes(app: PulpFastify, deps: PresetRouteDeps): v
   const base = `${API_PREFIX}/presets`;
 
   app.post(base, { onRequest, schema: { tags, security, body: CreatePresetBodySchema, response: { 201: PresetSchema } } }, async (request, reply) => {
+    const userId = userOf(request).id;
     checkSettings(deps.offer, request.body);
-    const row = await insertPreset(db, userOf(request).id, request.body);
+    if (request.body.library_ids) await deps.checkLibraries(userId, request.body.library_ids);
+    const row = await insertPreset(db, userId, request.body);
     return reply.code(201).send(toPreset(row));
   });
 
@@ -66,6 +71,7 @@ export function registerPresetRoutes(app: PulpFastify, deps: PresetRouteDeps): v
       // A missing preset answers 404 before the body's settings are judged.
       if (!(await findOwnedPreset(db, userId, request.params.id))) throw notFound();
       checkSettings(deps.offer, request.body);
+      if (request.body.library_ids) await deps.checkLibraries(userId, request.body.library_ids);
       const row = await updatePreset(db, userId, request.params.id, request.body);
       if (!row) throw notFound();
       return toPreset(row);

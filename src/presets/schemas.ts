@@ -1,6 +1,6 @@
 /** The wire shapes of presets: the `Preset` answer and the create and update bodies. */
 import { z } from 'zod';
-import { InstructionsSchema, McpNamesSchema, ModelSchema, ReasoningEffortSchema } from '../sessions/schemas.js';
+import { InstructionsSchema, LibraryIdsSchema, McpNamesSchema, ModelSchema, ReasoningEffortSchema } from '../sessions/schemas.js';
 
 export const MAX_PRESET_NAME_CHARS = 100;
 
@@ -13,6 +13,8 @@ export const PresetSchema = z.object({
   reasoning_effort: ReasoningEffortSchema.nullable(),
   /** null: every configured MCP server when a session is made from it; [] none. */
   mcp_config: z.array(z.string()).nullable(),
+  /** The user's libraries attached to every session made from the preset. */
+  library_ids: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -27,6 +29,7 @@ export const CreatePresetBodySchema = z
     model: ModelSchema.nullable().optional(),
     reasoning_effort: ReasoningEffortSchema.nullable().optional(),
     mcp_config: McpNamesSchema.nullable().optional(),
+    library_ids: LibraryIdsSchema.optional(),
   })
   .strict();
 export type CreatePresetBody = z.infer<typeof CreatePresetBodySchema>;

@@ -20,6 +20,8 @@ export interface NewSessionSettings {
   reasoningEffort: string | null;
   mcpConfig: string[];
   instructions: string;
+  /** Libraries to attach once the session exists: the request's, else the preset's. */
+  libraryIds: string[];
 }
 
 /**
@@ -47,5 +49,6 @@ export async function newSessionSettings(body: CreateSessionBody, ctx: NewSessio
     reasoningEffort: body.reasoning_effort ?? preset?.reasoning_effort ?? null,
     mcpConfig: mcpConfig ?? ctx.defaultMcpNames(),
     instructions: body.instructions ?? preset?.instructions ?? '',
+    libraryIds: body.library_ids ?? preset?.library_ids ?? [],
   };
 }

@@ -95,20 +95,16 @@ export function registerSessionRoutes(app: PulpFastify, deps: SessionRouteDeps):
       const body = request.body ?? {};
       const userId = userOf(request).id;
       checkSettings(offer, body);
-      const row = await insertSession(db, {
-        userId,
-        title: body.title ?? null,
-        isNamed: body.title !== undefined,
-        ...(await newSessionSettings(body, {
-          offer,
-          defaultModel: deps.defaultModel,
-          defaultMcpNames: () => deps.mcp.defaultNames(),
-          findPreset: (presetId) => deps.findPreset?.(userId, presetId) ?? Promise.resolve(null),
-        })),
+      const { libraryIds, ...settings } = await newSessionSettings(body, {
+        offer,
+        defaultModel: deps.defaultModel,
+        defaultMcpNames: () => deps.mcp.defaultNames(),
+        findPreset: (presetId) => deps.findPreset?.(userId, presetId) ?? Promise.resolve(null),
       });
+      const row = await insertSession(db, { userId, title: body.title ?? null, isNamed: body.title !== undefined, ...settings });
       try {
         await deps.workspace.create(row.session_id);
-        if (body.library_ids) await deps.attachLibraries?.(row.user_id, row.id, body.library_ids);
+        if (libraryIds.length > 0) await deps.attachLibraries?.(row.user_id, row.id, libraryIds);
       } catch (err) {
         await deleteSession(db, row.user_id, row.id);
         await deps.workspace.remove(row.session_id).catch(() => undefined);

@@ -36,7 +36,7 @@ export const ModelSchema = z.string().trim().min(1).max(200);
 /** '' (or only whitespace) means the default system prompt. */
 export const InstructionsSchema = z.string().max(MAX_INSTRUCTIONS_CHARS, `must be at most ${MAX_INSTRUCTIONS_CHARS} characters`);
 /** Libraries the session searches (src/documents); replaced as a whole. */
-const LibraryIds = z.array(z.string().max(64)).max(50);
+export const LibraryIdsSchema = z.array(z.string().max(64)).max(50);
 
 export const CreateSessionBodySchema = z
   .object({
@@ -47,7 +47,7 @@ export const CreateSessionBodySchema = z
     instructions: InstructionsSchema.optional(),
     /** Copies the preset's settings; the fields given here win over the preset's. */
     preset_id: z.string().min(1).max(100).optional(),
-    library_ids: LibraryIds.optional(),
+    library_ids: LibraryIdsSchema.optional(),
   })
   .strict();
 export type CreateSessionBody = z.infer<typeof CreateSessionBodySchema>;
@@ -61,7 +61,7 @@ export const UpdateSessionBodySchema = z
     mcp_config: McpNamesSchema.nullable().optional(),
     instructions: InstructionsSchema.optional(),
     archived: z.boolean().optional(),
-    library_ids: LibraryIds.optional(),
+    library_ids: LibraryIdsSchema.optional(),
   })
   .strict();
 export type UpdateSessionBody = z.infer<typeof UpdateSessionBodySchema>;

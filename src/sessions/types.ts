@@ -33,6 +33,8 @@ export interface SessionDefaults {
   model: string | null;
   reasoning_effort: string | null;
   mcp_config: string[] | null;
+  /** Libraries attached to the new session unless the request names its own. */
+  library_ids: string[];
 }
 
 /** A preset's settings by id when `userId` owns it; `null` otherwise. */

@@ -13,7 +13,7 @@ import type { ChatService } from '../chat/chat-service.js';
 import type { Config } from '../config/config.js';
 import { countItems } from '../context/tokens.js';
 import type { Database } from '../db/database.js';
-import { attachLibraries } from '../documents/http/library-store.js';
+import { attachLibraries, checkOwnLibraries } from '../documents/http/library-store.js';
 import type { PulpFastify } from '../http/server.js';
 import type { McpManager } from '../mcp/manager.js';
 import { findOwnedPreset } from '../presets/preset-store.js';
@@ -75,6 +75,7 @@ export async function registerChatRoutes(app: PulpFastify, deps: ChatRouteDeps):
     db,
     authenticate,
     offer: { models: config.llm.models, unknownMcpNames: (names) => mcp.validateNames(names) },
+    checkLibraries: (userId, ids) => checkOwnLibraries(db, userId, ids),
   });
   registerSearchRoutes(app, { db, authenticate, language: config.search.language });
 

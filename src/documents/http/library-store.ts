@@ -27,6 +27,11 @@ export async function ownedLibrary(db: Queryable, userId: string, id: string): P
   return rows[0];
 }
 
+/** Throws `RES_3040` unless every id is one of the user's libraries. */
+export async function checkOwnLibraries(db: Queryable, userId: string, ids: readonly string[]): Promise<void> {
+  for (const id of new Set(ids)) await ownedLibrary(db, userId, id);
+}
+
 export async function listLibraries(db: Queryable, userId: string): Promise<LibraryRow[]> {
   return (await db.query<LibraryRow>(`${SELECT} WHERE l.user_id = $1 ORDER BY l.created_at, l.id`, [userId])).rows;
 }
@@ -65,7 +70,7 @@ export async function sessionLibraryIds(db: Queryable, sessionUuid: string): Pro
 /** Replaces the libraries a session searches; every id must be the user's own (`RES_3040` otherwise). */
 export async function attachLibraries(db: Queryable, userId: string, sessionUuid: string, ids: readonly string[]): Promise<void> {
   const unique = [...new Set(ids)];
-  for (const id of unique) await ownedLibrary(db, userId, id);
+  await checkOwnLibraries(db, userId, unique);
   await db.query('DELETE FROM session_libraries WHERE session_id = $1', [sessionUuid]);
   if (unique.length > 0) {
     await db.query('INSERT INTO session_libraries (session_id, library_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING', [sessionUuid, unique]);
