@@ -5,6 +5,7 @@
  */
 import type { AgentInputItem } from '@openai/agents';
 import { z } from 'zod';
+import { ApprovalRecordSchema } from '../chat/row-flags.js';
 import type { SessionRow } from '../sessions/types.js';
 import { importError, MAX_CONTEXT_ITEMS, row, type SourceContextItem, type SourceConversation, type SourceNode } from './model.js';
 import type { ContextRow, SessionTree } from './session-tree.js';
@@ -21,6 +22,12 @@ const RowFlagsSchema = z
     partial: z.literal(true).optional(),
     status: z.enum(['interrupted', 'failed']).nullable().optional(),
     interrupted: z.literal(true).optional(),
+    // What a user row carried and how a tool call was decided: kept so a round trip loses neither.
+    attachments: z
+      .array(z.object({ file: z.string().min(1).max(1000), content_type: z.string().max(200), size: z.number().int().min(0) }).strip())
+      .max(10)
+      .optional(),
+    approval: ApprovalRecordSchema.strip().optional(),
   })
   .strip();
 

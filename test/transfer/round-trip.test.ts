@@ -86,6 +86,23 @@ describe('export → import', () => {
     expect(b.session).toMatchObject({ title: 'Made here', reasoning_effort: 'low', model: 'gpt-4o-mini' });
   });
 
+  it("keeps a question's attachments and a tool call's approval record", async () => {
+    const { body } = await t.api('POST', '/sessions/import', fixture('open-webui-chats.json'));
+    const id = body.session_ids[0] as string;
+    const db = t.server.database.db;
+    const uuid = await sessionUuid(db, id);
+    const attachments = [{ file: 'input/photo.png', content_type: 'image/png', size: 2048 }];
+    const approval = { decision: 'approved', by: 'ada@example.com', at: '2026-12-06T10:00:00.000Z', reason: null, expires_at: '2026-12-06T11:00:00.000Z' };
+    await db.query(`UPDATE messages SET metadata = metadata || $2::jsonb WHERE session_id = $1 AND role = 'user'`, [uuid, { attachments }]);
+    await db.query(`UPDATE messages SET metadata = metadata || $2::jsonb WHERE session_id = $1 AND role = 'tool_call'`, [uuid, { approval }]);
+
+    const copy = await importBack((await exportJson(id)).doc);
+    const shape = await treeShape(db, copy);
+    expect(shape).toEqual(await treeShape(db, id));
+    expect(shape.rows.filter((r) => r.role === 'user').map((r) => r.metadata)).toContainEqual({ attachments });
+    expect(shape.rows.filter((r) => r.role === 'tool_call').map((r) => r.metadata)).toContainEqual({ approval });
+  });
+
   it('exports the active path as Markdown, tool calls in fences', async () => {
     const { body } = await t.api('POST', '/sessions/import', fixture('chatgpt-conversations.json'));
     const res = await fetch(`${t.server.baseUrl}/api/v1/sessions/${body.session_ids[0]}/export?format=markdown`);
