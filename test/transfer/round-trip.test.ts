@@ -99,8 +99,9 @@ describe('export → import', () => {
     const copy = await importBack((await exportJson(id)).doc);
     const shape = await treeShape(db, copy);
     expect(shape).toEqual(await treeShape(db, id));
-    expect(shape.rows.filter((r) => r.role === 'user').map((r) => r.metadata)).toContainEqual({ attachments });
-    expect(shape.rows.filter((r) => r.role === 'tool_call').map((r) => r.metadata)).toContainEqual({ approval });
+    const metadataOf = (role: string) => shape.rows.filter((r) => r.role === role).map((r) => (r as { metadata?: unknown }).metadata);
+    expect(metadataOf('user')).toContainEqual({ attachments });
+    expect(metadataOf('tool_call')).toContainEqual({ approval });
   });
 
   it('exports the active path as Markdown, tool calls in fences', async () => {

@@ -279,7 +279,7 @@ export class ChatApp {
     const merged = SessionSchema.safeParse({ ...current, ...ev, session_id: current.session_id, id: current.id });
     if (!merged.success) return;
     this.#showSession(merged.data);
-    this.#list.update(merged.data);
+    this.#list.merge(current.session_id, ev.title === undefined ? {} : { title: ev.title });
   }
 
   /** Opens a chat and brings one of its messages into view, when it is on the page shown. */

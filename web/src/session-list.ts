@@ -61,7 +61,18 @@ export class SessionList {
     return order[Math.min(order.length - 1, Math.max(0, at + step))] ?? null;
   }
 
-  /** Replaces one session (after a PATCH or a session_updated event) without a reload. */
+  /**
+   * Applies what a `session_updated` event changed to one chat's entry, keeping the rest as listed:
+   * the entry may be newer than the open chat's copy (its approval badge, say).
+   */
+  merge(sessionId: string, changes: Partial<Pick<Session, 'title'>>): void {
+    this.show(
+      this.#sessions.map((s) => (s.session_id === sessionId ? { ...s, ...changes } : s)),
+      this.#current,
+    );
+  }
+
+  /** Replaces one session (after a PATCH) without a reload. */
   update(session: Session): void {
     this.show(
       this.#sessions.map((s) => (s.session_id === session.session_id ? session : s)),
