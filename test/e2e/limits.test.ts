@@ -29,6 +29,14 @@ describe.skipIf(skipReason !== null)('a refused message in the web client', () =
   });
 
   it('marks the message failed with the reason and when to retry, and keeps its text', async () => {
+    // The stored history the page reads after an answer is held until the refusal has shown, as on
+    // a slow connection: showing that history must not take the refused message away.
+    let releaseHistory = () => undefined as void;
+    const historyHeld = new Promise<void>((resolve) => (releaseHistory = resolve));
+    await page.route(/\/api\/v1\/sessions\/[^/?]+\?limit=/, async (route) => {
+      if ((await page.getByTestId('assistant-message').count()) > 0) await historyHeld;
+      await route.continue();
+    });
     await page.getByTestId('new-session').click();
     await send(page, 'first message');
     await page.getByTestId('assistant-message').first().waitFor();
@@ -37,6 +45,10 @@ describe.skipIf(skipReason !== null)('a refused message in the web client', () =
     await send(page, 'second message, over the limit');
     const bubble = page.getByTestId('user-message').nth(1);
     await bubble.getByTestId('send-failed').waitFor();
+    releaseHistory();
+    // The history has been shown when the first question carries its stored id.
+    await page.locator('[data-testid=user-message][data-message-id]').first().waitFor();
+    await page.unroute(/\/api\/v1\/sessions\/[^/?]+\?limit=/);
     expect(await bubble.getByTestId('send-failed').innerText()).toMatch(
       /Too many messages: the limit is 1 message a minute\. Your message was not sent; send it again in \d+ s\. \(QUOTA_3201\)/,
     );

@@ -255,13 +255,22 @@ export class ChatApp {
   /** Shows the stored history again after a turn, unless another turn began meanwhile. */
   #refreshHistory(sessionId: string): void {
     const idle = () => !this.#composer.busy && this.#session?.session_id === sessionId;
-    void this.#history.open(sessionId, idle).catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
+    const refresh = async () => {
+      const detail = await this.#history.open(sessionId, idle);
+      if (idle()) this.#putBackUnsent(detail.messages);
+    };
+    void refresh().catch((err: unknown) => this.showError(`Could not reload the chat: ${describeError(err)}`));
   }
 
   async #loadHistory(sessionId: string): Promise<void> {
     const detail = await this.#history.open(sessionId);
-    for (const bubble of this.#pending.unsent(detail.messages.filter((m) => m.role === 'user'))) this.#transcript.appendUser(bubble);
+    this.#putBackUnsent(detail.messages);
     this.#showSession(detail.session);
+  }
+
+  /** A refused message stays below the history shown again, with its text and Retry. */
+  #putBackUnsent(messages: ReadonlyArray<{ role: string; seq: number; content: string | null }>): void {
+    for (const bubble of this.#pending.unsent(messages.filter((m) => m.role === 'user'))) this.#transcript.appendUser(bubble);
   }
 
   #showSession(session: Session | null): void {
