@@ -1,6 +1,8 @@
 /** The node-postgres driver: a bounded pool, a per-statement timeout and transient retries. */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error.js';
+import { Semaphore } from '../util/semaphore.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
 import { withRetry } from './retry.js';
 
@@ -36,6 +38,24 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   // An idle client whose connection drops emits here; without a listener it would crash the process.
   pool.on('error', (err) => options.logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
   let closing: Promise<void> | undefined;
+  // Callers wait here, in order, for one of the pool's connections. pg-pool's own queue would do
+  // the same, but it applies the 2 s connect timeout to the wait as well: a burst of turns longer
+  // than the pool (a thousand chats starting at once) then failed instead of queueing. A wait is
+  // bounded by the statement timeout; past it the database is busy, not unreachable.
+  const slots = new Semaphore(options.poolMax);
+  const busyFor = options.statementTimeoutMs;
+  const withSlot = async <T>(fn: () => Promise<T>): Promise<T> => {
+    // A free slot is taken at once; only a wait needs its timer.
+    const wait = slots.running < slots.max ? undefined : AbortSignal.timeout(busyFor);
+    const release = await slots.acquire(wait).catch((err: unknown) => {
+      throw new AppError('DB_8002', `The database is busy: no connection came free within ${busyFor} ms; try again shortly.`, undefined, { cause: err });
+    });
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
 
   const run = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
     const result = await client.query(sql, normalizeParams(params));
@@ -44,9 +64,9 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
 
   return {
     driver: 'postgres',
-    query: (sql, params) => withRetry(() => run(pool, sql, params)),
+    query: (sql, params) => withRetry(() => withSlot(() => run(pool, sql, params))),
     transaction: (fn) =>
-      withRetry(async () => {
+      withRetry(() => withSlot(async () => {
         const client = await pool.connect();
         let broken = false;
         try {
@@ -65,7 +85,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         } finally {
           client.release(broken);
         }
-      }),
+      })),
     async ping(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
@@ -77,7 +97,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         clearTimeout(timer);
       }
     },
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: slots.waiting + pool.waitingCount }),
     close: () => (closing ??= pool.end()),
   };
 }

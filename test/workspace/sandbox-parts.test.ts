@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildBwrapArgs, detectSystemLayout, sandboxEnv, type BwrapPlan } from '../../src/workspace/sandbox/bwrap-args.js';
 import { chownTree } from '../../src/workspace/sandbox/chown-tree.js';
 import { CappedOutput } from '../../src/workspace/sandbox/capped-output.js';
-import { Semaphore } from '../../src/workspace/sandbox/semaphore.js';
+import { Semaphore } from '../../src/util/semaphore.js';
 
 const plan = (mode: 'user' | 'root'): BwrapPlan => ({
   mode,

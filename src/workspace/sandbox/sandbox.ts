@@ -20,7 +20,7 @@ import { chownTree } from './chown-tree.js';
 import { RUNNER_SOURCE } from './runner.js';
 import { buildSeccompFilter } from './seccomp-filter.js';
 import { hostSandboxArch } from './syscall-numbers.js';
-import { Semaphore } from './semaphore.js';
+import { Semaphore } from '../../util/semaphore.js';
 
 export const SandboxFileSchema = z.object({ name: z.string(), path: z.string(), size: z.number().int(), type: z.string() });
 export const SandboxResultSchema = z.object({
