@@ -3,7 +3,8 @@
  * per server. PostgreSQL releases it when that connection ends — a server killed mid-turn loses its
  * locks with its socket, and another server can take the session over.
  */
-import { DedicatedConnection } from './dedicated-connection.js';
+import { BatchedCalls } from './batched-calls.js';
+import type { DedicatedConnection } from './dedicated-connection.js';
 
 /**
  * The `application_name` of a server's lock connection: while it is in pg_stat_activity the
@@ -14,17 +15,23 @@ export const lockConnectionName = (serverId: string): string => `${LOCK_CONNECTI
 
 const KEY = `hashtextextended('pulp.turn.' || $1::text, 0)`;
 
+// Each row of the arrays $1 (session ids, as text: the lock key hashes that text) and $2 (turn ids)
+// is one turn starting on server $3, in order.
 // A paused turn going on (src/approvals) records its same turn id again, open on this server; a
 // row of it that a dead server left open is this turn, not an orphan.
 // Turns this server recorded are never in `open`: if one is still open it is alive here (the lock
 // is re-entrant on this server's connection), and only its own end may close it.
 const START_SQL = `
-WITH l AS MATERIALIZED (SELECT pg_try_advisory_lock(${KEY}) AS ok),
-open AS (SELECT coalesce(array_agg(t.turn_id ORDER BY t.started_at), '{}') AS turns FROM chat_turns t
-  WHERE t.session_id = $1::uuid AND t.ended_at IS NULL AND t.server_id <> $3 AND t.turn_id <> $2),
-ins AS (INSERT INTO chat_turns (turn_id, session_id, server_id) SELECT $2, $1::uuid, $3 FROM l WHERE l.ok
+WITH l AS MATERIALIZED (
+  SELECT r.ord, r.session_key::uuid AS session_id, r.turn_id, pg_try_advisory_lock(hashtextextended('pulp.turn.' || r.session_key, 0)) AS ok
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(session_key, turn_id, ord)),
+open AS (SELECT l.ord, coalesce((SELECT array_agg(t.turn_id ORDER BY t.started_at) FROM chat_turns t
+  WHERE t.session_id = l.session_id AND t.ended_at IS NULL AND t.server_id <> $3 AND t.turn_id <> l.turn_id), '{}') AS turns FROM l),
+ins AS (INSERT INTO chat_turns (turn_id, session_id, server_id) SELECT l.turn_id, l.session_id, $3 FROM l WHERE l.ok
   ON CONFLICT (turn_id) DO UPDATE SET server_id = EXCLUDED.server_id, started_at = now(), ended_at = NULL RETURNING 1)
-SELECT l.ok, open.turns AS open, (SELECT count(*) FROM ins) AS inserted FROM l, open`;
+SELECT l.ok, open.turns AS open, (SELECT count(*) FROM ins) AS inserted FROM l JOIN open USING (ord) ORDER BY l.ord`;
+
+const UNLOCK_SQL = `SELECT pg_advisory_unlock(hashtextextended('pulp.turn.' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS u(k, ord) ORDER BY ord`;
 
 export interface StartAttempt {
   ok: boolean;
@@ -36,13 +43,28 @@ export interface StartAttempt {
 }
 
 export class SessionLocks {
-  constructor(private readonly conn: DedicatedConnection) {}
+  readonly #starts: BatchedCalls<{ sessionUuid: string; turnId: string; serverId: string }, StartAttempt>;
+  readonly #unlocks: BatchedCalls<string, void>;
 
-  /** Takes the session's lock and records the turn as running here, in one round trip. */
-  async tryStart(sessionUuid: string, turnId: string, serverId: string): Promise<StartAttempt> {
-    const rows = await this.conn.query<{ ok: boolean; open: string[] }>(START_SQL, [sessionUuid, turnId, serverId]);
-    const row = rows[0];
-    return { ok: row?.ok === true, open: row?.open ?? [] };
+  constructor(private readonly conn: DedicatedConnection) {
+    this.#starts = new BatchedCalls(async (calls) => {
+      // One server asks for its own turns: every call of a batch names the same server.
+      const serverId = calls[0]?.serverId ?? '';
+      const rows = await conn.query<{ ok: boolean; open: string[] }>(START_SQL, [calls.map((c) => c.sessionUuid), calls.map((c) => c.turnId), serverId]);
+      return rows.map((row) => ({ ok: row.ok, open: row.open }));
+    });
+    this.#unlocks = new BatchedCalls(async (sessions) => {
+      const rows = await conn.query(UNLOCK_SQL, [sessions]);
+      return rows.map((): void => undefined);
+    });
+  }
+
+  /**
+   * Takes the session's lock and records the turn as running here, in one round trip (shared with
+   * the other turns starting meanwhile).
+   */
+  tryStart(sessionUuid: string, turnId: string, serverId: string): Promise<StartAttempt> {
+    return this.#starts.call({ sessionUuid, turnId, serverId });
   }
 
   async tryLock(sessionUuid: string): Promise<boolean> {
@@ -51,7 +73,7 @@ export class SessionLocks {
   }
 
   /** Releases one hold of the lock (holds on one connection stack). */
-  async unlock(sessionUuid: string): Promise<void> {
-    await this.conn.query(`SELECT pg_advisory_unlock(${KEY})`, [sessionUuid]);
+  unlock(sessionUuid: string): Promise<void> {
+    return this.#unlocks.call(sessionUuid);
   }
 }

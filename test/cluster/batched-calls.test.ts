@@ -1,0 +1,47 @@
+/** Calls made while a statement is in flight share the next one; a lone call goes at once. */
+import { describe, expect, it, vi } from 'vitest';
+import { BatchedCalls } from '../../src/cluster/batched-calls.js';
+
+/** A `run` the test answers by hand, recording the batches it was given. */
+function heldRuns() {
+  const batches: number[][] = [];
+  const answers: Array<(outs: string[] | Error) => void> = [];
+  const run = (inputs: number[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      batches.push(inputs);
+      answers.push((outs) => (outs instanceof Error ? reject(outs) : resolve(outs)));
+    });
+  return { batches, answers, run };
+}
+
+describe('BatchedCalls', () => {
+  it('sends a lone call at once, and the calls made meanwhile together in the next batch, each answered with its own row', async () => {
+    const { batches, answers, run } = heldRuns();
+    const calls = new BatchedCalls(run);
+    const first = calls.call(1);
+    expect(batches).toEqual([[1]]);
+    const later = [calls.call(2), calls.call(3), calls.call(4)];
+    expect(batches).toHaveLength(1);
+    answers[0]?.(['one']);
+    expect(await first).toBe('one');
+    await vi.waitFor(() => expect(batches).toEqual([[1], [2, 3, 4]]));
+    answers[1]?.(['two', 'three', 'four']);
+    expect(await Promise.all(later)).toEqual(['two', 'three', 'four']);
+  });
+
+  it('fails every call of a failed batch and goes on with the next; a batch answered with too few rows fails too', async () => {
+    const { batches, answers, run } = heldRuns();
+    const calls = new BatchedCalls(run);
+    const first = calls.call(1);
+    const second = [calls.call(2), calls.call(3)];
+    answers[0]?.(new Error('connection lost'));
+    await expect(first).rejects.toThrow('connection lost');
+    await vi.waitFor(() => expect(batches).toEqual([[1], [2, 3]]));
+    answers[1]?.(['only one']);
+    for (const call of second) await expect(call).rejects.toThrow('a batched statement answered 1 rows for 2 calls');
+    const third = calls.call(4);
+    await vi.waitFor(() => expect(batches).toHaveLength(3));
+    answers[2]?.(['four']);
+    expect(await third).toBe('four');
+  });
+});
