@@ -7,6 +7,7 @@
 import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { SerialQueue } from '../util/serial-queue.js';
+import { textSaves } from './checkpoint-writer.js';
 import { ContextStore } from './context-store.js';
 import { toStorableText } from '../util/storable-text.js';
 import { insertMessage } from './message-store.js';
@@ -264,7 +265,10 @@ export class TurnRecorder {
     this.#timer = setTimeout(() => this.#checkpoint(), CHECKPOINT_INTERVAL_MS).unref();
   }
 
-  /** INSERT once per segment, then UPDATE the same row; a checkpoint with nothing new is skipped. */
+  /**
+   * INSERT once per segment, then UPDATE the same row (with the other turns' saves of the moment);
+   * a checkpoint with nothing new is skipped.
+   */
   #saveText(segment: Segment, flags: RowFlags): void {
     const { text } = segment;
     const reasoning = segment.reasoning === '' ? null : segment.reasoning;
@@ -275,7 +279,7 @@ export class TurnRecorder {
     segment.rowId = this.#write(async () => {
       const id = existing ? await existing : undefined;
       if (!id) return (await insertMessage(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags, reasoning })).id;
-      await this.db.query('UPDATE messages SET content = $2, metadata = $3, reasoning = $4 WHERE id = $1', [id, toStorableText(text), flags, reasoning === null ? null : toStorableText(reasoning)]);
+      await textSaves(this.db).call({ rowId: id, content: toStorableText(text), flags, reasoning: reasoning === null ? null : toStorableText(reasoning) });
       return id;
     });
   }

@@ -3,7 +3,7 @@
  * per server. PostgreSQL releases it when that connection ends — a server killed mid-turn loses its
  * locks with its socket, and another server can take the session over.
  */
-import { BatchedCalls } from './batched-calls.js';
+import { BatchedCalls } from '../util/batched-calls.js';
 import type { DedicatedConnection } from './dedicated-connection.js';
 
 /**

@@ -20,7 +20,7 @@ function lockConnection(url: string, name: string) {
   conn.query = ((sql: string, params?: unknown[]) => {
     statements += 1;
     return query(sql, params);
-  }) as typeof conn.query;
+  });
   return { conn, locks: new SessionLocks(conn), statements: () => statements };
 }
 

@@ -1,6 +1,6 @@
 /** Calls made while a statement is in flight share the next one; a lone call goes at once. */
 import { describe, expect, it, vi } from 'vitest';
-import { BatchedCalls } from '../../src/cluster/batched-calls.js';
+import { BatchedCalls } from '../../src/util/batched-calls.js';
 
 /** A `run` the test answers by hand, recording the batches it was given. */
 function heldRuns() {

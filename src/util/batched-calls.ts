@@ -1,7 +1,7 @@
 /**
- * Calls made while a statement is in flight go together in the next one. A server has one lock
- * connection, whose statements run one after another: a burst of a thousand turn starts then costs
- * a few round trips instead of a thousand, and a lone call still goes at once.
+ * Calls made while a statement is in flight go together in the next one: a burst of a thousand
+ * calls costs a few statements instead of a thousand (each a round trip, and on the embedded
+ * database a fixed cost of its own), and a lone call still goes at once.
  */
 
 /** At most this many calls in one statement (its array parameters stay small). */

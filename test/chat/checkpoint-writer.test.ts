@@ -1,0 +1,47 @@
+/**
+ * Streaming text saved by many turns at once: their saves go together in a few UPDATEs, and each
+ * row gets its own text, flags and reasoning. PGlite, or PostgreSQL with TEST_DATABASE_URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textSaves } from '../../src/chat/checkpoint-writer.js';
+import { insertMessage } from '../../src/chat/message-store.js';
+import { DONE, STREAMING } from '../../src/chat/row-flags.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+let database: TestDatabase;
+const rows: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const { db } = database;
+  const user = await db.query<{ id: string }>("INSERT INTO users (email) VALUES ('saves@example.test') RETURNING id");
+  for (let i = 0; i < 40; i++) {
+    const session = await db.query<{ id: string }>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o') RETURNING id", [user.rows[0]?.id ?? '', `chat_saves_${i}`]);
+    const row = await insertMessage(db, session.rows[0]?.id ?? '', { role: 'assistant', content: '', metadata: STREAMING, reasoning: null });
+    rows.push(row.id);
+  }
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+describe('text saves of many streams', () => {
+  it('saves 40 rows at once in at most 3 statements, each with its own text, flags and reasoning', async () => {
+    const before = database.statements();
+    const text = (i: number) => `answer ${i}: naïve “quotes”, a comma, {braces} and "double" \\ back\nslash 🙂`;
+    await Promise.all(
+      rows.map((rowId, i) =>
+        textSaves(database.db).call({ rowId, content: text(i), flags: i % 2 === 0 ? STREAMING : DONE, reasoning: i % 3 === 0 ? null : `thought ${i}` }),
+      ),
+    );
+    expect(database.statements() - before).toBeLessThanOrEqual(3);
+    const { rows: saved } = await database.db.query<{ id: string; content: string; metadata: Record<string, unknown>; reasoning: string | null }>(
+      'SELECT id, content, metadata, reasoning FROM messages WHERE id = ANY($1::uuid[])',
+      [rows],
+    );
+    const byId = new Map(saved.map((r) => [r.id, r]));
+    rows.forEach((rowId, i) => {
+      expect(byId.get(rowId)).toMatchObject({ content: text(i), metadata: i % 2 === 0 ? STREAMING : DONE, reasoning: i % 3 === 0 ? null : `thought ${i}` });
+    });
+  });
+});
