@@ -138,6 +138,9 @@ export interface EndedPause {
 
 /** Ends the session's paused turn (a new message, an interrupt): its unsettled calls are settled here. */
 export async function endPause(db: Queryable & Pick<Database, 'transaction'>, sessionUuid: string, by: string): Promise<EndedPause | undefined> {
+  // Every new message asks; almost no session has a paused turn: one read, no transaction, then.
+  const { rows: paused } = await db.query('SELECT 1 FROM paused_turns WHERE session_id = $1 LIMIT 1', [sessionUuid]);
+  if (paused.length === 0) return undefined;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ turn_id: string; last_seq: number }>('DELETE FROM paused_turns WHERE session_id = $1 RETURNING turn_id, last_seq', [sessionUuid]);
     const turn = rows[0];
