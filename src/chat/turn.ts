@@ -26,7 +26,8 @@ import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './tur
 import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
-import { saveUserWords, userItemsFor, type UserWords } from './user-words.js';
+import { startTurnRows } from './turn-starts.js';
+import { userItemsFor, type UserWords } from './user-words.js';
 import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
@@ -110,7 +111,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   const leavePace = deps.pace?.enter();
   try {
     // The user's words are durable before assistant_start.
-    session = req.resume ? await req.resume.session() : await saveUserWords(deps.db, req, userItems, deps.countTokens);
+    session = req.resume ? await req.resume.session() : await startTurnRows(deps.db, req, userItems, deps.countTokens);
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
       if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });

@@ -1,0 +1,122 @@
+/**
+ * The start of the common turn — one new message after the session's active leaf — written for
+ * many turns in one statement: the user's row, its context item and the session counted, for
+ * every turn starting while the previous statement was in flight. A thousand chats starting at
+ * once then cost a few statements instead of six each (a transaction of five), and a lone turn
+ * one statement instead of six. Edits, regenerates and several messages at once take the general
+ * path (`saveUserWords`), and so does a batch whose statement fails, one turn at a time, so one
+ * bad turn cannot fail the others.
+ */
+import type { AgentInputItem } from '@openai/agents';
+import type { Database } from '../db/database.js';
+import { AppError } from '../errors/app-error.js';
+import type { SessionRow } from '../sessions/types.js';
+import { BatchedCalls } from '../util/batched-calls.js';
+import { toStorableJson, toStorableText } from '../util/storable-text.js';
+import { FOLLOW } from './branch.js';
+import { saveUserWords } from './user-words.js';
+import type { TurnRequest } from './turn.js';
+
+type StartRequest = Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch' | 'attachments'>;
+type CountTokens = (model: string, items: AgentInputItem[]) => number;
+
+interface Start {
+  req: StartRequest;
+  item: AgentInputItem;
+}
+
+type Outcome = { session: SessionRow } | { error: unknown };
+
+// The rows locked in id order (two batches never wait for each other in a cycle). Every CTE sees
+// the rows as they were before the statement: the new row's seq is the session's MAX + 1, and the
+// session is updated once, from the locked row.
+const START_MANY_SQL = `
+WITH req AS (
+  SELECT r.ord, r.session_id::uuid AS session_id, r.content, r.metadata::jsonb AS metadata, r.item::jsonb AS item, r.model, r.effort
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+    WITH ORDINALITY AS r(session_id, content, metadata, item, model, effort, ord)
+),
+locked AS MATERIALIZED (
+  SELECT s.id, s.active_leaf_id FROM sessions s WHERE s.id IN (SELECT session_id FROM req) ORDER BY s.id FOR UPDATE
+),
+msg AS (
+  INSERT INTO messages (session_id, seq, role, content, metadata, parent_id)
+  SELECT req.session_id, (SELECT COALESCE(MAX(m.seq), 0) + 1 FROM messages m WHERE m.session_id = req.session_id),
+    'user', req.content, req.metadata, locked.active_leaf_id
+  FROM req JOIN locked ON locked.id = req.session_id
+  RETURNING id, session_id
+),
+ctx AS (
+  INSERT INTO llm_context (session_id, seq, item, message_id)
+  SELECT msg.session_id, (SELECT COALESCE(MAX(c.seq), 0) + 1 FROM llm_context c WHERE c.session_id = msg.session_id), req.item, msg.id
+  FROM msg JOIN req ON req.session_id = msg.session_id
+),
+counted AS (
+  UPDATE sessions s SET message_count = s.message_count + 1, turn_count = s.turn_count + 1, last_used_at = now(),
+    model = COALESCE(req.model, s.model), reasoning_effort = COALESCE(req.effort, s.reasoning_effort), active_leaf_id = msg.id
+  FROM msg JOIN req ON req.session_id = msg.session_id
+  WHERE s.id = msg.session_id
+  RETURNING s.*
+)
+SELECT * FROM counted`;
+
+/** One of these per database: the turn starts made while its statement is in flight share the next. */
+const batches = new WeakMap<Database, BatchedCalls<Start, Outcome>>();
+
+function batchFor(db: Database): BatchedCalls<Start, Outcome> {
+  let batch = batches.get(db);
+  if (!batch) {
+    const oneByOne = (starts: Start[]) =>
+      Promise.all(
+        starts.map(({ req, item }) =>
+          // After the active leaf: no branch's token total to count.
+          saveUserWords(db, req, [item]).then(
+            (session): Outcome => ({ session }),
+            (error: unknown): Outcome => ({ error }),
+          ),
+        ),
+      );
+    batch = new BatchedCalls<Start, Outcome>(async (starts) => {
+      // A session twice in one statement would get two rows with one seq: those go one by one.
+      if (new Set(starts.map((s) => s.req.sessionUuid)).size < starts.length) return oneByOne(starts);
+      let rows: SessionRow[];
+      try {
+        rows = (await db.query<SessionRow>(START_MANY_SQL, columnsOf(starts))).rows;
+      } catch {
+        return oneByOne(starts);
+      }
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return starts.map(({ req }): Outcome => {
+        const session = byId.get(req.sessionUuid);
+        return session ? { session } : { error: new AppError('SES_4001') };
+      });
+    });
+    batches.set(db, batch);
+  }
+  return batch;
+}
+
+function columnsOf(starts: readonly Start[]): Array<Array<string | null>> {
+  const column = (pick: (s: Start) => string | null) => starts.map(pick);
+  return [
+    column((s) => s.req.sessionUuid),
+    column((s) => toStorableText(s.req.contents[0] ?? '')),
+    column((s) => JSON.stringify(s.req.attachments ? { attachments: s.req.attachments.stored } : {})),
+    column((s) => toStorableJson(s.item)),
+    column((s) => s.req.model ?? null),
+    column((s) => s.req.reasoningEffort ?? null),
+  ];
+}
+
+/**
+ * Saves the user's words before the turn's first event, as `saveUserWords` does: through a shared
+ * statement for one message after the active leaf, through `saveUserWords` otherwise.
+ */
+export async function startTurnRows(db: Database, req: StartRequest, userItems: AgentInputItem[], count?: CountTokens): Promise<SessionRow> {
+  const item = userItems[0];
+  const simple = (req.branch ?? FOLLOW).kind === 'follow' && req.contents.length === 1 && userItems.length === 1 && item !== undefined;
+  if (!simple) return saveUserWords(db, req, userItems, count);
+  const outcome = await batchFor(db).call({ req, item });
+  if ('error' in outcome) throw outcome.error;
+  return outcome.session;
+}

@@ -1,0 +1,72 @@
+/**
+ * Many turns starting at once: the user's rows, their context items and the sessions' counts are
+ * written in a few statements, each turn in its own session, as one turn alone writes them.
+ * PGlite, or PostgreSQL with TEST_DATABASE_URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContextStore, userMessage } from '../../src/chat/context-store.js';
+import { insertMessage } from '../../src/chat/message-store.js';
+import { startTurnRows } from '../../src/chat/turn-starts.js';
+import { AppError } from '../../src/errors/app-error.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+let database: TestDatabase;
+let userId: string;
+let n = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const { rows } = await database.db.query<{ id: string }>("INSERT INTO users (email) VALUES ('starts@example.test') RETURNING id");
+  userId = rows[0]?.id ?? '';
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** A session whose chat has one question and its answer. */
+async function chatWithHistory(): Promise<{ id: string; leaf: string }> {
+  n += 1;
+  const { db } = database;
+  const { rows } = await db.query<{ id: string }>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o') RETURNING id", [userId, `chat_starts_${n}`]);
+  const id = rows[0]?.id ?? '';
+  const question = await insertMessage(db, id, { role: 'user', content: 'first question' });
+  await new ContextStore(db, id).addItems([userMessage('first question')], question.id);
+  const answer = await insertMessage(db, id, { role: 'assistant', content: 'first answer' });
+  return { id, leaf: answer.id };
+}
+
+const req = (sessionUuid: string, text: string, model?: string) => ({ sessionUuid, contents: [text], ...(model ? { model } : {}) });
+
+describe('turns starting at once', () => {
+  it('saves 30 questions in at most 3 statements, each after its own chat’s answer, with its context item and the chat counted', async () => {
+    const chats = await Promise.all(Array.from({ length: 30 }, () => chatWithHistory()));
+    const before = database.statements();
+    const sessions = await Promise.all(chats.map((c, i) => startTurnRows(database.db, req(c.id, `question ${i}`, i === 0 ? 'gpt-4.1' : undefined), [userMessage(`question ${i}`)])));
+    expect(database.statements() - before).toBeLessThanOrEqual(3);
+
+    for (const [i, chat] of chats.entries()) {
+      const session = sessions[i];
+      const { rows } = await database.db.query<{ id: string; seq: number; parent_id: string; content: string }>(
+        "SELECT id, seq, parent_id, content FROM messages WHERE session_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1",
+        [chat.id],
+      );
+      const row = rows[0];
+      expect(row).toMatchObject({ seq: 3, parent_id: chat.leaf, content: `question ${i}` });
+      expect(session).toMatchObject({ id: chat.id, active_leaf_id: row?.id, message_count: 3, turn_count: 1, model: i === 0 ? 'gpt-4.1' : 'gpt-4o' });
+      const items = await new ContextStore(database.db, chat.id).getItems();
+      expect(items.map((item) => (item as { content: string }).content)).toEqual(['first question', `question ${i}`]);
+    }
+  });
+
+  it('refuses a turn whose chat is gone with SES_4001 and saves the others of the same batch', async () => {
+    const [kept, gone] = await Promise.all([chatWithHistory(), chatWithHistory()]);
+    await database.db.query('DELETE FROM sessions WHERE id = $1', [gone?.id ?? '']);
+    const [ok, refused] = await Promise.allSettled([
+      startTurnRows(database.db, req(kept?.id ?? '', 'still here'), [userMessage('still here')]),
+      startTurnRows(database.db, req(gone?.id ?? '', 'lost'), [userMessage('lost')]),
+    ]);
+    expect(ok).toMatchObject({ status: 'fulfilled', value: { id: kept?.id, message_count: 3 } });
+    expect(refused).toMatchObject({ status: 'rejected', reason: expect.any(AppError) as unknown });
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'SES_4001' });
+  });
+});
