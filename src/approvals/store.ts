@@ -10,6 +10,7 @@ import type { ApprovalRecord } from '../chat/row-flags.js';
 import type { PausedCall } from '../chat/turn-pause.js';
 import { toStorableObject } from '../util/storable-text.js';
 import { SessionPoliciesSchema, type SessionPolicies } from './policy.js';
+import { KeyedReads } from '../db/keyed-reads.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'interrupted';
 export type Decision = 'approved' | 'denied' | 'expired';
@@ -138,9 +139,9 @@ export interface EndedPause {
 
 /** Ends the session's paused turn (a new message, an interrupt): its unsettled calls are settled here. */
 export async function endPause(db: Queryable & Pick<Database, 'transaction'>, sessionUuid: string, by: string): Promise<EndedPause | undefined> {
-  // Every new message asks; almost no session has a paused turn: one read, no transaction, then.
-  const { rows: paused } = await db.query('SELECT 1 FROM paused_turns WHERE session_id = $1 LIMIT 1', [sessionUuid]);
-  if (paused.length === 0) return undefined;
+  // Every new message asks; almost no session has a paused turn: one read (shared with the other
+  // turns starting meanwhile), no transaction, then.
+  if ((await pausedSessions.read(db, sessionUuid)).length === 0) return undefined;
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ turn_id: string; last_seq: number }>('DELETE FROM paused_turns WHERE session_id = $1 RETURNING turn_id, last_seq', [sessionUuid]);
     const turn = rows[0];
@@ -161,9 +162,17 @@ export async function listPending(db: Queryable, sessionUuid: string): Promise<A
   return rows;
 }
 
-/** The session's own policies ("always allow in this chat"). */
+const pausedSessions = new KeyedReads<{ key: string }>(
+  'SELECT DISTINCT k.id AS key FROM unnest($1::text[]) AS k(id) JOIN paused_turns p ON p.session_id = k.id::uuid',
+);
+
+const policiesOf = new KeyedReads<{ key: string; tool_approvals: unknown }>(
+  'SELECT k.id AS key, s.tool_approvals FROM unnest($1::text[]) AS k(id) JOIN sessions s ON s.id = k.id::uuid',
+);
+
+/** The session's own policies ("always allow in this chat"), read with the other turns' starting meanwhile. */
 export async function sessionPolicies(db: Queryable, sessionUuid: string): Promise<SessionPolicies> {
-  const { rows } = await db.query<{ tool_approvals: unknown }>('SELECT tool_approvals FROM sessions WHERE id = $1', [sessionUuid]);
+  const rows = await policiesOf.read(db, sessionUuid);
   const parsed = SessionPoliciesSchema.safeParse(rows[0]?.tool_approvals ?? {});
   return parsed.success ? parsed.data : {};
 }

@@ -5,6 +5,7 @@
  * notes follow custom instructions too: without them the model would not know its workspace.
  */
 import type { Queryable } from '../db/database.js';
+import { KeyedReads } from '../db/keyed-reads.js';
 import type { SessionRow } from '../sessions/types.js';
 
 export const MAX_LISTED_FILES = 50;
@@ -44,11 +45,14 @@ export function renderInstructions(facts: InstructionFacts): string {
   return lines.join('\n');
 }
 
+// The first MAX_LISTED_FILES + 1 files of each session asked for (one more tells there are more).
+const listedFiles = new KeyedReads<{ key: string; folder: string; filename: string }>(`
+SELECT k.id AS key, f.folder, f.filename FROM unnest($1::text[]) AS k(id)
+CROSS JOIN LATERAL (SELECT folder, filename FROM files WHERE session_id = k.id::uuid ORDER BY folder, filename LIMIT ${MAX_LISTED_FILES + 1}) AS f
+ORDER BY k.id, f.folder, f.filename`);
+
 export async function sessionInstructions(db: Queryable, session: SessionRow, codeInterpreter: boolean): Promise<string> {
-  const { rows } = await db.query<{ folder: string; filename: string }>(
-    'SELECT folder, filename FROM files WHERE session_id = $1 ORDER BY folder, filename LIMIT $2',
-    [session.id, MAX_LISTED_FILES + 1],
-  );
+  const rows = await listedFiles.read(db, session.id);
   return renderInstructions({
     custom: session.instructions,
     files: rows.slice(0, MAX_LISTED_FILES).map((r) => `${r.folder}/${r.filename}`),

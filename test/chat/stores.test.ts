@@ -316,4 +316,16 @@ describe('the instructions of a session', () => {
     expect(more).toContain(', input/f49.txt.\n');
     expect(more).not.toContain('z.txt');
   });
+
+  it('of 20 sessions asked for at once are read in at most 3 statements, each listing only its own files', async () => {
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => newSession()));
+    for (const [i, session] of sessions.entries()) if (i % 4 !== 0) await addFiles(session, [['input', `only-${i}.txt`], ['output', `out-${i}.png`]]);
+    const before = database.statements();
+    const texts = await Promise.all(sessions.map((session) => sessionInstructions(database.db, session, false)));
+    expect(database.statements() - before).toBeLessThanOrEqual(3);
+    texts.forEach((text, i) => {
+      if (i % 4 === 0) expect(text).toContain('The workspace has no files yet.');
+      else expect(text).toContain(`\nFiles in the workspace: input/only-${i}.txt, output/out-${i}.png.\n`);
+    });
+  });
 });
