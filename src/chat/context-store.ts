@@ -5,6 +5,7 @@
 import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
+import { KeyedReads } from '../db/keyed-reads.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -43,6 +44,27 @@ SELECT json_agg(json_build_object('seq', seq, 'item', item, 'message_id', messag
 FROM llm_context
 WHERE session_id = $1 AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
 
+/**
+ * The same read for the active paths of many sessions at once (`KeyedReads`): the context reads of
+ * the turns starting while one statement is in flight go together in the next.
+ */
+const ACTIVE_PATHS_SQL = `
+SELECT k.id AS key, x.rows FROM unnest($1::text[]) AS k(id)
+CROSS JOIN LATERAL (
+  WITH RECURSIVE path(id, parent_id) AS (
+    SELECT id, parent_id FROM messages
+    WHERE session_id = k.id::uuid AND id = COALESCE((SELECT active_leaf_id FROM sessions WHERE id = k.id::uuid),
+      (SELECT id FROM messages WHERE session_id = k.id::uuid ORDER BY seq DESC LIMIT 1))
+    UNION ALL
+    SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
+  )
+  SELECT json_agg(json_build_object('seq', seq, 'item', item, 'message_id', message_id,
+    'summary_through_seq', summary_through_seq) ORDER BY seq)::text AS rows
+  FROM llm_context
+  WHERE session_id = k.id::uuid AND (message_id IS NULL OR message_id IN (SELECT id FROM path))
+) AS x`;
+const activePaths = new KeyedReads<{ key: string; rows: string | null }>(ACTIVE_PATHS_SQL);
+
 /** One `llm_context` row of a path. */
 export interface ContextRow {
   seq: number;
@@ -71,7 +93,7 @@ export function contextOfPath(rows: readonly ContextRow[]): ContextRow[] {
 /** Reads the context rows of the path root → `leafId` (default: the session's active leaf). */
 export async function pathContextRows(q: Queryable, sessionUuid: string, leafId?: string | null): Promise<ContextRow[]> {
   // One row of JSON text, parsed once: a row per item costs about 4× more to read on a long context.
-  const { rows } = await q.query<{ rows: string | null }>(PATH_ITEMS_SQL, [sessionUuid, leafId ?? null]);
+  const rows = leafId == null ? await activePaths.read(q, sessionUuid) : (await q.query<{ rows: string | null }>(PATH_ITEMS_SQL, [sessionUuid, leafId])).rows;
   const text = rows[0]?.rows;
   return contextOfPath(text ? (JSON.parse(text) as ContextRow[]) : []);
 }

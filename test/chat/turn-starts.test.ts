@@ -1,6 +1,7 @@
 /**
  * Many turns starting at once: the user's rows, their context items and the sessions' counts are
- * written in a few statements, each turn in its own session, as one turn alone writes them.
+ * written in a few statements, each turn in its own session, as one turn alone writes them; their
+ * contexts are read back in a few statements too.
  * PGlite, or PostgreSQL with TEST_DATABASE_URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,12 @@ describe('turns starting at once', () => {
     const sessions = await Promise.all(chats.map((c, i) => startTurnRows(database.db, req(c.id, `question ${i}`, i === 0 ? 'gpt-4.1' : undefined), [userMessage(`question ${i}`)])));
     expect(database.statements() - before).toBeLessThanOrEqual(3);
 
+    // Their turns then read their contexts at once: a few statements, each chat its own items.
+    const readsBefore = database.statements();
+    const contexts = await Promise.all(chats.map((c) => new ContextStore(database.db, c.id).getItems()));
+    expect(database.statements() - readsBefore).toBeLessThanOrEqual(3);
+    contexts.forEach((items, i) => expect(items.map((item) => (item as { content: string }).content)).toEqual(['first question', `question ${i}`]));
+
     for (const [i, chat] of chats.entries()) {
       const session = sessions[i];
       const { rows } = await database.db.query<{ id: string; seq: number; parent_id: string; content: string }>(
@@ -53,8 +60,6 @@ describe('turns starting at once', () => {
       const row = rows[0];
       expect(row).toMatchObject({ seq: 3, parent_id: chat.leaf, content: `question ${i}` });
       expect(session).toMatchObject({ id: chat.id, active_leaf_id: row?.id, message_count: 3, turn_count: 1, model: i === 0 ? 'gpt-4.1' : 'gpt-4o' });
-      const items = await new ContextStore(database.db, chat.id).getItems();
-      expect(items.map((item) => (item as { content: string }).content)).toEqual(['first question', `question ${i}`]);
     }
   });
 
