@@ -16,7 +16,8 @@ export class KeyedReads<Row extends { key: string }> {
     let batch = this.#batches.get(db);
     if (!batch) {
       batch = new BatchedCalls<string, Row[]>(async (keys) => {
-        const { rows } = await db.query<Row>(this.sql, [keys]);
+        // A key asked for twice (one user's many turns) is read once.
+        const { rows } = await db.query<Row>(this.sql, [[...new Set(keys)]]);
         const byKey = new Map<string, Row[]>();
         for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
         return keys.map((k) => byKey.get(k) ?? []);

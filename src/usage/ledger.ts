@@ -6,6 +6,7 @@
 import type { Queryable } from '../db/database.js';
 import type { ModelCall, ReportedUsage } from './model-call.js';
 import type { CallPrices } from './prices.js';
+import { KeyedReads } from '../db/keyed-reads.js';
 
 /** One call's cost in USD from its prices, in numeric arithmetic (reasoning ⊆ output, cached ⊆ input). */
 const COST = `CASE WHEN $10::numeric IS NULL THEN NULL ELSE (
@@ -65,21 +66,25 @@ export interface Spent {
   monthCost: number;
 }
 
-const SPENT_SQL = `SELECT u.quota, t.today::text AS today,
+type Num = string | number;
+
+// A user's spending this day and month (UTC), read with the other users' whose turns start
+// meanwhile (each user once: see KeyedReads).
+const spentOf = new KeyedReads<{ key: string; quota: unknown; today: string; day_tokens: Num; day_cost: Num; month_tokens: Num; month_cost: Num }>(`
+SELECT k.id AS key, u.quota, t.today::text AS today,
   COALESCE(SUM(d.tokens) FILTER (WHERE d.day = t.today), 0) AS day_tokens,
   COALESCE(SUM(d.cost) FILTER (WHERE d.day = t.today), 0) AS day_cost,
   COALESCE(SUM(d.tokens), 0) AS month_tokens,
   COALESCE(SUM(d.cost), 0) AS month_cost
-FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS today) t
-JOIN users u ON u.id = $1
+FROM unnest($1::text[]) AS k(id)
+CROSS JOIN (SELECT (now() AT TIME ZONE 'UTC')::date AS today) t
+JOIN users u ON u.id = k.id::uuid
 LEFT JOIN usage_daily d ON d.user_id = u.id AND d.day >= date_trunc('month', t.today)::date
-GROUP BY u.id, t.today`;
-
-type Num = string | number;
+GROUP BY k.id, u.id, t.today`);
 
 /** The user's spending this day and month; undefined when the user does not exist. */
 export async function readSpent(db: Queryable, userId: string): Promise<Spent | undefined> {
-  const { rows } = await db.query<{ quota: unknown; today: string; day_tokens: Num; day_cost: Num; month_tokens: Num; month_cost: Num }>(SPENT_SQL, [userId]);
+  const rows = await spentOf.read(db, userId);
   const row = rows[0];
   if (!row) return undefined;
   return {
