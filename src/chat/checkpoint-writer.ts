@@ -5,7 +5,7 @@
  * instead of five hundred, on PostgreSQL (round trips) and on PGlite (a fixed cost per statement).
  */
 import type { Queryable } from '../db/database.js';
-import { BatchedCalls } from '../util/batched-calls.js';
+import { sharedUpdate } from '../db/shared-statement.js';
 import type { RowFlags } from './row-flags.js';
 
 export interface TextSave {
@@ -22,17 +22,14 @@ UPDATE messages m SET content = v.content, metadata = v.metadata::jsonb, reasoni
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(id, content, metadata, reasoning)
 WHERE m.id = v.id::uuid`;
 
-const writers = new WeakMap<Queryable, BatchedCalls<TextSave, void>>();
+const saves = sharedUpdate<TextSave>(UPDATE_SQL, (all) => [
+  all.map((s) => s.rowId),
+  all.map((s) => s.content),
+  all.map((s) => JSON.stringify(s.flags)),
+  all.map((s) => s.reasoning),
+]);
 
-/** The database's one batch of text saves (made on first use). */
-export function textSaves(db: Queryable): BatchedCalls<TextSave, void> {
-  let writer = writers.get(db);
-  if (!writer) {
-    writer = new BatchedCalls<TextSave, void>(async (saves) => {
-      await db.query(UPDATE_SQL, [saves.map((s) => s.rowId), saves.map((s) => s.content), saves.map((s) => JSON.stringify(s.flags)), saves.map((s) => s.reasoning)]);
-      return saves.map((): void => undefined);
-    });
-    writers.set(db, writer);
-  }
-  return writer;
+/** Saves a streaming text's row with the other turns' saves of the moment. */
+export function saveText(db: Queryable, save: TextSave): Promise<void> {
+  return saves.call(db, save);
 }

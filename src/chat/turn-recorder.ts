@@ -7,7 +7,7 @@
 import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { textSaves } from './checkpoint-writer.js';
+import { saveText } from './checkpoint-writer.js';
 import { ContextStore } from './context-store.js';
 import { toStorableText } from '../util/storable-text.js';
 import { insertMessage } from './message-store.js';
@@ -279,7 +279,7 @@ export class TurnRecorder {
     segment.rowId = this.#write(async () => {
       const id = existing ? await existing : undefined;
       if (!id) return (await insertMessage(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags, reasoning })).id;
-      await textSaves(this.db).call({ rowId: id, content: toStorableText(text), flags, reasoning: reasoning === null ? null : toStorableText(reasoning) });
+      await saveText(this.db, { rowId: id, content: toStorableText(text), flags, reasoning: reasoning === null ? null : toStorableText(reasoning) });
       return id;
     });
   }

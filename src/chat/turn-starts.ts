@@ -9,9 +9,9 @@
  */
 import type { AgentInputItem } from '@openai/agents';
 import type { Database } from '../db/database.js';
+import { SharedStatement } from '../db/shared-statement.js';
 import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
-import { BatchedCalls } from '../util/batched-calls.js';
 import { toStorableJson, toStorableText } from '../util/storable-text.js';
 import { FOLLOW } from './branch.js';
 import { saveUserWords } from './user-words.js';
@@ -60,41 +60,32 @@ counted AS (
 )
 SELECT * FROM counted`;
 
-/** One of these per database: the turn starts made while its statement is in flight share the next. */
-const batches = new WeakMap<Database, BatchedCalls<Start, Outcome>>();
-
-function batchFor(db: Database): BatchedCalls<Start, Outcome> {
-  let batch = batches.get(db);
-  if (!batch) {
-    const oneByOne = (starts: Start[]) =>
-      Promise.all(
-        starts.map(({ req, item }) =>
-          // After the active leaf: no branch's token total to count.
-          saveUserWords(db, req, [item]).then(
-            (session): Outcome => ({ session }),
-            (error: unknown): Outcome => ({ error }),
-          ),
+/** The turn starts made while one statement is in flight share the next. */
+const starts = new SharedStatement<Start, Outcome, Database>(async (db, batch) => {
+  const oneByOne = () =>
+    Promise.all(
+      batch.map(({ req, item }) =>
+        // After the active leaf: no branch's token total to count.
+        saveUserWords(db, req, [item]).then(
+          (session): Outcome => ({ session }),
+          (error: unknown): Outcome => ({ error }),
         ),
-      );
-    batch = new BatchedCalls<Start, Outcome>(async (starts) => {
-      // A session twice in one statement would get two rows with one seq: those go one by one.
-      if (new Set(starts.map((s) => s.req.sessionUuid)).size < starts.length) return oneByOne(starts);
-      let rows: SessionRow[];
-      try {
-        rows = (await db.query<SessionRow>(START_MANY_SQL, columnsOf(starts))).rows;
-      } catch {
-        return oneByOne(starts);
-      }
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return starts.map(({ req }): Outcome => {
-        const session = byId.get(req.sessionUuid);
-        return session ? { session } : { error: new AppError('SES_4001') };
-      });
-    });
-    batches.set(db, batch);
+      ),
+    );
+  // A session twice in one statement would get two rows with one seq: those go one by one.
+  if (new Set(batch.map((s) => s.req.sessionUuid)).size < batch.length) return oneByOne();
+  let rows: SessionRow[];
+  try {
+    rows = (await db.query<SessionRow>(START_MANY_SQL, columnsOf(batch))).rows;
+  } catch {
+    return oneByOne();
   }
-  return batch;
-}
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return batch.map(({ req }): Outcome => {
+    const session = byId.get(req.sessionUuid);
+    return session ? { session } : { error: new AppError('SES_4001') };
+  });
+});
 
 function columnsOf(starts: readonly Start[]): Array<Array<string | null>> {
   const column = (pick: (s: Start) => string | null) => starts.map(pick);
@@ -116,7 +107,7 @@ export async function startTurnRows(db: Database, req: StartRequest, userItems: 
   const item = userItems[0];
   const simple = (req.branch ?? FOLLOW).kind === 'follow' && req.contents.length === 1 && userItems.length === 1 && item !== undefined;
   if (!simple) return saveUserWords(db, req, userItems, count);
-  const outcome = await batchFor(db).call({ req, item });
+  const outcome = await starts.call(db, { req, item });
   if ('error' in outcome) throw outcome.error;
   return outcome.session;
 }

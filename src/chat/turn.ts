@@ -7,7 +7,8 @@
  */
 import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
+import { sharedUpdate } from '../db/shared-statement.js';
 import { HistoryPrefixProvider } from '../llm/history-prefix.js';
 import { toDatabaseAppError } from '../db/errors.js';
 import { AppError } from '../errors/app-error.js';
@@ -281,13 +282,21 @@ function reportUsage(turn: Turn, session: SessionRow, current: number, usage: Re
   });
 }
 
+// The context sizes of the turns ending meanwhile, saved in one statement.
+const contextSizes = sharedUpdate<{ sessionUuid: string; tokens: number }>(
+  `UPDATE sessions s SET total_tokens = v.tokens, last_used_at = now()
+   FROM unnest($1::text[], $2::bigint[]) AS v(id, tokens) WHERE s.id = v.id::uuid`,
+  (all) => [all.map((a) => a.sessionUuid), all.map((a) => a.tokens)],
+);
+const saveContextSize = (db: Queryable, size: { sessionUuid: string; tokens: number }) => contextSizes.call(db, size);
+
 /** Writes the end, saves the context's size (and says it when it changed), then summarizes when the hooks say so. */
 async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): Promise<void> {
   const { deps, req, recorder } = turn;
   await recorder.end(ending);
   // Items this server made up (synthetic outputs, the partial text): no provider counted them.
   const current = recorder.contextTokens(session.total_tokens, ending.context, (items) => deps.countTokens(session.model, items));
-  await deps.db.query('UPDATE sessions SET total_tokens = $2, last_used_at = now() WHERE id = $1', [req.sessionUuid, current]);
+  await saveContextSize(deps.db, { sessionUuid: req.sessionUuid, tokens: current });
   if (turn.reported !== current) reportUsage(turn, session, current, recorder.usage);
   if (ending.finishReason !== 'stop') return;
   const facts = factsOf(turn, { ...session, total_tokens: current }, current);

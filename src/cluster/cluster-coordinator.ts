@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { type CancelReason, type CancellationToken, NewMessageInterrupt, TurnRefused, UserInterrupt } from '../chat/cancellation.js';
 import { LocalTurnCoordinator, PREVIOUS_TURN_WAIT_MS, type TurnCoordinator } from '../chat/turn-coordinator.js';
 import type { Database } from '../db/database.js';
+import { sharedUpdate } from '../db/shared-statement.js';
 import { AppError } from '../errors/app-error.js';
 import type { ClusterEventBus } from './cluster-bus.js';
 import { endOrphanTurn, openTurnsElsewhere, orphanCandidates, pruneTurnLog } from './orphan-turns.js';
@@ -26,6 +27,9 @@ export const RESUME_GRACE_S = 120;
 /** …and never longer than this, even for a turn that never ended. */
 export const MAX_LOG_AGE_S = 6 * 3600;
 const PRUNE_EVERY_SWEEPS = 15;
+
+// The ends of the turns ending meanwhile on this server, recorded in one statement.
+const turnEnds = sharedUpdate<string>('UPDATE chat_turns SET ended_at = now() WHERE turn_id = ANY($1::text[])', (ids) => [ids]);
 
 export interface ClusterCoordinatorOptions {
   serverId: string;
@@ -210,7 +214,7 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     try {
       // Everything the turn said is in the log before anyone else may take the session.
       await bus.sync();
-      await this.options.db.query('UPDATE chat_turns SET ended_at = now() WHERE turn_id = $1', [turnId]);
+      await turnEnds.call(this.options.db, turnId);
     } catch (err) {
       this.#log.warn({ err: { message: (err as Error).message } }, 'recording the end of a turn failed');
     } finally {

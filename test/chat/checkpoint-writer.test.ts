@@ -3,7 +3,7 @@
  * row gets its own text, flags and reasoning. PGlite, or PostgreSQL with TEST_DATABASE_URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { textSaves } from '../../src/chat/checkpoint-writer.js';
+import { saveText } from '../../src/chat/checkpoint-writer.js';
 import { insertMessage } from '../../src/chat/message-store.js';
 import { DONE, STREAMING } from '../../src/chat/row-flags.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -31,7 +31,7 @@ describe('text saves of many streams', () => {
     const text = (i: number) => `answer ${i}: naïve “quotes”, a comma, {braces} and "double" \\ back\nslash 🙂`;
     await Promise.all(
       rows.map((rowId, i) =>
-        textSaves(database.db).call({ rowId, content: text(i), flags: i % 2 === 0 ? STREAMING : DONE, reasoning: i % 3 === 0 ? null : `thought ${i}` }),
+        saveText(database.db, { rowId, content: text(i), flags: i % 2 === 0 ? STREAMING : DONE, reasoning: i % 3 === 0 ? null : `thought ${i}` }),
       ),
     );
     expect(database.statements() - before).toBeLessThanOrEqual(3);
