@@ -6,6 +6,7 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
 import { KeyedReads } from '../db/keyed-reads.js';
+import { SharedStatement } from '../db/shared-statement.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -43,6 +44,48 @@ SELECT json_agg(json_build_object('seq', seq, 'item', item, 'message_id', messag
   'summary_through_seq', summary_through_seq) ORDER BY seq)::text AS rows
 FROM llm_context
 WHERE session_id = $1 AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
+
+/**
+ * APPEND_SQL for the appends of many sessions at once (`SharedStatement`): each session's items
+ * after its own last seq. A session twice in one batch would number two appends alike: those go
+ * one by one, in order.
+ */
+const APPEND_MANY_SQL = `
+INSERT INTO llm_context (session_id, seq, item, message_id)
+SELECT r.session_id::uuid, base.n + t.ord, t.value, COALESCE(r.message_id::uuid, (SELECT active_leaf_id FROM sessions WHERE id = r.session_id::uuid))
+FROM unnest($1::text[], $2::text[], $3::text[]) AS r(session_id, items, message_id)
+CROSS JOIN LATERAL jsonb_array_elements(r.items::jsonb) WITH ORDINALITY AS t(value, ord)
+CROSS JOIN LATERAL (SELECT COALESCE(MAX(seq), 0) AS n FROM llm_context WHERE session_id = r.session_id::uuid) AS base`;
+
+interface Append {
+  sessionUuid: string;
+  /** The items as storable JSON text (`toStorableJson`). */
+  items: string;
+  messageId: string | null;
+}
+
+// Each append's own error, if any: a batch that fails (one session deleted meanwhile) is tried
+// again one append at a time, so the others are kept.
+const appends = new SharedStatement<Append, Error | undefined>(async (db, batch) => {
+  const oneByOne = async () => {
+    const failures: Array<Error | undefined> = [];
+    for (const a of batch) {
+      const failure = await db.query(APPEND_SQL, [a.sessionUuid, a.items, a.messageId]).then(
+        () => undefined,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
+      failures.push(failure);
+    }
+    return failures;
+  };
+  if (batch.length === 1 || new Set(batch.map((a) => a.sessionUuid)).size < batch.length) return oneByOne();
+  try {
+    await db.query(APPEND_MANY_SQL, [batch.map((a) => a.sessionUuid), batch.map((a) => a.items), batch.map((a) => a.messageId)]);
+  } catch {
+    return oneByOne();
+  }
+  return batch.map(() => undefined);
+});
 
 /**
  * The same read for the active paths of many sessions at once (`KeyedReads`): the context reads of
@@ -118,7 +161,8 @@ export class ContextStore {
   /** Appends `items` after the last one, in one statement, hung on `messageId` (default: the active leaf). */
   async addItems(items: AgentInputItem[], messageId?: string): Promise<void> {
     if (items.length === 0) return;
-    await this.db.query(APPEND_SQL, [this.sessionUuid, toStorableJson(items), messageId ?? null]);
+    const failed = await appends.call(this.db, { sessionUuid: this.sessionUuid, items: toStorableJson(items), messageId: messageId ?? null });
+    if (failed !== undefined) throw failed;
   }
 
   /** Removes the newest `count` items that are not summaries (a refused turn takes its user items back). */

@@ -46,6 +46,29 @@ describe('llm_context', () => {
     expect(text(await store.getItems())).toEqual(['one']);
   });
 
+  it('appends of 20 sessions at once go in at most 3 statements, each after its own items; a deleted session fails alone', async () => {
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => newSession()));
+    await Promise.all(sessions.map((s, i) => new ContextStore(database.db, s.id).addItems([userMessage(`first ${i}`)])));
+    const gone = sessions[7]!;
+    await database.db.query('DELETE FROM sessions WHERE id = $1', [gone.id]);
+    const before = database.statements();
+    const results = await Promise.allSettled(sessions.map((s, i) => new ContextStore(database.db, s.id).addItems([userMessage(`second ${i}`), userMessage(`third ${i}`)])));
+    expect(database.statements() - before).toBeLessThanOrEqual(3 + sessions.length);
+    results.forEach((r, i) => expect(r.status).toBe(i === 7 ? 'rejected' : 'fulfilled'));
+    for (const [i, s] of sessions.entries()) {
+      if (i === 7) continue;
+      const items = await new ContextStore(database.db, s.id).getItems();
+      expect(items.map((item) => (item as { content: string }).content)).toEqual([`first ${i}`, `second ${i}`, `third ${i}`]);
+    }
+  });
+
+  it('appends of 20 sessions at once, all of them there, go in at most 3 statements', async () => {
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => newSession()));
+    const before = database.statements();
+    await Promise.all(sessions.map((s, i) => new ContextStore(database.db, s.id).addItems([userMessage(`only ${i}`)])));
+    expect(database.statements() - before).toBeLessThanOrEqual(3);
+  });
+
   it('adding no items does not touch the database', async () => {
     const session = await newSession();
     const store = new ContextStore(database.db, session.id);
