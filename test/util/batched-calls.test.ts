@@ -1,4 +1,4 @@
-/** Calls made while a statement is in flight share the next one; a lone call goes at once. */
+/** Calls made together, or while a statement is in flight, share the next one; a lone call goes at the loop's next turn. */
 import { describe, expect, it, vi } from 'vitest';
 import { BatchedCalls } from '../../src/util/batched-calls.js';
 
@@ -15,11 +15,21 @@ function heldRuns() {
 }
 
 describe('BatchedCalls', () => {
-  it('sends a lone call at once, and the calls made meanwhile together in the next batch, each answered with its own row', async () => {
+  it('sends the calls of one turn of the event loop in one batch', async () => {
+    const { batches, answers, run } = heldRuns();
+    const calls = new BatchedCalls(run);
+    const made = [calls.call(1), calls.call(2), calls.call(3)];
+    expect(batches).toEqual([]);
+    await vi.waitFor(() => expect(batches).toEqual([[1, 2, 3]]));
+    answers[0]?.(['a', 'b', 'c']);
+    expect(await Promise.all(made)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('sends a lone call on its own, and the calls made meanwhile together in the next batch, each answered with its own row', async () => {
     const { batches, answers, run } = heldRuns();
     const calls = new BatchedCalls(run);
     const first = calls.call(1);
-    expect(batches).toEqual([[1]]);
+    await vi.waitFor(() => expect(batches).toEqual([[1]]));
     const later = [calls.call(2), calls.call(3), calls.call(4)];
     expect(batches).toHaveLength(1);
     answers[0]?.(['one']);
@@ -33,6 +43,7 @@ describe('BatchedCalls', () => {
     const { batches, answers, run } = heldRuns();
     const calls = new BatchedCalls(run);
     const first = calls.call(1);
+    await vi.waitFor(() => expect(batches).toHaveLength(1));
     const second = [calls.call(2), calls.call(3)];
     answers[0]?.(new Error('connection lost'));
     await expect(first).rejects.toThrow('connection lost');
