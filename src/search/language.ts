@@ -1,7 +1,7 @@
 /**
  * The language of full-text search: `SEARCH_LANGUAGE` names a PostgreSQL text search
  * configuration, checked against the database at startup. The search vectors are generated columns
- * built with one configuration (migration 011 builds them with `english`); when the setting names
+ * built with one configuration (migrations 011 and 016 build them with `english`); when the setting names
  * another, both columns are rebuilt with it once, and `search_settings` records which one they use.
  */
 import type { Logger } from 'pino';
@@ -13,12 +13,17 @@ const REBUILD_LOCK_KEY = 7_201_998_433;
 /** The characters of a message that are searchable: a tsvector holds at most 1 MB. */
 export const SEARCHABLE_CHARS = 100_000;
 
-/** The generated columns and their indexes, for `language` (a checked configuration name). */
+/**
+ * The generated columns and their indexes, for `language` (a checked configuration name). A
+ * message still streaming has no vector: its text is saved every 2 s while it grows, and is
+ * indexed once, complete (migration 016).
+ */
 export function searchColumnsSql(language: string): string[] {
   const config = `'${language}'::regconfig`;
   return [
     `ALTER TABLE messages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
-      CASE WHEN role IN ('user', 'assistant') THEN to_tsvector(${config}, left(coalesce(content, ''), ${SEARCHABLE_CHARS})) END
+      CASE WHEN role IN ('user', 'assistant') AND NOT (metadata ? 'streaming')
+        THEN to_tsvector(${config}, left(coalesce(content, ''), ${SEARCHABLE_CHARS})) END
     ) STORED`,
     'CREATE INDEX messages_search_idx ON messages USING gin (search_vector)',
     `ALTER TABLE sessions ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector(${config}, coalesce(title, ''))) STORED`,

@@ -145,6 +145,17 @@ describe('searching one’s own chats', () => {
     expect((await search(alice, { q: 'finalword' })).body.results).toEqual([]);
   });
 
+  it('finds an answer once it is complete, not while it is still streaming', async () => {
+    const chat = await sessionWith(alice, undefined, [['assistant', 'Half of a xylophone answer']]);
+    const row = chat.messageIds[0]!;
+    const setRow = (content: string, metadata: Record<string, unknown>) =>
+      server.database.db.query('UPDATE messages SET content = $2, metadata = $3 WHERE id = $1', [row, content, metadata]);
+    await setRow('Half of a xylophone answer', { streaming: true, partial: true });
+    expect((await search(alice, { q: 'xylophone' })).body.results).toEqual([]);
+    await setRow('Half of a xylophone answer, now whole', {});
+    expect((await search(alice, { q: 'xylophone' })).body.results.map((r) => r.message_id)).toEqual([row]);
+  });
+
   it('keeps searching archived sessions, and says they are archived', async () => {
     await alice('PATCH', `/sessions/${running.id}`, { archived: true });
     const { body } = await search(alice, { q: 'beginner' });
