@@ -1,5 +1,5 @@
 /**
- * The ledger's writes and the budget check's read: one statement each. A call's row and its
+ * The ledger's writes and the budget check's read: one statement each, shared by the calls made meanwhile. A call's row and its
  * user's daily running total are written together, so the check never sums more than a month of
  * days, and every server of a cluster reads the same truth.
  */
@@ -7,51 +7,72 @@ import type { Queryable } from '../db/database.js';
 import type { ModelCall, ReportedUsage } from './model-call.js';
 import type { CallPrices } from './prices.js';
 import { KeyedReads } from '../db/keyed-reads.js';
-
-/** One call's cost in USD from its prices, in numeric arithmetic (reasoning ⊆ output, cached ⊆ input). */
-const COST = `CASE WHEN $10::numeric IS NULL THEN NULL ELSE (
-    GREATEST($7::bigint - $8::bigint, 0) * $10::numeric + LEAST($8::bigint, $7::bigint) * $11::numeric
-  + GREATEST($9::bigint - $12::bigint, 0) * $13::numeric + LEAST($12::bigint, $9::bigint) * $14::numeric
-  ) / 1000000 END`;
-
-const RECORD_SQL = `WITH call AS (
-  INSERT INTO model_calls (user_id, session_id, turn_id, purpose, model, provider,
-    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, ${COST})
-  RETURNING user_id, created_at, input_tokens + output_tokens AS tokens, cost
-)
-INSERT INTO usage_daily (user_id, day, tokens, cost)
-SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, tokens, COALESCE(cost, 0) FROM call
-ON CONFLICT (user_id, day) DO UPDATE SET tokens = usage_daily.tokens + EXCLUDED.tokens, cost = usage_daily.cost + EXCLUDED.cost
-RETURNING (SELECT cost FROM call) AS cost`;
+import { SharedStatement } from '../db/shared-statement.js';
 
 /**
- * Records one model call and adds it to its user's day. Returns the call's cost in USD (null
- * without a price).
+ * The calls recorded meanwhile, in one statement: each call's row with its cost in USD from its
+ * prices (numeric arithmetic; reasoning ⊆ output, cached ⊆ input; null without a price), then
+ * each user's day raised by the sum of their calls — one user's many calls are one upsert, since
+ * a statement may not update a row twice. Answers each call's cost, in order.
  */
-export async function recordCall(
-  db: Queryable,
-  row: { call: ModelCall; model: string; provider: string; usage: ReportedUsage; prices: CallPrices | undefined },
-): Promise<number | null> {
-  const { call, usage, prices } = row;
-  const { rows } = await db.query<{ cost: string | number | null }>(RECORD_SQL, [
-    call.userId,
-    call.sessionUuid,
-    call.turnId,
-    call.purpose,
-    row.model,
-    row.provider,
-    usage.inputTokens,
-    usage.cachedInputTokens,
-    usage.outputTokens,
-    prices?.input ?? null,
-    prices?.cachedInput ?? null,
-    usage.reasoningTokens,
-    prices?.output ?? null,
-    prices?.reasoning ?? null,
+const RECORD_MANY_SQL = `
+WITH v AS (
+  SELECT r.*, CASE WHEN r.p_input IS NULL THEN NULL ELSE (
+      GREATEST(r.input - r.cached, 0) * r.p_input + LEAST(r.cached, r.input) * r.p_cached
+    + GREATEST(r.output - r.reasoning, 0) * r.p_output + LEAST(r.reasoning, r.output) * r.p_reasoning
+    ) / 1000000 END AS cost
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+    $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[])
+    WITH ORDINALITY AS r(user_id, session_id, turn_id, purpose, model, provider, input, cached, output, reasoning, p_input, p_cached, p_output, p_reasoning, ord)
+),
+call AS (
+  INSERT INTO model_calls (user_id, session_id, turn_id, purpose, model, provider,
+    input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost)
+  SELECT user_id::uuid, session_id::uuid, turn_id, purpose, model, provider, input, cached, output, reasoning, cost FROM v
+  RETURNING user_id, created_at, input_tokens + output_tokens AS tokens, cost
+),
+daily AS (
+  INSERT INTO usage_daily (user_id, day, tokens, cost)
+  SELECT user_id, (created_at AT TIME ZONE 'UTC')::date, SUM(tokens), COALESCE(SUM(cost), 0) FROM call GROUP BY 1, 2
+  ON CONFLICT (user_id, day) DO UPDATE SET tokens = usage_daily.tokens + EXCLUDED.tokens, cost = usage_daily.cost + EXCLUDED.cost
+)
+SELECT cost FROM v ORDER BY ord`;
+
+interface CallRow {
+  call: ModelCall;
+  model: string;
+  provider: string;
+  usage: ReportedUsage;
+  prices: CallPrices | undefined;
+}
+
+const records = new SharedStatement<CallRow, number | null>(async (db, rows) => {
+  const column = <T>(pick: (r: CallRow) => T) => rows.map(pick);
+  const { rows: costs } = await db.query<{ cost: string | number | null }>(RECORD_MANY_SQL, [
+    column((r) => r.call.userId),
+    column((r) => r.call.sessionUuid ?? null),
+    column((r) => r.call.turnId ?? null),
+    column((r) => r.call.purpose),
+    column((r) => r.model),
+    column((r) => r.provider),
+    column((r) => r.usage.inputTokens),
+    column((r) => r.usage.cachedInputTokens),
+    column((r) => r.usage.outputTokens),
+    column((r) => r.usage.reasoningTokens),
+    column((r) => r.prices?.input ?? null),
+    column((r) => r.prices?.cachedInput ?? null),
+    column((r) => r.prices?.output ?? null),
+    column((r) => r.prices?.reasoning ?? null),
   ]);
-  const cost = rows[0]?.cost;
-  return cost === null || cost === undefined ? null : Number(cost);
+  return costs.map(({ cost }) => (cost === null || cost === undefined ? null : Number(cost)));
+});
+
+/**
+ * Records one model call and adds it to its user's day, with the other calls recorded meanwhile.
+ * Returns the call's cost in USD (null without a price).
+ */
+export function recordCall(db: Queryable, row: CallRow): Promise<number | null> {
+  return records.call(db, row);
 }
 
 /** What a user spent today and this month (UTC), and their budget overrides. */
