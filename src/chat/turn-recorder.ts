@@ -10,7 +10,7 @@ import { SerialQueue } from '../util/serial-queue.js';
 import { saveText } from './checkpoint-writer.js';
 import { ContextStore } from './context-store.js';
 import { toStorableText } from '../util/storable-text.js';
-import { insertMessage } from './message-store.js';
+import { insertAfterLeaf } from './row-inserts.js';
 import { DONE, RUNNING, STREAMING, type RowFlags } from './row-flags.js';
 import type { OpenTurn, TurnEnding } from './turn-end.js';
 import { parseArguments } from './tool-arguments.js';
@@ -150,7 +150,7 @@ export class TurnRecorder {
     if (!call || call.rowId) return undefined;
     const args = parseArguments(argsText ?? call.args);
     const row = { role: 'tool_call' as const, tool_call_id: callId, tool_name: name, tool_arguments: args, metadata: RUNNING };
-    call.rowId = this.#write(async () => (await insertMessage(this.db, this.sessionUuid, row)).id);
+    call.rowId = this.#write(async () => (await insertAfterLeaf(this.db, this.sessionUuid, row)).id);
     return args;
   }
 
@@ -193,7 +193,7 @@ export class TurnRecorder {
       // A call whose card was shown but whose tool never started: its row, complete at once.
       const row = { role: 'tool_call' as const, tool_call_id: tool.callId, tool_name: tool.name, tool_arguments: tool.args };
       const done = { tool_result: tool.result, tool_success: tool.success, metadata: tool.flags };
-      call.rowId = this.#write(async () => (await insertMessage(this.db, this.sessionUuid, { ...row, ...done })).id);
+      call.rowId = this.#write(async () => (await insertAfterLeaf(this.db, this.sessionUuid, { ...row, ...done })).id);
     }
     this.#pending.push(...ending.context);
     this.#items.push(...ending.context);
@@ -255,7 +255,7 @@ export class TurnRecorder {
     if (reasoning === '') return;
     this.#reasoning = '';
     const row = { role: 'assistant' as const, content: '', reasoning, metadata: DONE };
-    void this.#write(async () => (await insertMessage(this.db, this.sessionUuid, row)).id);
+    void this.#write(async () => (await insertAfterLeaf(this.db, this.sessionUuid, row)).id);
   }
 
   #checkpoint(): void {
@@ -278,7 +278,7 @@ export class TurnRecorder {
     const existing = segment.rowId;
     segment.rowId = this.#write(async () => {
       const id = existing ? await existing : undefined;
-      if (!id) return (await insertMessage(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags, reasoning })).id;
+      if (!id) return (await insertAfterLeaf(this.db, this.sessionUuid, { role: 'assistant', content: text, metadata: flags, reasoning })).id;
       await saveText(this.db, { rowId: id, content: toStorableText(text), flags, reasoning: reasoning === null ? null : toStorableText(reasoning) });
       return id;
     });

@@ -43,15 +43,17 @@ let mapper: StreamMapper;
 
 beforeEach(() => {
   sent = [];
-  statements = [];
   usages = [];
   // No coalescing: every delta is its own frame, so the test sees exactly what the mapper emitted.
   const emitter = new TurnEmitter({ publish: (_uuid, e) => sent.push(e) }, 'uuid', 'chat_stream', 'turn_1', 0, () => 0);
-  // The recorder's statements, answered with a row id: what it writes, without a database.
+  // The recorder's statements, answered with a row id: what it writes, without a database. Each
+  // test's own list: a recorder a test left running writes (on a later turn of the loop) there.
+  const own: typeof statements = [];
+  statements = own;
   const db: Queryable = {
     query: (sql, params = []) => {
-      statements.push({ sql, params });
-      return Promise.resolve({ rows: [{ id: `row_${statements.length}` }] as never[], rowCount: 1 });
+      own.push({ sql, params });
+      return Promise.resolve({ rows: [{ id: `row_${own.length}` }] as never[], rowCount: 1 });
     },
   };
   recorder = new TurnRecorder(db, 'uuid', []);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextStore, userMessage } from '../../src/chat/context-store.js';
 import { insertMessage } from '../../src/chat/message-store.js';
+import { insertAfterLeaf } from '../../src/chat/row-inserts.js';
 import { startTurnRows } from '../../src/chat/turn-starts.js';
 import { AppError } from '../../src/errors/app-error.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -73,5 +74,23 @@ describe('turns starting at once', () => {
     expect(ok).toMatchObject({ status: 'fulfilled', value: { id: kept?.id, message_count: 3 } });
     expect(refused).toMatchObject({ status: 'rejected', reason: expect.any(AppError) as unknown });
     expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'SES_4001' });
+  });
+
+  it('inserts the first rows of 20 answers at once in at most 3 statements, each after its own chat’s leaf, made the leaf', async () => {
+    const chats = await Promise.all(Array.from({ length: 20 }, () => chatWithHistory()));
+    const before = database.statements();
+    const rows = await Promise.all(
+      chats.map((c, i) =>
+        insertAfterLeaf(database.db, c.id, i % 2 === 0 ? { role: 'assistant', content: `answer ${i}`, reasoning: null } : { role: 'tool_call', tool_call_id: `call_${i}`, tool_name: 'read_file', tool_arguments: { path: `f${i}` } }),
+      ),
+    );
+    expect(database.statements() - before).toBeLessThanOrEqual(3);
+    for (const [i, chat] of chats.entries()) {
+      const row = rows[i];
+      expect(row).toMatchObject({ session_id: chat.id, seq: 3, parent_id: chat.leaf, role: i % 2 === 0 ? 'assistant' : 'tool_call' });
+      if (i % 2 === 1) expect(row?.tool_arguments).toEqual({ path: `f${i}` });
+      const { rows: session } = await database.db.query<{ active_leaf_id: string; message_count: number }>('SELECT active_leaf_id, message_count FROM sessions WHERE id = $1', [chat.id]);
+      expect(session[0]).toEqual({ active_leaf_id: row?.id, message_count: 3 });
+    }
   });
 });

@@ -55,7 +55,7 @@ describe('what users spent, read by many turns at once', () => {
 
 describe('model calls recorded by many turns at once', () => {
   it('records 12 calls of two users in at most 3 statements: each call its row and cost, each user their day once', async () => {
-    const prices = { input: 2, cachedInput: 1, output: 8, reasoning: 8 };
+    const prices = { input: '2', cachedInput: '1', output: '8', reasoning: '8' };
     const usage = (n: number) => ({ inputTokens: 1000 * n, cachedInputTokens: 500, outputTokens: 100 * n, reasoningTokens: 50 });
     const call = (userId: string, n: number) => ({
       call: { userId, sessionUuid: null, turnId: `turn_rec_${n}`, purpose: 'turn' as const },

@@ -1,0 +1,89 @@
+/**
+ * A turn's rows after the active leaf (its answer's text, its tool calls), inserted with the rows
+ * other turns insert meanwhile: one statement numbers each after its own session's last row, hangs
+ * it on that session's active leaf, and makes it the leaf — as `insertMessage` does for one row.
+ * A thousand answers starting at once then cost a few statements. A session twice in one batch,
+ * and a batch whose statement fails, go one row at a time (`insertMessage`), so one bad row cannot
+ * fail the others.
+ */
+import type { Queryable } from '../db/database.js';
+import { SharedStatement } from '../db/shared-statement.js';
+import { toStorableObject, toStorableText } from '../util/storable-text.js';
+import { insertMessage, type MessageRow, type NewMessage } from './message-store.js';
+
+interface RowInsert {
+  sessionUuid: string;
+  row: NewMessage;
+}
+
+type Inserted = { row: MessageRow } | { error: Error };
+
+const INSERT_MANY_SQL = `
+WITH req AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::text[])
+    AS r(session_id, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, reasoning)
+),
+ins AS (
+  INSERT INTO messages (session_id, seq, role, content, metadata, tool_call_id, tool_name, tool_arguments, tool_result, tool_success, reasoning, parent_id)
+  SELECT r.session_id::uuid, (SELECT COALESCE(MAX(m.seq), 0) + 1 FROM messages m WHERE m.session_id = r.session_id::uuid),
+    r.role, r.content, r.metadata::jsonb, r.tool_call_id, r.tool_name, r.tool_arguments::jsonb, r.tool_result, r.tool_success, r.reasoning,
+    (SELECT active_leaf_id FROM sessions WHERE id = r.session_id::uuid)
+  FROM req r
+  RETURNING *
+),
+counted AS (
+  UPDATE sessions s SET message_count = s.message_count + 1, last_used_at = now(), active_leaf_id = ins.id FROM ins WHERE s.id = ins.session_id
+)
+SELECT * FROM ins`;
+
+const text = (value: string | null | undefined): string | null => (value == null ? null : toStorableText(value));
+
+function columnsOf(batch: readonly RowInsert[]): unknown[][] {
+  const column = <T>(pick: (r: NewMessage) => T) => batch.map((b) => pick(b.row));
+  return [
+    batch.map((b) => b.sessionUuid),
+    column((r) => r.role),
+    column((r) => text(r.content)),
+    column((r) => JSON.stringify(r.metadata ?? {})),
+    column((r) => text(r.tool_call_id)),
+    column((r) => text(r.tool_name)),
+    column((r) => (r.tool_arguments == null ? null : JSON.stringify(toStorableObject(r.tool_arguments)))),
+    column((r) => text(r.tool_result)),
+    column((r) => r.tool_success ?? null),
+    column((r) => text(r.reasoning)),
+  ];
+}
+
+const inserts = new SharedStatement<RowInsert, Inserted>(async (db, batch) => {
+  const oneByOne = async () => {
+    const results: Inserted[] = [];
+    for (const b of batch) {
+      results.push(
+        await insertMessage(db, b.sessionUuid, b.row).then(
+          (row): Inserted => ({ row }),
+          (err: unknown): Inserted => ({ error: err instanceof Error ? err : new Error(String(err)) }),
+        ),
+      );
+    }
+    return results;
+  };
+  if (batch.length === 1 || new Set(batch.map((b) => b.sessionUuid)).size < batch.length) return oneByOne();
+  let rows: MessageRow[];
+  try {
+    rows = (await db.query<MessageRow>(INSERT_MANY_SQL, columnsOf(batch))).rows;
+  } catch {
+    return oneByOne();
+  }
+  const bySession = new Map(rows.map((r) => [r.session_id, r]));
+  return batch.map((b): Inserted => {
+    const row = bySession.get(b.sessionUuid);
+    return row ? { row } : { error: new Error('insert into messages returned no row') };
+  });
+});
+
+/** Inserts `row` after the session's active leaf, with the rows other turns insert meanwhile. */
+export async function insertAfterLeaf(db: Queryable, sessionUuid: string, row: NewMessage): Promise<MessageRow> {
+  const inserted = await inserts.call(db, { sessionUuid, row });
+  if ('error' in inserted) throw inserted.error;
+  return inserted.row;
+}
