@@ -62,16 +62,15 @@ SELECT * FROM counted`;
 
 /** The turn starts made while one statement is in flight share the next. */
 const starts = new SharedStatement<Start, Outcome, Database>(async (db, batch) => {
-  const oneByOne = () =>
-    Promise.all(
-      batch.map(({ req, item }) =>
-        // After the active leaf: no branch's token total to count.
-        saveUserWords(db, req, [item]).then(
-          (session): Outcome => ({ session }),
-          (error: unknown): Outcome => ({ error }),
-        ),
-      ),
-    );
+  // In the order the turns came (two of one chat must stay in order).
+  const oneByOne = async () => {
+    const outcomes: Outcome[] = [];
+    for (const { req, item } of batch) {
+      // After the active leaf: no branch's token total to count.
+      outcomes.push(await saveUserWords(db, req, [item]).then((session): Outcome => ({ session }), (error: unknown): Outcome => ({ error })));
+    }
+    return outcomes;
+  };
   // A session twice in one statement would get two rows with one seq: those go one by one.
   if (new Set(batch.map((s) => s.req.sessionUuid)).size < batch.length) return oneByOne();
   let rows: SessionRow[];

@@ -64,6 +64,17 @@ describe('turns starting at once', () => {
     }
   });
 
+  it('saves two questions to one chat sent at the same moment one after the other, in order', async () => {
+    const chat = await chatWithHistory();
+    const [first, second] = await Promise.all([
+      startTurnRows(database.db, req(chat.id, 'one'), [userMessage('one')]),
+      startTurnRows(database.db, req(chat.id, 'two'), [userMessage('two')]),
+    ]);
+    expect([first?.message_count, second?.message_count]).toEqual([3, 4]);
+    const items = await new ContextStore(database.db, chat.id).getItems();
+    expect(items.map((item) => (item as { content: string }).content)).toEqual(['first question', 'one', 'two']);
+  });
+
   it('refuses a turn whose chat is gone with SES_4001 and saves the others of the same batch', async () => {
     const [kept, gone] = await Promise.all([chatWithHistory(), chatWithHistory()]);
     await database.db.query('DELETE FROM sessions WHERE id = $1', [gone?.id ?? '']);
