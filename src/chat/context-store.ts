@@ -6,7 +6,7 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
 import { KeyedReads } from '../db/keyed-reads.js';
-import { SharedStatement } from '../db/shared-statement.js';
+import { sessionRows, valueOf } from '../db/shared-statement.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -46,9 +46,8 @@ FROM llm_context
 WHERE session_id = $1 AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
 
 /**
- * APPEND_SQL for the appends of many sessions at once (`SharedStatement`): each session's items
- * after its own last seq. A session twice in one batch would number two appends alike: those go
- * one by one, in order.
+ * APPEND_SQL for the appends of many sessions at once (`sessionRows`): each session's items after
+ * its own last seq.
  */
 const APPEND_MANY_SQL = `
 INSERT INTO llm_context (session_id, seq, item, message_id)
@@ -64,27 +63,15 @@ interface Append {
   messageId: string | null;
 }
 
-// Each append's own error, if any: a batch that fails (one session deleted meanwhile) is tried
-// again one append at a time, so the others are kept.
-const appends = new SharedStatement<Append, Error | undefined>(async (db, batch) => {
-  const oneByOne = async () => {
-    const failures: Array<Error | undefined> = [];
-    for (const a of batch) {
-      const failure = await db.query(APPEND_SQL, [a.sessionUuid, a.items, a.messageId]).then(
-        () => undefined,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      );
-      failures.push(failure);
-    }
-    return failures;
-  };
-  if (batch.length === 1 || new Set(batch.map((a) => a.sessionUuid)).size < batch.length) return oneByOne();
-  try {
+const appends = sessionRows<Append, void>({
+  session: (a) => a.sessionUuid,
+  many: async (db, batch) => {
     await db.query(APPEND_MANY_SQL, [batch.map((a) => a.sessionUuid), batch.map((a) => a.items), batch.map((a) => a.messageId)]);
-  } catch {
-    return oneByOne();
-  }
-  return batch.map(() => undefined);
+    return batch.map(() => ({ value: undefined }));
+  },
+  one: async (db, a) => {
+    await db.query(APPEND_SQL, [a.sessionUuid, a.items, a.messageId]);
+  },
 });
 
 /**
@@ -161,8 +148,7 @@ export class ContextStore {
   /** Appends `items` after the last one, in one statement, hung on `messageId` (default: the active leaf). */
   async addItems(items: AgentInputItem[], messageId?: string): Promise<void> {
     if (items.length === 0) return;
-    const failed = await appends.call(this.db, { sessionUuid: this.sessionUuid, items: toStorableJson(items), messageId: messageId ?? null });
-    if (failed !== undefined) throw failed;
+    valueOf(await appends.call(this.db, { sessionUuid: this.sessionUuid, items: toStorableJson(items), messageId: messageId ?? null }));
   }
 
   /** Removes the newest `count` items that are not summaries (a refused turn takes its user items back). */

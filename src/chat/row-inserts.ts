@@ -2,12 +2,11 @@
  * A turn's rows after the active leaf (its answer's text, its tool calls), inserted with the rows
  * other turns insert meanwhile: one statement numbers each after its own session's last row, hangs
  * it on that session's active leaf, and makes it the leaf — as `insertMessage` does for one row.
- * A thousand answers starting at once then cost a few statements. A session twice in one batch,
- * and a batch whose statement fails, go one row at a time (`insertMessage`), so one bad row cannot
- * fail the others.
+ * A thousand answers starting at once then cost a few statements (`sessionRows`: a session twice in
+ * one batch, or a failed batch, go one row at a time through `insertMessage`).
  */
 import type { Queryable } from '../db/database.js';
-import { SharedStatement } from '../db/shared-statement.js';
+import { sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import { toStorableObject, toStorableText } from '../util/storable-text.js';
 import { insertMessage, type MessageRow, type NewMessage } from './message-store.js';
 
@@ -15,8 +14,6 @@ interface RowInsert {
   sessionUuid: string;
   row: NewMessage;
 }
-
-type Inserted = { row: MessageRow } | { error: Error };
 
 const INSERT_MANY_SQL = `
 WITH req AS (
@@ -54,36 +51,20 @@ function columnsOf(batch: readonly RowInsert[]): unknown[][] {
   ];
 }
 
-const inserts = new SharedStatement<RowInsert, Inserted>(async (db, batch) => {
-  const oneByOne = async () => {
-    const results: Inserted[] = [];
-    for (const b of batch) {
-      results.push(
-        await insertMessage(db, b.sessionUuid, b.row).then(
-          (row): Inserted => ({ row }),
-          (err: unknown): Inserted => ({ error: err instanceof Error ? err : new Error(String(err)) }),
-        ),
-      );
-    }
-    return results;
-  };
-  if (batch.length === 1 || new Set(batch.map((b) => b.sessionUuid)).size < batch.length) return oneByOne();
-  let rows: MessageRow[];
-  try {
-    rows = (await db.query<MessageRow>(INSERT_MANY_SQL, columnsOf(batch))).rows;
-  } catch {
-    return oneByOne();
-  }
-  const bySession = new Map(rows.map((r) => [r.session_id, r]));
-  return batch.map((b): Inserted => {
-    const row = bySession.get(b.sessionUuid);
-    return row ? { row } : { error: new Error('insert into messages returned no row') };
-  });
+const inserts = sessionRows<RowInsert, MessageRow>({
+  session: (b) => b.sessionUuid,
+  many: async (db, batch) => {
+    const { rows } = await db.query<MessageRow>(INSERT_MANY_SQL, columnsOf(batch));
+    const bySession = new Map(rows.map((r) => [r.session_id, r]));
+    return batch.map((b): Settled<MessageRow> => {
+      const row = bySession.get(b.sessionUuid);
+      return row ? { value: row } : { error: new Error('insert into messages returned no row') };
+    });
+  },
+  one: (db, b) => insertMessage(db, b.sessionUuid, b.row),
 });
 
 /** Inserts `row` after the session's active leaf, with the rows other turns insert meanwhile. */
 export async function insertAfterLeaf(db: Queryable, sessionUuid: string, row: NewMessage): Promise<MessageRow> {
-  const inserted = await inserts.call(db, { sessionUuid, row });
-  if ('error' in inserted) throw inserted.error;
-  return inserted.row;
+  return valueOf(await inserts.call(db, { sessionUuid, row }));
 }

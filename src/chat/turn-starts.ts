@@ -4,12 +4,12 @@
  * every turn starting while the previous statement was in flight. A thousand chats starting at
  * once then cost a few statements instead of six each (a transaction of five), and a lone turn
  * one statement instead of six. Edits, regenerates and several messages at once take the general
- * path (`saveUserWords`), and so does a batch whose statement fails, one turn at a time, so one
- * bad turn cannot fail the others.
+ * path (`saveUserWords`), and so do two turns of one chat in one batch, or a batch whose statement
+ * fails, one turn at a time (`sessionRows`).
  */
 import type { AgentInputItem } from '@openai/agents';
 import type { Database } from '../db/database.js';
-import { SharedStatement } from '../db/shared-statement.js';
+import { sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
 import { toStorableJson, toStorableText } from '../util/storable-text.js';
@@ -24,8 +24,6 @@ interface Start {
   req: StartRequest;
   item: AgentInputItem;
 }
-
-type Outcome = { session: SessionRow } | { error: unknown };
 
 // The rows locked in id order (two batches never wait for each other in a cycle). Every CTE sees
 // the rows as they were before the statement: the new row's seq is the session's MAX + 1, and the
@@ -60,30 +58,19 @@ counted AS (
 )
 SELECT * FROM counted`;
 
-/** The turn starts made while one statement is in flight share the next. */
-const starts = new SharedStatement<Start, Outcome, Database>(async (db, batch) => {
-  // In the order the turns came (two of one chat must stay in order).
-  const oneByOne = async () => {
-    const outcomes: Outcome[] = [];
-    for (const { req, item } of batch) {
-      // After the active leaf: no branch's token total to count.
-      outcomes.push(await saveUserWords(db, req, [item]).then((session): Outcome => ({ session }), (error: unknown): Outcome => ({ error })));
-    }
-    return outcomes;
-  };
-  // A session twice in one statement would get two rows with one seq: those go one by one.
-  if (new Set(batch.map((s) => s.req.sessionUuid)).size < batch.length) return oneByOne();
-  let rows: SessionRow[];
-  try {
-    rows = (await db.query<SessionRow>(START_MANY_SQL, columnsOf(batch))).rows;
-  } catch {
-    return oneByOne();
-  }
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return batch.map(({ req }): Outcome => {
-    const session = byId.get(req.sessionUuid);
-    return session ? { session } : { error: new AppError('SES_4001') };
-  });
+/** The turn starts made together share one statement (`sessionRows`). */
+const starts = sessionRows<Start, SessionRow, Database>({
+  session: (s) => s.req.sessionUuid,
+  many: async (db, batch) => {
+    const { rows } = await db.query<SessionRow>(START_MANY_SQL, columnsOf(batch));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return batch.map(({ req }): Settled<SessionRow> => {
+      const session = byId.get(req.sessionUuid);
+      return session ? { value: session } : { error: new AppError('SES_4001') };
+    });
+  },
+  // After the active leaf: no branch's token total to count.
+  one: (db, { req, item }) => saveUserWords(db, req, [item]),
 });
 
 function columnsOf(starts: readonly Start[]): Array<Array<string | null>> {
@@ -106,7 +93,5 @@ export async function startTurnRows(db: Database, req: StartRequest, userItems: 
   const item = userItems[0];
   const simple = (req.branch ?? FOLLOW).kind === 'follow' && req.contents.length === 1 && userItems.length === 1 && item !== undefined;
   if (!simple) return saveUserWords(db, req, userItems, count);
-  const outcome = await starts.call(db, { req, item });
-  if ('error' in outcome) throw outcome.error;
-  return outcome.session;
+  return valueOf(await starts.call(db, { req, item }));
 }

@@ -30,3 +30,48 @@ export function sharedUpdate<In>(sql: string, columns: (inputs: In[]) => unknown
     return inputs.map((): void => undefined);
   });
 }
+
+/** One call's own outcome in a shared statement. */
+export type Settled<Out> = { value: Out } | { error: Error };
+
+/** The value of a settled call, or its error thrown. */
+export function valueOf<Out>(settled: Settled<Out>): Out {
+  if ('error' in settled) throw settled.error;
+  return settled.value;
+}
+
+export interface SessionRowsOptions<In, Out, Db extends Queryable> {
+  /** The session a call writes to. */
+  session: (input: In) => string;
+  /** The statement for calls of distinct sessions: each input's outcome, in order. */
+  many: (db: Db, inputs: In[]) => Promise<Array<Settled<Out>>>;
+  /** The statement for one call. */
+  one: (db: Db, input: In) => Promise<Out>;
+}
+
+/**
+ * A shared statement that numbers new rows after each session's last one. A session twice in one
+ * batch (both rows would get the same number) and a batch whose statement fails go one call at a
+ * time, in the order they came, so one bad call (its session deleted meanwhile) cannot fail the
+ * others: each call gets its own value or error.
+ */
+export function sessionRows<In, Out, Db extends Queryable = Queryable>(options: SessionRowsOptions<In, Out, Db>): SharedStatement<In, Settled<Out>, Db> {
+  const settle = (p: Promise<Out>): Promise<Settled<Out>> =>
+    p.then(
+      (value) => ({ value }),
+      (err: unknown) => ({ error: err instanceof Error ? err : new Error(String(err)) }),
+    );
+  return new SharedStatement<In, Settled<Out>, Db>(async (db, inputs) => {
+    const oneByOne = async () => {
+      const settled: Array<Settled<Out>> = [];
+      for (const input of inputs) settled.push(await settle(options.one(db, input)));
+      return settled;
+    };
+    if (new Set(inputs.map(options.session)).size < inputs.length) return oneByOne();
+    try {
+      return await options.many(db, inputs);
+    } catch {
+      return oneByOne();
+    }
+  });
+}

@@ -53,7 +53,7 @@ beforeEach(() => {
   const db: Queryable = {
     query: (sql, params = []) => {
       own.push({ sql, params });
-      return Promise.resolve({ rows: [{ id: `row_${own.length}` }] as never[], rowCount: 1 });
+      return Promise.resolve({ rows: [{ id: `row_${own.length}`, session_id: 'uuid' }] as never[], rowCount: 1 });
     },
   };
   recorder = new TurnRecorder(db, 'uuid', []);
@@ -62,8 +62,13 @@ beforeEach(() => {
 
 /** What the recorder wrote, as short tuples: rows inserted, rows updated, context items appended. */
 function writes(): unknown[][] {
-  return statements.map(({ sql, params: p }) => {
-    if (sql.includes('INSERT INTO messages')) return ['insert', p[1], p[2] ?? p[4], p[6] ?? undefined].filter((v) => v !== undefined && v !== null);
+  return statements.map(({ sql, params }) => {
+    // A statement shared by the turns of the moment takes an array per column: here, of one turn.
+    const p = params.map((v) => (Array.isArray(v) ? (v[0] as unknown) : v));
+    if (sql.includes('INSERT INTO messages')) {
+      const args = typeof p[6] === 'string' ? (JSON.parse(p[6]) as unknown) : p[6];
+      return ['insert', p[1], p[2] ?? p[4], args ?? undefined].filter((v) => v !== undefined && v !== null);
+    }
     if (sql.includes('llm_context')) return ['context', ...(JSON.parse(String(p[1])) as unknown[])];
     if (sql.includes('tool_result')) return ['tool', p[1], p[2]];
     return ['text', p[1]];
