@@ -2,7 +2,7 @@
  * A statement shared by the callers of the moment, per database: the calls made while one is in
  * flight go together in the next (`BatchedCalls`). A burst of a thousand turns then costs a few
  * statements instead of a thousand (each a round trip on PostgreSQL, a fixed cost of its own on
- * PGlite), and a lone call still goes at once.
+ * PGlite); a lone call waits only for the current turn of the event loop.
  */
 import { BatchedCalls } from '../util/batched-calls.js';
 import type { Queryable } from './database.js';
