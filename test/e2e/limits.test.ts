@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserSkipReason, launchBrowser, type TestBrowser } from './support/browser.js';
-import { send, waitForTurnEnd } from './support/page-helpers.js';
+import { send } from './support/page-helpers.js';
 import { startServerForBrowser, type BrowserTestServer } from './support/pulp-server.js';
 
 const skipReason = browserSkipReason();
@@ -40,7 +40,8 @@ describe.skipIf(skipReason !== null)('a refused message in the web client', () =
     await page.getByTestId('new-session').click();
     await send(page, 'first message');
     await page.getByTestId('assistant-message').first().waitFor();
-    await waitForTurnEnd(page);
+    // The turn has ended (not waitForTurnEnd: that waits for the history this test holds).
+    await page.waitForFunction(() => document.body.dataset.busy === 'false');
 
     await send(page, 'second message, over the limit');
     const bubble = page.getByTestId('user-message').nth(1);

@@ -20,6 +20,8 @@ export class HistoryPager {
   #oldestSeq: number | null = null;
   #newestSeq = 0;
   #loading = false;
+  /** History reads on their way (the transcript is busy until the last one is shown). */
+  #opening = 0;
 
   constructor(
     private readonly api: ApiClient,
@@ -43,6 +45,19 @@ export class HistoryPager {
    * page. With `stillWanted`, a page that arrives when it answers false is not shown (a turn began).
    */
   async open(sessionId: string, stillWanted: () => boolean = () => true): Promise<SessionDetail> {
+    // The transcript is about to be replaced: assistive technology (and anything reading the page)
+    // waits for the stored history instead of reading rows that are on their way out.
+    this.#opening += 1;
+    this.transcript.loading(true);
+    try {
+      return await this.#open(sessionId, stillWanted);
+    } finally {
+      this.#opening -= 1;
+      if (this.#opening === 0) this.transcript.loading(false);
+    }
+  }
+
+  async #open(sessionId: string, stillWanted: () => boolean): Promise<SessionDetail> {
     const detail = await this.api.json('GET', `/sessions/${encodeURIComponent(sessionId)}?limit=${HISTORY_PAGE}`, SessionDetailSchema);
     if (!stillWanted()) return detail;
     this.#sessionId = sessionId;

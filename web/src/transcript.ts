@@ -72,6 +72,12 @@ export class Transcript {
     this.#list = list;
   }
 
+  /** The stored history is on its way to replace what is shown (`aria-busy` while it loads). */
+  loading(on: boolean): void {
+    if (on) this.#list.setAttribute('aria-busy', 'true');
+    else this.#list.removeAttribute('aria-busy');
+  }
+
   setBranchActions(actions: BranchActions): void {
     this.#branch = actions;
   }

@@ -14,8 +14,14 @@ export async function connected(page: Page): Promise<void> {
   await page.waitForFunction(() => document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected');
 }
 
+/** The turn ended and the stored history shown after it is in place (the transcript is not busy). */
 export async function waitForTurnEnd(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected');
+  await page.waitForFunction(
+    () =>
+      document.body.dataset.busy === 'false' &&
+      document.querySelector('[data-testid=connection-status]')?.textContent === 'Connected' &&
+      document.querySelector('#transcript[aria-busy=true]') === null,
+  );
 }
 
 export async function send(page: Page, text: string): Promise<void> {
