@@ -22,34 +22,42 @@ export const SERVER_STOPPED = 'the server stopping';
 export const FAILED_TURN_TOOL_RESULT = 'The turn failed before the tool returned.';
 export const INTERRUPTED_TEXT_MARK = interruptedTextMark('the user');
 
-const APPEND_SQL = `
-INSERT INTO llm_context (session_id, seq, item, message_id)
-SELECT $1, base.n + t.ord, t.value, COALESCE($3::uuid, (SELECT active_leaf_id FROM sessions WHERE id = $1))
-FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(value, ord),
-     (SELECT COALESCE(MAX(seq), 0) AS n FROM llm_context WHERE session_id = $1) AS base`;
-
 /**
- * The items of the path root → `$2` (the session's active leaf when null): items hung on a
- * message of the path, and items hung on none (they belong to every path).
+ * The items of the path root → `leaf` (the session's active leaf, else its newest row, when null):
+ * items hung on a message of the path, and items hung on none (they belong to every path). One row
+ * of JSON text. `session` and `leaf` are SQL expressions: parameters, or a lateral key.
  */
-const PATH_ITEMS_SQL = `
+function pathItemsSql(session: string, leaf: string): string {
+  return `
 WITH RECURSIVE path(id, parent_id) AS (
   SELECT id, parent_id FROM messages
-  WHERE session_id = $1 AND id = COALESCE($2::uuid, (SELECT active_leaf_id FROM sessions WHERE id = $1),
-    (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1))
+  WHERE session_id = ${session} AND id = COALESCE(${leaf}, (SELECT active_leaf_id FROM sessions WHERE id = ${session}),
+    (SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1))
   UNION ALL
   SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
 )
 SELECT json_agg(json_build_object('seq', seq, 'item', item, 'message_id', message_id,
   'summary_through_seq', summary_through_seq) ORDER BY seq)::text AS rows
 FROM llm_context
-WHERE session_id = $1 AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
+WHERE session_id = ${session} AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
+}
+
+/** The items of the path root → `$2`, of session `$1`. */
+const PATH_ITEMS_SQL = pathItemsSql('$1', '$2::uuid');
 
 /**
- * APPEND_SQL for the appends of many sessions at once (`sessionRows`): each session's items after
- * its own last seq.
+ * The active paths of many sessions at once (`KeyedReads`): the context reads of the turns
+ * starting together go in one statement.
  */
-const APPEND_MANY_SQL = `
+const ACTIVE_PATHS_SQL = `
+SELECT k.id AS key, x.rows FROM unnest($1::text[]) AS k(id)
+CROSS JOIN LATERAL (${pathItemsSql('k.id::uuid', 'NULL::uuid')}) AS x`;
+
+/**
+ * Appends of many sessions at once (`sessionRows`): each session's items after its own last seq,
+ * hung on the given message, else on the session's active leaf.
+ */
+const APPEND_SQL = `
 INSERT INTO llm_context (session_id, seq, item, message_id)
 SELECT r.session_id::uuid, base.n + t.ord, t.value, COALESCE(r.message_id::uuid, (SELECT active_leaf_id FROM sessions WHERE id = r.session_id::uuid))
 FROM unnest($1::text[], $2::text[], $3::text[]) AS r(session_id, items, message_id)
@@ -63,36 +71,19 @@ interface Append {
   messageId: string | null;
 }
 
+const append = async (db: Queryable, batch: readonly Append[]): Promise<void> => {
+  await db.query(APPEND_SQL, [batch.map((a) => a.sessionUuid), batch.map((a) => a.items), batch.map((a) => a.messageId)]);
+};
+
 const appends = sessionRows<Append, void>({
   session: (a) => a.sessionUuid,
   many: async (db, batch) => {
-    await db.query(APPEND_MANY_SQL, [batch.map((a) => a.sessionUuid), batch.map((a) => a.items), batch.map((a) => a.messageId)]);
+    await append(db, batch);
     return batch.map(() => ({ value: undefined }));
   },
-  one: async (db, a) => {
-    await db.query(APPEND_SQL, [a.sessionUuid, a.items, a.messageId]);
-  },
+  one: (db, a) => append(db, [a]),
 });
 
-/**
- * The same read for the active paths of many sessions at once (`KeyedReads`): the context reads of
- * the turns starting while one statement is in flight go together in the next.
- */
-const ACTIVE_PATHS_SQL = `
-SELECT k.id AS key, x.rows FROM unnest($1::text[]) AS k(id)
-CROSS JOIN LATERAL (
-  WITH RECURSIVE path(id, parent_id) AS (
-    SELECT id, parent_id FROM messages
-    WHERE session_id = k.id::uuid AND id = COALESCE((SELECT active_leaf_id FROM sessions WHERE id = k.id::uuid),
-      (SELECT id FROM messages WHERE session_id = k.id::uuid ORDER BY seq DESC LIMIT 1))
-    UNION ALL
-    SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
-  )
-  SELECT json_agg(json_build_object('seq', seq, 'item', item, 'message_id', message_id,
-    'summary_through_seq', summary_through_seq) ORDER BY seq)::text AS rows
-  FROM llm_context
-  WHERE session_id = k.id::uuid AND (message_id IS NULL OR message_id IN (SELECT id FROM path))
-) AS x`;
 const activePaths = new KeyedReads<{ key: string; rows: string | null }>(ACTIVE_PATHS_SQL);
 
 /** One `llm_context` row of a path. */

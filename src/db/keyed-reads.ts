@@ -14,7 +14,11 @@ export class KeyedReads<Row extends { key: string }> {
       // A key asked for twice (one user's many turns) is read once.
       const { rows } = await db.query<Row>(sql, [[...new Set(keys)]]);
       const byKey = new Map<string, Row[]>();
-      for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+      for (const row of rows) {
+        const own = byKey.get(row.key);
+        if (own) own.push(row);
+        else byKey.set(row.key, [row]);
+      }
       return keys.map((k) => byKey.get(k) ?? []);
     });
   }
