@@ -29,9 +29,27 @@ function normalise(value: unknown): unknown {
   return JSON.parse(text) as unknown;
 }
 
-/** The events as Pulp's stream mapper sees them; the SDK's copy of each chunk on text deltas is left out. */
+/**
+ * A raw provider event that carries nothing but a piece of the answer's text: a Chat Completions
+ * chunk whose one choice has only `content` (and `role`) in its delta, or a Responses text delta.
+ * The native adapter does not repeat those as raw events: their `output_text_delta` says it all.
+ */
+function onlyText(event: unknown): boolean {
+  const e = event as { type?: string; usage?: unknown; choices?: Array<{ finish_reason?: unknown; delta?: Record<string, unknown> }> };
+  if (e.type === 'response.output_text.delta') return true;
+  const choices = e.choices ?? [];
+  const delta = choices[0]?.delta;
+  if (choices.length !== 1 || e.usage || choices[0]?.finish_reason || !delta?.content) return false;
+  return Object.entries(delta).every(([key, value]) => key === 'content' || key === 'role' || value === null || value === undefined);
+}
+
+/**
+ * The events as Pulp's stream mapper sees them: the SDK's copy of each chunk on text deltas is left
+ * out, and so are raw events that only carry text (undefined).
+ */
 function eventView(e: RunStreamEvent): unknown {
   if (e.type === 'raw_model_stream_event') {
+    if (e.data.type === 'model' && onlyText(e.data.event)) return undefined;
     const { providerData: _ignored, ...data } = e.data as unknown as Record<string, unknown>;
     return { type: e.type, data: e.data.type === 'output_text_delta' ? data : e.data };
   }
@@ -61,7 +79,10 @@ async function runWith(adapter: 'native' | 'sdk', mode: string, scripts: FakeRes
   try {
     if (stream) {
       result = await runner.run(agent, input, { stream: true });
-      for await (const e of result) events.push(eventView(e));
+      for await (const e of result) {
+        const view = eventView(e);
+        if (view !== undefined) events.push(view);
+      }
       await result.completed;
     } else {
       result = await runner.run(agent, input);

@@ -1,9 +1,10 @@
 /**
  * A streamed Chat Completions answer as the SDK's stream events, the way the SDK's own adapter
- * reports it: `response_started` on the first chunk, every chunk as a raw `model` event (Pulp
- * reads tool calls and reasoning from them), `output_text_delta` per text delta, and at the end one
- * `response_done` with the output items (reasoning, message with text and refusal, function calls)
- * and the usage. The delta path is one JSON parse, one string append and two small objects.
+ * reports it: `response_started` on the first chunk, every chunk that says more than a piece of
+ * text as a raw `model` event (Pulp reads tool calls and reasoning from them), `output_text_delta`
+ * per text delta, and at the end one `response_done` with the output items (reasoning, message with
+ * text and refusal, function calls) and the usage. The delta path is one JSON parse, one string
+ * append and one small object.
  */
 import type { StreamEvent } from '@openai/agents';
 import type { AnswerContext } from './sse-model.js';
@@ -33,6 +34,22 @@ interface Chunk {
   error?: unknown;
 }
 
+/**
+ * Whether a chunk only continues the answer's text: one choice, no finish reason, no usage, and a
+ * delta with nothing set but `content` (and `role`). Its `output_text_delta` says all of it, so no
+ * raw `model` event repeats it: every event costs a few promise hops through the Runner and its
+ * stream, and text chunks are nearly all of an answer.
+ */
+function isTextOnlyChunk(chunk: Chunk): boolean {
+  const choices = chunk.choices;
+  if (chunk.usage || !choices || choices.length !== 1) return false;
+  const choice = choices[0];
+  if (!choice || choice.finish_reason || !choice.delta?.content) return false;
+  const delta = choice.delta as Record<string, unknown>;
+  for (const key in delta) if (key !== 'content' && key !== 'role' && delta[key] !== null && delta[key] !== undefined) return false;
+  return true;
+}
+
 function parse(message: SseMessage): Chunk {
   try {
     return JSON.parse(message.data) as Chunk;
@@ -56,59 +73,61 @@ function urlCitations(raw: unknown): Json[] {
   return out;
 }
 
-export async function* translateChatStream(events: AsyncIterable<SseMessage>, context: AnswerContext): AsyncIterable<StreamEvent> {
+export async function* translateChatStream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent> {
   const state: ChatOutputState = { responseId: undefined, text: undefined, annotations: [], refusal: undefined, reasoning: '', calls: new Map(), finishReason: null };
   let messageItemId: string | undefined;
   let usage: Json | undefined;
   let started = false;
-  for await (const message of events) {
-    if (message.data === '[DONE]') break;
-    const chunk = parse(message);
-    if (chunk.error) throw new ProviderHttpError(undefined, chunk.error);
-    if (chunk.usage) usage = chunk.usage;
-    if (chunk.id && state.responseId === undefined) state.responseId = chunk.id;
-    if (!started) {
-      started = true;
-      yield { type: 'response_started', providerData: { ...chunk } };
-    }
-    yield { type: 'model', event: chunk, providerData: CHAT_RAW_SOURCE };
-    const choices = chunk.choices;
-    if (!choices || choices.length === 0) continue;
-    // Only the first choice is read; Pulp never asks for more than one.
-    const choice = choices.find((c) => c.index === 0);
-    if (!choice) continue;
-    if (choice.finish_reason) state.finishReason = choice.finish_reason;
-    const delta = choice.delta;
-    if (!delta) continue;
-    const content = delta.content;
-    if (content) {
-      if (state.text === undefined) {
-        state.text = '';
-        messageItemId = state.responseId;
+  reading: for await (const messages of events) {
+    for (const message of messages) {
+      if (message.data === '[DONE]') break reading;
+      const chunk = parse(message);
+      if (chunk.error) throw new ProviderHttpError(undefined, chunk.error);
+      if (chunk.usage) usage = chunk.usage;
+      if (chunk.id && state.responseId === undefined) state.responseId = chunk.id;
+      if (!started) {
+        started = true;
+        yield { type: 'response_started', providerData: { ...chunk } };
       }
-      yield messageItemId ? { type: 'output_text_delta', delta: content, itemId: messageItemId } : { type: 'output_text_delta', delta: content };
-      state.text += content;
-    }
-    if (state.text !== undefined && delta.annotations !== undefined) {
-      for (const a of urlCitations(delta.annotations)) if (!state.annotations.some((b) => JSON.stringify(b) === JSON.stringify(a))) state.annotations.push(a);
-    }
-    if (typeof delta.reasoning === 'string') state.reasoning += delta.reasoning;
-    if (delta.refusal) state.refusal = (state.refusal ?? '') + delta.refusal;
-    if (delta.tool_calls) {
-      for (const tc of delta.tool_calls) {
-        // Custom (free-form) tool calls are not offered by Pulp; like the SDK, they are skipped.
-        if (tc.type === 'custom' || state.calls.get(tc.index)?.ignored) {
-          state.calls.set(tc.index, { ignored: true, callId: '', name: '', arguments: '' });
-          continue;
+      if (!isTextOnlyChunk(chunk)) yield { type: 'model', event: chunk, providerData: CHAT_RAW_SOURCE };
+      const choices = chunk.choices;
+      if (!choices || choices.length === 0) continue;
+      // Only the first choice is read; Pulp never asks for more than one.
+      const choice = choices.find((c) => c.index === 0);
+      if (!choice) continue;
+      if (choice.finish_reason) state.finishReason = choice.finish_reason;
+      const delta = choice.delta;
+      if (!delta) continue;
+      const content = delta.content;
+      if (content) {
+        if (state.text === undefined) {
+          state.text = '';
+          messageItemId = state.responseId;
         }
-        let call: ChatCall | undefined = state.calls.get(tc.index);
-        if (!call) {
-          call = { ignored: false, callId: '', name: '', arguments: '' };
-          state.calls.set(tc.index, call);
+        yield messageItemId ? { type: 'output_text_delta', delta: content, itemId: messageItemId } : { type: 'output_text_delta', delta: content };
+        state.text += content;
+      }
+      if (state.text !== undefined && delta.annotations !== undefined) {
+        for (const a of urlCitations(delta.annotations)) if (!state.annotations.some((b) => JSON.stringify(b) === JSON.stringify(a))) state.annotations.push(a);
+      }
+      if (typeof delta.reasoning === 'string') state.reasoning += delta.reasoning;
+      if (delta.refusal) state.refusal = (state.refusal ?? '') + delta.refusal;
+      if (delta.tool_calls) {
+        for (const tc of delta.tool_calls) {
+          // Custom (free-form) tool calls are not offered by Pulp; like the SDK, they are skipped.
+          if (tc.type === 'custom' || state.calls.get(tc.index)?.ignored) {
+            state.calls.set(tc.index, { ignored: true, callId: '', name: '', arguments: '' });
+            continue;
+          }
+          let call: ChatCall | undefined = state.calls.get(tc.index);
+          if (!call) {
+            call = { ignored: false, callId: '', name: '', arguments: '' };
+            state.calls.set(tc.index, call);
+          }
+          call.arguments += tc.function?.arguments ?? '';
+          call.name += tc.function?.name ?? '';
+          if (tc.id && !call.callId) call.callId = tc.id;
         }
-        call.arguments += tc.function?.arguments ?? '';
-        call.name += tc.function?.name ?? '';
-        if (tc.id && !call.callId) call.callId = tc.id;
       }
     }
   }

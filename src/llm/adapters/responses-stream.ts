@@ -1,7 +1,7 @@
 /**
  * A streamed Responses API answer as the SDK's stream events, the way the SDK's own adapter
  * reports it: `response_started` on `response.created`, `output_text_delta` per text delta, every
- * event as a raw `model` event (Pulp reads tool calls and reasoning from them), and
+ * other event as a raw `model` event (Pulp reads tool calls and reasoning from them), and
  * `response_done` with the output items and usage on `response.completed`. A `failed` or
  * `incomplete` response ends the stream with the SDK's `ModelBehaviorError`; an `error` event with
  * a `ProviderHttpError` carrying the provider's code and words.
@@ -34,42 +34,45 @@ function parse(message: SseMessage): Event {
   }
 }
 
-export async function* translateResponsesStream(events: AsyncIterable<SseMessage>, context: AnswerContext): AsyncIterable<StreamEvent> {
-  for await (const message of events) {
-    const event = parse(message);
-    // The `openai` client's rule: an `error` event, or any event carrying `error`, fails the call.
-    if (message.event === 'error' || event.error) throw new ProviderHttpError(undefined, event.error ?? event);
-    const type = event.type;
-    if (type === 'response.output_text.delta') {
-      const delta = event.delta ?? '';
-      yield typeof event.item_id === 'string' ? { type: 'output_text_delta', delta, itemId: event.item_id } : { type: 'output_text_delta', delta };
-    } else if (type === 'response.created') {
-      yield { type: 'response_started', providerData: { ...event } };
-    }
-    let failure: Error | undefined;
-    let done: StreamEvent | undefined;
-    if (type !== undefined && TERMINAL.has(type)) {
-      const response = asRecord(event.response);
-      const terminal = unsuccessfulState(response, type);
-      if (terminal) failure = unsuccessfulError(terminal);
-      else if (response) {
-        const { response: _response, ...eventData } = event;
-        const { output, usage, id, ...responseData } = response;
-        done = {
-          type: 'response_done',
-          response: {
-            id: String(id),
-            ...(context.requestId ? { requestId: context.requestId } : {}),
-            output: outputItems(output),
-            usage: responsesUsage(usage),
-            providerData: responseData,
-          },
-          providerData: eventData,
-        };
+export async function* translateResponsesStream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent> {
+  for await (const messages of events) {
+    for (const message of messages) {
+      const event = parse(message);
+      // The `openai` client's rule: an `error` event, or any event carrying `error`, fails the call.
+      if (message.event === 'error' || event.error) throw new ProviderHttpError(undefined, event.error ?? event);
+      const type = event.type;
+      if (type === 'response.output_text.delta') {
+        const delta = event.delta ?? '';
+        yield typeof event.item_id === 'string' ? { type: 'output_text_delta', delta, itemId: event.item_id } : { type: 'output_text_delta', delta };
+      } else if (type === 'response.created') {
+        yield { type: 'response_started', providerData: { ...event } };
       }
+      let failure: Error | undefined;
+      let done: StreamEvent | undefined;
+      if (type !== undefined && TERMINAL.has(type)) {
+        const response = asRecord(event.response);
+        const terminal = unsuccessfulState(response, type);
+        if (terminal) failure = unsuccessfulError(terminal);
+        else if (response) {
+          const { response: _response, ...eventData } = event;
+          const { output, usage, id, ...responseData } = response;
+          done = {
+            type: 'response_done',
+            response: {
+              id: String(id),
+              ...(context.requestId ? { requestId: context.requestId } : {}),
+              output: outputItems(output),
+              usage: responsesUsage(usage),
+              providerData: responseData,
+            },
+            providerData: eventData,
+          };
+        }
+      }
+      if (done) yield done;
+      // A text delta's `output_text_delta` says all of it (see isTextOnlyChunk for Chat Completions).
+      if (type !== 'response.output_text.delta') yield { type: 'model', event, providerData: RESPONSES_RAW_SOURCE };
+      if (failure) throw failure;
     }
-    if (done) yield done;
-    yield { type: 'model', event, providerData: RESPONSES_RAW_SOURCE };
-    if (failure) throw failure;
   }
 }

@@ -12,10 +12,11 @@ export interface WireFormat {
   /** The JSON body for `request` on `model`; `stream` asks for server-sent events. */
   body(request: ModelRequest, model: string, stream: boolean): Record<string, unknown>;
   /**
-   * The SDK stream events for one streamed answer: `response_started`, `output_text_delta`,
-   * the raw `model` events, and one `response_done` with the final output items and usage.
+   * The SDK stream events for one streamed answer (its server-sent events in batches, in order):
+   * `response_started`, `output_text_delta`, the raw `model` events, and one `response_done` with
+   * the final output items and usage.
    */
-  stream(events: AsyncIterable<SseMessage>, context: AnswerContext): AsyncIterable<StreamEvent>;
+  stream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent>;
   /** The SDK response for one non-streamed answer. */
   response(body: unknown, context: AnswerContext): ModelResponse;
 }

@@ -121,24 +121,26 @@ export class SseTransport {
   }
 
   /**
-   * A streamed call: the server-sent events of the answer, in order. Stopping the iteration early
+   * A streamed call: the server-sent events of the answer, in order, a batch per network chunk (one
+   * step of the consumer's loop per chunk rather than per event). Stopping the iteration early
    * closes the request. An abort while reading throws an `AbortError`.
    */
-  async *events(answer: OpenAnswer, signal: AbortSignal | undefined): AsyncGenerator<SseMessage> {
+  async *events(answer: OpenAnswer, signal: AbortSignal | undefined): AsyncGenerator<readonly SseMessage[]> {
     const body = answer.response.body;
     if (!body) return answer.close();
-    // Events parsed from one network chunk; yielded before the next chunk is read.
-    const batch: SseMessage[] = [];
+    let batch: SseMessage[] = [];
     const parser = createParser({ onEvent: (event) => void batch.push(event) });
     const decoder = new TextDecoder();
     try {
       for await (const chunk of body) {
         parser.feed(decoder.decode(chunk, { stream: true }));
-        for (let i = 0; i < batch.length; i++) yield batch[i] as SseMessage;
-        batch.length = 0;
+        if (batch.length === 0) continue;
+        const parsed = batch;
+        batch = [];
+        yield parsed;
       }
       parser.feed(decoder.decode());
-      yield* batch;
+      if (batch.length > 0) yield batch;
     } catch (err) {
       if (signal?.aborted) throw abortError();
       throw err;
