@@ -5,7 +5,7 @@
  * instead of five hundred, on PostgreSQL (round trips) and on PGlite (a fixed cost per statement).
  */
 import type { Queryable } from '../db/database.js';
-import { sharedUpdate } from '../db/shared-statement.js';
+import { rowWeight, sharedUpdate } from '../db/shared-statement.js';
 import type { RowFlags } from './row-flags.js';
 
 export interface TextSave {
@@ -22,12 +22,12 @@ UPDATE messages m SET content = v.content, metadata = v.metadata::jsonb, reasoni
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(id, content, metadata, reasoning)
 WHERE m.id = v.id::uuid`;
 
-const saves = sharedUpdate<TextSave>(UPDATE_SQL, (all) => [
-  all.map((s) => s.rowId),
-  all.map((s) => s.content),
-  all.map((s) => JSON.stringify(s.flags)),
-  all.map((s) => s.reasoning),
-]);
+const saves = sharedUpdate<TextSave>(
+  UPDATE_SQL,
+  (all) => [all.map((s) => s.rowId), all.map((s) => s.content), all.map((s) => JSON.stringify(s.flags)), all.map((s) => s.reasoning)],
+  // A growing answer is rewritten whole: a statement takes as many as fit its share of work.
+  { weigh: (s) => rowWeight(s.content.length + (s.reasoning?.length ?? 0)) },
+);
 
 /** Saves a streaming text's row with the other turns' saves of the moment. */
 export function saveText(db: Queryable, save: TextSave): Promise<void> {

@@ -6,7 +6,7 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
 import { KeyedReads } from '../db/keyed-reads.js';
-import { sessionRows, valueOf } from '../db/shared-statement.js';
+import { rowWeight, sessionRows, valueOf } from '../db/shared-statement.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -77,6 +77,7 @@ const append = async (db: Queryable, batch: readonly Append[]): Promise<void> =>
 
 const appends = sessionRows<Append, void>({
   session: (a) => a.sessionUuid,
+  weigh: (a) => rowWeight(a.items.length),
   many: async (db, batch) => {
     await append(db, batch);
     return batch.map(() => ({ value: undefined }));

@@ -6,7 +6,7 @@
  * one batch, or a failed batch, go one row at a time through `insertMessage`).
  */
 import type { Queryable } from '../db/database.js';
-import { sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
+import { rowWeight, sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import { toStorableObject, toStorableText } from '../util/storable-text.js';
 import { insertMessage, type MessageRow, type NewMessage } from './message-store.js';
 
@@ -53,6 +53,8 @@ function columnsOf(batch: readonly RowInsert[]): unknown[][] {
 
 const inserts = sessionRows<RowInsert, MessageRow>({
   session: (b) => b.sessionUuid,
+  // A complete answer's text is indexed for search as it goes in: the larger part of the work.
+  weigh: ({ row }) => rowWeight((row.content?.length ?? 0) + (row.tool_result?.length ?? 0) + (row.reasoning?.length ?? 0)),
   many: async (db, batch) => {
     const { rows } = await db.query<MessageRow>(INSERT_MANY_SQL, columnsOf(batch));
     const bySession = new Map(rows.map((r) => [r.session_id, r]));

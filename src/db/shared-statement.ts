@@ -4,19 +4,22 @@
  * statements instead of a thousand (each a round trip on PostgreSQL, a fixed cost of its own on
  * PGlite); a lone call waits only for the current turn of the event loop.
  */
-import { BatchedCalls } from '../util/batched-calls.js';
+import { BatchedCalls, type BatchOptions } from '../util/batched-calls.js';
 import type { Queryable } from './database.js';
 
 export class SharedStatement<In, Out, Db extends Queryable = Queryable> {
   readonly #batches = new WeakMap<Db, BatchedCalls<In, Out>>();
 
   /** `run` answers one output per input, in the same order. */
-  constructor(private readonly run: (db: Db, inputs: In[]) => Promise<Out[]>) {}
+  constructor(
+    private readonly run: (db: Db, inputs: In[]) => Promise<Out[]>,
+    private readonly options: BatchOptions<In> = {},
+  ) {}
 
   call(db: Db, input: In): Promise<Out> {
     let batch = this.#batches.get(db);
     if (!batch) {
-      batch = new BatchedCalls<In, Out>((inputs) => this.run(db, inputs));
+      batch = new BatchedCalls<In, Out>((inputs) => this.run(db, inputs), this.options);
       this.#batches.set(db, batch);
     }
     return batch.call(input);
@@ -24,12 +27,18 @@ export class SharedStatement<In, Out, Db extends Queryable = Queryable> {
 }
 
 /** An UPDATE of many rows by id: `sql` takes the ids as `$1::text[]`, then one array per column. */
-export function sharedUpdate<In>(sql: string, columns: (inputs: In[]) => unknown[][]): SharedStatement<In, void> {
+export function sharedUpdate<In>(sql: string, columns: (inputs: In[]) => unknown[][], options: BatchOptions<In> = {}): SharedStatement<In, void> {
   return new SharedStatement<In, void>(async (db, inputs) => {
     await db.query(sql, columns(inputs));
     return inputs.map((): void => undefined);
-  });
+  }, options);
 }
+
+/**
+ * The weight of a row a statement writes (`BatchOptions.weigh`): its text, plus a fixed share for
+ * the row itself (its index entries, the statement's work per row).
+ */
+export const rowWeight = (chars: number): number => 1_000 + chars;
 
 /** One call's own outcome in a shared statement. */
 export type Settled<Out> = { value: Out } | { error: Error };
@@ -47,6 +56,8 @@ export interface SessionRowsOptions<In, Out, Db extends Queryable> {
   many: (db: Db, inputs: In[]) => Promise<Array<Settled<Out>>>;
   /** The statement for one call. */
   one: (db: Db, input: In) => Promise<Out>;
+  /** The work a call adds to a statement (`BatchOptions`). */
+  weigh?: (input: In) => number;
 }
 
 /**
@@ -73,5 +84,5 @@ export function sessionRows<In, Out, Db extends Queryable = Queryable>(options: 
     } catch {
       return oneByOne();
     }
-  });
+  }, options.weigh ? { weigh: options.weigh } : {});
 }

@@ -11,6 +11,18 @@
 
 /** At most this many calls in one statement (its array parameters stay small). */
 const MAX_BATCH = 500;
+/**
+ * At most about this much work in one statement, in the units of the caller's `weigh` (the
+ * characters a call writes, plus a fixed share per row). The embedded database runs a statement
+ * synchronously on the event loop: a checkpoint of a thousand growing answers in one statement held
+ * every stream still for a tenth of a second; in slices of this size each holds it a few ms.
+ */
+export const MAX_BATCH_WEIGHT = 64_000;
+
+export interface BatchOptions<In> {
+  /** The work a call adds to a statement; batches stop at `MAX_BATCH_WEIGHT` (always one call at least). */
+  weigh?: (input: In) => number;
+}
 
 interface Waiting<In, Out> {
   input: In;
@@ -24,7 +36,10 @@ export class BatchedCalls<In, Out> {
   #scheduled = false;
 
   /** `run` answers one output per input, in the same order. */
-  constructor(private readonly run: (inputs: In[]) => Promise<Out[]>) {}
+  constructor(
+    private readonly run: (inputs: In[]) => Promise<Out[]>,
+    private readonly options: BatchOptions<In> = {},
+  ) {}
 
   call(input: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
@@ -43,7 +58,7 @@ export class BatchedCalls<In, Out> {
   }
 
   #send(): void {
-    const batch = this.#waiting.splice(0, MAX_BATCH);
+    const batch = this.#waiting.splice(0, this.#batchSize());
     if (batch.length === 0) return;
     this.#inFlight = true;
     this.run(batch.map((w) => w.input))
@@ -58,5 +73,18 @@ export class BatchedCalls<In, Out> {
         this.#inFlight = false;
         this.#schedule();
       });
+  }
+
+  /** How many of the waiting calls the next statement takes. */
+  #batchSize(): number {
+    const weigh = this.options.weigh;
+    const most = Math.min(MAX_BATCH, this.#waiting.length);
+    if (!weigh) return most;
+    let weight = 0;
+    for (let n = 0; n < most; n++) {
+      weight += weigh((this.#waiting[n] as Waiting<In, Out>).input);
+      if (weight > MAX_BATCH_WEIGHT) return Math.max(1, n);
+    }
+    return most;
   }
 }

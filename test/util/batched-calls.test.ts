@@ -1,6 +1,6 @@
 /** Calls made together, or while a statement is in flight, share the next one; a lone call goes at the loop's next turn. */
 import { describe, expect, it, vi } from 'vitest';
-import { BatchedCalls } from '../../src/util/batched-calls.js';
+import { BatchedCalls, MAX_BATCH_WEIGHT } from '../../src/util/batched-calls.js';
 
 /** A `run` the test answers by hand, recording the batches it was given. */
 function heldRuns() {
@@ -54,5 +54,20 @@ describe('BatchedCalls', () => {
     await vi.waitFor(() => expect(batches).toHaveLength(3));
     answers[2]?.(['four']);
     expect(await third).toBe('four');
+  });
+
+  it('cuts a heavy burst into statements of at most MAX_BATCH_WEIGHT, in order, and sends a call heavier than that alone', async () => {
+    const { batches, answers, run } = heldRuns();
+    // Each input is its own weight: three fit one statement, a fourth does not, one over the budget goes alone.
+    const third = Math.floor(MAX_BATCH_WEIGHT / 3);
+    const inputs = [third, third, third, third, MAX_BATCH_WEIGHT * 2, 1];
+    const calls = new BatchedCalls(run, { weigh: (n: number) => n });
+    const made = inputs.map((n) => calls.call(n));
+    for (let i = 0; i < 4; i++) {
+      await vi.waitFor(() => expect(batches).toHaveLength(i + 1));
+      answers[i]?.((batches[i] ?? []).map(String));
+    }
+    expect(batches).toEqual([[third, third, third], [third], [MAX_BATCH_WEIGHT * 2], [1]]);
+    expect(await Promise.all(made)).toEqual(inputs.map(String));
   });
 });
