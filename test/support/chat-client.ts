@@ -29,6 +29,7 @@ export interface ChatClient {
   send(frame: unknown): void;
   /** Assistant text of one turn, in the order received. */
   text(turnId?: string): string;
+  /** Drops the connection: nothing arriving after this counts as received, as for a user whose connection broke. */
   close(): void;
 }
 
@@ -38,7 +39,10 @@ export async function openChat(baseUrl: string, sessionId: string, token?: strin
   const ws = token ? new WebSocket(url, ['bearer', token]) : new WebSocket(url);
   const events: Event[] = [];
   const watchers = new Set<() => void>();
+  // A frame already read off the socket can still be handed over after terminate().
+  let dropped = false;
   ws.on('message', (data) => {
+    if (dropped) return;
     const event = JSON.parse(frameText(data)) as Event;
     if (event.type === 'ping') return;
     events.push({ ...event, receivedAt: performance.now() });
@@ -67,7 +71,10 @@ export async function openChat(baseUrl: string, sessionId: string, token?: strin
         .filter((e) => e.type === 'assistant_delta' && (turnId === undefined || e.turn_id === turnId))
         .map((e) => e.content ?? '')
         .join(''),
-    close: () => ws.terminate(),
+    close: () => {
+      dropped = true;
+      ws.terminate();
+    },
   };
 }
 
