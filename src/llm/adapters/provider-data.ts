@@ -32,5 +32,7 @@ export function snakeCased(value: unknown): unknown {
 
 /** `withoutKeys` after turning the keys to snake_case (the Responses API's spelling). */
 export function snakeWithoutKeys(value: unknown, reserved: readonly string[]): Json {
+  // Most items carry no providerData; a long history would convert the reserved names for each.
+  if (!asRecord(value)) return {};
   return withoutKeys(snakeCased(value), reserved.map(snake));
 }
