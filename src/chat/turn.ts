@@ -7,7 +7,7 @@
  */
 import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
 import type { Logger } from 'pino';
-import type { Database, Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { sharedUpdate } from '../db/shared-statement.js';
 import { HistoryPrefixProvider } from '../llm/history-prefix.js';
 import { toDatabaseAppError } from '../db/errors.js';
@@ -288,7 +288,6 @@ const contextSizes = sharedUpdate<{ sessionUuid: string; tokens: number }>(
    FROM unnest($1::text[], $2::bigint[]) AS v(id, tokens) WHERE s.id = v.id::uuid`,
   (all) => [all.map((a) => a.sessionUuid), all.map((a) => a.tokens)],
 );
-const saveContextSize = (db: Queryable, size: { sessionUuid: string; tokens: number }) => contextSizes.call(db, size);
 
 /** Writes the end, saves the context's size (and says it when it changed), then summarizes when the hooks say so. */
 async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): Promise<void> {
@@ -296,7 +295,7 @@ async function saveEnding(turn: Turn, session: SessionRow, ending: TurnEnding): 
   await recorder.end(ending);
   // Items this server made up (synthetic outputs, the partial text): no provider counted them.
   const current = recorder.contextTokens(session.total_tokens, ending.context, (items) => deps.countTokens(session.model, items));
-  await saveContextSize(deps.db, { sessionUuid: req.sessionUuid, tokens: current });
+  await contextSizes.call(deps.db, { sessionUuid: req.sessionUuid, tokens: current });
   if (turn.reported !== current) reportUsage(turn, session, current, recorder.usage);
   if (ending.finishReason !== 'stop') return;
   const facts = factsOf(turn, { ...session, total_tokens: current }, current);

@@ -13,7 +13,8 @@ import type { DedicatedConnection } from './dedicated-connection.js';
 export const LOCK_CONNECTION_PREFIX = 'pulp-locks-';
 export const lockConnectionName = (serverId: string): string => `${LOCK_CONNECTION_PREFIX}${serverId}`;
 
-const KEY = `hashtextextended('pulp.turn.' || $1::text, 0)`;
+/** The advisory-lock key of the session whose id (as text) `sessionText` is: one formula for every statement. */
+const lockKey = (sessionText: string): string => `hashtextextended('pulp.turn.' || ${sessionText}, 0)`;
 
 // Each row of the arrays $1 (session ids, as text: the lock key hashes that text) and $2 (turn ids)
 // is one turn starting on server $3, in order.
@@ -23,7 +24,7 @@ const KEY = `hashtextextended('pulp.turn.' || $1::text, 0)`;
 // is re-entrant on this server's connection), and only its own end may close it.
 const START_SQL = `
 WITH l AS MATERIALIZED (
-  SELECT r.ord, r.session_key::uuid AS session_id, r.turn_id, pg_try_advisory_lock(hashtextextended('pulp.turn.' || r.session_key, 0)) AS ok
+  SELECT r.ord, r.session_key::uuid AS session_id, r.turn_id, pg_try_advisory_lock(${lockKey('r.session_key')}) AS ok
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(session_key, turn_id, ord)),
 open AS (SELECT l.ord, coalesce((SELECT array_agg(t.turn_id ORDER BY t.started_at) FROM chat_turns t
   WHERE t.session_id = l.session_id AND t.ended_at IS NULL AND t.server_id <> $3 AND t.turn_id <> l.turn_id), '{}') AS turns FROM l),
@@ -31,7 +32,7 @@ ins AS (INSERT INTO chat_turns (turn_id, session_id, server_id) SELECT l.turn_id
   ON CONFLICT (turn_id) DO UPDATE SET server_id = EXCLUDED.server_id, started_at = now(), ended_at = NULL RETURNING 1)
 SELECT l.ok, open.turns AS open, (SELECT count(*) FROM ins) AS inserted FROM l JOIN open USING (ord) ORDER BY l.ord`;
 
-const UNLOCK_SQL = `SELECT pg_advisory_unlock(hashtextextended('pulp.turn.' || k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS u(k, ord) ORDER BY ord`;
+const UNLOCK_SQL = `SELECT pg_advisory_unlock(${lockKey('k')}) FROM unnest($1::text[]) WITH ORDINALITY AS u(k, ord) ORDER BY ord`;
 
 export interface StartAttempt {
   ok: boolean;
@@ -68,7 +69,7 @@ export class SessionLocks {
   }
 
   async tryLock(sessionUuid: string): Promise<boolean> {
-    const rows = await this.conn.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${KEY}) AS ok`, [sessionUuid]);
+    const rows = await this.conn.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${lockKey('$1::text')}) AS ok`, [sessionUuid]);
     return rows[0]?.ok === true;
   }
 
