@@ -8,6 +8,7 @@
  */
 import { OpenAIProvider, setTracingDisabled, type ModelProvider } from '@openai/agents';
 import OpenAI, { AzureOpenAI } from 'openai';
+import type { Dispatcher } from 'undici';
 import { ConfigError, type Config } from '../config/config.js';
 import type { AppError } from '../errors/app-error.js';
 import { azureEndpoint, NativeModelProvider, openAIEndpoint, type Endpoint } from './adapters/index.js';
@@ -33,8 +34,10 @@ export const PLACEHOLDER_API_KEY = 'not-needed';
 export interface ModelProviderOptions {
   /** Options for the offline model (tests shorten its word delay). */
   offline?: OfflineModelOptions;
-  /** Replaces the fetch the HTTP client uses (tests, proxies). */
+  /** Replaces the fetch of the SDK adapters' HTTP client (`LLM_ADAPTER=sdk`; tests, proxies). */
   fetch?: typeof fetch;
+  /** Where the native adapters send their requests (an undici proxy agent; tests route them to a fake server). */
+  dispatcher?: Dispatcher;
 }
 
 /** Azure's endpoint and key, or the `ConfigError` naming the missing one. */
@@ -81,7 +84,7 @@ export function createModelProvider(llm: LlmConfig, options: ModelProviderOption
   setTracingDisabled(true);
   if (llm.provider === 'offline') return new OfflineModelProvider(options.offline);
   if (llm.adapter === 'native') {
-    return new NativeModelProvider(modelEndpoint(llm), llm.apiMode, { readTimeoutMs: MODEL_READ_TIMEOUT_MS, maxRetries: MODEL_MAX_RETRIES, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    return new NativeModelProvider(modelEndpoint(llm), llm.apiMode, { readTimeoutMs: MODEL_READ_TIMEOUT_MS, maxRetries: MODEL_MAX_RETRIES, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
   }
   return new OpenAIProvider({ openAIClient: createOpenAIClient(llm, options), useResponses: llm.apiMode === 'responses' });
 }

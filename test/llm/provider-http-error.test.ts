@@ -19,18 +19,15 @@ describe('retry-after', () => {
 });
 
 describe('ProviderHttpError', () => {
-  it('reads an OpenAI-style error body and keeps status, code and the wait', async () => {
-    const response = new Response(JSON.stringify({ error: { message: 'Slow down', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } }), {
-      status: 429,
-      headers: { 'retry-after': '3', 'x-request-id': 'req_1' },
-    });
-    const err = await ProviderHttpError.fromResponse(response);
+  it('reads an OpenAI-style error body and keeps status, code and the wait', () => {
+    const body = JSON.stringify({ error: { message: 'Slow down', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } });
+    const err = ProviderHttpError.fromBody(429, new Headers({ 'retry-after': '3', 'x-request-id': 'req_1' }), body);
     expect(err).toMatchObject({ status: 429, code: 'rate_limit_exceeded', type: 'rate_limit_error', retryAfterMs: 3000, requestId: 'req_1', message: '429 Slow down' });
     expect(classifyProviderError(err)).toMatchObject({ code: 'EXT_7003', status: 429 });
   });
 
-  it('keeps a plain-text body as the message', async () => {
-    const err = await ProviderHttpError.fromResponse(new Response('Bad gateway from proxy', { status: 502 }));
+  it('keeps a plain-text body as the message', () => {
+    const err = ProviderHttpError.fromBody(502, new Headers(), 'Bad gateway from proxy');
     expect(err.message).toBe('502 Bad gateway from proxy');
     expect(classifyProviderError(err).message).toContain('HTTP 502');
   });

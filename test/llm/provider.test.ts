@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, Runner, tool, type RunStreamEvent } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent as UndiciAgent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { createErrorClassifier, createModelProvider, describeLlm, type LlmConfig } from '../../src/llm/provider.js';
@@ -29,14 +30,30 @@ async function collect(stream: AsyncIterable<RunStreamEvent>): Promise<RunStream
   return events;
 }
 
-/** A fetch that records what the client sent, then forwards it to the fake server's matching route. */
-function recordingFetch(seen: Array<{ url: string; headers: Headers }>, rewrite?: (url: URL) => string): typeof fetch {
+type Seen = Array<{ url: string; headers: Headers }>;
+
+/** A fetch (the SDK adapters' HTTP) that records what the client sent, then forwards it to the fake server's matching route. */
+function recordingFetch(seen: Seen, rewrite?: (url: URL) => string): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     seen.push({ url: url.toString(), headers: new Headers(init?.headers) });
     return fetch(rewrite ? rewrite(url) : url, init);
   };
 }
+
+/** The same for the native adapters' HTTP: an undici dispatcher that records, then forwards. */
+function recordingDispatcher(seen: Seen, rewrite?: (url: URL) => string): Dispatcher {
+  return new UndiciAgent().compose((dispatch) => (options, handler) => {
+    const url = new URL(options.path, options.origin);
+    seen.push({ url: url.toString(), headers: new Headers(options.headers as Record<string, string>) });
+    if (!rewrite) return dispatch(options, handler);
+    const to = new URL(rewrite(url));
+    return dispatch({ ...options, origin: to.origin, path: `${to.pathname}${to.search}` }, handler);
+  });
+}
+
+/** Both recorders: the provider uses the one of its adapter. */
+const recording = (seen: Seen, rewrite?: (url: URL) => string) => ({ fetch: recordingFetch(seen, rewrite), dispatcher: recordingDispatcher(seen, rewrite) });
 
 /** Every test below runs once per adapter: `LLM_ADAPTER` picks who speaks the wire format. */
 const ADAPTERS = ['native', 'sdk'] as const;
@@ -48,10 +65,10 @@ describe.each(
   ] as const),
 )('the openai provider with the $adapter adapter in $mode mode', ({ mode, env }) => {
   it('streams an answer from an OpenAI-compatible server that needs no API key', async () => {
-    const seen: Array<{ url: string; headers: Headers }> = [];
+    const seen: Seen = [];
     const config = llm({ OPENAI_BASE_URL: fake.baseUrl, ...env });
     expect(config.apiMode).toBe(mode);
-    const runner = new Runner({ modelProvider: createModelProvider(config, { fetch: recordingFetch(seen) }) });
+    const runner = new Runner({ modelProvider: createModelProvider(config, recording(seen)) });
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Local ', 'model ', 'here.'] }], usage: { input_tokens: 11, output_tokens: 3 } });
 
     const result = await runner.run(new Agent({ name: 'a', model: 'llama3' }), 'Hello', { stream: true });
@@ -67,8 +84,8 @@ describe.each(
   });
 
   it('sends the configured key and completes a tool round trip', async () => {
-    const seen: Array<{ url: string; headers: Headers }> = [];
-    const runner = new Runner({ modelProvider: createModelProvider(llm({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'sk-test-123456789', ...env }), { fetch: recordingFetch(seen) }) });
+    const seen: Seen = [];
+    const runner = new Runner({ modelProvider: createModelProvider(llm({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'sk-test-123456789', ...env }), recording(seen)) });
     const weather = tool({ name: 'weather', description: 'weather', parameters: z.object({ city: z.string() }), execute: ({ city }) => `sunny in ${city}` });
     fake.enqueue(
       { steps: [{ type: 'tool_call', name: 'weather', arguments: { city: 'Oslo' }, callId: 'call_w' }] },
@@ -179,10 +196,10 @@ describe.each(
 
 describe.each(ADAPTERS)('the azure provider with the %s adapter', (adapter) => {
   it('calls the deployment named by the model with the api-version and api-key header', async () => {
-    const seen: Array<{ url: string; headers: Headers }> = [];
+    const seen: Seen = [];
     const config = llm({ AZURE_OPENAI_ENDPOINT: 'https://pulp-test.openai.azure.com/', AZURE_OPENAI_API_KEY: 'azure-key-1', AZURE_OPENAI_API_VERSION: '2024-10-21', OPENAI_API_MODE: 'chat_completions', LLM_ADAPTER: adapter });
     const toFake = (url: URL) => `${fake.baseUrl}${url.pathname.replace(/^\/openai\/deployments\/[^/]+/, '')}`;
-    const runner = new Runner({ modelProvider: createModelProvider(config, { fetch: recordingFetch(seen, toFake) }) });
+    const runner = new Runner({ modelProvider: createModelProvider(config, recording(seen, toFake)) });
     fake.enqueue({ steps: [{ type: 'text', deltas: ['From Azure.'] }] });
 
     const result = await runner.run(new Agent({ name: 'a', model: 'my-gpt4o-deployment' }), 'hi');
@@ -197,10 +214,10 @@ describe.each(ADAPTERS)('the azure provider with the %s adapter', (adapter) => {
   });
 
   it('sends Responses requests to /openai/responses with the deployment as the model', async () => {
-    const seen: Array<{ url: string; headers: Headers }> = [];
+    const seen: Seen = [];
     const config = llm({ AZURE_OPENAI_ENDPOINT: 'https://pulp-test.openai.azure.com', AZURE_OPENAI_API_KEY: 'azure-key-2', AZURE_OPENAI_API_VERSION: '2025-03-01-preview', LLM_ADAPTER: adapter });
     expect(config.apiMode).toBe('responses');
-    const runner = new Runner({ modelProvider: createModelProvider(config, { fetch: recordingFetch(seen, () => `${fake.baseUrl}/responses`) }) });
+    const runner = new Runner({ modelProvider: createModelProvider(config, recording(seen, () => `${fake.baseUrl}/responses`)) });
     fake.enqueue({ steps: [{ type: 'text', deltas: ['From ', 'Azure.'] }] });
 
     const result = await runner.run(new Agent({ name: 'a', model: 'my-deployment' }), 'hi', { stream: true });

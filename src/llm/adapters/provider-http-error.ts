@@ -55,9 +55,8 @@ export class ProviderHttpError extends Error {
     this.requestId = headers?.get('x-request-id') ?? undefined;
   }
 
-  /** Reads an error answer's body: JSON `{ error: {...} }`, any JSON, or plain text. */
-  static async fromResponse(response: Response): Promise<ProviderHttpError> {
-    const text = await response.text().catch(() => '');
+  /** An error answer from its body: JSON `{ error: {...} }`, any JSON, or plain text. */
+  static fromBody(status: number, headers: Headers, text: string): ProviderHttpError {
     let error: unknown = text === '' ? undefined : text;
     try {
       const parsed: unknown = JSON.parse(text);
@@ -65,6 +64,6 @@ export class ProviderHttpError extends Error {
     } catch {
       // Not JSON: the text itself is the provider's message.
     }
-    return new ProviderHttpError(response.status, error, response.headers);
+    return new ProviderHttpError(status, error, headers);
   }
 }

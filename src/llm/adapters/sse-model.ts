@@ -49,7 +49,7 @@ export class SseModel implements Model {
     const body = this.#format.body(request, this.#model, true);
     const answer = await this.#transport.open(this.#format.operation, this.#model, body, true, request.signal);
     try {
-      const requestId = answer.response.headers.get('x-request-id') ?? undefined;
+      const requestId = answer.headers.get('x-request-id') ?? undefined;
       yield* this.#format.stream(this.#transport.events(answer, request.signal), { model: this.#model, request, requestId });
     } finally {
       // Also when the consumer stops before the first event: the request must not stay open.

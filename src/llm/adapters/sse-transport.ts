@@ -1,7 +1,11 @@
 /**
- * The HTTP side shared by every wire format: POST a JSON body with Node's built-in fetch (undici,
- * keep-alive connections), retry once where the `openai` client would, and read a streamed answer
- * as server-sent events with `eventsource-parser`. Knows nothing of what the events mean.
+ * The HTTP side shared by every wire format: POST a JSON body with undici's `request` (keep-alive
+ * connections), retry once where the `openai` client would, and read a streamed answer as
+ * server-sent events with `eventsource-parser`. Knows nothing of what the events mean.
+ *
+ * undici's `request` rather than `fetch`: the answer's body is a Node stream, not a web stream,
+ * and at a thousand paced streams reading a network chunk costs about half as much CPU (measured
+ * in docs/benchmarks.md), which is most of what a streamed delta costs before the Runner.
  *
  * Timing: the caller's signal aborts the request, a retry wait and the body at once (the socket
  * is closed, so the server sees the client go). The read timeout covers the wait for the answer's
@@ -10,6 +14,7 @@
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { Endpoint, Operation } from './endpoint.js';
 import { ProviderHttpError } from './provider-http-error.js';
 
@@ -20,23 +25,38 @@ export interface TransportOptions {
   readTimeoutMs: number;
   /** Retries after a failed attempt (a dropped connection, 408, 409, 429, 5xx). */
   maxRetries: number;
-  /** Replaces the global fetch (tests, proxies). */
-  fetch?: typeof fetch;
+  /** Where requests are sent (a proxy agent; tests route requests to a fake server). Default: a keep-alive `Agent` of its own. */
+  dispatcher?: Dispatcher;
 }
 
 /** An answer whose headers arrived with a 2xx status; its body is still unread. */
 export interface OpenAnswer {
-  response: Response;
+  status: number;
+  headers: Headers;
+  body: AsyncIterable<Uint8Array> & { text(): Promise<string> };
   /** Ends the request (idempotent): closes the socket if the body is still being read. */
   close(): void;
 }
 
+/** Redirects followed for an endpoint that allows them, as many as `fetch` follows. */
+const MAX_REDIRECTIONS = 20;
+
+/** undici's header record as a `Headers` (what errors and the callers read). */
+function headersOf(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  return headers;
+}
+
 /** The `openai` client's rule: obey `x-should-retry`, else retry 408, 409, 429 and 5xx. */
-function shouldRetry(response: Response): boolean {
-  const header = response.headers.get('x-should-retry');
+function shouldRetry(status: number, headers: Headers): boolean {
+  const header = headers.get('x-should-retry');
   if (header === 'true') return true;
   if (header === 'false') return false;
-  return response.status === 408 || response.status === 409 || response.status === 429 || response.status >= 500;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
 /** The `openai` client's default back-off: 0.5 s doubling per retry, at most 8 s, minus up to 25 % jitter. */
@@ -49,12 +69,15 @@ const abortError = (): DOMException => new DOMException('The operation was abort
 export class SseTransport {
   readonly #endpoint: Endpoint;
   readonly #options: TransportOptions;
-  readonly #fetch: typeof fetch;
+  readonly #dispatcher: Dispatcher;
 
   constructor(endpoint: Endpoint, options: TransportOptions) {
     this.#endpoint = endpoint;
     this.#options = options;
-    this.#fetch = options.fetch ?? fetch;
+    const dispatcher = options.dispatcher ?? new Agent();
+    // `fetch`'s rules: `follow` drops credentials on a redirect to another origin; `manual` (Azure,
+    // whose key is a custom header) answers a redirect as an error.
+    this.#dispatcher = endpoint.redirect === 'follow' ? dispatcher.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS })) : dispatcher;
   }
 
   /**
@@ -79,9 +102,9 @@ export class SseTransport {
         signal?.removeEventListener('abort', onAbort);
         if (!controller.signal.aborted) controller.abort(abortError());
       };
-      let response: Response;
+      let response: Dispatcher.ResponseData;
       try {
-        response = await this.#fetch(url, { method: 'POST', headers, body: payload, signal: controller.signal, redirect: this.#endpoint.redirect });
+        response = await request(url, { method: 'POST', headers, body: payload, signal: controller.signal, dispatcher: this.#dispatcher });
       } catch (err) {
         close();
         if (signal?.aborted) throw abortError();
@@ -95,9 +118,10 @@ export class SseTransport {
         throw err;
       }
       clearTimeout(timer);
-      if (response.ok) return { response, close };
-      const retry = retriesLeft && shouldRetry(response);
-      const error = await ProviderHttpError.fromResponse(response);
+      const answer: OpenAnswer = { status: response.statusCode, headers: headersOf(response.headers), body: response.body, close };
+      if (answer.status >= 200 && answer.status < 300) return answer;
+      const retry = retriesLeft && shouldRetry(answer.status, answer.headers);
+      const error = ProviderHttpError.fromBody(answer.status, answer.headers, await answer.body.text().catch(() => ''));
       close();
       if (!retry) throw error;
       await sleep(error.retryAfterMs ?? backoffMs(attempt), undefined, signal ? { signal } : undefined).catch(() => {
@@ -110,8 +134,8 @@ export class SseTransport {
   async json(operation: Operation, model: string, body: unknown, signal: AbortSignal | undefined): Promise<{ body: unknown; requestId: string | undefined }> {
     const answer = await this.open(operation, model, body, false, signal);
     try {
-      const text = await answer.response.text();
-      return { body: JSON.parse(text) as unknown, requestId: answer.response.headers.get('x-request-id') ?? undefined };
+      const text = await answer.body.text();
+      return { body: JSON.parse(text) as unknown, requestId: answer.headers.get('x-request-id') ?? undefined };
     } catch (err) {
       if (signal?.aborted) throw abortError();
       throw err;
@@ -126,8 +150,7 @@ export class SseTransport {
    * closes the request. An abort while reading throws an `AbortError`.
    */
   async *events(answer: OpenAnswer, signal: AbortSignal | undefined): AsyncGenerator<readonly SseMessage[]> {
-    const body = answer.response.body;
-    if (!body) return answer.close();
+    const body = answer.body;
     let batch: SseMessage[] = [];
     const parser = createParser({ onEvent: (event) => void batch.push(event) });
     const decoder = new TextDecoder();
