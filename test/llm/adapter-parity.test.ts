@@ -57,6 +57,24 @@ function eventView(e: RunStreamEvent): unknown {
   return { type: e.type, agent: e.agent.name };
 }
 
+type TextDeltaView = { type: 'raw_model_stream_event'; data: { type: 'output_text_delta'; delta: string; itemId?: string } };
+
+const isTextDelta = (view: unknown): view is TextDeltaView => (view as TextDeltaView).data?.type === 'output_text_delta';
+
+/**
+ * Appends a view, joining a text delta to a text delta of the same item just before it. The native
+ * adapter joins the text chunks it reads in one network chunk, so where deltas split depends on
+ * the socket, not on the adapter; the text and its place among the other events must match.
+ */
+function pushJoined(views: unknown[], view: unknown): void {
+  const last = views.at(-1);
+  if (isTextDelta(view) && isTextDelta(last) && last.data.itemId === view.data.itemId) {
+    views[views.length - 1] = { ...last, data: { ...last.data, delta: last.data.delta + view.data.delta } };
+  } else {
+    views.push(view);
+  }
+}
+
 const weather = tool({ name: 'weather', description: 'The weather in a city', parameters: z.object({ city: z.string() }), execute: ({ city }) => `sunny in ${city}` });
 
 interface Outcome {
@@ -81,7 +99,7 @@ async function runWith(adapter: 'native' | 'sdk', mode: string, scripts: FakeRes
       result = await runner.run(agent, input, { stream: true });
       for await (const e of result) {
         const view = eventView(e);
-        if (view !== undefined) events.push(view);
+        if (view !== undefined) pushJoined(events, view);
       }
       await result.completed;
     } else {

@@ -1,6 +1,7 @@
 /**
  * A streamed Responses API answer as the SDK's stream events, the way the SDK's own adapter
- * reports it: `response_started` on `response.created`, `output_text_delta` per text delta, every
+ * reports it: `response_started` on `response.created`, `output_text_delta` per text delta (those of
+ * one item read in one network chunk joined into one), every
  * other event as a raw `model` event (Pulp reads tool calls and reasoning from them), and
  * `response_done` with the output items and usage on `response.completed`. A `failed` or
  * `incomplete` response ends the stream with the SDK's `ModelBehaviorError`; an `error` event with
@@ -26,25 +27,51 @@ interface Event {
   error?: unknown;
 }
 
-function parse(message: SseMessage): Event {
+/** An event, or the error that ends the stream. */
+function readEvent(message: SseMessage): Event | Error {
+  let event: Event;
   try {
-    return JSON.parse(message.data) as Event;
+    event = JSON.parse(message.data) as Event;
   } catch {
-    throw new SyntaxError('Error reading response: malformed server-sent event JSON.');
+    return new SyntaxError('Error reading response: malformed server-sent event JSON.');
   }
+  // The `openai` client's rule: an `error` event, or any event carrying `error`, fails the call.
+  return message.event === 'error' || event.error ? new ProviderHttpError(undefined, event.error ?? event) : event;
 }
 
+/** Text deltas of one item read in one batch, sent as one event (see `translateChatStream`). */
+interface PendingText {
+  delta: string;
+  itemId: unknown;
+}
+
+const textDelta = ({ delta, itemId }: PendingText): StreamEvent => (typeof itemId === 'string' ? { type: 'output_text_delta', delta, itemId } : { type: 'output_text_delta', delta });
+
 export async function* translateResponsesStream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent> {
+  let pending: PendingText | undefined;
   for await (const messages of events) {
     for (const message of messages) {
-      const event = parse(message);
-      // The `openai` client's rule: an `error` event, or any event carrying `error`, fails the call.
-      if (message.event === 'error' || event.error) throw new ProviderHttpError(undefined, event.error ?? event);
+      const event = readEvent(message);
+      if (event instanceof Error) {
+        // The text before a failure was said: it is sent before the failure ends the stream.
+        if (pending) yield textDelta(pending);
+        throw event;
+      }
       const type = event.type;
       if (type === 'response.output_text.delta') {
         const delta = event.delta ?? '';
-        yield typeof event.item_id === 'string' ? { type: 'output_text_delta', delta, itemId: event.item_id } : { type: 'output_text_delta', delta };
-      } else if (type === 'response.created') {
+        if (pending && pending.itemId === event.item_id) pending.delta += delta;
+        else {
+          if (pending) yield textDelta(pending);
+          pending = { delta, itemId: event.item_id };
+        }
+        continue;
+      }
+      if (pending) {
+        yield textDelta(pending);
+        pending = undefined;
+      }
+      if (type === 'response.created') {
         yield { type: 'response_started', providerData: { ...event } };
       }
       let failure: Error | undefined;
@@ -71,8 +98,13 @@ export async function* translateResponsesStream(events: AsyncIterable<readonly S
       }
       if (done) yield done;
       // A text delta's `output_text_delta` says all of it (see isTextOnlyChunk for Chat Completions).
-      if (type !== 'response.output_text.delta') yield { type: 'model', event, providerData: RESPONSES_RAW_SOURCE };
+      yield { type: 'model', event, providerData: RESPONSES_RAW_SOURCE };
       if (failure) throw failure;
     }
+    if (pending) {
+      yield textDelta(pending);
+      pending = undefined;
+    }
   }
+  if (pending) yield textDelta(pending);
 }
