@@ -3,10 +3,11 @@
  * this server. Up to `STREAMS_AT_BASE` streams every turn gets a frame at most every `COALESCE_MS`;
  * beyond that the window grows in proportion, up to `MAX_COALESCE_MS`, so the frames (and the
  * socket writes, one system call each) a server sends per second stay about constant as streams are
- * added. Text still arrives at least 10 times a second.
+ * added. Text still arrives at least 20 times a second: a wider window saved little more CPU at a
+ * thousand streams and added its whole width to every delta's delay (docs/benchmarks.md).
  */
 export const COALESCE_MS = 20;
-export const MAX_COALESCE_MS = 100;
+export const MAX_COALESCE_MS = 50;
 /** Streams at which the window starts to grow. */
 export const STREAMS_AT_BASE = 200;
 

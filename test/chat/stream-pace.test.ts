@@ -4,7 +4,7 @@ import { COALESCE_MS, MAX_COALESCE_MS, StreamPace, STREAMS_AT_BASE } from '../..
 import { TurnEmitter } from '../../src/chat/turn-emitter.js';
 
 describe('stream pace', () => {
-  it('keeps the 20 ms window up to 200 streams, then grows it in proportion, up to 100 ms', () => {
+  it('keeps the 20 ms window up to 200 streams, then grows it in proportion, up to 50 ms', () => {
     const pace = new StreamPace();
     const leave: Array<() => void> = [];
     const streams = (n: number) => {
@@ -15,8 +15,10 @@ describe('stream pace', () => {
     expect(pace.windowMs()).toBe(COALESCE_MS);
     streams(STREAMS_AT_BASE);
     expect(pace.windowMs()).toBe(COALESCE_MS);
+    streams(350);
+    expect(pace.windowMs()).toBe(35);
     streams(500);
-    expect(pace.windowMs()).toBe(50);
+    expect(pace.windowMs()).toBe(MAX_COALESCE_MS);
     streams(5_000);
     expect(pace.windowMs()).toBe(MAX_COALESCE_MS);
     streams(0);
@@ -56,14 +58,19 @@ describe('a turn emitter on the server pace', () => {
       vi.advanceTimersByTime(20);
       emitter.emit({ type: 'assistant_delta', content });
     }
-    // 1 000 streams: one frame per 100 ms, so b, c and d still wait.
-    expect(sent.map((e) => (e as { content?: string }).content)).toEqual(['a']);
+    // 1 000 streams: one frame per 50 ms, so b and c went together in the second frame; d waits 50 ms after it.
+    expect(sent.map((e) => (e as { content?: string }).content)).toEqual(['a', 'bc']);
     now += 40;
     vi.advanceTimersByTime(40);
-    expect(sent.map((e) => (e as { content?: string }).content)).toEqual(['a', 'bcd']);
+    expect(sent.map((e) => (e as { content?: string }).content)).toEqual(['a', 'bc']);
+    now += 10;
+    vi.advanceTimersByTime(10);
+    expect(sent.map((e) => (e as { content?: string }).content)).toEqual(['a', 'bc', 'd']);
     emitter.emit({ type: 'assistant_delta', content: 'e' });
     emitter.emit({ type: 'stream_interrupted' });
-    expect(sent.map((e) => e.type)).toEqual(['assistant_delta', 'assistant_delta', 'assistant_delta', 'stream_interrupted']);
+    // e waits for its window, but another event sends it first, in order.
+    expect(sent.map((e) => e.type)).toEqual(['assistant_delta', 'assistant_delta', 'assistant_delta', 'assistant_delta', 'stream_interrupted']);
+    expect(sent.at(-2)).toMatchObject({ content: 'e' });
     // Fewer streams: the next delta goes after 20 ms again.
     for (const l of leave) l();
     now += 20;
