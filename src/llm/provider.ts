@@ -18,8 +18,8 @@ import { classifyProviderError } from './provider-errors.js';
 export type LlmConfig = Config['llm'];
 
 /**
- * Longest wait for a model answer (600 s): the client's request timeout. Node's
- * built-in fetch adds its own connect (10 s) and body-idle (300 s) limits; see README.
+ * Longest wait for a model answer (600 s): the client's request timeout. undici adds its own
+ * connect (10 s) and body-idle (300 s) limits; see README.
  */
 export const MODEL_READ_TIMEOUT_MS = 600_000;
 /**

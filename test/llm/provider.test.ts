@@ -3,6 +3,7 @@
  * both adapters (Pulp's native ones and the Agents SDK's) in both API modes, plus Azure's request
  * shape and the /health description.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, Runner, tool, type RunStreamEvent } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +192,17 @@ describe.each(
     // No HTTP status to report: the classifier's generic provider failure, the words kept for the log.
     expect(createErrorClassifier(config)(err)).toMatchObject({ code: 'EXT_7010', status: 502 });
     expect((err as Error).message).toContain('The server had an error while processing');
+  });
+
+  it('reports a server that refuses connections as unreachable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const config = llm({ OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, ...env });
+    const runner = new Runner({ modelProvider: createModelProvider(config) });
+    const err = await runner.run(new Agent({ name: 'a', model: 'm' }), 'hi').catch((e: unknown) => e);
+    expect(createErrorClassifier(config)(err)).toMatchObject({ code: 'EXT_7010', message: 'Could not reach the model provider (connection failed).' });
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * The `ModelProvider` of Pulp's own adapters: one transport (one endpoint, Node's fetch with its
- * keep-alive pool) shared by every model; a model is three references, made per call.
+ * The `ModelProvider` of Pulp's own adapters: one transport (one endpoint, an undici `Agent`
+ * with its keep-alive pool) shared by every model; a model is three references, made per call.
  */
 import type { Model, ModelProvider } from '@openai/agents';
 import { chatCompletions } from './chat-completions.js';
