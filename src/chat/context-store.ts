@@ -25,7 +25,10 @@ export const INTERRUPTED_TEXT_MARK = interruptedTextMark('the user');
 /**
  * The items of the path root → `leaf` (the session's active leaf, else its newest row, when null):
  * items hung on a message of the path, and items hung on none (they belong to every path). One row
- * of JSON text. `session` and `leaf` are SQL expressions: parameters, or a lateral key.
+ * of JSON text: an array of `[seq, summary_through_seq, message_id, item]` tuples (`RowTuple`).
+ * Concatenating each item's own text costs PostgreSQL half what building an object per row does
+ * (1 000 items: 1.3 ms against 2.0 ms on PGlite), and the text to parse is shorter.
+ * `session` and `leaf` are SQL expressions: parameters, or a lateral key.
  */
 function pathItemsSql(session: string, leaf: string): string {
   return `
@@ -36,8 +39,8 @@ WITH RECURSIVE path(id, parent_id) AS (
   UNION ALL
   SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
 )
-SELECT json_agg(json_build_object('seq', seq, 'item', item, 'message_id', message_id,
-  'summary_through_seq', summary_through_seq) ORDER BY seq)::text AS rows
+SELECT '[' || string_agg('[' || seq || ',' || COALESCE(summary_through_seq::text, 'null') || ','
+  || COALESCE(to_json(message_id)::text, 'null') || ',' || item::text || ']', ',' ORDER BY seq) || ']' AS rows
 FROM llm_context
 WHERE session_id = ${session} AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
 }
@@ -96,6 +99,9 @@ export interface ContextRow {
   summary_through_seq: number | null;
 }
 
+/** A context row as the path read sends it. */
+type RowTuple = [seq: number, summaryThroughSeq: number | null, messageId: string | null, item: AgentInputItem];
+
 /**
  * The context of one path, unrepaired: the path's summary with the highest `through` (if any),
  * then the path's other items after it, in seq order. Along one path seq only grows, so what a
@@ -117,7 +123,8 @@ export async function pathContextRows(q: Queryable, sessionUuid: string, leafId?
   // One row of JSON text, parsed once: a row per item costs about 4× more to read on a long context.
   const rows = leafId == null ? await activePaths.read(q, sessionUuid) : (await q.query<{ rows: string | null }>(PATH_ITEMS_SQL, [sessionUuid, leafId])).rows;
   const text = rows[0]?.rows;
-  return contextOfPath(text ? (JSON.parse(text) as ContextRow[]) : []);
+  const tuples = text ? (JSON.parse(text) as RowTuple[]) : [];
+  return contextOfPath(tuples.map(([seq, summary_through_seq, message_id, item]) => ({ seq, summary_through_seq, message_id, item })));
 }
 
 /**
