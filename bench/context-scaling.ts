@@ -62,7 +62,9 @@ interface ContextTimes {
 /** Times `reps` turns (after a warm-up) on each context length, alternating. */
 export async function contextScaling(reps: number): Promise<ContextScaling> {
   const fake = await startFakeOpenAI();
-  fake.setHandler(() => ({ steps: [{ type: 'text', deltas: ['Noted, ', 'thanks.'] }] }));
+  // Usage is given, so the fake (in this process) does not re-serialise each request to estimate
+  // it: a provider's own work is not Pulp's cost, and it would grow with the context.
+  fake.setHandler(() => ({ steps: [{ type: 'text', deltas: ['Noted, ', 'thanks.'] }], usage: { input_tokens: 1_000, output_tokens: 4 } }));
   const server = await startTestServer({
     LLM_PROVIDER: 'openai',
     OPENAI_BASE_URL: fake.baseUrl,
