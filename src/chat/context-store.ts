@@ -5,8 +5,8 @@
 import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
-import { KeyedReads } from '../db/keyed-reads.js';
 import { rowWeight, sessionRows, valueOf } from '../db/shared-statement.js';
+import { activePathTuplesText, pathTuplesText } from './context-paths.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -21,40 +21,6 @@ export const INTERRUPTED_TOOL_RESULT = interruptedToolResult('the user');
 export const SERVER_STOPPED = 'the server stopping';
 export const FAILED_TURN_TOOL_RESULT = 'The turn failed before the tool returned.';
 export const INTERRUPTED_TEXT_MARK = interruptedTextMark('the user');
-
-/**
- * The items of the path root → `leaf` (the session's active leaf, else its newest row, when null):
- * items hung on a message of the path, and items hung on none (they belong to every path). One row
- * of JSON text: an array of `[seq, summary_through_seq, message_id, item]` tuples (`RowTuple`).
- * Concatenating each item's own text costs PostgreSQL half what building an object per row does
- * (1 000 items: 1.3 ms against 2.0 ms on PGlite), and the text to parse is shorter.
- * `session` and `leaf` are SQL expressions: parameters, or a lateral key.
- */
-function pathItemsSql(session: string, leaf: string): string {
-  return `
-WITH RECURSIVE path(id, parent_id) AS (
-  SELECT id, parent_id FROM messages
-  WHERE session_id = ${session} AND id = COALESCE(${leaf}, (SELECT active_leaf_id FROM sessions WHERE id = ${session}),
-    (SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1))
-  UNION ALL
-  SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
-)
-SELECT '[' || string_agg('[' || seq || ',' || COALESCE(summary_through_seq::text, 'null') || ','
-  || COALESCE(to_json(message_id)::text, 'null') || ',' || item::text || ']', ',' ORDER BY seq) || ']' AS rows
-FROM llm_context
-WHERE session_id = ${session} AND (message_id IS NULL OR message_id IN (SELECT id FROM path))`;
-}
-
-/** The items of the path root → `$2`, of session `$1`. */
-const PATH_ITEMS_SQL = pathItemsSql('$1', '$2::uuid');
-
-/**
- * The active paths of many sessions at once (`KeyedReads`): the context reads of the turns
- * starting together go in one statement.
- */
-const ACTIVE_PATHS_SQL = `
-SELECT k.id AS key, x.rows FROM unnest($1::text[]) AS k(id)
-CROSS JOIN LATERAL (${pathItemsSql('k.id::uuid', 'NULL::uuid')}) AS x`;
 
 /**
  * Appends of many sessions at once (`sessionRows`): each session's items after its own last seq,
@@ -88,8 +54,6 @@ const appends = sessionRows<Append, void>({
   one: (db, a) => append(db, [a]),
 });
 
-const activePaths = new KeyedReads<{ key: string; rows: string | null }>(ACTIVE_PATHS_SQL);
-
 /** One `llm_context` row of a path. */
 export interface ContextRow {
   seq: number;
@@ -121,10 +85,16 @@ export function contextOfPath(rows: readonly ContextRow[]): ContextRow[] {
 /** Reads the context rows of the path root → `leafId` (default: the session's active leaf). */
 export async function pathContextRows(q: Queryable, sessionUuid: string, leafId?: string | null): Promise<ContextRow[]> {
   // One row of JSON text, parsed once: a row per item costs about 4× more to read on a long context.
-  const rows = leafId == null ? await activePaths.read(q, sessionUuid) : (await q.query<{ rows: string | null }>(PATH_ITEMS_SQL, [sessionUuid, leafId])).rows;
-  const text = rows[0]?.rows;
-  const tuples = text ? (JSON.parse(text) as RowTuple[]) : [];
+  const text = leafId == null ? await activePathTuplesText(q, sessionUuid) : await pathTuplesText(q, sessionUuid, leafId);
+  const tuples = JSON.parse(text) as RowTuple[];
+  // A delta read's items may have been written before some of the earlier read's (a branch switched to).
+  if (!inSeqOrder(tuples)) tuples.sort((a, b) => Number(a[0]) - Number(b[0]));
   return contextOfPath(tuples.map(([seq, summary_through_seq, message_id, item]) => ({ seq, summary_through_seq, message_id, item })));
+}
+
+function inSeqOrder(tuples: readonly RowTuple[]): boolean {
+  for (let i = 1; i < tuples.length; i++) if (Number((tuples[i - 1] as RowTuple)[0]) > Number((tuples[i] as RowTuple)[0])) return false;
+  return true;
 }
 
 /**
