@@ -1,12 +1,17 @@
 /**
  * The context of one path of a conversation tree, from the database: the items hung on the
  * path's messages (and on none), the path's newest summary in front of what it does not cover,
- * and rows written the way an import writes them (each item on the row it belongs to).
+ * and rows written the way an import writes them (each item on the row it belongs to). A
+ * session's active path is read in full once, then as what was added since: after every kind of
+ * change the kept read answers exactly what a full read answers — a turn, a branch switch (away,
+ * and back to a branch written earlier), items taken back, a summary hung on an earlier message,
+ * and items written through another connection (another server).
  */
 import type { AgentInputItem } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextStore, contextOfPath, pathContextRows, userMessage, type ContextRow } from '../../src/chat/context-store.js';
 import { AFTER_LEAF, insertMessage } from '../../src/chat/message-store.js';
+import type { Queryable } from '../../src/db/database.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let database: TestDatabase;
@@ -89,5 +94,108 @@ describe('the context of a path', () => {
     expect(items.map((i) => (i as { type: string }).type)).toEqual(['message', 'function_call', 'function_call_result', 'message']);
     expect(JSON.stringify(items)).not.toContain('other branch');
     expect(textOf(await new ContextStore(db, s).getItems(a1b))).toEqual(['list files', 'other branch']);
+  });
+});
+
+/** A connection of its own over the test database, recording the statements it sends. */
+function connection(): Queryable & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    sent,
+    query: (sql, params) => {
+      sent.push(sql);
+      return database.db.query(sql, params);
+    },
+  };
+}
+
+/** The session's active path read with nothing kept: what the database holds now. */
+const fullRead = (session: string) => pathContextRows(connection(), session);
+
+/** One question and its answer after the active leaf, as a turn writes them. */
+async function turn(db: Queryable, session: string, words: string): Promise<void> {
+  const store = new ContextStore(db, session);
+  const q = await insertMessage(db, session, { role: 'user', content: words });
+  await store.addItems([userMessage(words)], q.id);
+  await insertMessage(db, session, { role: 'assistant', content: `re: ${words}` });
+  await store.addItems([answer(`re: ${words}`)]);
+}
+
+describe('the kept read of an active path', () => {
+  it('reads only what a turn added, and answers what a full read answers', async () => {
+    const s = await newSession();
+    const server = connection();
+    await turn(database.db, s, 'one');
+    expect(await pathContextRows(server, s)).toEqual(await fullRead(s));
+    for (const words of ['two', 'three']) {
+      await turn(database.db, s, words);
+      const before = server.sent.length;
+      const kept = await pathContextRows(server, s);
+      // One statement: the delta, checked in the database (no full read after it).
+      expect(server.sent.slice(before)).toHaveLength(1);
+      expect(server.sent.at(-1)).toContain('segment');
+      expect(kept).toEqual(await fullRead(s));
+    }
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['one', 're: one', 'two', 're: two', 'three', 're: three']);
+  });
+
+  it('follows a branch switch away and back to a branch written earlier, in seq order', async () => {
+    const s = await newSession();
+    const server = connection();
+    const db = database.db;
+    const store = new ContextStore(db, s);
+    const q = await insertMessage(db, s, { role: 'user', content: 'q' });
+    await store.addItems([userMessage('q')], q.id);
+    const first = await insertMessage(db, s, { role: 'assistant', content: 'first' });
+    await store.addItems([answer('first')]);
+    const second = await insertMessage(db, s, { role: 'assistant', content: 'second' }, { parentId: q.id });
+    await store.addItems([answer('second')]);
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['q', 'second']);
+
+    await db.query('UPDATE sessions SET active_leaf_id = $2 WHERE id = $1', [s, first.id]);
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['q', 'first']);
+    expect(await pathContextRows(server, s)).toEqual(await fullRead(s));
+
+    // Back to a leaf under the kept one's parent, then a follow-up after it written earlier.
+    const follow = await insertMessage(db, s, { role: 'user', content: 'after second' }, { parentId: second.id });
+    await store.addItems([userMessage('after second')], follow.id);
+    await db.query('UPDATE sessions SET active_leaf_id = $2 WHERE id = $1', [s, second.id]);
+    // An item on no message, written after the follow-up: every path has it, after the follow-up.
+    await store.addItems([{ type: 'message', role: 'system', content: 'everywhere' }], undefined);
+    await db.query('UPDATE llm_context SET message_id = NULL WHERE session_id = $1 AND seq = (SELECT MAX(seq) FROM llm_context WHERE session_id = $1)', [s]);
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['q', 'second', 'everywhere']);
+    await db.query('UPDATE sessions SET active_leaf_id = $2 WHERE id = $1', [s, follow.id]);
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['q', 'second', 'after second', 'everywhere']);
+    expect(await pathContextRows(server, s)).toEqual(await fullRead(s));
+  });
+
+  it('sees items taken back, a summary on an earlier message and another connection’s writes', async () => {
+    const s = await newSession();
+    const server = connection();
+    const other = connection();
+    await turn(database.db, s, 'one');
+    await turn(database.db, s, 'two');
+    await pathContextRows(server, s);
+
+    // A refused turn takes its question back out.
+    const store = new ContextStore(database.db, s);
+    await store.addItems([userMessage('refused')]);
+    await pathContextRows(server, s);
+    await store.removeNewest(1);
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['one', 're: one', 'two', 're: two']);
+
+    // A summary hangs on the last message it covers, which is not the newest.
+    const { rows } = await database.db.query<{ id: string; seq: number }>("SELECT message_id AS id, seq FROM llm_context WHERE session_id = $1 AND item->>'role' = 'assistant' ORDER BY seq LIMIT 1", [s]);
+    await database.db.query(
+      `INSERT INTO llm_context (session_id, seq, item, message_id, summary_through_seq)
+       SELECT $1, MAX(seq) + 1, $2::jsonb, $3, $4 FROM llm_context WHERE session_id = $1`,
+      [s, JSON.stringify({ type: 'message', role: 'system', content: 'Summary of one' }), rows[0]!.id, rows[0]!.seq],
+    );
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['Summary of one', 'two', 're: two']);
+
+    // Another server answers a turn; this one's kept read still matches the database.
+    await turn(other, s, 'three');
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['Summary of one', 'two', 're: two', 'three', 're: three']);
+    expect(await pathContextRows(server, s)).toEqual(await fullRead(s));
   });
 });
