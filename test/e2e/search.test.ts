@@ -109,8 +109,21 @@ describe.skipIf(skipReason !== null)('search, instructions, presets and the arch
     await page.getByTestId('new-session').click();
     const pirateHash = await page.evaluate(() => location.hash);
     expect(pirateHash).toBe('');
+    // The list is read again each time the dialog opens: a preset chosen from the list shown
+    // meanwhile stays chosen (the read is held until the choice is made).
+    let releasePresets = (): void => undefined;
+    const held = new Promise<void>((resolve) => (releasePresets = resolve));
+    await page.route('**/api/v1/presets', async (route) => {
+      if (route.request().method() === 'GET') await held;
+      await route.continue();
+    });
+    const reloaded = page.waitForResponse((r) => r.url().endsWith('/api/v1/presets') && r.request().method() === 'GET');
     await page.getByTestId('instructions-open').click();
     await page.getByTestId('preset-picker').selectOption({ label: 'Pirate' });
+    releasePresets();
+    await reloaded;
+    await page.unroute('**/api/v1/presets');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=preset-picker] option').length === 2);
     await page.getByTestId('preset-apply').click();
     await page.waitForFunction(() => location.hash.startsWith('#chat_'));
     await page.getByTestId('instructions-close').click();

@@ -64,10 +64,13 @@ export class InstructionsPanel {
       this.#error.show(`Could not load your presets: ${describeError(err)}`);
       this.#presets = [];
     }
+    // A preset chosen from the list shown while this one loaded stays chosen, if it still exists.
+    const chosen = this.#picker.value;
     this.#picker.replaceChildren(
       h('option', { value: '' }, this.#presets.length === 0 ? 'No presets yet' : 'Choose a preset…'),
       ...this.#presets.map((p) => h('option', { value: p.id }, p.name)),
     );
+    if (this.#presets.some((p) => p.id === chosen)) this.#picker.value = chosen;
   }
 
   async #save(): Promise<void> {
