@@ -13,7 +13,8 @@ import { benchPrompt, benchScript, nativeFloor, pulpTurn, rawRead, sdkFloor, usa
 import { median, ms, ratio, us } from './stats.js';
 import { heading, streamScenarios, table } from './streams.js';
 
-const REPS = 5;
+/** Turns per one-stream measure (raw read, floors, pass-through): a median of 9 keeps one slow turn out of it. */
+const REPS = 9;
 const TTFT_REPS = 9;
 /** Alternating plain and metered runs for the usage-accounting overhead. */
 const USAGE_REPS = 101;
