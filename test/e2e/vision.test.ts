@@ -1,7 +1,8 @@
 /**
  * An image sent with a message, in the browser: uploaded to the chat, chosen with the paperclip,
  * sent with the next message; the user's bubble shows its thumbnail (through the authenticated
- * files API), the fake model gets it as an image part, and a reload shows the thumbnail again.
+ * files API), the fake model gets it as an image part, and a reload shows the thumbnail again;
+ * an edit of the question sends the image again with the new wording.
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ describe.skipIf(skipReason !== null)('an image attached to a message', () => {
     await fake?.close();
   });
 
-  it('is chosen with the paperclip, reaches the model, and shows as a thumbnail before and after a reload', async () => {
+  it('is chosen with the paperclip, reaches the model, shows as a thumbnail before and after a reload, and stays with an edited question', async () => {
     await send(page, 'Hello');
     await waitForTurnEnd(page);
     const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 20, g: 60, b: 220 } } }).png().toBuffer();
@@ -68,5 +69,18 @@ describe.skipIf(skipReason !== null)('an image attached to a message', () => {
 
     await page.reload();
     await thumbnailLoaded(page);
+
+    // Editing the question changes its wording only: the image goes with the new version.
+    await page.getByTestId('edit-message').last().click();
+    await page.getByTestId('edit-box').fill('Describe this picture.');
+    const edited = fake.nextRequest();
+    await page.getByTestId('edit-send').click();
+    const again = (((await edited).body.messages as Array<{ role: string; content: unknown }>).filter((m) => m.role === 'user').at(-1));
+    expect(again?.content).toEqual(
+      expect.arrayContaining([{ type: 'text', text: 'Describe this picture.' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } }]),
+    );
+    await waitForTurnEnd(page);
+    await thumbnailLoaded(page);
+    expect(await page.getByTestId('user-message').last().innerText()).toContain('Describe this picture.');
   });
 });

@@ -34,9 +34,12 @@ export class BranchIntents implements BranchActions {
   constructor(private readonly deps: BranchDeps) {}
 
   edit(m: Message, text: string): void {
-    if (!this.deps.send({ type: 'message', messages: [{ content: text }], parent_id: m.parent_id ?? null })) return this.deps.showError(NOT_CONNECTED);
+    // Only the wording changes: the files sent with the question go with its new version too.
+    const files = (m.attachments ?? []).map((a) => a.file);
+    const attachments = files.length > 0 ? { attachments: files.map((file) => ({ file })) } : {};
+    if (!this.deps.send({ type: 'message', messages: [{ content: text }], parent_id: m.parent_id ?? null, ...attachments })) return this.deps.showError(NOT_CONNECTED);
     this.deps.transcript.dropBranchFrom(m.id, false);
-    this.deps.sent(this.deps.transcript.addUser(text, (b) => this.deps.retry(b)));
+    this.deps.sent(this.deps.transcript.addUser(text, (b) => this.deps.retry(b), files));
   }
 
   regenerate(m: Message): void {
