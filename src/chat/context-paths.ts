@@ -27,17 +27,25 @@ const ACTIVE_LEAF = (session: string) => `COALESCE((SELECT active_leaf_id FROM s
     (SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1))`;
 
 /**
+ * The CTEs `target` (the message `leaf`) and `name` (the messages from it towards the root, the
+ * walk not going past `stopAt` when given). `session`, `leaf` and `stopAt` are SQL expressions.
+ */
+function walkSql(name: string, session: string, leaf: string, stopAt?: string): string {
+  return `WITH RECURSIVE target AS (SELECT ${leaf} AS id),
+${name}(id, parent_id) AS (
+  SELECT m.id, m.parent_id FROM messages m JOIN target t ON m.id = t.id WHERE m.session_id = ${session}
+  UNION ALL
+  SELECT m.id, m.parent_id FROM messages m JOIN ${name} w ON m.id = w.parent_id${stopAt ? ` WHERE w.id IS DISTINCT FROM ${stopAt}` : ''}
+)`;
+}
+
+/**
  * The items of the path root → `leaf`, and the state of the session's whole context they were read
  * in (`count`, `max_id`: what a later delta read checks). `session` and `leaf` are SQL expressions.
  */
 function pathSql(session: string, leaf: string): string {
   return `
-WITH RECURSIVE target AS (SELECT ${leaf} AS id),
-path(id, parent_id) AS (
-  SELECT m.id, m.parent_id FROM messages m JOIN target t ON m.id = t.id WHERE m.session_id = ${session}
-  UNION ALL
-  SELECT m.id, m.parent_id FROM messages m JOIN path p ON m.id = p.parent_id
-)
+${walkSql('path', session, leaf)}
 SELECT (SELECT id FROM target) AS leaf, count(*) AS count, COALESCE(max(c.id), 0) AS max_id,
   ${itemTuples('c.message_id IS NULL OR c.message_id IN (SELECT id FROM path)')} AS rows
 FROM llm_context c WHERE c.session_id = ${session}`;
@@ -62,12 +70,7 @@ CROSS JOIN LATERAL (${pathSql('k.id::uuid', ACTIVE_LEAF('k.id::uuid'))}) AS x`;
 const DELTA_SQL = `
 SELECT k.session AS key, x.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS k(session, leaf, max_id, count)
 CROSS JOIN LATERAL (
-  WITH RECURSIVE target AS (SELECT ${ACTIVE_LEAF('k.session::uuid')} AS id),
-  segment(id, parent_id) AS (
-    SELECT m.id, m.parent_id FROM messages m JOIN target t ON m.id = t.id WHERE m.session_id = k.session::uuid
-    UNION ALL
-    SELECT m.id, m.parent_id FROM messages m JOIN segment s ON m.id = s.parent_id WHERE s.id IS DISTINCT FROM k.leaf::uuid
-  )
+  ${walkSql('segment', 'k.session::uuid', ACTIVE_LEAF('k.session::uuid'), 'k.leaf::uuid')}
   SELECT (SELECT id FROM target) AS leaf, count(*) AS count, COALESCE(max(c.id), 0) AS max_id,
     (k.leaf IS NULL OR EXISTS (SELECT 1 FROM segment WHERE id = k.leaf::uuid))
       AND count(*) FILTER (WHERE c.id <= k.max_id) = k.count

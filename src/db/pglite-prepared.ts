@@ -56,15 +56,10 @@ export class PreparedStatements {
   async #run<Row>(sql: string, params: readonly unknown[]): Promise<Results<Row>> {
     const statement = this.#prepared.get(sql) ?? (await this.#prepare(sql));
     const values = params.map((value, i) => this.#serialize(value, statement.types[i]));
-    const messages: BackendMessages = [];
-    try {
-      messages.push(...(await this.#send(serialize.bind({ statement: statement.name, values }))));
-      messages.push(...(await this.#send(serialize.describe({ type: 'P' }))));
-      messages.push(...(await this.#send(serialize.execute({}))));
-    } finally {
-      // Ends the extended-protocol exchange also after an error, as `PGlite.query` does.
-      messages.push(...(await this.pglite.execProtocol(serialize.sync(), { syncToFs: !this.pglite.isInTransaction() })).messages);
-    }
+    const messages = await this.#exchange(
+      [serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({})],
+      !this.pglite.isInTransaction(),
+    );
     return results.parseResults(messages, this.pglite.parsers)[0] as Results<Row>;
   }
 
@@ -72,13 +67,7 @@ export class PreparedStatements {
     if (this.#prepared.size >= this.limit) await this.#forgetAll();
     this.#next += 1;
     const name = `pulp_${this.#next}`;
-    const messages: BackendMessages = [];
-    try {
-      await this.#send(serialize.parse({ name, text: sql }));
-      messages.push(...(await this.#send(serialize.describe({ type: 'S', name }))));
-    } finally {
-      await this.pglite.execProtocol(serialize.sync(), { syncToFs: false });
-    }
+    const messages = await this.#exchange([serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name })], false);
     const prepared = { name, types: results.parseDescribeStatementResults(messages) };
     this.#prepared.set(sql, prepared);
     return prepared;
@@ -88,23 +77,30 @@ export class PreparedStatements {
     const statement = this.#prepared.get(sql);
     if (!statement) return;
     this.#prepared.delete(sql);
-    try {
-      await this.#send(serialize.close({ type: 'S', name: statement.name }));
-    } finally {
-      await this.pglite.execProtocol(serialize.sync(), { syncToFs: false });
-    }
+    await this.#exchange([serialize.close({ type: 'S', name: statement.name })], false);
   }
 
   async #forgetAll(): Promise<void> {
-    for (const { name } of this.#prepared.values()) {
-      await this.#send(serialize.close({ type: 'S', name }));
-    }
-    await this.pglite.execProtocol(serialize.sync(), { syncToFs: false });
+    const names = [...this.#prepared.values()].map((p) => p.name);
     this.#prepared.clear();
+    await this.#exchange(
+      names.map((name) => serialize.close({ type: 'S', name })),
+      false,
+    );
   }
 
-  async #send(message: Uint8Array): Promise<BackendMessages> {
-    return (await this.pglite.execProtocol(message, { syncToFs: false })).messages;
+  /**
+   * Sends `parts` in order, then a Sync, also after an error (as `PGlite.query` does: the backend
+   * skips to the Sync and is ready again). The messages that came back, the Sync's included.
+   */
+  async #exchange(parts: readonly Uint8Array[], syncToFs: boolean): Promise<BackendMessages> {
+    const messages: BackendMessages = [];
+    try {
+      for (const part of parts) messages.push(...(await this.pglite.execProtocol(part, { syncToFs: false })).messages);
+    } finally {
+      messages.push(...(await this.pglite.execProtocol(serialize.sync(), { syncToFs })).messages);
+    }
+    return messages;
   }
 
   /** A parameter as PGlite's `query` sends it: its type's serialiser, else its text. */

@@ -43,18 +43,26 @@ const textOf = (items: AgentInputItem[]) =>
     return typeof content === 'string' ? content : (content as Array<{ text: string }>)[0]!.text;
   });
 
+/** Question `q` with two answers (the second a regenerate beside the first, and the active leaf), each with its item. */
+async function questionAnsweredTwice(s: string, one: string, two: string) {
+  const db = database.db;
+  const store = new ContextStore(db, s);
+  const q = await insertMessage(db, s, { role: 'user', content: 'q' });
+  await store.addItems([userMessage('q')], q.id);
+  const first = await insertMessage(db, s, { role: 'assistant', content: one });
+  await store.addItems([answer(one)]);
+  const second = await insertMessage(db, s, { role: 'assistant', content: two }, { parentId: q.id });
+  await store.addItems([answer(two)]);
+  return { q, first, second };
+}
+
 describe('the context of a path', () => {
   it('holds the items of its own messages only, and an item hung on no message on every path', async () => {
     const s = await newSession();
     const db = database.db;
     const store = new ContextStore(db, s);
     await store.addItems([{ type: 'message', role: 'system', content: 'everywhere' }]);
-    const q = await insertMessage(db, s, { role: 'user', content: 'q' });
-    await store.addItems([userMessage('q')], q.id);
-    const a1 = await insertMessage(db, s, { role: 'assistant', content: 'a1' });
-    await store.addItems([answer('a1')]);
-    const a2 = await insertMessage(db, s, { role: 'assistant', content: 'a2' }, { parentId: q.id });
-    await store.addItems([answer('a2')]);
+    const { q, first: a1, second: a2 } = await questionAnsweredTwice(s, 'a1', 'a2');
 
     expect(textOf(await store.getItems(a1.id))).toEqual(['everywhere', 'q', 'a1']);
     expect(textOf(await store.getItems(a2.id))).toEqual(['everywhere', 'q', 'a2']);
@@ -144,12 +152,7 @@ describe('the kept read of an active path', () => {
     const server = connection();
     const db = database.db;
     const store = new ContextStore(db, s);
-    const q = await insertMessage(db, s, { role: 'user', content: 'q' });
-    await store.addItems([userMessage('q')], q.id);
-    const first = await insertMessage(db, s, { role: 'assistant', content: 'first' });
-    await store.addItems([answer('first')]);
-    const second = await insertMessage(db, s, { role: 'assistant', content: 'second' }, { parentId: q.id });
-    await store.addItems([answer('second')]);
+    const { first, second } = await questionAnsweredTwice(s, 'first', 'second');
     expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['q', 'second']);
 
     await db.query('UPDATE sessions SET active_leaf_id = $2 WHERE id = $1', [s, first.id]);

@@ -8,6 +8,7 @@
  * a `ProviderHttpError` carrying the provider's code and words.
  */
 import type { StreamEvent } from '@openai/agents';
+import { JoinedText } from './joined-text.js';
 import { ProviderHttpError } from './provider-http-error.js';
 import { asRecord, type Json } from './provider-data.js';
 import { outputItems, responsesUsage, unsuccessfulError, unsuccessfulState } from './responses-response.js';
@@ -39,38 +40,23 @@ function readEvent(message: SseMessage): Event | Error {
   return message.event === 'error' || event.error ? new ProviderHttpError(undefined, event.error ?? event) : event;
 }
 
-/** Text deltas of one item read in one batch, sent as one event (see `translateChatStream`). */
-interface PendingText {
-  delta: string;
-  itemId: unknown;
-}
-
-const textDelta = ({ delta, itemId }: PendingText): StreamEvent => (typeof itemId === 'string' ? { type: 'output_text_delta', delta, itemId } : { type: 'output_text_delta', delta });
-
 export async function* translateResponsesStream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent> {
-  let pending: PendingText | undefined;
+  // Text deltas of one item read in one batch, sent as one event.
+  const joined = new JoinedText();
   for await (const messages of events) {
     for (const message of messages) {
       const event = readEvent(message);
       if (event instanceof Error) {
         // The text before a failure was said: it is sent before the failure ends the stream.
-        if (pending) yield textDelta(pending);
+        yield* joined.flush();
         throw event;
       }
       const type = event.type;
       if (type === 'response.output_text.delta') {
-        const delta = event.delta ?? '';
-        if (pending && pending.itemId === event.item_id) pending.delta += delta;
-        else {
-          if (pending) yield textDelta(pending);
-          pending = { delta, itemId: event.item_id };
-        }
+        yield* joined.add(event.delta ?? '', typeof event.item_id === 'string' ? event.item_id : undefined);
         continue;
       }
-      if (pending) {
-        yield textDelta(pending);
-        pending = undefined;
-      }
+      yield* joined.flush();
       if (type === 'response.created') {
         yield { type: 'response_started', providerData: { ...event } };
       }
@@ -101,10 +87,7 @@ export async function* translateResponsesStream(events: AsyncIterable<readonly S
       yield { type: 'model', event, providerData: RESPONSES_RAW_SOURCE };
       if (failure) throw failure;
     }
-    if (pending) {
-      yield textDelta(pending);
-      pending = undefined;
-    }
+    yield* joined.flush();
   }
-  if (pending) yield textDelta(pending);
+  yield* joined.flush();
 }
