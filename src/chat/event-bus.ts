@@ -33,6 +33,14 @@ interface TurnLog {
 /** A bounded log of recent turns' events, for one process. */
 export class MemoryEventLog {
   #turns = new Map<string, TurnLog>();
+  /**
+   * Finished turns in the order they ended, with the end each entry saw: pruning reads from the
+   * front and stops at the first turn still in its grace period, so a turn start costs the turns it
+   * forgets, not every turn kept. A turn that ends again (a paused turn going on) is queued again;
+   * its earlier entry no longer matches and is dropped when reached.
+   */
+  #ended: Array<{ turnId: string; endedAt: number }> = [];
+  #endedHead = 0;
 
   constructor(
     private readonly graceMs = RESUME_GRACE_MS,
@@ -55,7 +63,10 @@ export class MemoryEventLog {
       log.events.shift();
       log.firstSeq += 1;
     }
-    if (event.type === 'assistant_end') log.endedAt = this.now();
+    if (event.type === 'assistant_end') {
+      log.endedAt = this.now();
+      this.#ended.push({ turnId, endedAt: log.endedAt });
+    }
   }
 
   read(sessionUuid: string, turnId: string, afterSeq: number): ServerEvent[] | undefined {
@@ -67,15 +78,19 @@ export class MemoryEventLog {
 
   #prune(): void {
     const now = this.now();
-    for (const [id, log] of this.#turns) {
-      if (log.endedAt !== undefined && now - log.endedAt > this.graceMs) this.#turns.delete(id);
+    // Finished turns past their grace period, then (still full) the oldest finished ones.
+    while (this.#endedHead < this.#ended.length) {
+      const { turnId, endedAt } = this.#ended[this.#endedHead] as { turnId: string; endedAt: number };
+      const current = this.#turns.get(turnId)?.endedAt === endedAt;
+      if (current && now - endedAt <= this.graceMs && this.#turns.size < this.maxTurns) break;
+      if (current) this.#turns.delete(turnId);
+      this.#endedHead += 1;
     }
-    if (this.#turns.size < this.maxTurns) return;
-    // Still full: drop the oldest finished turns, then (a runaway) the oldest of all.
-    for (const [id, log] of this.#turns) {
-      if (this.#turns.size < this.maxTurns) return;
-      if (log.endedAt !== undefined) this.#turns.delete(id);
+    if (this.#endedHead > 1_024 && this.#endedHead * 2 > this.#ended.length) {
+      this.#ended = this.#ended.slice(this.#endedHead);
+      this.#endedHead = 0;
     }
+    // Still full of running turns (a runaway): the oldest of all.
     for (const id of this.#turns.keys()) {
       if (this.#turns.size < this.maxTurns) return;
       this.#turns.delete(id);

@@ -161,6 +161,24 @@ describe('the one-server event log', () => {
     expect(log.read('u', 't2', 0)).toHaveLength(1);
   });
 
+  it('keeps a turn that ended twice (paused, then gone on) for the grace period from its last end', () => {
+    let now = 0;
+    const end = (seq: number, finish: 'paused' | 'stop'): ServerEvent => ({ type: 'assistant_end', finish_reason: finish, session_id: 'chat_u', turn_id: 't1', seq });
+    const log = new MemoryEventLog(1_000, 100, 10, () => now);
+    log.record('u', delta('t1', 1));
+    log.record('u', end(2, 'paused'));
+    now = 900;
+    log.record('u', delta('t1', 3));
+    log.record('u', end(4, 'stop'));
+    now = 1_500;
+    log.record('u', delta('t2', 1));
+    expect(log.read('u', 't1', 0)?.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    now = 1_901;
+    log.record('u', delta('t3', 1));
+    expect(log.read('u', 't1', 0)).toBeUndefined();
+    expect(log.read('u', 't2', 0)).toHaveLength(1);
+  });
+
   it('the local bus records turn events and sends every event to the session', async () => {
     const registry = new ConnectionRegistry({ maxConnections: 10, maxConnectionsPerSession: 10, maxConnectionsPerUser: 100 });
     const inbox: string[] = [];
