@@ -65,9 +65,13 @@ export class ApprovalService implements TurnPauses {
     this.#chat = chat;
   }
 
-  /** A session's tools, each under its policy. */
-  async gate(sessionUuid: string, tools: readonly SourcedTool[]): Promise<Tool[]> {
-    return gateTools(tools, this.options.mode, await store.sessionPolicies(this.#db, sessionUuid));
+  /**
+   * A session's tools, each under its policy. A turn's session row, read whole when the turn started,
+   * carries the session's policies; a row without them has them read.
+   */
+  async gate(session: Pick<SessionRow, 'id' | 'tool_approvals'>, tools: readonly SourcedTool[]): Promise<Tool[]> {
+    const policies = session.tool_approvals === undefined ? await store.sessionPolicies(this.#db, session.id) : store.parsePolicies(session.tool_approvals);
+    return gateTools(tools, this.options.mode, policies);
   }
 
   async pause(facts: PauseFacts): Promise<TurnEventBody[]> {

@@ -173,7 +173,12 @@ const policiesOf = new KeyedReads<{ key: string; tool_approvals: unknown }>(
 /** The session's own policies ("always allow in this chat"), read with the other turns' starting meanwhile. */
 export async function sessionPolicies(db: Queryable, sessionUuid: string): Promise<SessionPolicies> {
   const rows = await policiesOf.read(db, sessionUuid);
-  const parsed = SessionPoliciesSchema.safeParse(rows[0]?.tool_approvals ?? {});
+  return parsePolicies(rows[0]?.tool_approvals);
+}
+
+/** `sessions.tool_approvals` as policies; a value that is not one (null, a hand-edited row) is none. */
+export function parsePolicies(value: unknown): SessionPolicies {
+  const parsed = SessionPoliciesSchema.safeParse(value ?? {});
   return parsed.success ? parsed.data : {};
 }
 

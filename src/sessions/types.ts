@@ -20,6 +20,8 @@ export interface SessionRow {
   active_leaf_id: string | null;
   created_at: Date;
   last_used_at: Date;
+  /** The session's own tool policies (src/approvals, `SessionPolicies`); on rows read whole (`*`), absent on listings. */
+  tool_approvals?: unknown;
   /** Tool calls waiting for a person (src/approvals); read by the session queries. */
   pending_approvals?: number;
 }

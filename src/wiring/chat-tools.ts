@@ -28,7 +28,7 @@ export function chatTools(deps: ChatToolDeps): ChatDeps['tools'] {
   const { db, workspace, sandbox, documents, mcp, approvals } = deps;
   const workspaceTools = workspaceToolset();
   return async (session) =>
-    approvals.gate(session.id, [
+    approvals.gate(session, [
       ...workspaceTools({
         root: workspace.root(session.session_id),
         sessionUuid: session.id,

@@ -3,7 +3,12 @@
  * makes the turn ready exactly once, a ready turn is claimed once and its calls are settled once,
  * and an ended pause leaves nothing to claim.
  */
+import { tool, type Tool } from '@openai/agents';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ApprovalService } from '../../src/approvals/approval-service.js';
+import { workspaceSourced } from '../../src/approvals/tool-gate.js';
 import * as store from '../../src/approvals/store.js';
 import type { PausedCall } from '../../src/chat/turn-pause.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -80,5 +85,27 @@ describe('the approvals store', () => {
     const { session } = await paused('c1');
     await store.decide(database.db, session.id, 'c1', { ...approve, always: 'auto' });
     expect(await store.sessionPolicies(database.db, session.id)).toEqual({ edit_file: 'auto' });
+  });
+});
+
+describe('a turn\'s tools under the session\'s policies', () => {
+  const editFile = tool({ name: 'edit_file', description: 'Edits a file.', parameters: z.object({}), execute: () => 'edited' });
+  const gateOf = (session: Pick<SessionRow, 'id' | 'tool_approvals'>) =>
+    new ApprovalService({ db: database.db, logger: pino({ level: 'silent' }), mode: 'ask', timeoutS: 60 }).gate(session, [workspaceSourced(editFile)]);
+  const policyOf = (t: Tool | undefined): string => {
+    if (t?.type !== 'function') return 'not a function tool';
+    if (t.invoke !== editFile.invoke) return 'deny';
+    return t.needsApproval === editFile.needsApproval ? 'auto' : 'ask';
+  };
+
+  it('takes the policies from the session row the turn started with, and reads them for a row without', async () => {
+    const { session } = await paused('c1');
+    await store.decide(database.db, session.id, 'c1', { ...approve, status: 'denied', always: 'deny' });
+    expect(policyOf((await gateOf({ id: session.id }))[0])).toBe('deny');
+    const { rows } = await database.db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [session.id]);
+    expect(policyOf((await gateOf(rows[0]!))[0])).toBe('deny');
+    // The row is what the turn saw when it started: a policy set later counts from the next turn.
+    expect(policyOf((await gateOf({ id: session.id, tool_approvals: {} }))[0])).toBe('ask');
+    expect(policyOf((await gateOf({ id: session.id, tool_approvals: { edit_file: 'auto' } }))[0])).toBe('auto');
   });
 });
