@@ -143,7 +143,6 @@ export class ChatService {
       await this.#coordinator.start(
         input.session.id,
         async (token) => {
-          await this.#endPaused(input.session.id);
           finish = await runTurn(this.#turnDeps, {
             sessionUuid: input.session.id,
             sessionId: input.session.session_id,
@@ -164,15 +163,6 @@ export class ChatService {
       uncount();
     }
     return finish;
-  }
-
-  /** A new message ends the session's paused turn first (src/approvals), inside the new turn's slot. */
-  async #endPaused(sessionUuid: string): Promise<void> {
-    try {
-      await this.#turnDeps.pauses?.endPaused(sessionUuid, 'a new message');
-    } catch (err) {
-      this.#turnDeps.logger.error({ err }, 'ending the paused turn failed');
-    }
   }
 
   /**
