@@ -13,8 +13,11 @@ import { benchPrompt, benchScript, nativeFloor, pulpTurn, rawRead, sdkFloor, usa
 import { median, ms, ratio, us } from './stats.js';
 import { heading, streamScenarios, table } from './streams.js';
 
-/** Turns per one-stream measure (raw read, floors, pass-through): a median of 9 keeps one slow turn out of it. */
-const REPS = 9;
+/**
+ * Turns per one-stream measure (raw read, floors, pass-through), taken in rounds of one each so a
+ * shared machine's drift falls on all alike; a median of 15 keeps slow turns out of it.
+ */
+const REPS = 15;
 const TTFT_REPS = 9;
 /** Alternating plain and metered runs for the usage-accounting overhead. */
 const USAGE_REPS = 101;
@@ -66,20 +69,23 @@ function usageRows(usage: UsageOverhead | undefined, verdict: (ok: boolean) => s
   ];
 }
 
-/** Median time to the last delta and server CPU per delta of a 10 000-delta turn through `pulp`. */
+const EXPECTED_TEXT = Array.from({ length: DELTAS }, (_, j) => `w${j} `).join('').length;
+
+/** Time to the last delta and server CPU per delta of one 10 000-delta turn through `pulp`. */
+async function passTurn(pulp: PulpChild): Promise<{ passMs: number; cpuPerDelta: number }> {
+  const before = pulp.cpuMicros();
+  const turn = await pulpTurn(pulp, benchPrompt(DELTAS));
+  const cpuPerDelta = (pulp.cpuMicros() - before) / DELTAS;
+  if (turn.finishReason !== 'stop' || turn.text.length !== EXPECTED_TEXT) throw new Error(`pass-through turn ended ${turn.finishReason} with ${turn.text.length} characters`);
+  return { passMs: turn.lastMs, cpuPerDelta };
+}
+
+/** Median time to the last delta and server CPU per delta of 10 000-delta turns through `pulp`, after its warm-up. */
 async function passThrough(pulp: PulpChild): Promise<{ passMs: number; cpuPerDelta: number }> {
   for (let i = 0; i < WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
-  const expected = Array.from({ length: DELTAS }, (_, j) => `w${j} `).join('').length;
-  const pass: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const before = pulp.cpuMicros();
-    const turn = await pulpTurn(pulp, benchPrompt(DELTAS));
-    cpu.push((pulp.cpuMicros() - before) / DELTAS);
-    if (turn.finishReason !== 'stop' || turn.text.length !== expected) throw new Error(`pass-through turn ended ${turn.finishReason} with ${turn.text.length} characters`);
-    pass.push(turn.lastMs);
-  }
-  return { passMs: median(pass), cpuPerDelta: median(cpu) };
+  const turns: Array<{ passMs: number; cpuPerDelta: number }> = [];
+  for (let i = 0; i < REPS; i++) turns.push(await passTurn(pulp));
+  return { passMs: median(turns.map((t) => t.passMs)), cpuPerDelta: median(turns.map((t) => t.cpuPerDelta)) };
 }
 
 async function main(): Promise<void> {
@@ -88,29 +94,43 @@ async function main(): Promise<void> {
   fake.setHandler(benchScript);
   const rows: Array<[string, string, string]> = [];
   try {
-    log(`raw read, SDK floor and native-adapter floor, ${DELTAS} deltas × ${REPS}`);
+    log('Pulp child process on PGlite (native adapter)');
+    const pulp = await startPulpChild(pulpEnv(fake));
     const floor = sdkFloor(fake);
     const native = nativeFloor(fake);
-    await rawRead(fake, DELTAS); // warm-up
-    await floor(DELTAS);
-    await native(DELTAS);
     const raw: Timing[] = [];
     const sdk: Timing[] = [];
     const nat: Timing[] = [];
     const rawCpu: number[] = [];
     const sdkCpu: number[] = [];
     const nativeCpu: number[] = [];
-    for (let i = 0; i < REPS; i++) {
-      let before = process.cpuUsage();
-      raw.push(await rawRead(fake, DELTAS));
-      rawCpu.push(cpuSince(before) / DELTAS);
-      before = process.cpuUsage();
-      sdk.push(await floor(DELTAS));
-      sdkCpu.push(cpuSince(before) / DELTAS);
-      before = process.cpuUsage();
-      nat.push(await native(DELTAS));
-      nativeCpu.push(cpuSince(before) / DELTAS);
+    const pass: Array<{ passMs: number; cpuPerDelta: number }> = [];
+    let ttftPglite: number;
+    try {
+      log(`raw read, SDK floor, native-adapter floor and pass-through, ${DELTAS} deltas, ${REPS} rounds`);
+      await rawRead(fake, DELTAS); // warm-up
+      await floor(DELTAS);
+      await native(DELTAS);
+      for (let i = 0; i < WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
+      for (let i = 0; i < REPS; i++) {
+        let before = process.cpuUsage();
+        raw.push(await rawRead(fake, DELTAS));
+        rawCpu.push(cpuSince(before) / DELTAS);
+        before = process.cpuUsage();
+        sdk.push(await floor(DELTAS));
+        sdkCpu.push(cpuSince(before) / DELTAS);
+        before = process.cpuUsage();
+        nat.push(await native(DELTAS));
+        nativeCpu.push(cpuSince(before) / DELTAS);
+        pass.push(await passTurn(pulp));
+      }
+      log('time to first token on PGlite');
+      ttftPglite = await pulpFirstDelta(pulp);
+    } finally {
+      await pulp.stop();
     }
+    const passMs = median(pass.map((t) => t.passMs));
+    const cpuPerDelta = median(pass.map((t) => t.cpuPerDelta));
     const rawMs = median(raw.map((t) => t.lastMs));
     const floorMs = median(sdk.map((t) => t.lastMs));
     const nativeMs = median(nat.map((t) => t.lastMs));
@@ -119,18 +139,6 @@ async function main(): Promise<void> {
     const nativeAlone = median(nativeCpu) - median(rawCpu);
     const floorFirstShort = median((await repeat(TTFT_REPS, () => floor(5))).map((t) => t.firstMs));
 
-    log('Pulp child process on PGlite (native adapter)');
-    const pulp = await startPulpChild(pulpEnv(fake));
-    let passMs: number;
-    let cpuPerDelta: number;
-    let ttftPglite: number;
-    try {
-      ({ passMs, cpuPerDelta } = await passThrough(pulp));
-      log('time to first token on PGlite');
-      ttftPglite = await pulpFirstDelta(pulp);
-    } finally {
-      await pulp.stop();
-    }
     log('Pulp child process on PGlite, LLM_ADAPTER=sdk');
     const pulpSdk = await startPulpChild({ ...pulpEnv(fake), LLM_ADAPTER: 'sdk' });
     let sdkServer: { passMs: number; cpuPerDelta: number };
