@@ -51,12 +51,13 @@ SELECT k.id AS key, f.folder, f.filename FROM unnest($1::text[]) AS k(id)
 CROSS JOIN LATERAL (SELECT folder, filename FROM files WHERE session_id = k.id::uuid ORDER BY folder, filename LIMIT ${MAX_LISTED_FILES + 1}) AS f
 ORDER BY k.id, f.folder, f.filename`);
 
+/** The instructions of a turn: the file names its start row carries, or read for a row without them. */
 export async function sessionInstructions(db: Queryable, session: SessionRow, codeInterpreter: boolean): Promise<string> {
-  const rows = await listedFiles.read(db, session.id);
+  const files = session.listed_files ?? (await listedFiles.read(db, session.id)).map((r) => `${r.folder}/${r.filename}`);
   return renderInstructions({
     custom: session.instructions,
-    files: rows.slice(0, MAX_LISTED_FILES).map((r) => `${r.folder}/${r.filename}`),
-    moreFiles: rows.length > MAX_LISTED_FILES,
+    files: files.slice(0, MAX_LISTED_FILES),
+    moreFiles: files.length > MAX_LISTED_FILES,
     mcpServers: session.mcp_config ?? [],
     codeInterpreter,
   });

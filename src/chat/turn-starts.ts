@@ -14,6 +14,7 @@ import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
 import { toStorableJson, toStorableText } from '../util/storable-text.js';
 import { FOLLOW } from './branch.js';
+import { MAX_LISTED_FILES } from './instructions.js';
 import { saveUserWords } from './user-words.js';
 import type { TurnRequest } from './turn.js';
 
@@ -27,7 +28,8 @@ interface Start {
 
 // The rows locked in id order (two batches never wait for each other in a cycle). Every CTE sees
 // the rows as they were before the statement: the new row's seq is the session's MAX + 1, and the
-// session is updated once, from the locked row.
+// session is updated once, from the locked row. The workspace's file names for the instructions
+// come back with each row, which spares the turn a statement of its own.
 const START_MANY_SQL = `
 WITH req AS (
   SELECT r.ord, r.session_id::uuid AS session_id, r.content, r.metadata::jsonb AS metadata, r.item::jsonb AS item, r.model, r.effort
@@ -56,7 +58,10 @@ counted AS (
   WHERE s.id = msg.session_id
   RETURNING s.*
 )
-SELECT * FROM counted`;
+SELECT c.*, ARRAY(
+  SELECT f.folder || '/' || f.filename FROM files f WHERE f.session_id = c.id ORDER BY f.folder, f.filename LIMIT ${MAX_LISTED_FILES + 1}
+) AS listed_files
+FROM counted c`;
 
 /** The turn starts made together share one statement (`sessionRows`). */
 const starts = sessionRows<Start, SessionRow, Database>({

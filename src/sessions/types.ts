@@ -22,6 +22,11 @@ export interface SessionRow {
   last_used_at: Date;
   /** The session's own tool policies (src/approvals, `SessionPolicies`); on rows read whole (`*`), absent on listings. */
   tool_approvals?: unknown;
+  /**
+   * The workspace's first file paths (`folder/filename`, at most `MAX_LISTED_FILES` + 1) for the
+   * agent's instructions; on the row a turn's start statement returns, absent elsewhere.
+   */
+  listed_files?: string[];
   /** Tool calls waiting for a person (src/approvals); read by the session queries. */
   pending_approvals?: number;
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextStore, userMessage } from '../../src/chat/context-store.js';
+import { MAX_LISTED_FILES, sessionInstructions } from '../../src/chat/instructions.js';
 import { insertMessage } from '../../src/chat/message-store.js';
 import { insertAfterLeaf } from '../../src/chat/row-inserts.js';
 import { startTurnRows } from '../../src/chat/turn-starts.js';
@@ -62,6 +63,22 @@ describe('turns starting at once', () => {
       expect(row).toMatchObject({ seq: 3, parent_id: chat.leaf, content: `question ${i}` });
       expect(session).toMatchObject({ id: chat.id, active_leaf_id: row?.id, message_count: 3, turn_count: 1, model: i === 0 ? 'gpt-4.1' : 'gpt-4o' });
     }
+  });
+
+  it("brings each chat's own file names for the instructions, so the turn reads none itself", async () => {
+    const [busy, empty] = await Promise.all([chatWithHistory(), chatWithHistory()]);
+    const names = Array.from({ length: MAX_LISTED_FILES + 5 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`).reverse();
+    for (const name of names) await database.db.query("INSERT INTO files (session_id, folder, filename) VALUES ($1, 'input', $2)", [busy!.id, name]);
+    await database.db.query("INSERT INTO files (session_id, folder, filename) VALUES ($1, 'output', 'a.png')", [busy!.id]);
+    const [withFiles, without] = await Promise.all([busy, empty].map((c) => startTurnRows(database.db, req(c!.id, 'files?'), [userMessage('files?')])));
+    expect(withFiles!.listed_files).toEqual(names.slice().reverse().slice(0, MAX_LISTED_FILES + 1).map((name) => `input/${name}`));
+    expect(without!.listed_files).toEqual([]);
+    const before = database.statements();
+    const [text, none] = await Promise.all([sessionInstructions(database.db, withFiles!, false), sessionInstructions(database.db, without!, false)]);
+    expect(database.statements()).toBe(before);
+    expect(text).toContain('Files in the workspace (first 50): input/f00.txt, ');
+    expect(text).toContain(', input/f49.txt.\n');
+    expect(none).toContain('The workspace has no files yet.');
   });
 
   it('saves two questions to one chat sent at the same moment one after the other, in order', async () => {
