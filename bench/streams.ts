@@ -10,6 +10,7 @@
  * BENCH_CPU_PROF=<dir> runs the servers under `--cpu-prof` and leaves the profiles in <dir>.
  */
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
 import { cpuMicrosOf, spawnBenchChild, type BenchChild } from './processes.js';
 import { benchPrompt, pulpTurn } from './scenarios.js';
@@ -94,6 +95,23 @@ async function startServer(fakeUrl: string, databaseUrl: string | undefined): Pr
   return pulp;
 }
 
+/**
+ * The server's resident memory once it stops falling. A fresh server gives back several hundred
+ * megabytes of its start (the embedded database's set-up) in its first second or so, later on a
+ * slower machine: a baseline read before that made the idle sockets' growth come out negative.
+ */
+async function settledRss(pulp: PulpChild): Promise<number> {
+  const samples = [pulp.rssBytes()];
+  // Three readings a quarter second apart within 2 MB of each other, or the last after 10 s.
+  while (samples.length < 40) {
+    await sleep(250);
+    samples.push(pulp.rssBytes());
+    const recent = samples.slice(-3);
+    if (recent.length === 3 && Math.max(...recent) - Math.min(...recent) < 2 * MB) break;
+  }
+  return samples.at(-1) ?? 0;
+}
+
 function withCpu(child: BenchChild): Measurable {
   return Object.assign(child, { cpuMicros: () => cpuMicrosOf(child.pid) });
 }
@@ -149,7 +167,7 @@ export async function streamScenarios(args: readonly string[] = []): Promise<Row
       await onServer(fakeUrl, pglite, async ({ pulp, clients }) => {
         const idle = IDLE_SESSIONS * IDLE_PER_SESSION;
         log(`${idle} idle sockets (${IDLE_SESSIONS} sessions × ${IDLE_PER_SESSION}), then 200 streams beside them`);
-        const rssBefore = pulp.rssBytes();
+        const rssBefore = await settledRss(pulp);
         clients.tell({ idle: { sessions: IDLE_SESSIONS, perSession: IDLE_PER_SESSION } });
         const { idleOpen } = await clients.next<{ idleOpen: number }>();
         const grown = pulp.rssBytes() - rssBefore;
