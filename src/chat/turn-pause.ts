@@ -5,6 +5,7 @@
  * from its last event — on whichever server takes it. The turn holds nothing while paused.
  */
 import type { RunToolApprovalItem, Tool } from '@openai/agents';
+import type { Logger } from 'pino';
 import type { SessionRow } from '../sessions/types.js';
 import type { EventSink, ServerEvent, TurnEventBody } from './events.js';
 import { parseArguments } from './tool-arguments.js';
@@ -45,6 +46,15 @@ export interface TurnPauses {
    * the session ends as interrupted by `by`, its waiting calls completed as denied.
    */
   endPaused(sessionUuid: string, by: string): Promise<void>;
+}
+
+/** Ends the session's paused turn before a new message's turn; failing to is logged, and the new turn goes on. */
+export async function endPausedBefore(pauses: TurnPauses | undefined, sessionUuid: string, log: Logger): Promise<void> {
+  try {
+    await pauses?.endPaused(sessionUuid, 'a new message');
+  } catch (err) {
+    log.error({ err }, 'ending the paused turn failed');
+  }
 }
 
 export interface ResumeContext {

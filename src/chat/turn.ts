@@ -29,7 +29,7 @@ import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
 import { startTurnRows } from './turn-starts.js';
 import { userItemsFor, type UserWords } from './user-words.js';
-import { pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
+import { endPausedBefore, pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
 /** At most 100 model calls per turn. */
 export const MAX_TURNS = 100;
@@ -112,7 +112,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   const leavePace = deps.pace?.enter();
   try {
     // A new message ends the session's paused turn first (its events go before this turn's), while the budget is read.
-    if (!req.resume) await endPausedTurn(turn);
+    if (!req.resume) await endPausedBefore(deps.pauses, req.sessionUuid, turn.log);
     // The user's words are durable before assistant_start.
     session = req.resume ? await req.resume.session() : await startTurnRows(deps.db, req, userItems, deps.countTokens);
     turn.emitter.emit({ type: 'assistant_start' });
@@ -153,15 +153,6 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   // "First completed turn": no title yet, user-given or generated (a failed title retries next turn).
   if (finishReason === 'stop' && session && !session.is_named && session.title === null) titleInBackground(deps, req, turn.log, session);
   return finishReason;
-}
-
-/** Ends the session's paused turn (src/approvals); failing to is logged, and the new turn goes on. */
-async function endPausedTurn({ deps, req, log }: Turn): Promise<void> {
-  try {
-    await deps.pauses?.endPaused(req.sessionUuid, 'a new message');
-  } catch (err) {
-    log.error({ err }, 'ending the paused turn failed');
-  }
 }
 
 /** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */
