@@ -48,6 +48,8 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
   #held = new Map<string, string>();
   #sweepTimer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  /** Sessions whose dead turn the sweeper is ending now (holding their lock) → the end. */
+  #sweepingSessions = new Map<string, Promise<void>>();
   #sweeps = 0;
   #closing = false;
   readonly #log: Logger;
@@ -141,14 +143,26 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
         if (this.#closing) return;
         if (this.#local.isRunning(row.session_id)) continue;
         if (!(await this.options.locks.tryLock(row.session_id))) continue;
-        try {
-          await this.#endOrphan(row.turn_id);
-        } finally {
+        // The lock is re-entrant on this server's connection: a turn of the session that started
+        // here meanwhile holds it already, and may be the dead server's paused turn going on under
+        // the same id. That turn is no orphan.
+        if (this.#local.isRunning(row.session_id)) {
+          await this.options.locks.unlock(row.session_id);
+          continue;
+        }
+        const ending = this.#endOrphan(row.turn_id).finally(async () => {
           await this.options.locks.unlock(row.session_id);
           // A turn waiting for the lock (it found the sweeper holding it) retries now, not after
           // its next retry interval — also when another server had ended this turn already.
           this.#ended(row.session_id, row.turn_id);
           this.options.bus.control({ t: 'ended', s: row.session_id, turn: row.turn_id });
+        });
+        // A turn of the session starting here meanwhile would take the lock as well: it waits.
+        this.#sweepingSessions.set(row.session_id, ending.catch(() => undefined));
+        try {
+          await ending;
+        } finally {
+          this.#sweepingSessions.delete(row.session_id);
         }
       }
       if (++this.#sweeps % PRUNE_EVERY_SWEEPS === 0) await pruneTurnLog(this.options.db, RESUME_GRACE_S, MAX_LOG_AGE_S);
@@ -168,6 +182,7 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
     let askedAt = -Infinity;
     let asked = '';
     let followsRemote = this.#remote.has(sessionUuid);
+    await this.#sweepingSessions.get(sessionUuid);
     for (;;) {
       let attempt: StartAttempt;
       try {
