@@ -25,15 +25,37 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-/** The lock connection of a server whose sweeper asks for a session's lock only when let. */
+/**
+ * The lock connection of a server whose sweeper asks for a session's lock, and gives one back, only
+ * when let; it notes the turns that ask to start.
+ */
 class HeldBackLocks extends SessionLocks {
   readonly asked = deferred();
   readonly letGo = deferred();
+  readonly unlockAsked = deferred();
+  readonly letUnlock = deferred();
+  readonly starts: string[] = [];
+
+  constructor(conn: DedicatedConnection, holdUnlock: boolean) {
+    super(conn);
+    if (!holdUnlock) this.letUnlock.resolve();
+  }
 
   override async tryLock(sessionUuid: string): Promise<boolean> {
     this.asked.resolve();
     await this.letGo.promise;
     return super.tryLock(sessionUuid);
+  }
+
+  override async unlock(sessionUuid: string): Promise<void> {
+    this.unlockAsked.resolve();
+    await this.letUnlock.promise;
+    return super.unlock(sessionUuid);
+  }
+
+  override tryStart(sessionUuid: string, turnId: string, serverId: string): ReturnType<SessionLocks['tryStart']> {
+    this.starts.push(turnId);
+    return super.tryStart(sessionUuid, turnId, serverId);
   }
 }
 
@@ -68,20 +90,31 @@ describe.skipIf(!TEST_DATABASE_URL)('the sweeper beside a turn starting on its o
     await drop?.();
   });
 
-  it("leaves a dead server's paused turn alone once it goes on here, though the sweep took the lock", async () => {
-    const user = await admin.query<{ id: string }>(`INSERT INTO users (email) VALUES ('sweep@example.test') RETURNING id`);
+  /** A session of a new user. */
+  const newSession = async (name: string): Promise<{ userId: string; sessionUuid: string }> => {
+    const user = await admin.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`${name}@example.test`]);
     const userId = user.rows[0]!.id;
-    const session = await admin.query<{ id: string }>(`INSERT INTO sessions (user_id, session_id, model) VALUES ($1, 'chat_sweeprace01', 'gpt-4o-mini') RETURNING id`, [userId]);
-    const sessionUuid = session.rows[0]!.id;
+    const session = await admin.query<{ id: string }>(`INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o-mini') RETURNING id`, [userId, `chat_${name}`]);
+    return { userId, sessionUuid: session.rows[0]!.id };
+  };
+  /** A call the dead server's turn left open: its row has no result. */
+  const openCall = async (sessionUuid: string, callId: string): Promise<string> =>
+    (
+      await admin.query<{ id: string }>(
+        `INSERT INTO messages (session_id, seq, role, tool_call_id, tool_name, tool_arguments, metadata) VALUES ($1, 1, 'tool_call', $2, 'edit_file', '{}', '{}') RETURNING id`,
+        [sessionUuid, callId],
+      )
+    ).rows[0]!.id;
+  const resultOf = async (messageId: string) => (await admin.query<{ tool_result: string | null }>('SELECT tool_result FROM messages WHERE id = $1', [messageId])).rows[0]!.tool_result;
+
+  it("leaves a dead server's paused turn alone once it goes on here, though the sweep took the lock", async () => {
+    const { userId, sessionUuid } = await newSession('sweeprace01');
     // What the dead server left: the turn paused on a call, its end never recorded.
     await admin.query(`INSERT INTO chat_turns (turn_id, session_id, server_id) VALUES ('turn_paused', $1, 'gone-server')`, [sessionUuid]);
     await admin.query(`INSERT INTO paused_turns (turn_id, session_id, user_id, last_seq, state) VALUES ('turn_paused', $1, $2, 4, 'ready')`, [sessionUuid, userId]);
-    const call = await admin.query<{ id: string }>(
-      `INSERT INTO messages (session_id, seq, role, tool_call_id, tool_name, tool_arguments, metadata) VALUES ($1, 1, 'tool_call', 'call_w', 'edit_file', '{}', '{}') RETURNING id`,
-      [sessionUuid],
-    );
+    const call = await openCall(sessionUuid, 'call_w');
 
-    const locks = new HeldBackLocks(conn);
+    const locks = new HeldBackLocks(conn, false);
     const coordinator = new ClusterTurnCoordinator({ serverId: 'here', db, bus: quietBus, locks, logger: silentLogger() });
     const sweep = coordinator.sweep();
     await locks.asked.promise;
@@ -102,8 +135,7 @@ describe.skipIf(!TEST_DATABASE_URL)('the sweeper beside a turn starting on its o
     locks.letGo.resolve();
     await sweep;
 
-    const row = await admin.query<{ tool_result: string | null }>('SELECT tool_result FROM messages WHERE id = $1', [call.rows[0]!.id]);
-    expect(row.rows[0]!.tool_result).toBeNull();
+    expect(await resultOf(call)).toBeNull();
     const record = await admin.query<{ server_id: string; ended_at: Date | null }>(`SELECT server_id, ended_at FROM chat_turns WHERE turn_id = 'turn_paused'`);
     expect(record.rows[0]).toEqual({ server_id: 'here', ended_at: null });
 
@@ -111,6 +143,33 @@ describe.skipIf(!TEST_DATABASE_URL)('the sweeper beside a turn starting on its o
     await turn;
     const ended = await admin.query<{ ended_at: Date | null }>(`SELECT ended_at FROM chat_turns WHERE turn_id = 'turn_paused'`);
     expect(ended.rows[0]!.ended_at).not.toBeNull();
+    await coordinator.shutdown(1_000);
+  });
+
+  it("makes a turn starting here wait while the sweep ends a dead turn of its session, then runs it", async () => {
+    const { sessionUuid } = await newSession('sweeprace02');
+    await admin.query(`INSERT INTO chat_turns (turn_id, session_id, server_id) VALUES ('turn_dead', $1, 'gone-server')`, [sessionUuid]);
+    const call = await openCall(sessionUuid, 'call_d');
+
+    const locks = new HeldBackLocks(conn, true);
+    locks.letGo.resolve();
+    const coordinator = new ClusterTurnCoordinator({ serverId: 'here', db, bus: quietBus, locks, logger: silentLogger() });
+    const sweep = coordinator.sweep();
+    // The dead turn is ended (its call closed); the sweep still holds the session's lock.
+    await locks.unlockAsked.promise;
+    expect(await resultOf(call)).toContain('Interrupted by the server stopping');
+
+    const ran: string[] = [];
+    const turn = coordinator.start(sessionUuid, async () => void ran.push('turn'), 'turn_new');
+    // Everything the start does before asking for the lock is done within this turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(locks.starts).toEqual([]);
+
+    locks.letUnlock.resolve();
+    await sweep;
+    await turn;
+    expect(locks.starts).toEqual(['turn_new']);
+    expect(ran).toEqual(['turn']);
     await coordinator.shutdown(1_000);
   });
 });
