@@ -68,9 +68,9 @@ describe('turns starting at once', () => {
   it("brings each chat's own file names for the instructions, so the turn reads none itself", async () => {
     const [busy, empty] = await Promise.all([chatWithHistory(), chatWithHistory()]);
     const names = Array.from({ length: MAX_LISTED_FILES + 5 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`).reverse();
-    for (const name of names) await database.db.query("INSERT INTO files (session_id, folder, filename) VALUES ($1, 'input', $2)", [busy!.id, name]);
-    await database.db.query("INSERT INTO files (session_id, folder, filename) VALUES ($1, 'output', 'a.png')", [busy!.id]);
-    const [withFiles, without] = await Promise.all([busy, empty].map((c) => startTurnRows(database.db, req(c!.id, 'files?'), [userMessage('files?')])));
+    for (const name of names) await database.db.query("INSERT INTO files (session_id, folder, filename) VALUES ($1, 'input', $2)", [busy.id, name]);
+    await database.db.query("INSERT INTO files (session_id, folder, filename) VALUES ($1, 'output', 'a.png')", [busy.id]);
+    const [withFiles, without] = await Promise.all([busy, empty].map((c) => startTurnRows(database.db, req(c.id, 'files?'), [userMessage('files?')])));
     expect(withFiles!.listed_files).toEqual(names.slice().reverse().slice(0, MAX_LISTED_FILES + 1).map((name) => `input/${name}`));
     expect(without!.listed_files).toEqual([]);
     const before = database.statements();
