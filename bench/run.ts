@@ -71,8 +71,17 @@ function usageRows(usage: UsageOverhead | undefined, verdict: (ok: boolean) => s
 
 const EXPECTED_TEXT = Array.from({ length: DELTAS }, (_, j) => `w${j} `).join('').length;
 
-/** Time to the last delta and server CPU per delta of one 10 000-delta turn through `pulp`. */
-async function passTurn(pulp: PulpChild): Promise<{ passMs: number; cpuPerDelta: number }> {
+/** A 10 000-delta turn through a Pulp child: time to its last delta and the server's CPU per delta. */
+interface PassTurn {
+  passMs: number;
+  cpuPerDelta: number;
+}
+
+/** The medians of `turns`. */
+const medianTurn = (turns: readonly PassTurn[]): PassTurn => ({ passMs: median(turns.map((t) => t.passMs)), cpuPerDelta: median(turns.map((t) => t.cpuPerDelta)) });
+
+/** One 10 000-delta turn through `pulp`, checked to end `stop` with all its text. */
+async function passTurn(pulp: PulpChild): Promise<PassTurn> {
   const before = pulp.cpuMicros();
   const turn = await pulpTurn(pulp, benchPrompt(DELTAS));
   const cpuPerDelta = (pulp.cpuMicros() - before) / DELTAS;
@@ -80,12 +89,12 @@ async function passTurn(pulp: PulpChild): Promise<{ passMs: number; cpuPerDelta:
   return { passMs: turn.lastMs, cpuPerDelta };
 }
 
-/** Median time to the last delta and server CPU per delta of 10 000-delta turns through `pulp`, after its warm-up. */
-async function passThrough(pulp: PulpChild): Promise<{ passMs: number; cpuPerDelta: number }> {
+/** The medians of 10 000-delta turns through `pulp`, after its warm-up. */
+async function passThrough(pulp: PulpChild): Promise<PassTurn> {
   for (let i = 0; i < WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
-  const turns: Array<{ passMs: number; cpuPerDelta: number }> = [];
+  const turns: PassTurn[] = [];
   for (let i = 0; i < REPS; i++) turns.push(await passTurn(pulp));
-  return { passMs: median(turns.map((t) => t.passMs)), cpuPerDelta: median(turns.map((t) => t.cpuPerDelta)) };
+  return medianTurn(turns);
 }
 
 async function main(): Promise<void> {
@@ -104,7 +113,7 @@ async function main(): Promise<void> {
     const rawCpu: number[] = [];
     const sdkCpu: number[] = [];
     const nativeCpu: number[] = [];
-    const pass: Array<{ passMs: number; cpuPerDelta: number }> = [];
+    const pass: PassTurn[] = [];
     let ttftPglite: number;
     try {
       log(`raw read, SDK floor, native-adapter floor and pass-through, ${DELTAS} deltas, ${REPS} rounds`);
@@ -129,8 +138,7 @@ async function main(): Promise<void> {
     } finally {
       await pulp.stop();
     }
-    const passMs = median(pass.map((t) => t.passMs));
-    const cpuPerDelta = median(pass.map((t) => t.cpuPerDelta));
+    const { passMs, cpuPerDelta } = medianTurn(pass);
     const rawMs = median(raw.map((t) => t.lastMs));
     const floorMs = median(sdk.map((t) => t.lastMs));
     const nativeMs = median(nat.map((t) => t.lastMs));
@@ -141,7 +149,7 @@ async function main(): Promise<void> {
 
     log('Pulp child process on PGlite, LLM_ADAPTER=sdk');
     const pulpSdk = await startPulpChild({ ...pulpEnv(fake), LLM_ADAPTER: 'sdk' });
-    let sdkServer: { passMs: number; cpuPerDelta: number };
+    let sdkServer: PassTurn;
     try {
       sdkServer = await passThrough(pulpSdk);
     } finally {

@@ -150,19 +150,20 @@ export class ClusterTurnCoordinator implements TurnCoordinator {
           await this.options.locks.unlock(row.session_id);
           continue;
         }
-        const ending = this.#endOrphan(row.turn_id).finally(async () => {
-          await this.options.locks.unlock(row.session_id);
+        // A turn of the session starting here meanwhile would take the lock as well: it waits.
+        let swept = (): void => undefined;
+        this.#sweepingSessions.set(row.session_id, new Promise<void>((resolve) => (swept = resolve)));
+        try {
+          await this.#endOrphan(row.turn_id);
+        } finally {
+          await this.options.locks.unlock(row.session_id).finally(() => {
+            this.#sweepingSessions.delete(row.session_id);
+            swept();
+          });
           // A turn waiting for the lock (it found the sweeper holding it) retries now, not after
           // its next retry interval — also when another server had ended this turn already.
           this.#ended(row.session_id, row.turn_id);
           this.options.bus.control({ t: 'ended', s: row.session_id, turn: row.turn_id });
-        });
-        // A turn of the session starting here meanwhile would take the lock as well: it waits.
-        this.#sweepingSessions.set(row.session_id, ending.catch(() => undefined));
-        try {
-          await ending;
-        } finally {
-          this.#sweepingSessions.delete(row.session_id);
         }
       }
       if (++this.#sweeps % PRUNE_EVERY_SWEEPS === 0) await pruneTurnLog(this.options.db, RESUME_GRACE_S, MAX_LOG_AGE_S);
