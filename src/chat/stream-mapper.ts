@@ -9,6 +9,8 @@
  * that send neither (the offline model).
  */
 import type { AgentInputItem, RunStreamEvent } from '@openai/agents';
+import type { TextTap } from '../llm/text-tap.js';
+import { TextGate } from './text-gate.js';
 import type { TurnEmitter } from './turn-emitter.js';
 import type { ResponseUsage, TurnRecorder } from './turn-recorder.js';
 
@@ -53,6 +55,8 @@ export class StreamMapper {
   #itemToCall = new Map<string, string>();
   /** Chat Completions: tool call index → call id, per response. */
   #indexToCall = new Map<number, string>();
+  /** Text the model sends past the Runner, put back in its place among the Runner's events. */
+  readonly #gate = new TextGate((delta) => this.#text(delta));
 
   constructor(
     private readonly recorder: TurnRecorder,
@@ -60,9 +64,24 @@ export class StreamMapper {
     private readonly onUsage: (usage: ResponseUsage) => void,
   ) {}
 
+  /** Where a model that can (src/llm/text-tap.ts) sends its text instead of through the Runner. */
+  get textTap(): TextTap {
+    return this.#gate;
+  }
+
   handle(event: RunStreamEvent): void {
-    if (event.type === 'raw_model_stream_event') this.#raw(asRecord(event.data) ?? {});
-    else if (event.type === 'run_item_stream_event') this.#item(event.name, asRecord(event.item) ?? {});
+    if (event.type === 'raw_model_stream_event') {
+      this.#gate.reached(event.data);
+      this.#raw(asRecord(event.data) ?? {});
+      this.#gate.handled(event.data);
+    } else if (event.type === 'run_item_stream_event') {
+      this.#item(event.name, asRecord(event.item) ?? {});
+    }
+  }
+
+  /** The turn stopped reading the run: text still coming past the Runner is dropped, as the Runner's events are. */
+  close(): void {
+    this.#gate.close();
   }
 
   #text(delta: string): void {

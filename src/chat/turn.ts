@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { sharedUpdate } from '../db/shared-statement.js';
 import { HistoryPrefixProvider } from '../llm/history-prefix.js';
+import { tapText } from '../llm/text-tap.js';
 import { toDatabaseAppError } from '../db/errors.js';
 import { AppError } from '../errors/app-error.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -235,9 +236,12 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const call = { userId: req.userId, sessionUuid: session.id, turnId: req.turnId, purpose: 'turn' } as const;
   // The Runner holds only this turn's items (its user items, saved last); the history goes in front of each request.
   const own = Math.max(1, Math.min(turn.userItems.length, history.length));
-  const earlier = new HistoryPrefixProvider(deps.modelProvider, history.slice(0, history.length - own));
+  // The answer's text goes from the model straight to the mapper; the Runner gets the other events.
+  const tapped = tapText(deps.modelProvider, mapper.textTap);
+  const earlier = new HistoryPrefixProvider(tapped, history.slice(0, history.length - own));
   const modelProvider = deps.usage.models(earlier, call, { firstCallChecked: true });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
+  const offClose = req.token.onCancel(() => mapper.close());
   const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
   try {
     for await (const event of result) {
@@ -245,6 +249,8 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
       if (req.token.cancelled) break;
     }
   } finally {
+    offClose();
+    mapper.close();
     await settle(result.completed, req.token.cancelled ? 1_000 : SETTLE_TIMEOUT_MS);
     // The turn's ledger rows are in before it ends, so the next turn's budget check counts them.
     await modelProvider.settled();

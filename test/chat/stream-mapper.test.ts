@@ -286,3 +286,79 @@ describe('events the mapper cannot use', () => {
     expect(writes()).toEqual([]);
   });
 });
+
+/**
+ * Text a model sends past the Runner (`textTap`) while the events it sent before are still on
+ * their way through the Runner: the user sees everything in the order the model said it.
+ */
+describe('text that comes past the Runner', () => {
+  /** Model events as the adapter sends them, and the same objects as the Runner hands them on. */
+  const started = { type: 'response_started' };
+  const thinking = { type: 'model', event: { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { reasoning: 'Hmm.' } }] } };
+  const call = {
+    type: 'model',
+    event: { object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', function: { name: 'lookup', arguments: '{}' } }] } }] },
+  };
+  const done = { type: 'response_done', response: { id: 'r1', usage: { inputTokens: 4, outputTokens: 2 } } };
+  const through = (event: Loose): RunStreamEvent => new RunRawModelStreamEvent(event as never);
+
+  it('goes at once when nothing the model sent before is still in flight', () => {
+    const tap = mapper.textTap;
+    tap.sent(started as never);
+    mapper.handle(through(started));
+    tap.text('Hel');
+    tap.text('lo');
+    expect(wire()).toEqual([
+      ['assistant_delta', 'Hel'],
+      ['assistant_delta', 'lo'],
+    ]);
+    expect(recorder.open().unsaid).toBe('Hello');
+  });
+
+  it('waits for the events sent before it, and goes before the ones sent after it', () => {
+    const tap = mapper.textTap;
+    tap.sent(started as never);
+    tap.sent(thinking as never);
+    tap.text('I will ');
+    tap.text('look.');
+    tap.sent(call as never);
+    tap.text('Later.');
+    tap.sent(done as never);
+    expect(sent).toEqual([]);
+    for (const event of [started, thinking, call, done]) mapper.handle(through(event));
+    expect(wire()).toEqual([
+      ['reasoning_delta', 'Hmm.'],
+      ['assistant_delta', 'I will look.'],
+      ['function_detected', 'call_1', 'lookup'],
+      ['function_call_arguments_delta', 'call_1', '{}'],
+      ['assistant_delta', 'Later.'],
+    ]);
+    expect(usages).toEqual([{ inputTokens: 4, outputTokens: 2 }]);
+  });
+
+  it('that followed an event the Runner never handed on goes before the next event it does', () => {
+    const tap = mapper.textTap;
+    tap.sent(started as never);
+    tap.text('one ');
+    tap.sent(thinking as never);
+    tap.text('two');
+    mapper.handle(through(thinking));
+    expect(wire()).toEqual([
+      ['assistant_delta', 'one '],
+      ['reasoning_delta', 'Hmm.'],
+      ['assistant_delta', 'two'],
+    ]);
+  });
+
+  it('is dropped once the turn stops reading, with what was still waiting', () => {
+    const tap = mapper.textTap;
+    tap.text('said ');
+    tap.sent(started as never);
+    tap.text('waiting');
+    mapper.close();
+    tap.text('late');
+    mapper.handle(through(started));
+    expect(wire()).toEqual([['assistant_delta', 'said ']]);
+    expect(recorder.open().unsaid).toBe('said ');
+  });
+});

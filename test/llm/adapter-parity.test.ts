@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config/config.js';
 import { createModelProvider } from '../../src/llm/provider.js';
+import { tapText } from '../../src/llm/text-tap.js';
+import { TextGate } from '../../src/chat/text-gate.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeResponse } from '../support/fake-openai.js';
 
 let fake: FakeOpenAI;
@@ -83,23 +85,35 @@ interface Outcome {
   items: unknown[];
   usage: unknown;
   finalOutput: unknown;
+  /** Text events that went through the Runner. */
+  runnerTexts: number;
 }
 
-async function runWith(adapter: 'native' | 'sdk', mode: string, scripts: FakeResponse[], input: string | AgentInputItem[], stream: boolean): Promise<Outcome> {
-  const config = loadConfig({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'sk-parity-1234', OPENAI_API_MODE: mode, LLM_ADAPTER: adapter }).llm;
-  const runner = new Runner({ modelProvider: createModelProvider(config), tracingDisabled: true });
+/**
+ * `native-tapped`: the native adapter sends its text past the Runner, as a turn has it, and a
+ * `TextGate` puts it back among the Runner's events.
+ */
+async function runWith(adapter: 'native' | 'native-tapped' | 'sdk', mode: string, scripts: FakeResponse[], input: string | AgentInputItem[], stream: boolean): Promise<Outcome> {
+  const config = loadConfig({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'sk-parity-1234', OPENAI_API_MODE: mode, LLM_ADAPTER: adapter === 'sdk' ? 'sdk' : 'native' }).llm;
+  const events: unknown[] = [];
+  const gate = new TextGate((delta) => pushJoined(events, { type: 'raw_model_stream_event', data: { type: 'output_text_delta', delta } }));
+  const provider = createModelProvider(config);
+  const runner = new Runner({ modelProvider: adapter === 'native-tapped' ? tapText(provider, gate) : provider, tracingDisabled: true });
   const agent = new Agent({ name: 'Pulp', instructions: 'Be brief.', model: 'gpt-4o-mini', tools: [weather], modelSettings: { reasoning: { effort: 'low' } } });
   const before = fake.requests.length;
   fake.enqueue(...scripts);
-  const events: unknown[] = [];
   let result;
   let error: unknown;
+  let runnerTexts = 0;
   try {
     if (stream) {
       result = await runner.run(agent, input, { stream: true });
       for await (const e of result) {
+        if (e.type === 'raw_model_stream_event' && e.data.type === 'output_text_delta') runnerTexts += 1;
+        if (e.type === 'raw_model_stream_event') gate.reached(e.data);
         const view = eventView(e);
         if (view !== undefined) pushJoined(events, view);
+        if (e.type === 'raw_model_stream_event') gate.handled(e.data);
       }
       await result.completed;
     } else {
@@ -115,6 +129,7 @@ async function runWith(adapter: 'native' | 'sdk', mode: string, scripts: FakeRes
     items: result?.newItems.map((i) => i.rawItem),
     usage: result?.state.usage,
     finalOutput: error ?? result?.finalOutput,
+    runnerTexts,
   }) as Outcome;
 }
 
@@ -149,6 +164,19 @@ describe.each(['chat_completions', 'responses'])('the native adapter matches the
     expect(native.items).toEqual(sdk.items);
     expect(native.usage).toEqual(sdk.usage);
     expect(native.finalOutput).toEqual(sdk.finalOutput);
+  });
+
+  // The Runner builds the answer from the end of the stream: without the text events it makes the same items.
+  it.each(scenarios)('streamed, its text past the Runner: $name', async ({ scripts, input }) => {
+    const sdk = await runWith('sdk', mode, scripts, input, true);
+    const tapped = await runWith('native-tapped', mode, scripts, input, true);
+    const withoutItemIds = (events: unknown[]): unknown[] => events.map((e) => (isTextDelta(e) ? { ...e, data: { type: e.data.type, delta: e.data.delta } } : e));
+    expect(tapped.bodies).toEqual(sdk.bodies);
+    expect(withoutItemIds(tapped.events)).toEqual(withoutItemIds(sdk.events));
+    expect(tapped.items).toEqual(sdk.items);
+    expect(tapped.usage).toEqual(sdk.usage);
+    expect(tapped.finalOutput).toEqual(sdk.finalOutput);
+    expect(tapped.runnerTexts).toBe(0);
   });
 
   it.each(scenarios)('not streamed: $name', async ({ scripts, input }) => {

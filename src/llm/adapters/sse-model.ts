@@ -1,8 +1,11 @@
 /**
  * One `Model` for every wire format: the format builds the request body and reads the answer, the
  * transport carries it. A new provider API (Anthropic Messages, Gemini) is a new `WireFormat`.
+ * Given a turn's `TextTap`, a streamed answer's text goes to the tap and only its other events to
+ * the Runner.
  */
 import type { Model, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
+import type { TextTap, TextTappable } from '../text-tap.js';
 import type { Operation } from './endpoint.js';
 import type { SseMessage, SseTransport } from './sse-transport.js';
 
@@ -28,15 +31,21 @@ export interface AnswerContext {
   requestId: string | undefined;
 }
 
-export class SseModel implements Model {
+export class SseModel implements Model, TextTappable {
   readonly #transport: SseTransport;
   readonly #format: WireFormat;
   readonly #model: string;
+  readonly #tap: TextTap | undefined;
 
-  constructor(transport: SseTransport, format: WireFormat, model: string) {
+  constructor(transport: SseTransport, format: WireFormat, model: string, tap?: TextTap) {
     this.#transport = transport;
     this.#format = format;
     this.#model = model;
+    this.#tap = tap;
+  }
+
+  withTextTap(tap: TextTap): Model {
+    return new SseModel(this.#transport, this.#format, this.#model, tap);
   }
 
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
@@ -50,7 +59,20 @@ export class SseModel implements Model {
     const answer = await this.#transport.open(this.#format.operation, this.#model, body, true, request.signal);
     try {
       const requestId = answer.headers.get('x-request-id') ?? undefined;
-      yield* this.#format.stream(this.#transport.events(answer, request.signal), { model: this.#model, request, requestId });
+      const events = this.#format.stream(this.#transport.events(answer, request.signal), { model: this.#model, request, requestId });
+      const tap = this.#tap;
+      if (!tap) {
+        yield* events;
+        return;
+      }
+      for await (const event of events) {
+        if (event.type === 'output_text_delta') {
+          if (event.delta !== '') tap.text(event.delta);
+          continue;
+        }
+        tap.sent(event);
+        yield event;
+      }
     } finally {
       // Also when the consumer stops before the first event: the request must not stay open.
       answer.close();
