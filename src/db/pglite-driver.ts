@@ -25,8 +25,15 @@ const INT8_OID = 20;
  * one for the array at hand, and planning is most of what they cost here (the turn start 1.3 →
  * 0.6 ms). Their plans are the same for one row or five hundred; the search queries, the one kind
  * whose plan could depend on its values, measured the same (`npm run bench:search`).
+ *
+ * A small pending list for the GIN (full-text) indexes: new entries wait in the list until it
+ * outgrows `gin_pending_list_limit`, and the statement that outgrows it merges the whole list into
+ * the index. PostgreSQL's autovacuum does that merge in the background; PGlite has no autovacuum,
+ * and it runs on the event loop, so a merge of the default 4 MB held every stream still for about
+ * 350 ms (a thousand answers ending together, `npm run bench:streams -- 1000`). At 64 kB a merge
+ * takes a few milliseconds, and all of them together cost about the same.
  */
-const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'plan_cache_mode=force_generic_plan'];
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'plan_cache_mode=force_generic_plan', '-c', 'gin_pending_list_limit=64kB'];
 
 /** A new cluster in `dir`, made by `pglite-init-worker` in a worker thread (see there why). */
 async function initializeInWorker(dir: string): Promise<void> {
