@@ -450,7 +450,10 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       res.end(JSON.stringify({ error: { message: `fake server failure: ${String(err)}`, type: 'server_error', code: null, param: null } }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A provider accepts a burst of connections at once; Node's default queue of 511 pending ones
+  // overflowed when a thousand turns started together, and the kernel's 1 s SYN retry was measured
+  // as the server's time to first token.
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
   const { port } = server.address() as AddressInfo;
 
   return {
