@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { SerialQueue } from '../util/serial-queue.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { LoopShare } from './loop-share.js';
 import { PreparedStatements } from './pglite-prepared.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
 
@@ -94,11 +95,19 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
 
+  const loop = new LoopShare();
+  /** Runs `task` in its turn, once the event loop has turned since the last statement. */
+  const inTurn = <T>(task: () => Promise<T>): Promise<T> =>
+    mutex.run(async () => {
+      await loop.turn();
+      return task();
+    });
+
   return {
     driver: 'pglite',
-    query: (sql, params) => mutex.run(() => run(sql, params)),
+    query: (sql, params) => inTurn(() => run(sql, params)),
     transaction: (fn) =>
-      mutex.run(async () => {
+      inTurn(async () => {
         await run('BEGIN');
         try {
           const tx: Queryable = { query: (sql, params) => run(sql, params) };
@@ -112,7 +121,7 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
       }),
     async ping() {
       if (closed) throw new Error('Connection terminated: database closed');
-      await mutex.run(() => run('SELECT 1'));
+      await inTurn(() => run('SELECT 1'));
     },
     poolStats: () => ({ total: 1, idle: mutex.pending === 0 ? 1 : 0, waiting: Math.max(0, mutex.pending - 1) }),
     dumpDataDir: () => mutex.run(() => pglite.dumpDataDir('none')),

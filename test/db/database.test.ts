@@ -35,6 +35,17 @@ describe.each(drivers)('the database layer (%s)', (driver) => {
     expect(rows[0]?.gin_pending_list_limit).toBe('64kB');
   });
 
+  it.runIf(driver === 'pglite')('lets the event loop turn between statements on PGlite, which runs them on it', async () => {
+    // Sockets and timers get their turn between two statements sent together (src/db/loop-share.ts).
+    await new Promise((resolve) => setImmediate(resolve)); // past the earlier tests' statements
+    const order: string[] = [];
+    const first = db.query('SELECT 1').then(() => order.push('first statement'));
+    const second = db.query('SELECT 2').then(() => order.push('second statement'));
+    setImmediate(() => order.push('event loop'));
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first statement', 'event loop', 'second statement']);
+  });
+
   it('rolls a failed transaction back and commits a good one', async () => {
     await db.query("INSERT INTO users (email) VALUES ('keep@example.com')");
     await expect(
