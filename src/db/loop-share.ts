@@ -6,6 +6,8 @@
  * before the loop has turned since the last one now waits for that turn, so a backlog drains with
  * the server's other work between its statements.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 export class LoopShare {
   /** A statement started and the loop has not turned since. */
   #held = false;
@@ -13,7 +15,7 @@ export class LoopShare {
   /** Called before a statement: resolves at once, or after the loop's next turn when one just ran. */
   async turn(): Promise<void> {
     // Queued after the immediate that ends the hold, so the hold is over when this resolves.
-    if (this.#held) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.#held) await nextTurn();
     this.#held = true;
     setImmediate(() => {
       this.#held = false;
