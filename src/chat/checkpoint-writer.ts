@@ -6,7 +6,7 @@
  */
 import type { Queryable } from '../db/database.js';
 import { rowWeight, sharedUpdate } from '../db/shared-statement.js';
-import type { RowFlags } from './row-flags.js';
+import { isSearchIndexed, type RowFlags } from './row-flags.js';
 
 export interface TextSave {
   rowId: string;
@@ -25,8 +25,9 @@ WHERE m.id = v.id::uuid`;
 const saves = sharedUpdate<TextSave>(
   UPDATE_SQL,
   (all) => [all.map((s) => s.rowId), all.map((s) => s.content), all.map((s) => JSON.stringify(s.flags)), all.map((s) => s.reasoning)],
-  // A growing answer is rewritten whole: a statement takes as many as fit its share of work.
-  { weigh: (s) => rowWeight(s.content.length + (s.reasoning?.length ?? 0)) },
+  // A growing answer is rewritten whole: a statement takes as many as fit its share of work. A
+  // finished one is also indexed for search as it is saved (the row is no longer `streaming`).
+  { weigh: (s) => (isSearchIndexed('assistant', s.flags) ? rowWeight(s.reasoning?.length ?? 0, s.content.length) : rowWeight(s.content.length + (s.reasoning?.length ?? 0))) },
 );
 
 /** Saves a streaming text's row with the other turns' saves of the moment. */

@@ -64,3 +64,11 @@ export function statusOf(role: 'user' | 'assistant' | 'tool_call', flags: RowFla
   if (role === 'assistant' && flags.partial === true) return declared.success ? declared.data : 'interrupted';
   return null;
 }
+
+/**
+ * Whether a row's text is indexed for search as it is written: a user's or an assistant's row that
+ * is not streaming, as the generated `search_vector` column has it (src/search/language.ts).
+ */
+export function isSearchIndexed(role: string, flags: RowFlags | undefined): boolean {
+  return (role === 'user' || role === 'assistant') && flags?.streaming !== true;
+}

@@ -9,6 +9,7 @@ import type { Queryable } from '../db/database.js';
 import { rowWeight, sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import { toStorableObject, toStorableText } from '../util/storable-text.js';
 import { insertMessage, type MessageRow, type NewMessage } from './message-store.js';
+import { isSearchIndexed } from './row-flags.js';
 
 interface RowInsert {
   sessionUuid: string;
@@ -53,8 +54,12 @@ function columnsOf(batch: readonly RowInsert[]): unknown[][] {
 
 const inserts = sessionRows<RowInsert, MessageRow>({
   session: (b) => b.sessionUuid,
-  // A complete answer's text is indexed for search as it goes in: the larger part of the work.
-  weigh: ({ row }) => rowWeight((row.content?.length ?? 0) + (row.tool_result?.length ?? 0) + (row.reasoning?.length ?? 0)),
+  weigh: ({ row }) => {
+    const other = (row.tool_result?.length ?? 0) + (row.reasoning?.length ?? 0);
+    const content = row.content?.length ?? 0;
+    // A complete answer's text is indexed for search as it goes in: the larger part of the work.
+    return isSearchIndexed(row.role, row.metadata) ? rowWeight(other, content) : rowWeight(other + content);
+  },
   many: async (db, batch) => {
     const { rows } = await db.query<MessageRow>(INSERT_MANY_SQL, columnsOf(batch));
     const bySession = new Map(rows.map((r) => [r.session_id, r]));

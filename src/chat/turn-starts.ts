@@ -9,7 +9,7 @@
  */
 import type { AgentInputItem } from '@openai/agents';
 import type { Database } from '../db/database.js';
-import { sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
+import { INDEXED_TEXT_WEIGHT, sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
 import { toStorableJson, toStorableText } from '../util/storable-text.js';
@@ -63,9 +63,21 @@ SELECT c.*, ARRAY(
 ) AS listed_files
 FROM counted c`;
 
+/**
+ * A turn start's share of a statement's work (`rowWeight`'s units): three rows written, the
+ * session locked and updated with all its indexes, about 0.45 ms on PGlite. A burst of a thousand
+ * short messages goes in statements of about 60 (some 25 ms each), not two of 90 ms that held
+ * every stream still. A heavier share cut the streams' delay a little more, but each statement of
+ * a burst waits for a turn of a busy event loop, and the last turns of the burst started seconds
+ * later (`npm run bench:streams -- 1000`, docs/benchmarks.md).
+ */
+const TURN_START_WEIGHT = 1_000;
+
 /** The turn starts made together share one statement (`sessionRows`). */
 const starts = sessionRows<Start, SessionRow, Database>({
   session: (s) => s.req.sessionUuid,
+  // The user's words are indexed for search as they go in.
+  weigh: ({ req }) => TURN_START_WEIGHT + INDEXED_TEXT_WEIGHT * (req.contents[0]?.length ?? 0),
   many: async (db, batch) => {
     const { rows } = await db.query<SessionRow>(START_MANY_SQL, columnsOf(batch));
     const byId = new Map(rows.map((r) => [r.id, r]));

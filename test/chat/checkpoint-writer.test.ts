@@ -46,6 +46,25 @@ describe('text saves of many streams', () => {
   });
 });
 
+describe('finished answers', () => {
+  it('are saved a few at a time, since indexing their text for search is most of the work: no statement holds the event loop for them all', async () => {
+    const twelve = rows.slice(0, 12);
+    const text = (i: number) => `answer ${i} about lighthouses `.repeat(140); // about 4 KB
+    const saveAll = async (flags: typeof STREAMING) => {
+      const before = database.statements();
+      await Promise.all(twelve.map((rowId, i) => saveText(database.db, { rowId, content: text(i), flags, reasoning: null })));
+      return database.statements() - before;
+    };
+    expect(await saveAll(STREAMING)).toBe(1);
+    expect(await saveAll(DONE)).toBeGreaterThanOrEqual(3);
+    const { rows: found } = await database.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM messages WHERE id = ANY($1::uuid[]) AND search_vector @@ to_tsquery('english', 'lighthouses')",
+      [twelve],
+    );
+    expect(found[0]?.n).toBe(12);
+  });
+});
+
 describe('rewrites of growing rows', () => {
   it('leave room on their pages, so many rewrites of a burst of streaming rows stay in place (HOT updates)', async () => {
     const { db } = database;

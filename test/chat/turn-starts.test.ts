@@ -65,6 +65,21 @@ describe('turns starting at once', () => {
     }
   });
 
+  it('cuts a burst of questions into statements of a few dozen, fewer where the questions are long, so none holds the event loop for the whole burst', async () => {
+    const burst = async (count: number, question: (i: number) => string) => {
+      const chats = await Promise.all(Array.from({ length: count }, () => chatWithHistory()));
+      const before = database.statements();
+      const sessions = await Promise.all(chats.map((c, i) => startTurnRows(database.db, req(c.id, question(i)), [userMessage(question(i))])));
+      sessions.forEach((session, i) => expect(session).toMatchObject({ id: chats[i]?.id, message_count: 3, turn_count: 1 }));
+      return database.statements() - before;
+    };
+    const short = await burst(70, (i) => `burst ${i}`);
+    expect(short).toBeGreaterThanOrEqual(2);
+    expect(short).toBeLessThanOrEqual(3);
+    // A pasted page is indexed for search as it goes in: it weighs more than a short question.
+    expect(await burst(30, (i) => `page ${i} `.repeat(110))).toBeGreaterThanOrEqual(3);
+  });
+
   it("brings each chat's own file names for the instructions, so the turn reads none itself", async () => {
     const [busy, empty] = await Promise.all([chatWithHistory(), chatWithHistory()]);
     const names = Array.from({ length: MAX_LISTED_FILES + 5 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`).reverse();
@@ -120,5 +135,13 @@ describe('turns starting at once', () => {
       const { rows: session } = await database.db.query<{ active_leaf_id: string; message_count: number }>('SELECT active_leaf_id, message_count FROM sessions WHERE id = $1', [chat.id]);
       expect(session[0]).toEqual({ active_leaf_id: row?.id, message_count: 3 });
     }
+  });
+
+  it('inserts finished answers a few at a time, since indexing their text for search is most of the work', async () => {
+    const chats = await Promise.all(Array.from({ length: 12 }, () => chatWithHistory()));
+    const before = database.statements();
+    const answer = (i: number) => `answer ${i} about lighthouses `.repeat(140); // about 4 KB
+    await Promise.all(chats.map((c, i) => insertAfterLeaf(database.db, c.id, { role: 'assistant', content: answer(i), reasoning: null })));
+    expect(database.statements() - before).toBeGreaterThanOrEqual(3);
   });
 });
