@@ -6,11 +6,14 @@
  * one statement instead of six. Edits, regenerates and several messages at once take the general
  * path (`saveUserWords`), and so do two turns of one chat in one batch, or a batch whose statement
  * fails, one turn at a time (`sessionRows`).
+ *
+ * A new message ends its session's paused turn (one waiting for tool approvals) before it is
+ * saved. Almost no session has one, so the shared statement passes over a session that does, and
+ * only that turn ends the pause and takes the general path: the common turn asks nothing first.
  */
 import type { AgentInputItem } from '@openai/agents';
 import type { Database } from '../db/database.js';
 import { INDEXED_TEXT_WEIGHT, sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
-import { AppError } from '../errors/app-error.js';
 import type { SessionRow } from '../sessions/types.js';
 import { toStorableJson, toStorableText } from '../util/storable-text.js';
 import { FOLLOW } from './branch.js';
@@ -21,15 +24,23 @@ import type { TurnRequest } from './turn.js';
 type StartRequest = Pick<TurnRequest, 'sessionUuid' | 'contents' | 'model' | 'reasoningEffort' | 'branch' | 'attachments'>;
 type CountTokens = (model: string, items: AgentInputItem[]) => number;
 
+/** Ends the session's paused turn, if it has one (its events go before this turn's). */
+export type EndPaused = () => Promise<void>;
+
 interface Start {
   req: StartRequest;
   item: AgentInputItem;
+  endPaused: EndPaused;
 }
+
+/** A session the shared statement passed over: it has a paused turn to end first, or it is gone. */
+class PassedOver extends Error {}
 
 // The rows locked in id order (two batches never wait for each other in a cycle). Every CTE sees
 // the rows as they were before the statement: the new row's seq is the session's MAX + 1, and the
 // session is updated once, from the locked row. The workspace's file names for the instructions
-// come back with each row, which spares the turn a statement of its own.
+// come back with each row, which spares the turn a statement of its own. A session with a paused
+// turn is passed over (no row comes back for it).
 const START_MANY_SQL = `
 WITH req AS (
   SELECT r.ord, r.session_id::uuid AS session_id, r.content, r.metadata::jsonb AS metadata, r.item::jsonb AS item, r.model, r.effort
@@ -37,7 +48,9 @@ WITH req AS (
     WITH ORDINALITY AS r(session_id, content, metadata, item, model, effort, ord)
 ),
 locked AS MATERIALIZED (
-  SELECT s.id, s.active_leaf_id FROM sessions s WHERE s.id IN (SELECT session_id FROM req) ORDER BY s.id FOR UPDATE
+  SELECT s.id, s.active_leaf_id FROM sessions s
+  WHERE s.id IN (SELECT session_id FROM req) AND NOT EXISTS (SELECT 1 FROM paused_turns p WHERE p.session_id = s.id)
+  ORDER BY s.id FOR UPDATE
 ),
 msg AS (
   INSERT INTO messages (session_id, seq, role, content, metadata, parent_id)
@@ -83,11 +96,14 @@ const starts = sessionRows<Start, SessionRow, Database>({
     const byId = new Map(rows.map((r) => [r.id, r]));
     return batch.map(({ req }): Settled<SessionRow> => {
       const session = byId.get(req.sessionUuid);
-      return session ? { value: session } : { error: new AppError('SES_4001') };
+      return session ? { value: session } : { error: new PassedOver() };
     });
   },
   // After the active leaf: no branch's token total to count.
-  one: (db, { req, item }) => saveUserWords(db, req, [item]),
+  one: async (db, { req, item, endPaused }) => {
+    await endPaused();
+    return saveUserWords(db, req, [item]);
+  },
 });
 
 function columnsOf(starts: readonly Start[]): Array<Array<string | null>> {
@@ -103,12 +119,23 @@ function columnsOf(starts: readonly Start[]): Array<Array<string | null>> {
 }
 
 /**
- * Saves the user's words before the turn's first event, as `saveUserWords` does: through a shared
- * statement for one message after the active leaf, through `saveUserWords` otherwise.
+ * Saves the user's words before the turn's first event, as `saveUserWords` does, once the
+ * session's paused turn (if any) has ended: through a shared statement for one message after the
+ * active leaf, through `saveUserWords` otherwise. Throws SES_4001 when the session is gone.
  */
-export async function startTurnRows(db: Database, req: StartRequest, userItems: AgentInputItem[], count?: CountTokens): Promise<SessionRow> {
+export async function startTurnRows(
+  db: Database,
+  req: StartRequest,
+  userItems: AgentInputItem[],
+  count?: CountTokens,
+  endPaused: EndPaused = async () => undefined,
+): Promise<SessionRow> {
   const item = userItems[0];
   const simple = (req.branch ?? FOLLOW).kind === 'follow' && req.contents.length === 1 && userItems.length === 1 && item !== undefined;
-  if (!simple) return saveUserWords(db, req, userItems, count);
-  return valueOf(await starts.call(db, { req, item }));
+  if (simple) {
+    const started = await starts.call(db, { req, item, endPaused });
+    if (!('error' in started && started.error instanceof PassedOver)) return valueOf(started);
+  }
+  await endPaused();
+  return saveUserWords(db, req, userItems, count);
 }

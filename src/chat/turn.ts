@@ -112,10 +112,10 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   let offCancel = (): void => undefined;
   const leavePace = deps.pace?.enter();
   try {
-    // A new message ends the session's paused turn first (its events go before this turn's), while the budget is read.
-    if (!req.resume) await endPausedBefore(deps.pauses, req.sessionUuid, turn.log);
-    // The user's words are durable before assistant_start.
-    session = req.resume ? await req.resume.session() : await startTurnRows(deps.db, req, userItems, deps.countTokens);
+    // The user's words are durable before assistant_start, saved while the budget is read. A new
+    // message ends the session's paused turn first (its events go before this turn's).
+    const endPaused = () => endPausedBefore(deps.pauses, req.sessionUuid, turn.log);
+    session = req.resume ? await req.resume.session() : await startTurnRows(deps.db, req, userItems, deps.countTokens, endPaused);
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
       if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });

@@ -96,6 +96,25 @@ describe('turns starting at once', () => {
     expect(none).toContain('The workspace has no files yet.');
   });
 
+  it('ends a chat’s paused turn before saving its question, and asks nothing first of the chats without one', async () => {
+    const [paused, plain] = await Promise.all([chatWithHistory(), chatWithHistory()]);
+    await database.db.query("INSERT INTO paused_turns (turn_id, session_id, user_id, last_seq, state) VALUES ('turn_paused', $1, $2, 4, 'paused')", [paused.id, userId]);
+    const ended: string[] = [];
+    // What the approval service does: the paused turn's interrupted call is answered, the pause removed.
+    const endPaused = (chat: { id: string }) => async () => {
+      ended.push(chat.id);
+      await insertMessage(database.db, chat.id, { role: 'tool_call', tool_call_id: 'call_waiting', tool_name: 'run_code', tool_arguments: {}, tool_result: 'Interrupted by a new message', tool_success: false });
+      await database.db.query('DELETE FROM paused_turns WHERE session_id = $1', [chat.id]);
+    };
+    const sessions = await Promise.all(
+      [paused, plain].map((c) => startTurnRows(database.db, req(c.id, 'after the pause'), [userMessage('after the pause')], undefined, endPaused(c))),
+    );
+    expect(ended).toEqual([paused.id]);
+    expect(sessions.map((s) => s.message_count)).toEqual([4, 3]);
+    const { rows } = await database.db.query<{ role: string }>('SELECT role FROM messages WHERE session_id = $1 ORDER BY seq', [paused.id]);
+    expect(rows.map((r) => r.role)).toEqual(['user', 'assistant', 'tool_call', 'user']);
+  });
+
   it('saves two questions to one chat sent at the same moment one after the other, in order', async () => {
     const chat = await chatWithHistory();
     const [first, second] = await Promise.all([
