@@ -33,9 +33,10 @@ describe('fair shares of the sandbox slots', () => {
     // The queue bound only turns a wrong wait into a clear failure; the right answer never queues.
     const sandbox = new PythonSandbox({ maxConcurrent: 2, maxConcurrentPerUser: 1, queueTimeoutMs: 25_000, defaultTimeoutMs: 30_000 });
     const [alice1, alice2, bob] = await Promise.all([newRoot(), newRoot(), newRoot()]);
+    // The second run is asked for once the first runs: asked together, either could take the share.
     const first = sandbox.run(GATED, { root: alice1, owner: 'alice' });
-    const second = sandbox.run(GATED, { root: alice2, owner: 'alice' });
     await appears(path.join(alice1, 'output'), 'started');
+    const second = sandbox.run(GATED, { root: alice2, owner: 'alice' });
     await until(() => sandbox.stats().waiting === 1);
 
     const bobs = await sandbox.run('print(1)', { root: bob, owner: 'bob' });
