@@ -24,6 +24,15 @@ export function isConnectionError(err: unknown): boolean {
   return typeof message === 'string' && CONNECTION_MESSAGES.some((m) => message.includes(m));
 }
 
+/**
+ * PostgreSQL's "cached plan must not change result type" (feature_not_supported): a table changed
+ * under a prepared `SELECT *` (a migration after the statement was prepared).
+ */
+export function isChangedResultType(err: unknown): boolean {
+  const message = field(err, 'message');
+  return field(err, 'code') === '0A000' && typeof message === 'string' && message.includes('cached plan must not change result type');
+}
+
 /** True for errors worth retrying: lost connections, admin shutdown, serialization failures, deadlocks. */
 export function isTransientError(err: unknown): boolean {
   const code = field(err, 'code');

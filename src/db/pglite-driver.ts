@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { SerialQueue } from '../util/serial-queue.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { isChangedResultType } from './errors.js';
 import { LoopShare } from './loop-share.js';
 import { PreparedStatements } from './pglite-prepared.js';
 import { normalizeParams, type Database, type Queryable, type QueryResult, type SqlParam } from './database.js';
@@ -89,7 +90,7 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
   const prepared = new PreparedStatements(pglite);
   let closed = false;
 
-  const run = async <Row>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
+  const run = async <Row>(sql: string, params?: readonly SqlParam[], inTransaction = false): Promise<QueryResult<Row>> => {
     if (params === undefined || params.length === 0) {
       // exec allows several statements (migrations); it returns one result per statement.
       if (!/\$\d/.test(sql)) {
@@ -98,7 +99,7 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
         return { rows: (last?.rows ?? []) as Row[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
       }
     }
-    const result = await prepared.query<Row>(sql, normalizeParams(params));
+    const result = await prepared.query<Row>(sql, normalizeParams(params), inTransaction);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
 
@@ -110,22 +111,33 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
       return task();
     });
 
+  const transaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> =>
+    inTurn(async () => {
+      await run('BEGIN');
+      try {
+        const tx: Queryable = { query: (sql, params) => run(sql, params, true) };
+        const value = await fn(tx);
+        await run('COMMIT');
+        return value;
+      } catch (err) {
+        await run('ROLLBACK');
+        throw err;
+      }
+    });
+
   return {
     driver: 'pglite',
     query: (sql, params) => inTurn(() => run(sql, params)),
-    transaction: (fn) =>
-      inTurn(async () => {
-        await run('BEGIN');
-        try {
-          const tx: Queryable = { query: (sql, params) => run(sql, params) };
-          const value = await fn(tx);
-          await run('COMMIT');
-          return value;
-        } catch (err) {
-          await run('ROLLBACK');
-          throw err;
-        }
-      }),
+    // A statement prepared before its table changed fails, and the transaction with it; the
+    // statement is prepared again when the transaction runs again.
+    async transaction(fn) {
+      try {
+        return await transaction(fn);
+      } catch (err) {
+        if (!isChangedResultType(err)) throw err;
+        return transaction(fn);
+      }
+    },
     async ping() {
       if (closed) throw new Error('Connection terminated: database closed');
       await inTurn(() => run('SELECT 1'));

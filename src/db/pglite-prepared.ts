@@ -10,14 +10,9 @@
  * so values come back exactly as `query` returns them.
  */
 import { parse as results, protocol, type PGlite, type Results } from '@electric-sql/pglite';
+import { isChangedResultType } from './errors.js';
 
 const { serialize } = protocol;
-
-/** PostgreSQL's "cached plan must not change result type" (feature_not_supported). */
-function isChangedResultType(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
-}
 
 /** At most this many statements stay prepared by default. */
 const MAX_PREPARED = 200;
@@ -40,15 +35,20 @@ export class PreparedStatements {
     private readonly limit = MAX_PREPARED,
   ) {}
 
-  /** Runs `sql` with `params` as a prepared statement: the rows, as `PGlite.query` gives them. */
-  async query<Row>(sql: string, params: readonly unknown[]): Promise<Results<Row>> {
+  /**
+   * Runs `sql` with `params` as a prepared statement: the rows, as `PGlite.query` gives them.
+   * `inTransaction`: a failure ends the transaction, so a stale statement is not run again here.
+   */
+  async query<Row>(sql: string, params: readonly unknown[], inTransaction = false): Promise<Results<Row>> {
     try {
       return await this.#run<Row>(sql, params);
     } catch (err) {
       // A table changed under a `SELECT *` (a migration after the statement was prepared): the
-      // kept statement can no longer answer; it is prepared again from its text.
+      // kept statement can no longer answer; it is prepared again from its text, here or when
+      // the caller runs its transaction again.
       if (!isChangedResultType(err)) throw err;
       await this.#forget(sql);
+      if (inTransaction) throw err;
       return this.#run<Row>(sql, params);
     }
   }

@@ -70,6 +70,19 @@ describe.each(drivers)('the database layer (%s)', (driver) => {
     expect(rows.map((r) => r.email)).toEqual(['keep@example.com', 'tx@example.com']);
   });
 
+  it('answers a prepared statement again after its table changed under it, alone or in a transaction', async () => {
+    // What a migration does to a server that prepared `SELECT *` before it.
+    await db.query('CREATE TABLE shape (id int)');
+    await db.query('INSERT INTO shape VALUES (1)');
+    const sql = 'SELECT * FROM shape WHERE id = $1';
+    expect((await db.query(sql, [1])).rows).toEqual([{ id: 1 }]);
+    await db.query("ALTER TABLE shape ADD COLUMN note text DEFAULT 'added'");
+    expect((await db.query(sql, [1])).rows).toEqual([{ id: 1, note: 'added' }]);
+    await db.query('ALTER TABLE shape ADD COLUMN size int DEFAULT 2');
+    const { rows } = await db.transaction((tx) => tx.query(sql, [1]));
+    expect(rows).toEqual([{ id: 1, note: 'added', size: 2 }]);
+  });
+
   it('applies each migration once, even when two servers migrate at the same moment', async () => {
     expect(applied).toEqual(readMigrations().map((m) => m.name));
     const again = await Promise.all([migrate(db), migrate(db)]);
