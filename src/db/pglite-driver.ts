@@ -90,7 +90,7 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
   const prepared = new PreparedStatements(pglite);
   let closed = false;
 
-  const run = async <Row>(sql: string, params?: readonly SqlParam[], inTransaction = false): Promise<QueryResult<Row>> => {
+  const run = async <Row>(sql: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>> => {
     if (params === undefined || params.length === 0) {
       // exec allows several statements (migrations); it returns one result per statement.
       if (!/\$\d/.test(sql)) {
@@ -99,7 +99,7 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
         return { rows: (last?.rows ?? []) as Row[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
       }
     }
-    const result = await prepared.query<Row>(sql, normalizeParams(params), inTransaction);
+    const result = await prepared.query<Row>(sql, normalizeParams(params));
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
 
@@ -110,34 +110,38 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
       await loop.turn();
       return task();
     });
-
-  const transaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> =>
-    inTurn(async () => {
-      await run('BEGIN');
-      try {
-        const tx: Queryable = { query: (sql, params) => run(sql, params, true) };
-        const value = await fn(tx);
-        await run('COMMIT');
-        return value;
-      } catch (err) {
-        await run('ROLLBACK');
-        throw err;
-      }
-    });
+  /**
+   * Runs `unit` (a statement, or a whole transaction) once more when a statement in it was
+   * prepared before its table changed: `PreparedStatements` forgot it, so it is prepared again.
+   * A transaction cannot retry the statement in place: its failure ended the transaction.
+   */
+  const againIfStale = async <T>(unit: () => Promise<T>): Promise<T> => {
+    try {
+      return await unit();
+    } catch (err) {
+      if (!isChangedResultType(err)) throw err;
+      return unit();
+    }
+  };
 
   return {
     driver: 'pglite',
-    query: (sql, params) => inTurn(() => run(sql, params)),
-    // A statement prepared before its table changed fails, and the transaction with it; the
-    // statement is prepared again when the transaction runs again.
-    async transaction(fn) {
-      try {
-        return await transaction(fn);
-      } catch (err) {
-        if (!isChangedResultType(err)) throw err;
-        return transaction(fn);
-      }
-    },
+    query: (sql, params) => againIfStale(() => inTurn(() => run(sql, params))),
+    transaction: (fn) =>
+      againIfStale(() =>
+        inTurn(async () => {
+          await run('BEGIN');
+          try {
+            const tx: Queryable = { query: (sql, params) => run(sql, params) };
+            const value = await fn(tx);
+            await run('COMMIT');
+            return value;
+          } catch (err) {
+            await run('ROLLBACK');
+            throw err;
+          }
+        }),
+      ),
     async ping() {
       if (closed) throw new Error('Connection terminated: database closed');
       await inTurn(() => run('SELECT 1'));

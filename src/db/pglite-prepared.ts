@@ -36,20 +36,17 @@ export class PreparedStatements {
   ) {}
 
   /**
-   * Runs `sql` with `params` as a prepared statement: the rows, as `PGlite.query` gives them.
-   * `inTransaction`: a failure ends the transaction, so a stale statement is not run again here.
+   * Runs `sql` with `params` as a prepared statement: the rows, as `PGlite.query` gives them. A
+   * statement whose table changed under its `SELECT *` (a migration after it was prepared) can no
+   * longer answer: it is forgotten and its error thrown, and the caller's next run prepares it
+   * again from its text (the driver runs the statement, or its whole transaction, once more).
    */
-  async query<Row>(sql: string, params: readonly unknown[], inTransaction = false): Promise<Results<Row>> {
+  async query<Row>(sql: string, params: readonly unknown[]): Promise<Results<Row>> {
     try {
       return await this.#run<Row>(sql, params);
     } catch (err) {
-      // A table changed under a `SELECT *` (a migration after the statement was prepared): the
-      // kept statement can no longer answer; it is prepared again from its text, here or when
-      // the caller runs its transaction again.
-      if (!isChangedResultType(err)) throw err;
-      await this.#forget(sql);
-      if (inTransaction) throw err;
-      return this.#run<Row>(sql, params);
+      if (isChangedResultType(err)) await this.#forget(sql);
+      throw err;
     }
   }
 
