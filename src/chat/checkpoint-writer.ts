@@ -5,8 +5,8 @@
  * instead of five hundred, on PostgreSQL (round trips) and on PGlite (a fixed cost per statement).
  */
 import type { Queryable } from '../db/database.js';
-import { rowWeight, sharedUpdate } from '../db/shared-statement.js';
-import { isSearchIndexed, type RowFlags } from './row-flags.js';
+import { sharedUpdate } from '../db/shared-statement.js';
+import { rowWriteWeight, type RowFlags } from './row-flags.js';
 
 export interface TextSave {
   rowId: string;
@@ -27,7 +27,7 @@ const saves = sharedUpdate<TextSave>(
   (all) => [all.map((s) => s.rowId), all.map((s) => s.content), all.map((s) => JSON.stringify(s.flags)), all.map((s) => s.reasoning)],
   // A growing answer is rewritten whole: a statement takes as many as fit its share of work. A
   // finished one is also indexed for search as it is saved (the row is no longer `streaming`).
-  { weigh: (s) => (isSearchIndexed('assistant', s.flags) ? rowWeight(s.reasoning?.length ?? 0, s.content.length) : rowWeight(s.content.length + (s.reasoning?.length ?? 0))) },
+  { weigh: (s) => rowWriteWeight('assistant', s.flags, s.content.length, s.reasoning?.length ?? 0) },
 );
 
 /** Saves a streaming text's row with the other turns' saves of the moment. */

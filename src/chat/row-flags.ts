@@ -3,6 +3,7 @@
  * and `toMessage` (the wire `partial` and `status`) all read and write these.
  */
 import { z } from 'zod';
+import { rowWeight } from '../db/shared-statement.js';
 
 export const MessageStatusSchema = z.enum(['completed', 'failed', 'interrupted', 'awaiting_approval', 'denied']);
 
@@ -69,6 +70,14 @@ export function statusOf(role: 'user' | 'assistant' | 'tool_call', flags: RowFla
  * Whether a row's text is indexed for search as it is written: a user's or an assistant's row that
  * is not streaming, as the generated `search_vector` column has it (src/search/language.ts).
  */
-export function isSearchIndexed(role: string, flags: RowFlags | undefined): boolean {
+function isSearchIndexed(role: string, flags: RowFlags | undefined): boolean {
   return (role === 'user' || role === 'assistant') && flags?.streaming !== true;
+}
+
+/**
+ * A written row's share of a shared statement (`rowWeight`): its `content` counts as text indexed
+ * for search when the row is indexed as it is written; `otherChars` (reasoning, a tool's result) never is.
+ */
+export function rowWriteWeight(role: string, flags: RowFlags | undefined, contentChars: number, otherChars: number): number {
+  return isSearchIndexed(role, flags) ? rowWeight(otherChars, contentChars) : rowWeight(otherChars + contentChars);
 }

@@ -6,10 +6,10 @@
  * one batch, or a failed batch, go one row at a time through `insertMessage`).
  */
 import type { Queryable } from '../db/database.js';
-import { rowWeight, sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
+import { sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import { toStorableObject, toStorableText } from '../util/storable-text.js';
 import { insertMessage, type MessageRow, type NewMessage } from './message-store.js';
-import { isSearchIndexed } from './row-flags.js';
+import { rowWriteWeight } from './row-flags.js';
 
 interface RowInsert {
   sessionUuid: string;
@@ -54,12 +54,8 @@ function columnsOf(batch: readonly RowInsert[]): unknown[][] {
 
 const inserts = sessionRows<RowInsert, MessageRow>({
   session: (b) => b.sessionUuid,
-  weigh: ({ row }) => {
-    const other = (row.tool_result?.length ?? 0) + (row.reasoning?.length ?? 0);
-    const content = row.content?.length ?? 0;
-    // A complete answer's text is indexed for search as it goes in: the larger part of the work.
-    return isSearchIndexed(row.role, row.metadata) ? rowWeight(other, content) : rowWeight(other + content);
-  },
+  // A complete answer's text is indexed for search as it goes in: the larger part of the work.
+  weigh: ({ row }) => rowWriteWeight(row.role, row.metadata, row.content?.length ?? 0, (row.tool_result?.length ?? 0) + (row.reasoning?.length ?? 0)),
   many: async (db, batch) => {
     const { rows } = await db.query<MessageRow>(INSERT_MANY_SQL, columnsOf(batch));
     const bySession = new Map(rows.map((r) => [r.session_id, r]));
