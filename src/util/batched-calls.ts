@@ -3,19 +3,15 @@
  * while the previous statement was in flight, are sent at the next turn. A burst of a thousand
  * calls costs a few statements instead of a thousand (each a round trip, and on the embedded
  * database a fixed cost of its own); a lone call waits only for the current turn of the loop to end.
- *
- * Waiting for the loop's turn matters on the embedded database: its statements run synchronously
- * inside one callback, so no statement is ever still in flight when the next socket's message is
- * read. The messages read in one turn of the loop are what arrives together there.
  */
 
 /** At most this many calls in one statement (its array parameters stay small). */
 const MAX_BATCH = 500;
 /**
  * At most about this much work in one statement, in the units of the caller's `weigh` (the
- * characters a call writes, plus a fixed share per row). The embedded database runs a statement
- * synchronously on the event loop: a checkpoint of a thousand growing answers in one statement held
- * every stream still for a tenth of a second; in slices of this size each holds it a few ms.
+ * characters a call writes, plus a fixed share per row). The embedded database has one connection:
+ * a checkpoint of a thousand growing answers in one statement held every other statement (a turn
+ * start, a context read) for a tenth of a second; in slices of this size each waits a few ms.
  */
 export const MAX_BATCH_WEIGHT = 64_000;
 
