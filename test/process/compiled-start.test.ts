@@ -81,7 +81,7 @@ describe('npm start', () => {
 
       // npm → sh -c "<start script>" → node: the server is the node process running dist/main.js.
       server = descendants(npm.child.pid!).find((p) => p.argv.includes(START_ARGS.at(-1)!));
-      expect(server?.argv.slice(1)).toEqual(['--enable-source-maps', 'dist/main.js']);
+      expect(server?.argv.slice(1)).toEqual(['--enable-source-maps', '--max-semi-space-size=64', 'dist/main.js']);
       expect(path.basename(server!.argv[0]!)).toMatch(/^node/);
       const environment = readFileSync(`/proc/${server!.pid}/environ`, 'utf8').split('\0');
       expect(environment.filter((v) => v.startsWith('NODE_OPTIONS=') && v.includes('tsx'))).toEqual([]);
