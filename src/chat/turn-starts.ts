@@ -77,14 +77,14 @@ SELECT c.*, ARRAY(
 FROM counted c`;
 
 /**
- * A turn start's share of a statement's work (`rowWeight`'s units): three rows written, the
- * session locked and updated with all its indexes, about 0.45 ms on PGlite. A burst of a thousand
- * short messages goes in statements of about 60 (some 25 ms each), not two of 90 ms that held
- * every stream still. A heavier share cut the streams' delay a little more, but each statement of
- * a burst waits for a turn of a busy event loop, and the last turns of the burst started seconds
- * later (`npm run bench:streams -- 1000`, docs/benchmarks.md).
+ * A turn start's share of a statement's work (`rowWeight`'s units), beside four times its text: a
+ * burst of a thousand short messages goes in statements of about 450 (some 80 ms of the database's
+ * thread), a burst of pasted pages in statements of about fifteen. PGlite runs statements on a thread of
+ * its own, so a long one holds only the statements behind it, while every statement of a burst
+ * waits for the busy event loop to take its answer: in few statements, a thousand turns started
+ * within 0.6 s instead of 2 s (`npm run bench:streams -- 1000`, docs/benchmarks.md).
  */
-const TURN_START_WEIGHT = 1_000;
+const TURN_START_WEIGHT = 100;
 
 /** The turn starts made together share one statement (`sessionRows`). */
 const starts = sessionRows<Start, SessionRow, Database>({
