@@ -99,8 +99,7 @@ class DatabaseThread {
     worker.on('message', (reply: ThreadReply) => {
       const waiter = this.#waiting.get(reply.id);
       if (!waiter) return;
-      this.#waiting.delete(reply.id);
-      if (this.#waiting.size === 0) worker.unref();
+      this.#settled(reply.id);
       if (reply.ok) waiter.resolve(reply.value);
       else waiter.reject(fromThreadError(reply.error));
     });
@@ -141,8 +140,20 @@ class DatabaseThread {
     return new Promise<T>((resolve, reject) => {
       this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
       if (this.#waiting.size === 1) this.#worker.ref();
-      this.#worker.postMessage({ ...request, id });
+      try {
+        this.#worker.postMessage({ ...request, id });
+      } catch (err) {
+        // A parameter that cannot be copied to the thread (a function in an array) fails here.
+        this.#settled(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
+  }
+
+  /** Forgets a request that has its answer; the thread stops holding the process open when none waits. */
+  #settled(id: number): void {
+    this.#waiting.delete(id);
+    if (this.#waiting.size === 0) this.#worker.unref();
   }
 
   /** Ends the thread (after its database closed, or when it did not answer). */

@@ -54,17 +54,25 @@ async function serve(pglite: PGlite): Promise<void> {
     }
   };
 
+  /** Sends `reply`; a value that cannot be copied to the server's thread fails its request instead. */
+  const send = (reply: ThreadReply): void => {
+    try {
+      port.postMessage(reply);
+    } catch (err) {
+      port.postMessage({ id: reply.id, ok: false, error: toThreadError(err) } satisfies ThreadReply);
+    }
+  };
+
   // One request at a time: a transaction's statements come in order, with nothing between them.
+  // Each request's work never rejects, so the chain goes on after a failed one.
   let tail: Promise<void> = Promise.resolve();
   port.on('message', (request: ThreadRequest) => {
     tail = tail.then(async () => {
-      let reply: ThreadReply;
       try {
-        reply = { id: request.id, ok: true, value: await answer(request) };
+        send({ id: request.id, ok: true, value: await answer(request) });
       } catch (err) {
-        reply = { id: request.id, ok: false, error: toThreadError(err) };
+        send({ id: request.id, ok: false, error: toThreadError(err) });
       }
-      port.postMessage(reply);
       if (request.op === 'close') port.close();
     });
   });

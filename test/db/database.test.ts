@@ -64,6 +64,12 @@ describe.each(drivers)('the database layer (%s)', (driver) => {
     expect(toDatabaseAppError(err).code).toBe('DB_8002');
   });
 
+  it.runIf(driver === 'pglite')('refuses a parameter PGlite\'s thread cannot be sent, and answers the next statement', async () => {
+    const err = await db.query('SELECT $1::text[] AS a', [[() => 'code']]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((await db.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+  });
+
   it('sends bytes, dates and arrays to the database and reads them back unchanged', async () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
     const at = new Date('2026-01-02T03:04:05.678Z');
