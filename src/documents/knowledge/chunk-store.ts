@@ -3,14 +3,15 @@ import type { Queryable } from '../../db/database.js';
 import type { Chunk } from './chunker.js';
 import { toBytes } from './embedder.js';
 
-// Small batches: on the embedded database each statement runs on the event loop (to_tsvector included).
+// Small batches: the embedded database has one connection, and a chat's statements wait behind each
+// insert (to_tsvector included) of a long document.
 const ROWS_PER_INSERT = 10;
 
 /** Replaces the chunks of `documentId`. */
 export async function saveChunks(db: Queryable, documentId: string, chunks: readonly Chunk[], vectors?: readonly Float32Array[]): Promise<void> {
   await db.query('DELETE FROM document_chunks WHERE document_id = $1', [documentId]);
   for (let start = 0; start < chunks.length; start += ROWS_PER_INSERT) {
-    // Lets requests waiting on the event loop run between batches.
+    // Lets the statements other callers queued meanwhile go between batches.
     if (start > 0) await new Promise((resolve) => setImmediate(resolve));
     const batch = chunks.slice(start, start + ROWS_PER_INSERT);
     const vectorBatch = vectors?.slice(start, start + ROWS_PER_INSERT);
