@@ -11,7 +11,6 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
 import { SerialQueue } from '../util/serial-queue.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { isChangedResultType } from './errors.js';
@@ -61,7 +60,7 @@ function threadOf(module: string, workerData: unknown): Worker {
 
 /** A new cluster in `dir`, made by `pglite-init-worker` in a worker thread (see there why). */
 async function initializeInWorker(dir: string): Promise<void> {
-  const worker = threadOf('pglite-init-worker', { dir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
+  const worker = threadOf('pglite-init-worker', { dir, settings: EMBEDDED_SETTINGS });
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initializing the embedded database failed (exit ${code})`))));
@@ -177,7 +176,7 @@ export async function createPgliteDatabase(dir: string | undefined, options: Pgl
   let thread: DatabaseThread;
   try {
     if (dir && !existsSync(path.join(dir, 'PG_VERSION'))) await initializeInWorker(dir);
-    thread = await DatabaseThread.start({ dir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS], loadDataDir: options.loadDataDir });
+    thread = await DatabaseThread.start({ dir, settings: EMBEDDED_SETTINGS, loadDataDir: options.loadDataDir });
   } catch (err) {
     unlock();
     throw err;

@@ -10,6 +10,6 @@
 import { workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
-const { dir, startParams } = workerData as { dir: string; startParams: string[] };
-const pglite = await PGlite.create(dir, { startParams });
+const { dir, settings } = workerData as { dir: string; settings: string[] };
+const pglite = await PGlite.create(dir, { startParams: [...PGlite.defaultStartParams, ...settings] });
 await pglite.close();

@@ -8,7 +8,8 @@
 export interface ThreadStart {
   /** The data directory, or undefined for a database in memory. */
   dir: string | undefined;
-  startParams: string[];
+  /** Server settings (`-c name=value` pairs) after PGlite's own start parameters. */
+  settings: string[];
   /** A data directory to start from (a tarball from `dumpDataDir`). */
   loadDataDir: Blob | undefined;
 }

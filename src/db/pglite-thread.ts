@@ -23,7 +23,7 @@ const start = workerData as ThreadStart;
 async function open(): Promise<PGlite> {
   return PGlite.create(start.dir ?? 'memory://', {
     parsers: { [INT8_OID]: (value: string) => Number(value) },
-    startParams: start.startParams,
+    startParams: [...PGlite.defaultStartParams, ...start.settings],
     ...(start.loadDataDir ? { loadDataDir: start.loadDataDir } : {}),
   });
 }
