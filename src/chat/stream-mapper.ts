@@ -174,6 +174,9 @@ export class StreamMapper {
   #responseDone(usage: Json | undefined): void {
     this.#itemToCall.clear();
     this.#indexToCall.clear();
+    // The answer is complete: its last text would otherwise wait out the coalescing window (or the
+    // turn's end, after its final save) though nothing more can join it.
+    this.emitter.flush();
     const input = typeof usage?.inputTokens === 'number' ? usage.inputTokens : undefined;
     const output = typeof usage?.outputTokens === 'number' ? usage.outputTokens : undefined;
     const counted = input === undefined || output === undefined ? undefined : { inputTokens: input, outputTokens: output };

@@ -362,3 +362,19 @@ describe('text that comes past the Runner', () => {
     expect(recorder.open().unsaid).toBe('said ');
   });
 });
+
+describe('the coalescing of an answer', () => {
+  it('sends the answer\'s last text as soon as the model says the answer is complete', () => {
+    // A window no test outlasts: only the end of the answer can send the text it holds.
+    const held: ServerEvent[] = [];
+    const emitter = new TurnEmitter({ publish: (_uuid, e) => held.push(e) }, 'uuid', 'chat_stream', 'turn_1', 60_000, () => 0);
+    const coalescing = new StreamMapper(recorder, emitter, () => undefined);
+    coalescing.handle(raw({ type: 'response_started' }));
+    coalescing.handle(raw({ type: 'output_text_delta', delta: 'first ' }));
+    coalescing.handle(raw({ type: 'output_text_delta', delta: 'and ' }));
+    coalescing.handle(raw({ type: 'output_text_delta', delta: 'last' }));
+    expect(held.map((e) => (e.type === 'assistant_delta' ? e.content : e.type))).toEqual(['first ']);
+    coalescing.handle(raw({ type: 'response_done', response: { id: 'r1', usage: { inputTokens: 4, outputTokens: 3 } } }));
+    expect(held.map((e) => (e.type === 'assistant_delta' ? e.content : e.type))).toEqual(['first ', 'and last']);
+  });
+});
