@@ -64,7 +64,7 @@ describe.each(
     { adapter, mode: 'chat_completions', env: { LLM_ADAPTER: adapter } },
     { adapter, mode: 'responses', env: { LLM_ADAPTER: adapter, OPENAI_API_MODE: 'responses' } },
   ] as const),
-)('the openai provider with the $adapter adapter in $mode mode', ({ mode, env }) => {
+)('the openai provider with the $adapter adapter in $mode mode', ({ adapter, mode, env }) => {
   it('streams an answer from an OpenAI-compatible server that needs no API key', async () => {
     const seen: Seen = [];
     const config = llm({ OPENAI_BASE_URL: fake.baseUrl, ...env });
@@ -119,6 +119,28 @@ describe.each(
     expect(failed.message).toContain('HTTP 500');
     expect(failed.message).toContain('Incorrect API key provided');
     expect(failed.message).not.toContain('abcdefghijkl');
+  });
+
+  // The SDK's adapters stop reading at the last event and close the connection: a new one per answer.
+  it.runIf(adapter === 'native')('keeps its connection to the provider for the next answer when the body ends after the last event', async () => {
+    // A connection pool of this test's own, for either adapter's HTTP.
+    const pool = new UndiciAgent();
+    const viaPool: typeof fetch = (input, init) => fetch(input, { ...init, dispatcher: pool } as RequestInit);
+    const runner = new Runner({ modelProvider: createModelProvider(llm({ OPENAI_BASE_URL: fake.baseUrl, ...env }), { dispatcher: pool, fetch: viaPool }) });
+    const agent = new Agent({ name: 'a', model: 'm' });
+    const before = fake.connections();
+    for (const word of ['One', 'Two', 'Three', 'Four']) {
+      // The closing chunk of the body comes 5 ms after the answer's last event, in a packet of its
+      // own; an answer takes 60 ms. The second answer starts while the first connection still waits
+      // for its closing chunk, so it opens another; from then on the two take turns.
+      fake.enqueue({ steps: [{ type: 'pace', ms: 30 }, { type: 'text', deltas: [word, '.'] }], endAfterMs: 5 });
+      const result = await runner.run(agent, 'hi', { stream: true });
+      await collect(result);
+      await result.completed;
+      expect(result.finalOutput).toBe(`${word}.`);
+    }
+    expect(fake.connections() - before).toBe(2);
+    await pool.close();
   });
 
   it('closes the HTTP request when the run is aborted', async () => {

@@ -31,6 +31,11 @@ export interface FakeResponse {
    * event after the answer started (status 200), the way providers report late failures.
    */
   error?: { status: number; message: string; code?: string; headers?: Record<string, string>; inStream?: boolean };
+  /**
+   * A streamed answer's body ends this long after its last event (`[DONE]` in Chat Completions):
+   * a provider whose closing chunk comes in a later packet than the last event.
+   */
+  endAfterMs?: number;
 }
 export interface RecordedRequest {
   api: 'responses' | 'chat_completions';
@@ -52,6 +57,8 @@ export interface FakeOpenAI {
   openRequests(): number;
   /** Inputs received by `POST /v1/embeddings`, one entry per call. */
   embeddingInputs: string[][];
+  /** TCP connections the server accepted so far (a client that keeps its connections alive opens few). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -436,6 +443,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         return;
       }
       const answer = api === 'responses' ? await answerResponses(live, body, script, n) : await answerChat(live, body, script, n);
+      if (record.stream && script.endAfterMs !== undefined) await pause(live, script.endAfterMs);
       if (record.stream) res.end();
       else json(200, answer);
       record.completed = true;
@@ -450,6 +458,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       res.end(JSON.stringify({ error: { message: `fake server failure: ${String(err)}`, type: 'server_error', code: null, param: null } }));
     });
   });
+  let connections = 0;
+  server.on('connection', () => void connections++);
   // A provider accepts a burst of connections at once; Node's default queue of 511 pending ones
   // overflowed when a thousand turns started together, and the kernel's 1 s SYN retry was measured
   // as the server's time to first token.
@@ -460,6 +470,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
     embeddingInputs,
+    connections: () => connections,
     enqueue: (...responses) => void queue.push(...responses),
     setHandler: (fn) => void (handler = fn),
     nextRequest: () => new Promise((resolve) => requestWaiters.push(resolve)),

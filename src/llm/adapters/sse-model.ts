@@ -75,7 +75,7 @@ export class SseModel implements Model, TextTappable {
       }
     } finally {
       // Also when the consumer stops before the first event: the request must not stay open.
-      answer.close();
+      answer.release();
     }
   }
 }

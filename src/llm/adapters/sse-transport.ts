@@ -33,10 +33,23 @@ export interface TransportOptions {
 export interface OpenAnswer {
   status: number;
   headers: Headers;
-  body: AsyncIterable<Uint8Array> & { text(): Promise<string> };
+  body: Dispatcher.ResponseData['body'];
   /** Ends the request (idempotent): closes the socket if the body is still being read. */
   close(): void;
+  /**
+   * The reader is done with the answer (idempotent). A body that has not ended yet (its closing
+   * chunk still on the way after the last event) is read to its end in the background, for at most
+   * `DRAIN_MS`, so the connection stays open for the next request; past that the socket closes.
+   */
+  release(): void;
 }
+
+/**
+ * How long a released body may take to end. A provider sends the end of a streamed body right after
+ * its last event, often in a packet of its own; closing the socket instead would make the next
+ * answer open a new connection (a TLS handshake away on a real provider).
+ */
+export const DRAIN_MS = 250;
 
 /** Redirects followed for an endpoint that allows them, as many as `fetch` follows. */
 const MAX_REDIRECTIONS = 20;
@@ -91,15 +104,18 @@ export class SseTransport {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       const retriesLeft = attempt < this.#options.maxRetries;
-      // One controller per attempt: the caller's abort and the header timeout both end it, and
-      // the stream reader ends it when the consumer stops early.
+      // One controller per attempt: the caller's abort and the header timeout both end it, and so
+      // does a body still unread when its reader is done and the rest does not come in time.
       const controller = new AbortController();
       const onAbort = (): void => controller.abort(abortError());
       signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => controller.abort(new DOMException(`No answer from the model within ${this.#options.readTimeoutMs} ms.`, 'TimeoutError')), this.#options.readTimeoutMs);
-      const close = (): void => {
+      const forget = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
+      };
+      const close = (): void => {
+        forget();
         if (!controller.signal.aborted) controller.abort(abortError());
       };
       let response: Dispatcher.ResponseData;
@@ -118,7 +134,19 @@ export class SseTransport {
         throw err;
       }
       clearTimeout(timer);
-      const answer: OpenAnswer = { status: response.statusCode, headers: headersOf(response.headers), body: response.body, close };
+      const body = response.body;
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        forget();
+        if (controller.signal.aborted || body.readableEnded || body.destroyed) return;
+        const drained = setTimeout(close, DRAIN_MS).unref();
+        body.once('close', () => clearTimeout(drained));
+        body.on('error', () => undefined);
+        body.resume();
+      };
+      const answer: OpenAnswer = { status: response.statusCode, headers: headersOf(response.headers), body, close, release };
       if (answer.status >= 200 && answer.status < 300) return answer;
       const retry = retriesLeft && shouldRetry(answer.status, answer.headers);
       const error = ProviderHttpError.fromBody(answer.status, answer.headers, await answer.body.text().catch(() => ''));
@@ -140,14 +168,14 @@ export class SseTransport {
       if (signal?.aborted) throw abortError();
       throw err;
     } finally {
-      answer.close();
+      answer.release();
     }
   }
 
   /**
    * A streamed call: the server-sent events of the answer, in order, a batch per network chunk (one
    * step of the consumer's loop per chunk rather than per event). Stopping the iteration early
-   * closes the request. An abort while reading throws an `AbortError`.
+   * releases the answer (`OpenAnswer.release`). An abort while reading throws an `AbortError`.
    */
   async *events(answer: OpenAnswer, signal: AbortSignal | undefined): AsyncGenerator<readonly SseMessage[]> {
     const body = answer.body;
@@ -155,7 +183,8 @@ export class SseTransport {
     const parser = createParser({ onEvent: (event) => void batch.push(event) });
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of body) {
+      // Not destroyed when the reader stops at the answer's last event: `release` reads what is left.
+      for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         parser.feed(decoder.decode(chunk, { stream: true }));
         if (batch.length === 0) continue;
         const parsed = batch;
@@ -168,7 +197,7 @@ export class SseTransport {
       if (signal?.aborted) throw abortError();
       throw err;
     } finally {
-      answer.close();
+      answer.release();
     }
   }
 }
