@@ -9,7 +9,7 @@
  * at a thousand paced streams the p99 delivery delay fell by a third, docs/benchmarks.md).
  */
 import type { StreamEvent } from '@openai/agents';
-import type { AnswerContext } from './sse-model.js';
+import type { AnswerContext, StreamTranslator } from './sse-model.js';
 import type { SseMessage } from './sse-transport.js';
 import { JoinedText } from './joined-text.js';
 import { ProviderHttpError } from './provider-http-error.js';
@@ -79,32 +79,54 @@ function urlCitations(raw: unknown): Json[] {
   return out;
 }
 
-export async function* translateChatStream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent> {
-  const state: ChatOutputState = { responseId: undefined, text: undefined, annotations: [], refusal: undefined, reasoning: '', calls: new Map(), finishReason: null };
-  let messageItemId: string | undefined;
-  let usage: Json | undefined;
-  let started = false;
-  // The text of consecutive text-only chunks of one batch, not sent yet.
-  const joined = new JoinedText();
-  reading: for await (const messages of events) {
+/**
+ * One streamed answer's translator: `read` takes each network chunk's events as they come, `done`
+ * says the answer's last event (`[DONE]`) was read, `end` gives the closing `response_done`.
+ */
+export class ChatStreamTranslator implements StreamTranslator {
+  readonly #context: AnswerContext;
+  readonly #state: ChatOutputState = { responseId: undefined, text: undefined, annotations: [], refusal: undefined, reasoning: '', calls: new Map(), finishReason: null };
+  #messageItemId: string | undefined;
+  #usage: Json | undefined;
+  #started = false;
+  #done = false;
+  /** The text of consecutive text-only chunks of one batch, not sent yet. */
+  readonly #joined = new JoinedText();
+
+  constructor(context: AnswerContext) {
+    this.#context = context;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  read(messages: readonly SseMessage[], out: StreamEvent[]): void {
+    const state = this.#state;
+    const joined = this.#joined;
     for (const message of messages) {
-      if (message.data === '[DONE]') break reading;
+      if (message.data === '[DONE]') {
+        this.#done = true;
+        break;
+      }
       const read = readChunk(message);
       if (read instanceof Error) {
         // The text before a failure was said: it is sent before the failure ends the stream.
-        yield* joined.flush();
+        joined.flush(out);
         throw read;
       }
       const chunk = read;
-      if (chunk.usage) usage = chunk.usage;
+      if (chunk.usage) this.#usage = chunk.usage;
       if (chunk.id && state.responseId === undefined) state.responseId = chunk.id;
-      if (!started) {
-        started = true;
-        yield { type: 'response_started', providerData: { ...chunk } };
+      if (!this.#started) {
+        this.#started = true;
+        out.push({ type: 'response_started', providerData: { ...chunk } });
       }
       const textOnly = isTextOnlyChunk(chunk);
-      if (!textOnly) yield* joined.flush();
-      if (!textOnly) yield { type: 'model', event: chunk, providerData: CHAT_RAW_SOURCE };
+      if (!textOnly) {
+        joined.flush(out);
+        out.push({ type: 'model', event: chunk, providerData: CHAT_RAW_SOURCE });
+      }
       const choices = chunk.choices;
       if (!choices || choices.length === 0) continue;
       // Only the first choice is read; Pulp never asks for more than one.
@@ -117,10 +139,10 @@ export async function* translateChatStream(events: AsyncIterable<readonly SseMes
       if (content) {
         if (state.text === undefined) {
           state.text = '';
-          messageItemId = state.responseId;
+          this.#messageItemId = state.responseId;
         }
-        yield* joined.add(content, messageItemId);
-        if (!textOnly) yield* joined.flush();
+        joined.add(content, this.#messageItemId, out);
+        if (!textOnly) joined.flush(out);
         state.text += content;
       }
       if (state.text !== undefined && delta.annotations !== undefined) {
@@ -128,38 +150,45 @@ export async function* translateChatStream(events: AsyncIterable<readonly SseMes
       }
       if (typeof delta.reasoning === 'string') state.reasoning += delta.reasoning;
       if (delta.refusal) state.refusal = (state.refusal ?? '') + delta.refusal;
-      if (delta.tool_calls) {
-        for (const tc of delta.tool_calls) {
-          // Custom (free-form) tool calls are not offered by Pulp; like the SDK, they are skipped.
-          if (tc.type === 'custom' || state.calls.get(tc.index)?.ignored) {
-            state.calls.set(tc.index, { ignored: true, callId: '', name: '', arguments: '' });
-            continue;
-          }
-          let call: ChatCall | undefined = state.calls.get(tc.index);
-          if (!call) {
-            call = { ignored: false, callId: '', name: '', arguments: '' };
-            state.calls.set(tc.index, call);
-          }
-          call.arguments += tc.function?.arguments ?? '';
-          call.name += tc.function?.name ?? '';
-          if (tc.id && !call.callId) call.callId = tc.id;
-        }
-      }
+      if (delta.tool_calls) readToolCalls(state, delta.tool_calls);
     }
-    yield* joined.flush();
+    joined.flush(out);
   }
-  yield* joined.flush();
-  if (state.finishReason === 'content_filter' && !state.text && !state.refusal && state.calls.size === 0) state.refusal = CONTENT_FILTER_REFUSAL;
-  if (state.finishReason === 'length' && !state.text && !state.refusal && !state.reasoning && ![...state.calls.values()].some((c) => !c.ignored)) {
-    throw truncatedError();
+
+  end(out: StreamEvent[]): void {
+    const state = this.#state;
+    this.#joined.flush(out);
+    if (state.finishReason === 'content_filter' && !state.text && !state.refusal && state.calls.size === 0) state.refusal = CONTENT_FILTER_REFUSAL;
+    if (state.finishReason === 'length' && !state.text && !state.refusal && !state.reasoning && ![...state.calls.values()].some((c) => !c.ignored)) {
+      throw truncatedError();
+    }
+    out.push({
+      type: 'response_done',
+      response: {
+        id: state.responseId ?? FAKE_ID,
+        ...(this.#context.requestId ? { requestId: this.#context.requestId } : {}),
+        usage: chatUsage(this.#usage),
+        output: chatOutput(state, this.#messageItemId),
+      },
+    });
   }
-  yield {
-    type: 'response_done',
-    response: {
-      id: state.responseId ?? FAKE_ID,
-      ...(context.requestId ? { requestId: context.requestId } : {}),
-      usage: chatUsage(usage),
-      output: chatOutput(state, messageItemId),
-    },
-  };
+}
+
+/** A chunk's tool call pieces, joined into the calls by index. */
+function readToolCalls(state: ChatOutputState, toolCalls: NonNullable<NonNullable<Choice['delta']>['tool_calls']>): void {
+  for (const tc of toolCalls) {
+    // Custom (free-form) tool calls are not offered by Pulp; like the SDK, they are skipped.
+    if (tc.type === 'custom' || state.calls.get(tc.index)?.ignored) {
+      state.calls.set(tc.index, { ignored: true, callId: '', name: '', arguments: '' });
+      continue;
+    }
+    let call: ChatCall | undefined = state.calls.get(tc.index);
+    if (!call) {
+      call = { ignored: false, callId: '', name: '', arguments: '' };
+      state.calls.set(tc.index, call);
+    }
+    call.arguments += tc.function?.arguments ?? '';
+    call.name += tc.function?.name ?? '';
+    if (tc.id && !call.callId) call.callId = tc.id;
+  }
 }

@@ -4,35 +4,32 @@
  * a stream late and finds several chunks waiting, so joining them makes a delta cheaper exactly when
  * the server is behind. Pulp joins deltas into frames anyway: the text a user sees is unchanged.
  *
- * A translator holds each text piece with `add`, and sends what is held (`yield* flush()`) before
- * any other event, before a failure ends the stream (the text before it was said), and at the end
- * of each batch of events, so nothing waits for the next network chunk.
+ * A translator holds each text piece with `add`, and sends what is held (`flush`) before any other
+ * event, before a failure ends the stream (the text before it was said), and at the end of each
+ * batch of events, so nothing waits for the next network chunk.
  */
 import type { StreamEvent } from '@openai/agents';
-
-const NONE: readonly StreamEvent[] = [];
 
 export class JoinedText {
   #held = false;
   #delta = '';
   #itemId: string | undefined;
 
-  /** Holds `delta` of item `itemId`; returns the held text of another item, to send first. */
-  add(delta: string, itemId: string | undefined): readonly StreamEvent[] {
-    const other = this.#held && itemId !== this.#itemId ? this.flush() : NONE;
+  /** Holds `delta` of item `itemId`; the held text of another item goes to `out` first. */
+  add(delta: string, itemId: string | undefined, out: StreamEvent[]): void {
+    if (this.#held && itemId !== this.#itemId) this.flush(out);
     this.#held = true;
     this.#delta += delta;
     this.#itemId = itemId;
-    return other;
   }
 
-  /** The held text as one event (none when nothing is held); nothing is held after. */
-  flush(): readonly StreamEvent[] {
-    if (!this.#held) return NONE;
+  /** The held text as one event into `out` (none when nothing is held); nothing is held after. */
+  flush(out: StreamEvent[]): void {
+    if (!this.#held) return;
     const delta = this.#delta;
     const itemId = this.#itemId;
     this.#held = false;
     this.#delta = '';
-    return [itemId === undefined ? { type: 'output_text_delta', delta } : { type: 'output_text_delta', delta, itemId }];
+    out.push(itemId === undefined ? { type: 'output_text_delta', delta } : { type: 'output_text_delta', delta, itemId });
   }
 }

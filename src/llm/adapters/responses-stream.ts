@@ -12,7 +12,7 @@ import { JoinedText } from './joined-text.js';
 import { ProviderHttpError } from './provider-http-error.js';
 import { asRecord, type Json } from './provider-data.js';
 import { outputItems, responsesUsage, unsuccessfulError, unsuccessfulState } from './responses-response.js';
-import type { AnswerContext } from './sse-model.js';
+import type { AnswerContext, StreamTranslator } from './sse-model.js';
 import type { SseMessage } from './sse-transport.js';
 
 /** Names the raw events' origin, as the SDK does (`RunRawModelStreamEvent.source`). */
@@ -40,54 +40,70 @@ function readEvent(message: SseMessage): Event | Error {
   return message.event === 'error' || event.error ? new ProviderHttpError(undefined, event.error ?? event) : event;
 }
 
-export async function* translateResponsesStream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent> {
-  // Text deltas of one item read in one batch, sent as one event.
-  const joined = new JoinedText();
-  for await (const messages of events) {
+/**
+ * One streamed answer's translator: `read` takes each network chunk's events as they come; the
+ * answer ends with the body (`done` stays false), and `end` sends what is still held.
+ */
+export class ResponsesStreamTranslator implements StreamTranslator {
+  readonly #context: AnswerContext;
+  /** Text deltas of one item read in one batch, sent as one event. */
+  readonly #joined = new JoinedText();
+
+  constructor(context: AnswerContext) {
+    this.#context = context;
+  }
+
+  get done(): boolean {
+    return false;
+  }
+
+  read(messages: readonly SseMessage[], out: StreamEvent[]): void {
+    const joined = this.#joined;
     for (const message of messages) {
       const event = readEvent(message);
       if (event instanceof Error) {
         // The text before a failure was said: it is sent before the failure ends the stream.
-        yield* joined.flush();
+        joined.flush(out);
         throw event;
       }
       const type = event.type;
       if (type === 'response.output_text.delta') {
-        yield* joined.add(event.delta ?? '', typeof event.item_id === 'string' ? event.item_id : undefined);
+        joined.add(event.delta ?? '', typeof event.item_id === 'string' ? event.item_id : undefined, out);
         continue;
       }
-      yield* joined.flush();
-      if (type === 'response.created') {
-        yield { type: 'response_started', providerData: { ...event } };
-      }
-      let failure: Error | undefined;
-      let done: StreamEvent | undefined;
-      if (type !== undefined && TERMINAL.has(type)) {
-        const response = asRecord(event.response);
-        const terminal = unsuccessfulState(response, type);
-        if (terminal) failure = unsuccessfulError(terminal);
-        else if (response) {
-          const { response: _response, ...eventData } = event;
-          const { output, usage, id, ...responseData } = response;
-          done = {
-            type: 'response_done',
-            response: {
-              id: String(id),
-              ...(context.requestId ? { requestId: context.requestId } : {}),
-              output: outputItems(output),
-              usage: responsesUsage(usage),
-              providerData: responseData,
-            },
-            providerData: eventData,
-          };
-        }
-      }
-      if (done) yield done;
+      joined.flush(out);
+      if (type === 'response.created') out.push({ type: 'response_started', providerData: { ...event } });
+      const failure = type !== undefined && TERMINAL.has(type) ? this.#terminal(event, type, out) : undefined;
       // A text delta's `output_text_delta` says all of it (see isTextOnlyChunk for Chat Completions).
-      yield { type: 'model', event, providerData: RESPONSES_RAW_SOURCE };
+      out.push({ type: 'model', event, providerData: RESPONSES_RAW_SOURCE });
       if (failure) throw failure;
     }
-    yield* joined.flush();
+    joined.flush(out);
   }
-  yield* joined.flush();
+
+  end(out: StreamEvent[]): void {
+    this.#joined.flush(out);
+  }
+
+  /** A terminal event: `response_done` into `out` for a completed answer, or the failure of another. */
+  #terminal(event: Event, type: string, out: StreamEvent[]): Error | undefined {
+    const response = asRecord(event.response);
+    const terminal = unsuccessfulState(response, type);
+    if (terminal) return unsuccessfulError(terminal);
+    if (!response) return undefined;
+    const { response: _response, ...eventData } = event;
+    const { output, usage, id, ...responseData } = response;
+    out.push({
+      type: 'response_done',
+      response: {
+        id: String(id),
+        ...(this.#context.requestId ? { requestId: this.#context.requestId } : {}),
+        output: outputItems(output),
+        usage: responsesUsage(usage),
+        providerData: responseData,
+      },
+      providerData: eventData,
+    });
+    return undefined;
+  }
 }

@@ -7,6 +7,7 @@
 import type { Model, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import type { TextTap, TextTappable } from '../text-tap.js';
 import type { Operation } from './endpoint.js';
+import { AnswerEvents } from './answer-events.js';
 import type { SseMessage, SseTransport } from './sse-transport.js';
 
 export interface WireFormat {
@@ -14,14 +15,24 @@ export interface WireFormat {
   readonly operation: Operation;
   /** The JSON body for `request` on `model`; `stream` asks for server-sent events. */
   body(request: ModelRequest, model: string, stream: boolean): Record<string, unknown>;
-  /**
-   * The SDK stream events for one streamed answer (its server-sent events in batches, in order):
-   * `response_started`, `output_text_delta`, the raw `model` events, and one `response_done` with
-   * the final output items and usage.
-   */
-  stream(events: AsyncIterable<readonly SseMessage[]>, context: AnswerContext): AsyncIterable<StreamEvent>;
+  /** The translator of one streamed answer's server-sent events into the SDK's stream events. */
+  translator(context: AnswerContext): StreamTranslator;
   /** The SDK response for one non-streamed answer. */
   response(body: unknown, context: AnswerContext): ModelResponse;
+}
+
+/**
+ * One streamed answer's server-sent events as the SDK stream events: `response_started`,
+ * `output_text_delta`, the raw `model` events, and one `response_done` with the final output items
+ * and usage. Synchronous: it is handed each network chunk's events as they arrive.
+ */
+export interface StreamTranslator {
+  /** The events of one network chunk's server-sent events into `out`, in order; throws what ends the answer (after putting the events before it in `out`). */
+  read(messages: readonly SseMessage[], out: StreamEvent[]): void;
+  /** The answer's last event was read: what follows in the body is not read. */
+  readonly done: boolean;
+  /** The closing events into `out`, once the answer is done or its body ended; throws for an answer that cannot end so. */
+  end(out: StreamEvent[]): void;
 }
 
 export interface AnswerContext {
@@ -57,25 +68,14 @@ export class SseModel implements Model, TextTappable {
   async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
     const body = this.#format.body(request, this.#model, true);
     const answer = await this.#transport.open(this.#format.operation, this.#model, body, true, request.signal);
+    const requestId = answer.headers.get('x-request-id') ?? undefined;
+    const events = new AnswerEvents(this.#format.translator({ model: this.#model, request, requestId }), this.#tap);
+    const reading = this.#transport.read(answer, request.signal, events);
     try {
-      const requestId = answer.headers.get('x-request-id') ?? undefined;
-      const events = this.#format.stream(this.#transport.events(answer, request.signal), { model: this.#model, request, requestId });
-      const tap = this.#tap;
-      if (!tap) {
-        yield* events;
-        return;
-      }
-      for await (const event of events) {
-        if (event.type === 'output_text_delta') {
-          if (event.delta !== '') tap.text(event.delta);
-          continue;
-        }
-        tap.sent(event);
-        yield event;
-      }
+      yield* events.events(reading);
     } finally {
       // Also when the consumer stops before the first event: the request must not stay open.
-      answer.release();
+      reading.stop();
     }
   }
 }

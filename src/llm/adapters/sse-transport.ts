@@ -173,31 +173,78 @@ export class SseTransport {
   }
 
   /**
-   * A streamed call: the server-sent events of the answer, in order, a batch per network chunk (one
-   * step of the consumer's loop per chunk rather than per event). Stopping the iteration early
-   * releases the answer (`OpenAnswer.release`). An abort while reading throws an `AbortError`.
+   * Reads a streamed answer's server-sent events as they arrive: `reader.batch` gets each network
+   * chunk's events (one call per chunk, never per event, and no promise in between), then
+   * `reader.end` when the body ends, or `reader.fail` once if reading fails (an `AbortError` when
+   * `signal` aborted). `stop` ends the reading and releases the answer (`OpenAnswer.release`).
    */
-  async *events(answer: OpenAnswer, signal: AbortSignal | undefined): AsyncGenerator<readonly SseMessage[]> {
+  read(answer: OpenAnswer, signal: AbortSignal | undefined, reader: AnswerReader): Reading {
     const body = answer.body;
     let batch: SseMessage[] = [];
     const parser = createParser({ onEvent: (event) => void batch.push(event) });
     const decoder = new TextDecoder();
-    try {
-      // Not destroyed when the reader stops at the answer's last event: `release` reads what is left.
-      for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        parser.feed(decoder.decode(chunk, { stream: true }));
-        if (batch.length === 0) continue;
-        const parsed = batch;
-        batch = [];
-        yield parsed;
-      }
+    let settled = false;
+    const deliver = (): void => {
+      if (batch.length === 0) return;
+      const parsed = batch;
+      batch = [];
+      reader.batch(parsed);
+    };
+    const onData = (chunk: Buffer): void => {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      deliver();
+    };
+    const onEnd = (): void => {
       parser.feed(decoder.decode());
-      if (batch.length > 0) yield batch;
-    } catch (err) {
-      if (signal?.aborted) throw abortError();
-      throw err;
-    } finally {
-      answer.release();
-    }
+      deliver();
+      if (settled) return;
+      settled = true;
+      reader.end();
+    };
+    const onError = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      reader.fail(signal?.aborted ? abortError() : err);
+    };
+    // Destroyed without an error or an end (never by undici itself): still an answer cut short.
+    const onClose = (): void => onError(new Error('The model\'s answer ended before it was complete.'));
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+    let stopped = false;
+    return {
+      pause: () => void body.pause(),
+      resume: () => void body.resume(),
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        settled = true;
+        body.off('data', onData);
+        body.off('end', onEnd);
+        body.off('error', onError);
+        body.off('close', onClose);
+        answer.release();
+      },
+    };
   }
+}
+
+/** Who reads a streamed answer (`SseTransport.read`). */
+export interface AnswerReader {
+  /** One network chunk's server-sent events (at least one), in order. */
+  batch(messages: readonly SseMessage[]): void;
+  /** The body ended. */
+  end(): void;
+  /** Reading failed; nothing is read after. */
+  fail(err: unknown): void;
+}
+
+/** A streamed answer being read. */
+export interface Reading {
+  /** Holds the body back (the reader has enough waiting); `resume` goes on. */
+  pause(): void;
+  resume(): void;
+  /** Stops reading (idempotent) and releases the answer: the rest of its body is not delivered. */
+  stop(): void;
 }
