@@ -17,8 +17,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SessionRow } from '../sessions/types.js';
 import type { ModelMeter } from '../usage/usage-meter.js';
 import { settle } from '../util/settle.js';
+import { toStorableObject } from '../util/storable-text.js';
 import { TurnRefused, type CancellationToken } from './cancellation.js';
-import { ContextStore } from './context-store.js';
+import { ContextStore, repairContext } from './context-store.js';
 import type { EventSink, FinishReason } from './events.js';
 import type { Summarize, TurnFacts, TurnHooks } from './hooks.js';
 import type { TurnBranch } from './branch.js';
@@ -88,6 +89,11 @@ interface Turn {
   reported: number | undefined; // the `current` of the last `token_usage` sent
   /** The budget check of the turn's first model call (rejects with the `QUOTA_` refusal). */
   budget: Promise<void>;
+  /**
+   * The context is the turn's own user items, so none is read back: the session had no context item
+   * before this turn (a chat's first turn, as its start statement says) and nothing was added since.
+   */
+  ownContextOnly: boolean;
 }
 
 /** Runs one turn to its end; never throws. Returns the finish reason sent in `assistant_end`. */
@@ -106,6 +112,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     reported: undefined,
     // Checked while the user's words are saved, awaited (and refusing) after: a refused message is kept.
     budget: checkBudget(deps, req.userId),
+    ownContextOnly: false,
   };
   let session: SessionRow | undefined;
   let cause: unknown; // what ended the run early, if anything
@@ -116,6 +123,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     // message ends the session's paused turn first (its events go before this turn's).
     const endPaused = () => endPausedBefore(deps.pauses, req.sessionUuid, turn.log);
     session = req.resume ? await req.resume.session() : await startTurnRows(deps.db, req, userItems, deps.countTokens, endPaused);
+    turn.ownContextOnly = session.had_context === false;
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
       if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });
@@ -156,6 +164,11 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   return finishReason;
 }
 
+/** A context of the turn's own user items only, as reading them back would give it (stored form, repaired). */
+function ownContext(userItems: readonly AgentInputItem[]): Promise<AgentInputItem[]> {
+  return Promise.resolve(repairContext(userItems.map((item) => toStorableObject(item as unknown as Record<string, unknown>) as unknown as AgentInputItem)));
+}
+
 /** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */
 function checkBudget(deps: TurnDeps, userId: string): Promise<void> {
   const check = deps.usage.assertWithinBudget(userId);
@@ -192,6 +205,7 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
   if (decision.kind === 'summarize') {
     // A user over budget is refused before the summary too: it would be spent for nothing.
     await turn.budget;
+    turn.ownContextOnly = false;
     const summary = await deps.summarize(facts, true);
     // The summary counts: the first model call is checked again, with it.
     turn.budget = checkBudget(deps, req.userId);
@@ -214,7 +228,7 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const { deps, req } = turn;
   if (req.token.cancelled) return undefined;
   const [history, tools, instructions] = await Promise.all([
-    new ContextStore(deps.db, req.sessionUuid).getItems(),
+    turn.ownContextOnly ? ownContext(turn.userItems) : new ContextStore(deps.db, req.sessionUuid).getItems(),
     deps.tools(session),
     deps.instructions(session),
     turn.budget,

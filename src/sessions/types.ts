@@ -27,6 +27,11 @@ export interface SessionRow {
    * agent's instructions; on the row a turn's start statement returns, absent elsewhere.
    */
   listed_files?: string[];
+  /**
+   * Whether the session had context items before the turn; on the row a turn's start statement
+   * returns (false: a chat's first turn, whose context is its own user item), absent elsewhere.
+   */
+  had_context?: boolean;
   /** Tool calls waiting for a person (src/approvals); read by the session queries. */
   pending_approvals?: number;
 }

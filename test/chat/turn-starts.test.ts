@@ -94,6 +94,20 @@ describe('turns starting at once', () => {
     expect(none).toContain('The workspace has no files yet.');
   });
 
+  it('says which chats had a context before their question, so a first turn reads none back', async () => {
+    n += 1;
+    const fresh = (await database.db.query<{ id: string }>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o') RETURNING id", [userId, `chat_starts_${n}`])).rows[0]!.id;
+    n += 1;
+    // A context item on no message (as an upgraded chat may have) is context all the same.
+    const unhung = (await database.db.query<{ id: string }>("INSERT INTO sessions (user_id, session_id, model) VALUES ($1, $2, 'gpt-4o') RETURNING id", [userId, `chat_starts_${n}`])).rows[0]!.id;
+    await database.db.query("INSERT INTO llm_context (session_id, seq, item) VALUES ($1, 1, $2)", [unhung, JSON.stringify(userMessage('from before'))]);
+    const talked = await chatWithHistory();
+    const rows = await Promise.all([fresh, unhung, talked.id].map((id) => startTurnRows(database.db, req(id, 'hello'), [userMessage('hello')])));
+    expect(rows.map((r) => r.had_context)).toEqual([false, true, true]);
+    // The fresh chat's next question: it has a context now.
+    expect((await startTurnRows(database.db, req(fresh, 'again'), [userMessage('again')])).had_context).toBe(true);
+  });
+
   it('ends a chat’s paused turn before saving its question, and asks nothing first of the chats without one', async () => {
     const [paused, plain] = await Promise.all([chatWithHistory(), chatWithHistory()]);
     await database.db.query("INSERT INTO paused_turns (turn_id, session_id, user_id, last_seq, state) VALUES ('turn_paused', $1, $2, 4, 'paused')", [paused.id, userId]);

@@ -349,6 +349,34 @@ describe('database cost of a turn', () => {
     return after - before;
   }
 
+  it("asks the model without reading the context back on a chat's first turn, and with the earlier turns on a later one", async () => {
+    const session = await h.createSession();
+    const client = await h.connect(session.session_id);
+    /** Statements from a message to its model request; the turn then runs to its end. */
+    const untilModel = async (words: string): Promise<{ statements: number; body: string }> => {
+      h.fake.enqueue({ steps: [{ type: 'text', deltas: [`Answer to ${words}.`] }] });
+      const request = h.fake.nextRequest();
+      const before = h.database.statements();
+      const from = client.events.length;
+      client.message(words);
+      const { body } = await request;
+      const statements = h.database.statements() - before;
+      await client.turn(from);
+      return { statements, body: JSON.stringify(body) };
+    };
+    // The first: the start statement (which says the chat had no context, so the context is the
+    // turn's own item) beside the user's budget check.
+    const first = await untilModel('first question');
+    expect(first.statements).toBe(2);
+    expect(first.body).toContain('first question');
+    // A later one reads the chat's context too.
+    const second = await untilModel('second question');
+    expect(second.statements).toBe(3);
+    expect(second.body).toContain('first question');
+    expect(second.body).toContain('Answer to first question.');
+    expect(second.body).toContain('second question');
+  });
+
   it('does not grow with the number of streamed deltas', async () => {
     const few = await statementsFor(10);
     const many = await statementsFor(300);
