@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { ChatStreamTranslator } from '../../src/llm/adapters/chat-completions-stream.js';
 import { ResponsesStreamTranslator } from '../../src/llm/adapters/responses-stream.js';
 import type { StreamTranslator } from '../../src/llm/adapters/sse-model.js';
-import type { SseMessage } from '../../src/llm/adapters/sse-transport.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openAIEndpoint } from '../../src/llm/adapters/endpoint.js';
+import { SseTransport, type SseMessage } from '../../src/llm/adapters/sse-transport.js';
 
 const context = { model: 'm', request: {} as ModelRequest, requestId: undefined };
 
@@ -70,5 +73,44 @@ describe('a Responses stream read in network chunks', () => {
     const failed = outcome(new ResponsesStreamTranslator(context), [[created, piece('So '), piece('far'), sse({ type: 'error', message: 'server_error' }, 'error')]]);
     expect(failed.events).toEqual(['response_started', 'model', 'text:So far']);
     expect(failed.error).toBeDefined();
+  });
+});
+
+describe('a streamed body read from the network', () => {
+  /** A provider that writes each event as an HTTP chunk of its own: three at once, and a fourth once `more` resolves. */
+  async function provider(more: Promise<void>): Promise<Server> {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (const word of ['one ', 'two ', 'three ']) res.write(`data: ${JSON.stringify({ word })}\n\n`);
+        void more.then(() => res.end(`data: ${JSON.stringify({ word: 'four' })}\n\n`));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return server;
+  }
+
+  it('gives the translator what one read brings as one batch, however many HTTP chunks it holds', async () => {
+    let readFirst = (): void => undefined;
+    const server = await provider(new Promise<void>((resolve) => (readFirst = resolve)));
+    const transport = new SseTransport(openAIEndpoint(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, 'k'), { readTimeoutMs: 5_000, maxRetries: 0 });
+    const answer = await transport.open('chat/completions', 'm', {}, true, undefined);
+    const batches: string[][] = [];
+    await new Promise<void>((resolve, reject) => {
+      const reading = transport.read(answer, undefined, {
+        batch: (messages) => {
+          batches.push(messages.map((m) => (JSON.parse(m.data) as { word: string }).word));
+          readFirst();
+        },
+        end: () => {
+          reading.stop();
+          resolve();
+        },
+        fail: reject,
+      });
+    });
+    server.close();
+    expect(batches).toEqual([['one ', 'two ', 'three '], ['four']]);
   });
 });

@@ -184,14 +184,20 @@ export class SseTransport {
     const parser = createParser({ onEvent: (event) => void batch.push(event) });
     const decoder = new TextDecoder();
     let settled = false;
+    let held = false;
     const deliver = (): void => {
       if (batch.length === 0) return;
       const parsed = batch;
       batch = [];
       reader.batch(parsed);
     };
-    const onData = (chunk: Buffer): void => {
-      parser.feed(decoder.decode(chunk, { stream: true }));
+    // Everything the body holds at once, as one batch: the HTTP chunks of one socket read (a
+    // provider writes each event as a chunk of its own) come together, and a server that reads a
+    // stream late finds them joined.
+    const onReadable = (): void => {
+      if (held) return;
+      let chunk: Buffer | null;
+      while ((chunk = body.read() as Buffer | null) !== null) parser.feed(decoder.decode(chunk, { stream: true }));
       deliver();
     };
     const onEnd = (): void => {
@@ -208,19 +214,23 @@ export class SseTransport {
     };
     // Destroyed without an error or an end (never by undici itself): still an answer cut short.
     const onClose = (): void => onError(new Error('The model\'s answer ended before it was complete.'));
-    body.on('data', onData);
+    body.on('readable', onReadable);
     body.on('end', onEnd);
     body.on('error', onError);
     body.on('close', onClose);
     let stopped = false;
     return {
-      pause: () => void body.pause(),
-      resume: () => void body.resume(),
+      pause: () => void (held = true),
+      resume: () => {
+        if (!held) return;
+        held = false;
+        if (!stopped) onReadable();
+      },
       stop: () => {
         if (stopped) return;
         stopped = true;
         settled = true;
-        body.off('data', onData);
+        body.off('readable', onReadable);
         body.off('end', onEnd);
         body.off('error', onError);
         body.off('close', onClose);
