@@ -165,8 +165,8 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
 }
 
 /** A context of the turn's own user items only, as reading them back would give it (stored form, repaired). */
-function ownContext(userItems: readonly AgentInputItem[]): Promise<AgentInputItem[]> {
-  return Promise.resolve(repairContext(userItems.map((item) => toStorableObject(item as unknown as Record<string, unknown>) as unknown as AgentInputItem)));
+function ownContext(userItems: readonly AgentInputItem[]): AgentInputItem[] {
+  return repairContext(userItems.map((item) => toStorableObject(item as unknown as Record<string, unknown>) as unknown as AgentInputItem));
 }
 
 /** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */

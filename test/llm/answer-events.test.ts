@@ -85,4 +85,23 @@ describe('a streamed answer on its way to the Runner', () => {
     expect(taken).toEqual(['response_started', 'response_done']);
     expect(tapped).toEqual(['Cut']);
   });
+
+  it('ends with the error of a tap that throws, and reads no more', async () => {
+    const events = new AnswerEvents(new ChatStreamTranslator(context), {
+      text: () => {
+        throw new Error('the socket is gone');
+      },
+      sent: () => undefined,
+    });
+    const runner = events.events(reading());
+    expect(() => events.batch([text('Hello')])).not.toThrow();
+    events.batch([text(' again')]);
+    const taken: string[] = [];
+    await expect(
+      (async () => {
+        for await (const e of runner) taken.push(e.type);
+      })(),
+    ).rejects.toThrow('the socket is gone');
+    expect(taken).toEqual(['response_started']);
+  });
 });

@@ -93,20 +93,30 @@ export class AnswerEvents implements AnswerReader {
     }
   }
 
-  /** The translator's events of one batch: text to the tap, the rest queued for the Runner. */
+  /**
+   * The translator's events of one batch: text to the tap, the rest queued for the Runner. A tap that
+   * throws ends the answer with its error, which the Runner gets as the stream's failure: this runs
+   * in the body's event handler, where a throw would reach no one.
+   */
   #deliver(): void {
     const out = this.#out;
     if (out.length === 0) return;
     const tap = this.#tap;
-    for (const event of out) {
-      if (tap && event.type === 'output_text_delta') {
-        if (event.delta !== '') tap.text(event.delta);
-        continue;
+    try {
+      for (const event of out) {
+        if (tap && event.type === 'output_text_delta') {
+          if (event.delta !== '') tap.text(event.delta);
+          continue;
+        }
+        tap?.sent(event);
+        this.#queue.push(event);
       }
-      tap?.sent(event);
-      this.#queue.push(event);
+    } catch (err) {
+      this.fail(err);
+      return;
+    } finally {
+      out.length = 0;
     }
-    out.length = 0;
     if (!this.#held && this.#reading && this.#queue.length - this.#head >= HOLD_AT) {
       this.#held = true;
       this.#reading.pause();
