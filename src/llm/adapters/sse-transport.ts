@@ -213,7 +213,9 @@ export class SseTransport {
       reader.fail(signal?.aborted ? abortError() : err);
     };
     // Destroyed without an error or an end (never by undici itself): still an answer cut short.
-    const onClose = (): void => onError(new Error('The model\'s answer ended before it was complete.'));
+    const onClose = (): void => {
+      if (!settled) onError(new Error('The model\'s answer ended before it was complete.'));
+    };
     body.on('readable', onReadable);
     body.on('end', onEnd);
     body.on('error', onError);
