@@ -16,12 +16,19 @@ import { cpuMicrosOf, spawnBenchChild, type BenchChild } from './processes.js';
 import { benchPrompt, pulpTurn } from './scenarios.js';
 import type { StreamsResult } from './stream-clients.js';
 import { freshPostgres } from './postgres.js';
-import { ms, us } from './stats.js';
+import { median, ms, us } from './stats.js';
 
 export type Row = [string, string, string];
 
 const DELTAS = 200;
 const PACE_MS = 20; // 50 deltas a second
+/**
+ * Runs of the 1 000-stream scenario, whose figures are the medians of the runs. On a 2-core machine
+ * shared by the server, the fake model and the clients, one run's p99s move by half from run to run
+ * (where the thousand turn starts, the thousand ends and the young-generation collections fall), so
+ * a single run says little; every run's p99s are printed beside the medians.
+ */
+const RUNS_AT_1000 = 3;
 const IDLE_SESSIONS = 2_000;
 const IDLE_PER_SESSION = 5;
 const RSS_SAMPLE_MS = 200;
@@ -55,6 +62,24 @@ async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measur
   const cores = (k: keyof typeof before) => (after[k] - before[k]) / 1000 / result.wallMs;
   const serverMicrosPerDelta = (after.server - before.server) / (sessions * DELTAS);
   return { result, cores: { server: cores('server'), fake: cores('fake'), clients: cores('clients') }, peakRssBytes, serverMicrosPerDelta };
+}
+
+/** Each measure's median over `runs` (the fewest completed turns, the highest peak RSS). */
+function medianOf(runs: readonly Measured[]): Measured {
+  const mid = (pick: (m: Measured) => number): number => median(runs.map(pick));
+  const first = runs[0] as Measured;
+  return {
+    result: {
+      completed: Math.min(...runs.map((m) => m.result.completed)),
+      sessions: first.result.sessions,
+      delay: { p50: mid((m) => m.result.delay.p50), p99: mid((m) => m.result.delay.p99), max: mid((m) => m.result.delay.max), count: mid((m) => m.result.delay.count) },
+      first: { p50: mid((m) => m.result.first.p50), p99: mid((m) => m.result.first.p99), max: mid((m) => m.result.first.max) },
+      wallMs: mid((m) => m.result.wallMs),
+    },
+    cores: { server: mid((m) => m.cores.server), fake: mid((m) => m.cores.fake), clients: mid((m) => m.cores.clients) },
+    peakRssBytes: Math.max(...runs.map((m) => m.peakRssBytes)),
+    serverMicrosPerDelta: mid((m) => m.serverMicrosPerDelta),
+  };
 }
 
 function streamRows(label: string, m: Measured, delayTarget: number, stretch?: number): Row[] {
@@ -156,10 +181,15 @@ export async function streamScenarios(args: readonly string[] = []): Promise<Row
           rows.push(...streamRows(`200 streams × ${DELTAS} deltas at 50/s (fake model, Pulp, clients: 3 processes)`, await measureStreams(pulp, fake, clients, 200), 50));
         }
         if (only.includes('1000')) {
-          log(`1 000 streams × ${DELTAS} deltas at 50/s`);
-          const m = await measureStreams(pulp, fake, clients, 1_000);
-          rows.push(...streamRows(`1 000 streams × ${DELTAS} deltas at 50/s, all sent at once`, m, 250, 150));
+          const runs: Measured[] = [];
+          for (let run = 1; run <= RUNS_AT_1000; run++) {
+            log(`1 000 streams × ${DELTAS} deltas at 50/s, run ${run} of ${RUNS_AT_1000}`);
+            runs.push(await measureStreams(pulp, fake, clients, 1_000));
+          }
+          const m = medianOf(runs);
+          rows.push(...streamRows(`1 000 streams × ${DELTAS} deltas at 50/s, all sent at once (medians of ${RUNS_AT_1000} runs)`, m, 250, 150));
           rows.push(['… p99 message → first delta', ms(m.result.first.p99), `target ≤ 2 000 ms: ${verdict(m.result.first.p99 <= 2_000)}`]);
+          rows.push(['… each run: delay p99; first delta p99', `${runs.map((r) => ms(r.result.delay.p99)).join(' / ')}; ${runs.map((r) => ms(r.result.first.p99)).join(' / ')}`, 'the medians above are of these']);
         }
       });
     }
