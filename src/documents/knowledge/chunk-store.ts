@@ -4,15 +4,14 @@ import type { Chunk } from './chunker.js';
 import { toBytes } from './embedder.js';
 
 // Small batches: the embedded database has one connection, and a chat's statements wait behind each
-// insert (to_tsvector included) of a long document.
+// insert (to_tsvector included) of a long document. Each batch is a statement of its own, queued
+// once the one before has answered, so the statements other callers queued meanwhile go between them.
 const ROWS_PER_INSERT = 10;
 
 /** Replaces the chunks of `documentId`. */
 export async function saveChunks(db: Queryable, documentId: string, chunks: readonly Chunk[], vectors?: readonly Float32Array[]): Promise<void> {
   await db.query('DELETE FROM document_chunks WHERE document_id = $1', [documentId]);
   for (let start = 0; start < chunks.length; start += ROWS_PER_INSERT) {
-    // Lets the statements other callers queued meanwhile go between batches.
-    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
     const batch = chunks.slice(start, start + ROWS_PER_INSERT);
     const vectorBatch = vectors?.slice(start, start + ROWS_PER_INSERT);
     await db.query(
