@@ -3,8 +3,8 @@
  * reports it: `response_started` on the first chunk, every chunk that says more than a piece of
  * text as a raw `model` event (Pulp reads tool calls and reasoning from them), `output_text_delta`
  * per text delta, and at the end one `response_done` with the output items (reasoning, message with
- * text and refusal, function calls) and the usage. The delta path is one JSON parse, one string
- * append and one small object.
+ * text and refusal, function calls) and the usage. The delta path is one comparison with the shape of
+ * the answer's first text chunk (`TextChunkShape`; a JSON parse when it differs) and two string appends.
  * Text-only chunks that arrived in one network chunk go as one `output_text_delta` (`JoinedText`;
  * at a thousand paced streams the p99 delivery delay fell by a third, docs/benchmarks.md).
  */
@@ -12,6 +12,7 @@ import type { StreamEvent } from '@openai/agents';
 import type { AnswerContext, StreamTranslator } from './sse-model.js';
 import type { SseMessage } from './sse-transport.js';
 import { JoinedText } from './joined-text.js';
+import { TextChunkShape } from './text-chunk-shape.js';
 import { ProviderHttpError } from './provider-http-error.js';
 import { asRecord, type Json } from './provider-data.js';
 import { chatOutput, chatUsage, CONTENT_FILTER_REFUSAL, FAKE_ID, truncatedError, type ChatCall, type ChatOutputState } from './chat-completions-response.js';
@@ -53,6 +54,18 @@ function isTextOnlyChunk(chunk: Chunk): boolean {
   return true;
 }
 
+/** The text of a text-only chunk of the first choice; `undefined` for any other chunk or unreadable JSON. */
+function textOfChunkJson(data: string): string | undefined {
+  let chunk: Chunk;
+  try {
+    chunk = JSON.parse(data) as Chunk;
+  } catch {
+    return undefined;
+  }
+  const choice = chunk.choices?.[0];
+  return !chunk.error && isTextOnlyChunk(chunk) && choice?.index === 0 ? (choice.delta?.content ?? undefined) : undefined;
+}
+
 /** A chunk, or the error that ends the stream: unreadable JSON, or an error the provider sent in the stream. */
 function readChunk(message: SseMessage): Chunk | Error {
   let chunk: Chunk;
@@ -92,6 +105,8 @@ export class ChatStreamTranslator implements StreamTranslator {
   #done = false;
   /** The text of consecutive text-only chunks of one batch, not sent yet. */
   readonly #joined = new JoinedText();
+  /** The shape of this answer's text-only chunks, learned from its first one. */
+  readonly #shape = new TextChunkShape();
 
   constructor(context: AnswerContext) {
     this.#context = context;
@@ -108,6 +123,12 @@ export class ChatStreamTranslator implements StreamTranslator {
       if (message.data === '[DONE]') {
         this.#done = true;
         break;
+      }
+      const shaped = this.#shape.textOf(message.data);
+      if (shaped !== undefined) {
+        joined.add(shaped, this.#messageItemId, out);
+        state.text += shaped;
+        continue;
       }
       const read = readChunk(message);
       if (read instanceof Error) {
@@ -144,6 +165,7 @@ export class ChatStreamTranslator implements StreamTranslator {
         joined.add(content, this.#messageItemId, out);
         if (!textOnly) joined.flush(out);
         state.text += content;
+        if (textOnly && this.#shape.learning) this.#shape.learn(message.data, content, textOfChunkJson);
       }
       if (state.text !== undefined && delta.annotations !== undefined) {
         for (const a of urlCitations(delta.annotations)) if (!state.annotations.some((b) => JSON.stringify(b) === JSON.stringify(a))) state.annotations.push(a);
