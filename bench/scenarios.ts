@@ -143,10 +143,12 @@ export async function usageOverhead(fake: FakeOpenAI, url: string, reps: number)
       let provider: ModelProvider = base;
       let settled = (): Promise<void> => Promise.resolve();
       if (metered) {
+        // As a turn does: the words first, the check beside the reads, awaited by the first call.
+        const words = saveWords();
         const budget = meter.assertWithinBudget(userId);
-        await saveWords();
-        await Promise.all([context.getItems(), budget]);
-        const m = meter.models(base, { userId, sessionUuid: sessions[0]!.id, turnId: 'bench', purpose: 'turn' }, { firstCallChecked: true });
+        await words;
+        await context.getItems();
+        const m = meter.models(base, { userId, sessionUuid: sessions[0]!.id, turnId: 'bench', purpose: 'turn' }, { firstCallBudget: budget });
         provider = m;
         settled = () => m.settled();
       } else {

@@ -101,16 +101,23 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   const startedAt = performance.now();
   const userItems = userItemsFor(req.contents, req.attachments);
   const seq = new SeqSink(deps.sink, req.resume?.lastSeq ?? 0);
+  const log = deps.logger.child({ session_id: req.sessionId, turn_id: req.turnId, request_id: req.requestId });
+  // The user's words are durable before assistant_start. A new message ends the session's paused
+  // turn first (its events go before this turn's).
+  const endPaused = () => endPausedBefore(deps.pauses, req.sessionUuid, log);
+  const starting = req.resume ? req.resume.session() : startTurnRows(deps.db, req, userItems, deps.countTokens, endPaused);
+  starting.catch(() => undefined); // awaited below; handled here in case the turn fails before
   const turn: Turn = {
     deps,
     req,
-    log: deps.logger.child({ session_id: req.sessionId, turn_id: req.turnId, request_id: req.requestId }),
+    log,
     emitter: new TurnEmitter(seq, req.sessionUuid, req.sessionId, req.turnId, deps.pace),
     recorder: new TurnRecorder(deps.db, req.sessionUuid, userItems),
     userItems,
     startedAt,
     reported: undefined,
-    // Checked while the user's words are saved, awaited (and refusing) after: a refused message is kept.
+    // Asked after the user's words, so that on a one-connection database it runs while the Runner
+    // gets ready; the turn's first model call awaits it (and is refused then: the message is kept).
     budget: checkBudget(deps, req.userId),
     ownContextOnly: false,
   };
@@ -119,10 +126,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   let offCancel = (): void => undefined;
   const leavePace = deps.pace?.enter();
   try {
-    // The user's words are durable before assistant_start, saved while the budget is read. A new
-    // message ends the session's paused turn first (its events go before this turn's).
-    const endPaused = () => endPausedBefore(deps.pauses, req.sessionUuid, turn.log);
-    session = req.resume ? await req.resume.session() : await startTurnRows(deps.db, req, userItems, deps.countTokens, endPaused);
+    session = await starting;
     turn.ownContextOnly = session.had_context === false;
     turn.emitter.emit({ type: 'assistant_start' });
     offCancel = req.token.onCancel((reason) => {
@@ -231,7 +235,6 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     turn.ownContextOnly ? ownContext(turn.userItems) : new ContextStore(deps.db, req.sessionUuid).getItems(),
     deps.tools(session),
     deps.instructions(session),
-    turn.budget,
   ]);
   if (req.token.cancelled) return undefined;
   const effort = session.reasoning_effort;
@@ -253,7 +256,7 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   // The answer's text goes from the model straight to the mapper; the Runner gets the other events.
   const tapped = tapText(deps.modelProvider, mapper.textTap);
   const earlier = new HistoryPrefixProvider(tapped, history.slice(0, history.length - own));
-  const modelProvider = deps.usage.models(earlier, call, { firstCallChecked: true });
+  const modelProvider = deps.usage.models(earlier, call, { firstCallBudget: turn.budget });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
   const offClose = req.token.onCancel(() => mapper.close());
   const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });

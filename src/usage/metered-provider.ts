@@ -4,8 +4,8 @@
  * travels with it rather than through shared state.
  *
  * Off the stream's critical path: a streamed answer's ledger row is written while the stream goes
- * on (the next call of the turn waits for it, so its budget check sees it), and the turn may check
- * the budget for its first call itself, alongside the reads it makes before the call anyway.
+ * on (the next call of the turn waits for it, so its budget check sees it), and the turn starts
+ * the budget check of its first call itself, while it saves the user's words and gets ready.
  */
 import type { Model, ModelProvider, ModelRequest, ModelResponse, StreamEvent } from '@openai/agents';
 import { reportedUsage, type ModelCall, type ReportedUsage } from './model-call.js';
@@ -19,14 +19,17 @@ export interface CallRecorder {
 }
 
 export interface MeteredOptions {
-  /** The caller has just checked the budget for the first call (a turn does, alongside its reads). */
-  firstCallChecked?: boolean;
+  /**
+   * The budget check of the first call, started by the caller (a turn starts it beside its first
+   * statements); the first call awaits it instead of checking again.
+   */
+  firstCallBudget?: Promise<void>;
 }
 
 export class MeteredProvider implements ModelProvider {
   /** Ledger writes of this provider's calls, in order; never rejects. */
   #writes: Promise<void> = Promise.resolve();
-  #firstCallChecked: boolean;
+  #firstCallBudget: Promise<void> | undefined;
 
   constructor(
     private readonly base: ModelProvider,
@@ -34,7 +37,7 @@ export class MeteredProvider implements ModelProvider {
     private readonly call: ModelCall,
     options: MeteredOptions = {},
   ) {
-    this.#firstCallChecked = options.firstCallChecked ?? false;
+    this.#firstCallBudget = options.firstCallBudget;
   }
 
   async getModel(modelName?: string): Promise<Model> {
@@ -51,9 +54,10 @@ export class MeteredProvider implements ModelProvider {
     // Summaries and titles are recorded and counted but never refused: the next turn call is.
     if (this.call.purpose !== 'turn') return;
     await this.#writes;
-    if (this.#firstCallChecked) {
-      this.#firstCallChecked = false;
-      return;
+    const firstCallBudget = this.#firstCallBudget;
+    if (firstCallBudget) {
+      this.#firstCallBudget = undefined;
+      return firstCallBudget;
     }
     await this.recorder.assertWithinBudget(this.call.userId);
   }
