@@ -15,9 +15,11 @@ import { heading, streamScenarios, table } from './streams.js';
 
 /**
  * Turns per one-stream measure (raw read, floors, pass-through), taken in rounds of one each so a
- * shared machine's drift falls on all alike; a median of 15 keeps slow turns out of it.
+ * shared machine's drift falls on all alike; a median of 25 keeps slow turns out of it. Single
+ * turns spread from half to twice their median, so the median of 15 still moved the pass-through
+ * ratio by ±0.08 between runs of the same build, as much as the target's margin.
  */
-const REPS = 15;
+const REPS = 25;
 const TTFT_REPS = 9;
 /** Alternating plain and metered runs for the usage-accounting overhead. */
 const USAGE_REPS = 101;
