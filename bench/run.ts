@@ -30,6 +30,12 @@ const DELTAS = 10_000;
  * the process's figure counts: after one warm-up turn the next three cost about 40 % more CPU per delta than later ones.
  */
 const WARM_UP_TURNS = 5;
+/**
+ * 10 000-delta turns a server runs before its timed pass-through turns. Time settles later than
+ * CPU: after 5, the median of the next 25 turns was 1.05–1.18× the native-adapter floor, after 30
+ * it was 0.98–1.07×, as was that of turns 31–55 after 5 (same build, alternated runs).
+ */
+const PASS_WARM_UP_TURNS = 30;
 /** Turns timed on each context length. */
 const CONTEXT_REPS = 9;
 
@@ -93,7 +99,7 @@ async function passTurn(pulp: PulpChild): Promise<PassTurn> {
 
 /** The medians of 10 000-delta turns through `pulp`, after its warm-up. */
 async function passThrough(pulp: PulpChild): Promise<PassTurn> {
-  for (let i = 0; i < WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
+  for (let i = 0; i < PASS_WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
   const turns: PassTurn[] = [];
   for (let i = 0; i < REPS; i++) turns.push(await passTurn(pulp));
   return medianTurn(turns);
@@ -122,7 +128,7 @@ async function main(): Promise<void> {
       await rawRead(fake, DELTAS); // warm-up
       await floor(DELTAS);
       await native(DELTAS);
-      for (let i = 0; i < WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
+      for (let i = 0; i < PASS_WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(DELTAS));
       for (let i = 0; i < REPS; i++) {
         let before = process.cpuUsage();
         raw.push(await rawRead(fake, DELTAS));
