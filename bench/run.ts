@@ -36,8 +36,8 @@ const WARM_UP_TURNS = 5;
  * it was 0.98–1.07×, as was that of turns 31–55 after 5 (same build, alternated runs).
  */
 const PASS_WARM_UP_TURNS = 30;
-/** Turns timed on each context length. */
-const CONTEXT_REPS = 9;
+/** Turns timed on each context length: with 9, runs of one build gave ratios from 1.34× to 1.62×. */
+const CONTEXT_REPS = 25;
 
 /** CPU time (user + system) of this process since `before`, in microseconds. */
 const cpuSince = (before: NodeJS.CpuUsage): number => {
