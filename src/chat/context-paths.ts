@@ -8,12 +8,14 @@
  * an object per row does (1 000 items: 1.3 ms against 2.0 ms on PGlite).
  *
  * Each turn reads its session's active path, and between two turns the path only grows: the new
- * question, the answer, the tool calls. So the text of the last read is kept per session (a
+ * question, the answer, the tool calls. So the last read is kept per session, parsed (a
  * `PathSnapshot`), and the next read asks the database only for what it lacks, in the same
- * statement that checks the snapshot still holds (`DELTA_SQL`). The database decides, so writes by
- * any server, a branch switch, a summary or a removed item are all seen: any change the delta cannot
- * describe makes the read a full one.
+ * statement that checks the snapshot still holds (`DELTA_SQL`), and parses only that. The database
+ * decides, so writes by any server, a branch switch, a summary or a removed item are all seen: any
+ * change the delta cannot describe makes the read a full one. The kept tuples are frozen, items and
+ * all: every reader shares them, so none may change them.
  */
+import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { KeyedReads } from '../db/keyed-reads.js';
 import { SharedStatement } from '../db/shared-statement.js';
@@ -82,6 +84,9 @@ CROSS JOIN LATERAL (
 
 type Num = number | string;
 
+/** A context row as the path read sends it. */
+export type RowTuple = [seq: number, summaryThroughSeq: number | null, messageId: string | null, item: AgentInputItem];
+
 interface PathRow {
   leaf: string | null;
   count: Num;
@@ -94,8 +99,10 @@ interface PathSnapshot {
   leaf: string | null;
   count: number;
   maxId: number;
-  /** The path's tuples as JSON text ('[]': none). */
-  text: string;
+  /** The path's tuples, frozen. */
+  tuples: readonly RowTuple[];
+  /** The length of the JSON text they were read from, which bounds what is kept. */
+  chars: number;
 }
 
 interface DeltaAsk {
@@ -116,9 +123,12 @@ const deltas = new SharedStatement<DeltaAsk, (PathRow & { ok: boolean }) | undef
   return asks.map((a) => byKey.get(a.session));
 });
 
-/** Snapshots kept per database, the most recently read last; bounded by sessions and by text. */
+/**
+ * Snapshots kept per database, the most recently read last; bounded by sessions and by the text
+ * they were read from (parsed, a character of JSON takes about two to four bytes of heap).
+ */
 const MAX_SNAPSHOTS = 256;
-const MAX_SNAPSHOT_CHARS = 32 * 1024 * 1024;
+const MAX_SNAPSHOT_CHARS = 16 * 1024 * 1024;
 const kept = new WeakMap<Queryable, { snapshots: Map<string, PathSnapshot>; chars: number }>();
 
 function keptFor(db: Queryable): { snapshots: Map<string, PathSnapshot>; chars: number } {
@@ -133,13 +143,13 @@ function keptFor(db: Queryable): { snapshots: Map<string, PathSnapshot>; chars: 
 function keep(db: Queryable, session: string, snapshot: PathSnapshot): void {
   const own = keptFor(db);
   forget(own, session);
-  if (snapshot.text.length > MAX_SNAPSHOT_CHARS / 4) return;
+  if (snapshot.chars > MAX_SNAPSHOT_CHARS / 4) return;
   own.snapshots.set(session, snapshot);
-  own.chars += snapshot.text.length;
+  own.chars += snapshot.chars;
   for (const [oldest, old] of own.snapshots) {
     if (own.snapshots.size <= MAX_SNAPSHOTS && own.chars <= MAX_SNAPSHOT_CHARS) break;
     own.snapshots.delete(oldest);
-    own.chars -= old.text.length;
+    own.chars -= old.chars;
   }
 }
 
@@ -147,40 +157,52 @@ function forget(own: { snapshots: Map<string, PathSnapshot>; chars: number }, se
   const old = own.snapshots.get(session);
   if (!old) return;
   own.snapshots.delete(session);
-  own.chars -= old.text.length;
+  own.chars -= old.chars;
 }
 
-const snapshotOf = (row: PathRow, text: string): PathSnapshot => ({ leaf: row.leaf, count: Number(row.count), maxId: Number(row.max_id), text });
+const snapshotOf = (row: PathRow, tuples: readonly RowTuple[], chars: number): PathSnapshot => ({
+  leaf: row.leaf,
+  count: Number(row.count),
+  maxId: Number(row.max_id),
+  tuples,
+  chars,
+});
 
-/** Two JSON arrays of tuples as one (each in seq order; the joined text is sorted by the reader). */
-function joined(a: string, b: string): string {
-  if (a === '[]') return b;
-  if (b === '[]') return a;
-  return `${a.slice(0, -1)},${b.slice(1)}`;
+/** `value` and everything in it made read-only; returns `value`. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return Object.freeze(value);
 }
 
-/** The tuples of the path root → `leafId` as JSON text, read in full. */
-export async function pathTuplesText(q: Queryable, session: string, leafId: string): Promise<string> {
+/** The tuples of a path read's JSON text (none: `null`), frozen. */
+const frozenTuples = (text: string | null): readonly RowTuple[] => (text === null ? [] : deepFreeze(JSON.parse(text) as RowTuple[]));
+
+/** The tuples of the path root → `leafId`, read in full. */
+export async function pathTuples(q: Queryable, session: string, leafId: string): Promise<readonly RowTuple[]> {
   const { rows } = await q.query<PathRow>(PATH_SQL, [session, leafId]);
-  return rows[0]?.rows ?? '[]';
+  const text = rows[0]?.rows ?? null;
+  return text === null ? [] : (JSON.parse(text) as RowTuple[]);
 }
 
 /**
- * The tuples of the session's active path as JSON text: what the database adds to the last read,
- * or a full read. Snapshots are kept per `Queryable`: a transaction's last as long as it does.
+ * The tuples of the session's active path (each part in seq order; a delta's may come before the
+ * snapshot's, and the reader sorts): the last read with what the database adds to it, or a full
+ * read. Snapshots are kept per `Queryable`: a transaction's last as long as it does.
  */
-export async function activePathTuplesText(q: Queryable, session: string): Promise<string> {
+export async function activePathTuples(q: Queryable, session: string): Promise<readonly RowTuple[]> {
   const snapshot = kept.get(q)?.snapshots.get(session);
   if (snapshot) {
     const delta = await deltas.call(q, { session, snapshot });
     if (delta?.ok) {
-      const text = joined(snapshot.text, delta.rows ?? '[]');
-      keep(q, session, snapshotOf(delta, text));
-      return text;
+      const added = frozenTuples(delta.rows);
+      const tuples = added.length === 0 ? snapshot.tuples : [...snapshot.tuples, ...added];
+      keep(q, session, snapshotOf(delta, tuples, snapshot.chars + (delta.rows?.length ?? 0)));
+      return tuples;
     }
   }
   const row = (await activePaths.read(q, session))[0];
-  const text = row?.rows ?? '[]';
-  if (row) keep(q, session, snapshotOf(row, text));
-  return text;
+  const tuples = frozenTuples(row?.rows ?? null);
+  if (row) keep(q, session, snapshotOf(row, tuples, row.rows?.length ?? 0));
+  return tuples;
 }

@@ -6,7 +6,7 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
 import { rowWeight, sessionRows, valueOf } from '../db/shared-statement.js';
-import { activePathTuplesText, pathTuplesText } from './context-paths.js';
+import { activePathTuples, pathTuples, type RowTuple } from './context-paths.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -63,9 +63,6 @@ export interface ContextRow {
   summary_through_seq: number | null;
 }
 
-/** A context row as the path read sends it. */
-type RowTuple = [seq: number, summaryThroughSeq: number | null, messageId: string | null, item: AgentInputItem];
-
 /**
  * The context of one path, unrepaired: the path's summary with the highest `through` (if any),
  * then the path's other items after it, in seq order. Along one path seq only grows, so what a
@@ -84,11 +81,9 @@ export function contextOfPath(rows: readonly ContextRow[]): ContextRow[] {
 
 /** Reads the context rows of the path root → `leafId` (default: the session's active leaf). */
 export async function pathContextRows(q: Queryable, sessionUuid: string, leafId?: string | null): Promise<ContextRow[]> {
-  // One row of JSON text, parsed once: a row per item costs about 4× more to read on a long context.
-  const text = leafId == null ? await activePathTuplesText(q, sessionUuid) : await pathTuplesText(q, sessionUuid, leafId);
-  const tuples = JSON.parse(text) as RowTuple[];
+  const read = leafId == null ? await activePathTuples(q, sessionUuid) : await pathTuples(q, sessionUuid, leafId);
   // A delta read's items may have been written before some of the earlier read's (a branch switched to).
-  if (!inSeqOrder(tuples)) tuples.sort((a, b) => Number(a[0]) - Number(b[0]));
+  const tuples = inSeqOrder(read) ? read : [...read].sort((a, b) => Number(a[0]) - Number(b[0]));
   return contextOfPath(tuples.map(([seq, summary_through_seq, message_id, item]) => ({ seq, summary_through_seq, message_id, item })));
 }
 

@@ -5,7 +5,8 @@
  * session's active path is read in full once, then as what was added since: after every kind of
  * change the kept read answers exactly what a full read answers — a turn, a branch switch (away,
  * and back to a branch written earlier), items taken back, a summary hung on an earlier message,
- * and items written through another connection (another server).
+ * and items written through another connection (another server). The kept items are shared by
+ * every reader, so they are read-only.
  */
 import type { AgentInputItem } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +146,21 @@ describe('the kept read of an active path', () => {
       expect(kept).toEqual(await fullRead(s));
     }
     expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['one', 're: one', 'two', 're: two', 'three', 're: three']);
+  });
+
+  it('keeps its items read-only: a reader that changes what it was given cannot change the next read', async () => {
+    const s = await newSession();
+    const server = connection();
+    await turn(database.db, s, 'one');
+    const first = await pathContextRows(server, s);
+    const item = first[0]!.item as { content: unknown };
+    expect(() => {
+      item.content = 'changed';
+    }).toThrow(TypeError);
+    expect(() => (first[1]!.item as unknown as { content: unknown[] }).content.push('more')).toThrow(TypeError);
+    await turn(database.db, s, 'two');
+    expect(textOf((await pathContextRows(server, s)).map((r) => r.item))).toEqual(['one', 're: one', 'two', 're: two']);
+    expect(await pathContextRows(server, s)).toEqual(await fullRead(s));
   });
 
   it('follows a branch switch away and back to a branch written earlier, in seq order', async () => {
