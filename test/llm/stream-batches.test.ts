@@ -95,7 +95,7 @@ describe('a streamed body read from the network', () => {
     let readFirst = (): void => undefined;
     const server = await provider(new Promise<void>((resolve) => (readFirst = resolve)));
     const transport = new SseTransport(openAIEndpoint(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, 'k'), { readTimeoutMs: 5_000, maxRetries: 0 });
-    const answer = await transport.open('chat/completions', 'm', {}, true, undefined);
+    const answer = await transport.open('chat/completions', 'm', '{}', true, undefined);
     const batches: string[][] = [];
     await new Promise<void>((resolve, reject) => {
       const reading = transport.read(answer, undefined, {

@@ -6,7 +6,7 @@ import type { WireFormat } from './sse-model.js';
 
 export const chatCompletions: WireFormat = {
   operation: 'chat/completions',
-  body: chatCompletionsBody,
+  body: (request, model, stream) => JSON.stringify(chatCompletionsBody(request, model, stream)),
   translator: (context) => new ChatStreamTranslator(context),
   response: chatResponse,
 };

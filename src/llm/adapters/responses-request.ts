@@ -5,7 +5,7 @@
  * templates and the Responses-only item kinds (computer, shell, tool search…) are refused with a
  * `UserError` naming `LLM_ADAPTER=sdk`, which supports them.
  */
-import { UserError, type ModelRequest } from '@openai/agents';
+import { UserError, type AgentInputItem, type ModelRequest } from '@openai/agents';
 import { asRecord, snakeCased, snakeWithoutKeys, str, type Json } from './provider-data.js';
 
 /** The SDK's placeholder id, never sent to the server. */
@@ -108,57 +108,78 @@ function toolOutput(output: unknown): unknown {
 
 export function inputItems(input: ModelRequest['input']): Json[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
-  return input.map((raw) => {
-    const item = raw as unknown as Json;
-    const type = item.type;
-    let entry: Json;
-    if (type === 'message' || (type === undefined && typeof item.role === 'string')) {
-      entry = messageItem(item);
-    } else if (type === 'function_call') {
-      if (item.caller !== undefined) throw unsupported('Programmatic tool calling');
-      entry = withoutFakeId({
-        id: item.id,
-        type: 'function_call',
-        name: item.name,
-        call_id: item.callId,
-        arguments: item.arguments,
-        status: item.status,
-        ...(typeof item.namespace === 'string' ? { namespace: item.namespace } : {}),
-        ...snakeWithoutKeys(item.providerData, ['id', 'type', 'name', 'call_id', 'arguments', 'status', 'namespace', 'caller']),
-      });
-    } else if (type === 'function_call_result') {
-      if (item.caller !== undefined) throw unsupported('Programmatic tool calling');
-      entry = {
-        type: 'function_call_output',
-        id: item.id,
-        call_id: item.callId,
-        output: toolOutput(item.output),
-        status: item.status,
-        ...snakeWithoutKeys(item.providerData, ['type', 'id', 'call_id', 'output', 'status', 'namespace', 'caller']),
-      };
-    } else if (type === 'reasoning') {
-      const data = asRecord(item.providerData);
-      const encrypted = data?.encryptedContent ?? data?.encrypted_content;
-      entry = {
-        id: item.id,
-        type: 'reasoning',
-        summary: (Array.isArray(item.content) ? item.content : []).map((c) => ({
-          type: 'summary_text',
-          text: asRecord(c)?.text,
-          ...snakeWithoutKeys(asRecord(c)?.providerData, ['type', 'text']),
-        })),
-        ...(typeof encrypted === 'string' ? { encrypted_content: encrypted } : {}),
-        ...snakeWithoutKeys(item.providerData, ['id', 'type', 'summary', 'encrypted_content']),
-      };
-    } else if (type === 'unknown') {
-      entry = { ...(asRecord(snakeCased(item.providerData)) ?? {}), id: item.id };
-    } else {
-      throw unsupported(`History items of type ${String(type)}`);
-    }
-    // `created_by` is an output-only field the server refuses in input.
-    if ('created_by' in entry) delete entry.created_by;
-    return entry;
+  return input.map(inputItem);
+}
+
+/**
+ * The wire JSON of input items that cannot change, by item: the kept context's items are frozen
+ * and are the same objects turn after turn, so a long history is converted and serialized once.
+ */
+const frozenItemJson = new WeakMap<object, string>();
+
+/** The JSON text of `input`'s wire items. */
+function inputJson(input: ModelRequest['input']): string {
+  if (typeof input === 'string') return JSON.stringify(inputItems(input));
+  const parts = input.map((item) => {
+    const kept = frozenItemJson.get(item);
+    if (kept !== undefined) return kept;
+    const text = JSON.stringify(inputItem(item));
+    if (Object.isFrozen(item)) frozenItemJson.set(item, text);
+    return text;
   });
+  return `[${parts.join(',')}]`;
+}
+
+function inputItem(raw: AgentInputItem): Json {
+  const item = raw as unknown as Json;
+  const type = item.type;
+  let entry: Json;
+  if (type === 'message' || (type === undefined && typeof item.role === 'string')) {
+    entry = messageItem(item);
+  } else if (type === 'function_call') {
+    if (item.caller !== undefined) throw unsupported('Programmatic tool calling');
+    entry = withoutFakeId({
+      id: item.id,
+      type: 'function_call',
+      name: item.name,
+      call_id: item.callId,
+      arguments: item.arguments,
+      status: item.status,
+      ...(typeof item.namespace === 'string' ? { namespace: item.namespace } : {}),
+      ...snakeWithoutKeys(item.providerData, ['id', 'type', 'name', 'call_id', 'arguments', 'status', 'namespace', 'caller']),
+    });
+  } else if (type === 'function_call_result') {
+    if (item.caller !== undefined) throw unsupported('Programmatic tool calling');
+    entry = {
+      type: 'function_call_output',
+      id: item.id,
+      call_id: item.callId,
+      output: toolOutput(item.output),
+      status: item.status,
+      ...snakeWithoutKeys(item.providerData, ['type', 'id', 'call_id', 'output', 'status', 'namespace', 'caller']),
+    };
+  } else if (type === 'reasoning') {
+    const data = asRecord(item.providerData);
+    const encrypted = data?.encryptedContent ?? data?.encrypted_content;
+    entry = {
+      id: item.id,
+      type: 'reasoning',
+      summary: (Array.isArray(item.content) ? item.content : []).map((c) => ({
+        type: 'summary_text',
+        text: asRecord(c)?.text,
+        ...snakeWithoutKeys(asRecord(c)?.providerData, ['type', 'text']),
+      })),
+      ...(typeof encrypted === 'string' ? { encrypted_content: encrypted } : {}),
+      ...snakeWithoutKeys(item.providerData, ['id', 'type', 'summary', 'encrypted_content']),
+    };
+  } else if (type === 'unknown') {
+    entry = { ...(asRecord(snakeCased(item.providerData)) ?? {}), id: item.id };
+  } else {
+    throw unsupported(`History items of type ${String(type)}`);
+  }
+  // `created_by` is an output-only field the server refuses in input.
+  if ('created_by' in entry) delete entry.created_by;
+  return entry;
 }
 
 function toolChoice(choice: ModelRequest['modelSettings']['toolChoice'], tools: Json[]): unknown {
@@ -174,7 +195,22 @@ function toolChoice(choice: ModelRequest['modelSettings']['toolChoice'], tools: 
   return { type: 'function', name: choice };
 }
 
-export function responsesBody(request: ModelRequest, model: string, stream: boolean): Json {
+/**
+ * The request body's JSON text. Its input goes last, as the JSON of each item (kept for the frozen
+ * ones): the same body as `JSON.stringify` of the SDK's, in another key order.
+ */
+export function responsesPayload(request: ModelRequest, model: string, stream: boolean): string {
+  const body = responsesBodyWithoutInput(request, model, stream);
+  // Settings whose provider data set the input themselves: theirs stands, as in the SDK's body.
+  if ('input' in body) {
+    inputItems(request.input);
+    return JSON.stringify(body);
+  }
+  const head = JSON.stringify(body);
+  return `${head.slice(0, -1)},"input":${inputJson(request.input)}}`;
+}
+
+function responsesBodyWithoutInput(request: ModelRequest, model: string, stream: boolean): Json {
   if (request.prompt) throw unsupported('A prompt template');
   const tools: Json[] = request.tools.map((tool) => {
     if (tool.type !== 'function') throw unsupported(`The hosted tool ${tool.name}`);
@@ -202,7 +238,6 @@ export function responsesBody(request: ModelRequest, model: string, stream: bool
   const body: Json = {
     model,
     instructions,
-    input: inputItems(request.input),
     include: [],
     tools,
     conversation: request.conversationId,

@@ -13,8 +13,8 @@ import type { SseMessage, SseTransport } from './sse-transport.js';
 export interface WireFormat {
   /** The endpoint operation the format posts to. */
   readonly operation: Operation;
-  /** The JSON body for `request` on `model`; `stream` asks for server-sent events. */
-  body(request: ModelRequest, model: string, stream: boolean): Record<string, unknown>;
+  /** The JSON text of the body for `request` on `model`; `stream` asks for server-sent events. */
+  body(request: ModelRequest, model: string, stream: boolean): string;
   /** The translator of one streamed answer's server-sent events into the SDK's stream events. */
   translator(context: AnswerContext): StreamTranslator;
   /** The SDK response for one non-streamed answer. */

@@ -94,12 +94,11 @@ export class SseTransport {
   }
 
   /**
-   * POSTs `body` and returns once a 2xx answer's headers arrived. A non-2xx answer throws
+   * POSTs `payload` (JSON text) and returns once a 2xx answer's headers arrived. A non-2xx answer throws
    * `ProviderHttpError`; a user abort throws an `AbortError`; the read timeout a `TimeoutError`.
    */
-  async open(operation: Operation, model: string, body: unknown, stream: boolean, signal: AbortSignal | undefined): Promise<OpenAnswer> {
+  async open(operation: Operation, model: string, payload: string, stream: boolean, signal: AbortSignal | undefined): Promise<OpenAnswer> {
     const url = this.#endpoint.url(operation, model);
-    const payload = JSON.stringify(body);
     const headers = { ...this.#endpoint.headers, 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
@@ -159,8 +158,8 @@ export class SseTransport {
   }
 
   /** A non-streamed call: the parsed JSON answer. */
-  async json(operation: Operation, model: string, body: unknown, signal: AbortSignal | undefined): Promise<{ body: unknown; requestId: string | undefined }> {
-    const answer = await this.open(operation, model, body, false, signal);
+  async json(operation: Operation, model: string, payload: string, signal: AbortSignal | undefined): Promise<{ body: unknown; requestId: string | undefined }> {
+    const answer = await this.open(operation, model, payload, false, signal);
     try {
       const text = await answer.body.text();
       return { body: JSON.parse(text) as unknown, requestId: answer.headers.get('x-request-id') ?? undefined };
