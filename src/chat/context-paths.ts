@@ -175,14 +175,13 @@ function deepFreeze<T>(value: T): T {
   return Object.freeze(value);
 }
 
-/** The tuples of a path read's JSON text (none: `null`), frozen. */
-const frozenTuples = (text: string | null): readonly RowTuple[] => (text === null ? [] : deepFreeze(JSON.parse(text) as RowTuple[]));
+/** The tuples of a path read's JSON text (none: `null`). */
+const tuplesOf = (text: string | null): RowTuple[] => (text === null ? [] : (JSON.parse(text) as RowTuple[]));
 
 /** The tuples of the path root → `leafId`, read in full. */
 export async function pathTuples(q: Queryable, session: string, leafId: string): Promise<readonly RowTuple[]> {
   const { rows } = await q.query<PathRow>(PATH_SQL, [session, leafId]);
-  const text = rows[0]?.rows ?? null;
-  return text === null ? [] : (JSON.parse(text) as RowTuple[]);
+  return tuplesOf(rows[0]?.rows ?? null);
 }
 
 /**
@@ -195,14 +194,14 @@ export async function activePathTuples(q: Queryable, session: string): Promise<r
   if (snapshot) {
     const delta = await deltas.call(q, { session, snapshot });
     if (delta?.ok) {
-      const added = frozenTuples(delta.rows);
+      const added = deepFreeze(tuplesOf(delta.rows));
       const tuples = added.length === 0 ? snapshot.tuples : [...snapshot.tuples, ...added];
       keep(q, session, snapshotOf(delta, tuples, snapshot.chars + (delta.rows?.length ?? 0)));
       return tuples;
     }
   }
   const row = (await activePaths.read(q, session))[0];
-  const tuples = frozenTuples(row?.rows ?? null);
+  const tuples = deepFreeze(tuplesOf(row?.rows ?? null));
   if (row) keep(q, session, snapshotOf(row, tuples, row.rows?.length ?? 0));
   return tuples;
 }

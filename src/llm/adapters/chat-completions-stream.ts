@@ -54,27 +54,23 @@ function isTextOnlyChunk(chunk: Chunk): boolean {
   return true;
 }
 
-/** The text of a text-only chunk of the first choice; `undefined` for any other chunk or unreadable JSON. */
-function textOfChunkJson(data: string): string | undefined {
+/** A chunk, or the error that ends the stream: unreadable JSON, or an error the provider sent in the stream. */
+function readChunk(data: string): Chunk | Error {
   let chunk: Chunk;
   try {
     chunk = JSON.parse(data) as Chunk;
   } catch {
-    return undefined;
-  }
-  const choice = chunk.choices?.[0];
-  return !chunk.error && isTextOnlyChunk(chunk) && choice?.index === 0 ? (choice.delta?.content ?? undefined) : undefined;
-}
-
-/** A chunk, or the error that ends the stream: unreadable JSON, or an error the provider sent in the stream. */
-function readChunk(message: SseMessage): Chunk | Error {
-  let chunk: Chunk;
-  try {
-    chunk = JSON.parse(message.data) as Chunk;
-  } catch {
     return new SyntaxError('Error reading response: malformed server-sent event JSON.');
   }
   return chunk.error ? new ProviderHttpError(undefined, chunk.error) : chunk;
+}
+
+/** The text of a text-only chunk of the first choice; `undefined` for any other chunk. */
+function textOfChunkJson(data: string): string | undefined {
+  const chunk = readChunk(data);
+  if (chunk instanceof Error || !isTextOnlyChunk(chunk)) return undefined;
+  const choice = chunk.choices?.[0];
+  return choice?.index === 0 ? (choice.delta?.content ?? undefined) : undefined;
 }
 
 /** URL citations with their four fields; anything else is dropped, as the SDK does. */
@@ -130,7 +126,7 @@ export class ChatStreamTranslator implements StreamTranslator {
         state.text += shaped;
         continue;
       }
-      const read = readChunk(message);
+      const read = readChunk(message.data);
       if (read instanceof Error) {
         // The text before a failure was said: it is sent before the failure ends the stream.
         joined.flush(out);
