@@ -45,6 +45,9 @@ describe('the shape of a text-only chunk', () => {
     expect(shape.textOf(chunk('more').replace('"finish_reason":null', '"finish_reason":"stop"'))).toBeUndefined();
     expect(shape.textOf(chunk('more').replace('chatcmpl-1', 'chatcmpl-2'))).toBeUndefined();
     expect(shape.textOf('[DONE]')).toBeUndefined();
+    // Shorter than the shape: cut anywhere, or the shape's own start and end with no room between.
+    for (const cut of [0, 10, 70, chunk('more').length - 1]) expect(shape.textOf(chunk('more').slice(0, cut))).toBeUndefined();
+    expect(shape.textOf(chunk('x').replace('"x"', '"'))).toBeUndefined();
     expect(shape.textOf(chunk('a","b'))).toBeUndefined();
   });
 
