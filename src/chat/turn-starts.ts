@@ -39,8 +39,9 @@ class PassedOver extends Error {}
 // The rows locked in id order (two batches never wait for each other in a cycle). Every CTE sees
 // the rows as they were before the statement: the new row's seq is the session's MAX + 1, and the
 // session is updated once, from the locked row. The workspace's file names for the instructions
-// come back with each row, which spares the turn a statement of its own, and so does whether the
-// session had any context item before (none: a chat's first turn, whose context is its own item).
+// come back with each row, which spares the turn a statement of its own, and so do whether the
+// session had any context item before (none: a chat's first turn, whose context is its own item)
+// and the owner's budget overrides (a server without budgets then reads no ledger for a user without any).
 // A session with a paused turn is passed over (no row comes back for it).
 const START_MANY_SQL = `
 WITH req AS (
@@ -74,7 +75,8 @@ counted AS (
 )
 SELECT c.*, ARRAY(
   SELECT f.folder || '/' || f.filename FROM files f WHERE f.session_id = c.id ORDER BY f.folder, f.filename LIMIT ${MAX_LISTED_FILES + 1}
-) AS listed_files, EXISTS (SELECT 1 FROM llm_context x WHERE x.session_id = c.id) AS had_context
+) AS listed_files, EXISTS (SELECT 1 FROM llm_context x WHERE x.session_id = c.id) AS had_context,
+  (SELECT u.quota FROM users u WHERE u.id = c.user_id) AS user_quota
 FROM counted c`;
 
 /**

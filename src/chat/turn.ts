@@ -118,7 +118,7 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     reported: undefined,
     // Asked after the user's words, so that on a one-connection database it runs while the Runner
     // gets ready; the turn's first model call awaits it (and is refused then: the message is kept).
-    budget: checkBudget(deps, req.userId),
+    budget: checkBudget(deps, req.userId, starting.then((s) => s.user_quota, () => undefined)),
     ownContextOnly: false,
   };
   let session: SessionRow | undefined;
@@ -173,9 +173,12 @@ function ownContext(userItems: readonly AgentInputItem[]): AgentInputItem[] {
   return repairContext(userItems.map((item) => toStorableObject(item as unknown as Record<string, unknown>) as unknown as AgentInputItem));
 }
 
-/** The user's budget check, started now and awaited later; marked handled so an early refusal is no unhandled rejection. */
-function checkBudget(deps: TurnDeps, userId: string): Promise<void> {
-  const check = deps.usage.assertWithinBudget(userId);
+/**
+ * The user's budget check, started now and awaited later; marked handled so an early refusal is no
+ * unhandled rejection. `quota`: the user's overrides, when the turn's start row carries them.
+ */
+function checkBudget(deps: TurnDeps, userId: string, quota: Promise<unknown>): Promise<void> {
+  const check = deps.usage.assertWithinBudget(userId, quota);
   check.catch(() => undefined);
   return check;
 }
@@ -212,7 +215,7 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
     turn.ownContextOnly = false;
     const summary = await deps.summarize(facts, true);
     // The summary counts: the first model call is checked again, with it.
-    turn.budget = checkBudget(deps, req.userId);
+    turn.budget = checkBudget(deps, req.userId, Promise.resolve(session.user_quota));
     if (summary.kind === 'summarized') summarized = summary.tokensAfter;
     decision = deps.hooks.afterSummary(facts, summary);
   }

@@ -32,6 +32,11 @@ export interface SessionRow {
    * returns (false: a chat's first turn, whose context is its own user item), absent elsewhere.
    */
   had_context?: boolean;
+  /**
+   * The owner's budget overrides (`users.quota`); on the row a turn's start statement returns, so
+   * that a server without budgets need not read the ledger for a user who has none, absent elsewhere.
+   */
+  user_quota?: unknown;
   /** Tool calls waiting for a person (src/approvals); read by the session queries. */
   pending_approvals?: number;
 }

@@ -51,6 +51,11 @@ const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' '
 const number = (n: number) => n.toLocaleString('en-US');
 const usdText = (n: number) => `$${n.toFixed(2)}`;
 
+/** Whether any of `budgets` is set (a user with none can never be refused). */
+export function hasBudget(budgets: EffectiveBudgets): boolean {
+  return budgets.tokens_per_day !== null || budgets.tokens_per_month !== null || budgets.cost_per_day !== null || budgets.cost_per_month !== null;
+}
+
 /**
  * The refusal for a user who has spent a budget (used ≥ budget), the monthly one first (it resets
  * later); undefined while every budget has room.

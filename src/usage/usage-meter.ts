@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Budgets } from '../config/config.js';
 import type { Database } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
-import { effectiveBudgets, overBudget, storedOverride } from './budgets.js';
+import { effectiveBudgets, hasBudget, overBudget, storedOverride } from './budgets.js';
 import { readSpent, recordCall } from './ledger.js';
 import { MeteredProvider, type CallRecorder, type MeteredOptions } from './metered-provider.js';
 import type { ModelCall, ReportedUsage } from './model-call.js';
@@ -39,9 +39,17 @@ export class UsageMeter implements CallRecorder {
   }
 
   /**
+   * `quota` is the user's stored overrides when the caller reads them anyway (a turn's start
+   * statement does): with no budget configured, a user whose overrides set none has nothing to
+   * check, and the ledger is not read. Unknown overrides (`undefined`) read it as always.
+   *
    * @throws AppError `QUOTA_3101` (daily) or `QUOTA_3102` (monthly) when the user has spent a budget.
    */
-  async assertWithinBudget(userId: string): Promise<void> {
+  async assertWithinBudget(userId: string, quota?: Promise<unknown>): Promise<void> {
+    if (quota && !hasBudget(effectiveBudgets(this.deps.budgets, {}))) {
+      const known = await quota;
+      if (known !== undefined && !hasBudget(effectiveBudgets(this.deps.budgets, storedOverride(known)))) return;
+    }
     const spent = await readSpent(this.deps.db, userId);
     if (!spent) return;
     const refusal = overBudget(effectiveBudgets(this.deps.budgets, storedOverride(spent.quota)), spent);

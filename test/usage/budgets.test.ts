@@ -92,3 +92,37 @@ describe('a daily token budget', () => {
     expect((await chat('Hi again', 'bob')).events.at(-1)).toMatchObject({ finish_reason: 'stop' });
   });
 });
+
+describe('without configured budgets', () => {
+  let free: ChatHarness;
+  beforeAll(async () => {
+    free = await startChatHarness({});
+  });
+  afterAll(async () => {
+    await free?.close();
+  });
+
+  async function freeChat(owner: 'alice' | 'bob') {
+    const session = await free.createSession(owner);
+    const client = await free.connect(session.session_id, { token: owner });
+    client.message('Hi');
+    return client.turn();
+  }
+
+  it('an administrator’s override refuses the user it names, whose turn starts on the shared statement', async () => {
+    for (const owner of ['alice', 'bob'] as const) {
+      const call = { userId: free.users[owner].id, sessionUuid: null, turnId: null, purpose: 'turn' as const };
+      await recordCall(free.database.db, { call, model: 'gpt-4o-mini', provider: 'openai', usage: { inputTokens: 5_000, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 }, prices: undefined });
+    }
+    await free.database.db.query(`UPDATE users SET quota = '{"tokens_per_day": 1000}'::jsonb WHERE id = $1`, [free.users.bob.id]);
+    const requests = free.fake.requests.length;
+    const bob = await freeChat('bob');
+    expect(bob.find((e) => e.type === 'error')).toMatchObject({ code: 'QUOTA_3101' });
+    expect(free.fake.requests.length).toBe(requests);
+
+    free.fake.enqueue({ steps: [{ type: 'text', deltas: ['Hello, Alice.'] }] });
+    const alice = await freeChat('alice');
+    expect(alice.find((e) => e.type === 'error')).toBeUndefined();
+    expect(alice.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
+  });
+});
