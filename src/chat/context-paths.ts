@@ -184,12 +184,18 @@ export async function pathTuples(q: Queryable, session: string, leafId: string):
   return tuplesOf(rows[0]?.rows ?? null);
 }
 
+/** A read of a session's active path: its tuples, and the leaf it ended at (null: no messages). */
+export interface ActivePath {
+  leaf: string | null;
+  tuples: readonly RowTuple[];
+}
+
 /**
- * The tuples of the session's active path (each part in seq order; a delta's may come before the
+ * The session's active path (each part of its tuples in seq order; a delta's may come before the
  * snapshot's, and the reader sorts): the last read with what the database adds to it, or a full
  * read. Snapshots are kept per `Queryable`: a transaction's last as long as it does.
  */
-export async function activePathTuples(q: Queryable, session: string): Promise<readonly RowTuple[]> {
+export async function activePath(q: Queryable, session: string): Promise<ActivePath> {
   const snapshot = kept.get(q)?.snapshots.get(session);
   if (snapshot) {
     const delta = await deltas.call(q, { session, snapshot });
@@ -197,11 +203,12 @@ export async function activePathTuples(q: Queryable, session: string): Promise<r
       const added = deepFreeze(tuplesOf(delta.rows));
       const tuples = added.length === 0 ? snapshot.tuples : [...snapshot.tuples, ...added];
       keep(q, session, snapshotOf(delta, tuples, snapshot.chars + (delta.rows?.length ?? 0)));
-      return tuples;
+      return { leaf: delta.leaf, tuples };
     }
   }
   const row = (await activePaths.read(q, session))[0];
   const tuples = deepFreeze(tuplesOf(row?.rows ?? null));
   if (row) keep(q, session, snapshotOf(row, tuples, row.rows?.length ?? 0));
-  return tuples;
+  return { leaf: row?.leaf ?? null, tuples };
 }
+

@@ -6,7 +6,7 @@ import type { AgentInputItem } from '@openai/agents';
 import type { Queryable } from '../db/database.js';
 import { toStorableJson } from '../util/storable-text.js';
 import { rowWeight, sessionRows, valueOf } from '../db/shared-statement.js';
-import { activePathTuples, pathTuples, type RowTuple } from './context-paths.js';
+import { activePath, pathTuples, type RowTuple } from './context-paths.js';
 
 /** The result of a tool call that `by` stopped ("the user", "a server shutdown", ...). */
 export function interruptedToolResult(by: string): string {
@@ -81,7 +81,19 @@ export function contextOfPath(rows: readonly ContextRow[]): ContextRow[] {
 
 /** Reads the context rows of the path root → `leafId` (default: the session's active leaf). */
 export async function pathContextRows(q: Queryable, sessionUuid: string, leafId?: string | null): Promise<ContextRow[]> {
-  const read = leafId == null ? await activePathTuples(q, sessionUuid) : await pathTuples(q, sessionUuid, leafId);
+  return rowsOfPath(leafId == null ? (await activePath(q, sessionUuid)).tuples : await pathTuples(q, sessionUuid, leafId));
+}
+
+/**
+ * The unrepaired context of the session's active path, read while it still ends at `leaf`;
+ * undefined when it ends elsewhere (a message was saved after `leaf` meanwhile).
+ */
+export async function activeItemsAt(q: Queryable, sessionUuid: string, leaf: string | null): Promise<AgentInputItem[] | undefined> {
+  const path = await activePath(q, sessionUuid);
+  return path.leaf === leaf ? rowsOfPath(path.tuples).map((r) => r.item) : undefined;
+}
+
+function rowsOfPath(read: readonly RowTuple[]): ContextRow[] {
   // A delta read's items may have been written before some of the earlier read's (a branch switched to).
   const tuples = inSeqOrder(read) ? read : [...read].sort((a, b) => Number(a[0]) - Number(b[0]));
   return contextOfPath(tuples.map(([seq, summary_through_seq, message_id, item]) => ({ seq, summary_through_seq, message_id, item })));

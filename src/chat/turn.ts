@@ -1,11 +1,12 @@
 /**
- * One chat turn: saves the user's words, asks the hooks whether the model may be called, runs the
- * agent with @openai/agents over the session's `llm_context`, and ends the turn through `endTurn`
+ * One chat turn: saves the user's words (for a message after the active leaf, while the model call
+ * is made: `openTurn`), asks the hooks whether the model may be called, runs the agent with
+ * @openai/agents over the session's `llm_context`, and ends the turn through `endTurn`
  * — stopped, interrupted, failed or out of turns — with a valid context, the partial text saved,
  * `token_usage` and `assistant_end` last. The stream itself goes through StreamMapper into the
  * turn's TurnRecorder.
  */
-import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
+import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type RunStreamEvent, type Tool } from '@openai/agents';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { sharedUpdate } from '../db/shared-statement.js';
@@ -29,7 +30,7 @@ import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './tur
 import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
-import { startTurnRows } from './turn-starts.js';
+import { openTurn, READ_FIRST_BELOW, type OpenedTurn } from './turn-starts.js';
 import { userItemsFor, type UserWords } from './user-words.js';
 import { endPausedBefore, pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
 
@@ -90,8 +91,15 @@ interface Turn {
   /** The budget check of the turn's first model call (rejects with the `QUOTA_` refusal). */
   budget: Promise<void>;
   /**
+   * The user's words saved, then `assistant_start` sent: whatever says or writes anything of the
+   * turn awaits it (the model call may be under way before). Set once the turn is opened.
+   */
+  saved: Promise<SessionRow> | undefined;
+  /** The context before the user's words, read beside their save (`OpenedTurn.earlier`). */
+  earlier?: Promise<AgentInputItem[] | undefined>;
+  /**
    * The context is the turn's own user items, so none is read back: the session had no context item
-   * before this turn (a chat's first turn, as its start statement says) and nothing was added since.
+   * before this turn (a chat's first turn, as its opening read says) and nothing was added since.
    */
   ownContextOnly: boolean;
 }
@@ -105,8 +113,9 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   // The user's words are durable before assistant_start. A new message ends the session's paused
   // turn first (its events go before this turn's).
   const endPaused = () => endPausedBefore(deps.pauses, req.sessionUuid, log);
-  const starting = req.resume ? req.resume.session() : startTurnRows(deps.db, req, userItems, deps.countTokens, endPaused);
-  starting.catch(() => undefined); // awaited below; handled here in case the turn fails before
+  const readFirst = (deps.pace?.live ?? 0) < READ_FIRST_BELOW;
+  const opening = req.resume ? req.resume.session().then(openedAt) : openTurn(deps.db, req, userItems, { readFirst, count: deps.countTokens, endPaused });
+  opening.catch(() => undefined); // awaited below; handled here in case the turn fails before
   const turn: Turn = {
     deps,
     req,
@@ -116,30 +125,45 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
     userItems,
     startedAt,
     reported: undefined,
-    // Asked after the user's words, so that on a one-connection database it runs while the Runner
+    // Asked once the session is read, so that on a one-connection database it runs while the Runner
     // gets ready; the turn's first model call awaits it (and is refused then: the message is kept).
-    budget: checkBudget(deps, req.userId, starting.then((s) => s.user_quota, () => undefined)),
+    budget: checkBudget(deps, req.userId, opening.then((o) => o.session.user_quota, () => undefined)),
+    saved: undefined,
     ownContextOnly: false,
   };
-  let session: SessionRow | undefined;
+  let session: SessionRow | undefined; // the session once the user's words are saved
   let cause: unknown; // what ended the run early, if anything
   let offCancel = (): void => undefined;
   const leavePace = deps.pace?.enter();
   try {
-    session = await starting;
-    turn.ownContextOnly = session.had_context === false;
-    turn.emitter.emit({ type: 'assistant_start' });
-    offCancel = req.token.onCancel((reason) => {
-      if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });
+    const opened = await opening;
+    turn.ownContextOnly = opened.session.had_context === false;
+    turn.earlier = opened.earlier;
+    turn.saved = opened.saved.then((row) => {
+      session = row;
+      turn.emitter.emit({ type: 'assistant_start' });
+      offCancel = req.token.onCancel((reason) => {
+        if (reason.finishReason === 'interrupted') turn.emitter.emit({ type: 'stream_interrupted' });
+      });
+      return row;
     });
-    if (req.resume) await req.resume.run({ session, emit: (e) => turn.emitter.emit(e), signal: req.token.signal, tools: deps.tools });
-    const checked = await beforeModelCall(turn, session);
-    session = checked.session;
-    if (checked.refused) throw checked.refused;
-    cause = await runAgent(turn, session);
+    turn.saved.catch(() => undefined); // awaited below, whatever happens before
+    if (req.resume) await req.resume.run({ session: await turn.saved, emit: (e) => turn.emitter.emit(e), signal: req.token.signal, tools: deps.tools });
+    const checked = await beforeModelCall(turn, opened.session);
+    if (checked.refused) {
+      session = checked.session;
+      throw checked.refused;
+    }
+    cause = await runAgent(turn, checked.session);
   } catch (err) {
     cause = err;
   }
+  // A save that failed is the turn's reason: the run (if any) was stopped before it said anything.
+  const unsaved = await turn.saved?.then(
+    () => undefined,
+    (err: unknown) => err ?? new AppError('INT_9001'),
+  );
+  if (unsaved !== undefined) cause = unsaved;
   // assistant_start is the first event of every turn, even one that failed before it was sent.
   if (!session) turn.emitter.emit({ type: 'assistant_start' });
   const ending = endTurn(turn.recorder.open(), outcomeOf(turn, cause, session));
@@ -168,9 +192,24 @@ export async function runTurn(deps: TurnDeps, req: TurnRequest): Promise<FinishR
   return finishReason;
 }
 
-/** A context of the turn's own user items only, as reading them back would give it (stored form, repaired). */
-function ownContext(userItems: readonly AgentInputItem[]): AgentInputItem[] {
-  return repairContext(userItems.map((item) => toStorableObject(item as unknown as Record<string, unknown>) as unknown as AgentInputItem));
+/** A turn opened on a session whose user's words are saved already (a paused turn going on). */
+const openedAt = (session: SessionRow): OpenedTurn => ({ session, saved: Promise.resolve(session) });
+
+/** `earlier` items with the turn's own user items after them, as reading them back would give them (stored form, repaired). */
+function withOwnItems(earlier: readonly AgentInputItem[], userItems: readonly AgentInputItem[]): AgentInputItem[] {
+  return repairContext([...earlier, ...userItems.map((item) => toStorableObject(item as unknown as Record<string, unknown>) as unknown as AgentInputItem)]);
+}
+
+/**
+ * The turn's context: its own user items alone on a chat's first turn, else those after the
+ * context read beside their save, else (something else was saved meanwhile) the context read back.
+ */
+async function contextOf(turn: Turn): Promise<AgentInputItem[]> {
+  if (turn.ownContextOnly) return withOwnItems([], turn.userItems);
+  const earlier = await turn.earlier;
+  if (earlier) return withOwnItems(earlier, turn.userItems);
+  await turn.saved;
+  return new ContextStore(turn.deps.db, turn.req.sessionUuid).getItems();
 }
 
 /**
@@ -202,17 +241,22 @@ function factsOf(turn: Turn, session: SessionRow, estimatedTokens: number): Turn
  * takes the turn's user items back out of `llm_context` (they can never fit) and ends the turn
  * with the hook's error.
  */
-async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ session: SessionRow; refused?: AppError }> {
-  if (turn.req.token.cancelled) return { session };
+async function beforeModelCall(turn: Turn, opened: SessionRow): Promise<{ session: SessionRow; refused?: AppError }> {
+  if (turn.req.token.cancelled) return { session: opened };
   const { deps, req, userItems } = turn;
-  const userTokens = deps.countTokens(session.model, userItems);
+  const userTokens = deps.countTokens(opened.model, userItems);
+  let decision = deps.hooks.beforeModelCall(factsOf(turn, opened, opened.total_tokens + userTokens));
+  if (decision.kind === 'continue') return { session: opened };
+  // A summary or a refusal changes the stored context: after the user's words are in it.
+  const session = (await turn.saved) ?? opened;
   const facts = factsOf(turn, session, session.total_tokens + userTokens);
-  let decision = deps.hooks.beforeModelCall(facts);
   let summarized: number | undefined;
   if (decision.kind === 'summarize') {
     // A user over budget is refused before the summary too: it would be spent for nothing.
     await turn.budget;
+    // The summary changes the stored context: the turn reads it back.
     turn.ownContextOnly = false;
+    turn.earlier = undefined;
     const summary = await deps.summarize(facts, true);
     // The summary counts: the first model call is checked again, with it.
     turn.budget = checkBudget(deps, req.userId, Promise.resolve(session.user_quota));
@@ -234,11 +278,7 @@ async function beforeModelCall(turn: Turn, session: SessionRow): Promise<{ sessi
 async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const { deps, req } = turn;
   if (req.token.cancelled) return undefined;
-  const [history, tools, instructions] = await Promise.all([
-    turn.ownContextOnly ? ownContext(turn.userItems) : new ContextStore(deps.db, req.sessionUuid).getItems(),
-    deps.tools(session),
-    deps.instructions(session),
-  ]);
+  const [history, tools, instructions] = await Promise.all([contextOf(turn), deps.tools(session), deps.instructions(session)]);
   if (req.token.cancelled) return undefined;
   const effort = session.reasoning_effort;
   const agent = new Agent({
@@ -262,16 +302,36 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const modelProvider = deps.usage.models(earlier, call, { firstCallBudget: turn.budget });
   const runner = new Runner({ modelProvider, tracingDisabled: true });
   const offClose = req.token.onCancel(() => mapper.close());
-  const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal: req.token.signal, maxTurns: MAX_TURNS });
+  // Stops the run when the user's words could not be saved.
+  const unsaved = new AbortController();
+  const signal = AbortSignal.any([req.token.signal, unsaved.signal]);
+  const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal, maxTurns: MAX_TURNS });
+  // The run's events are taken as they come (a failing run drops those not taken), and handled once
+  // the words are saved; till then the answer's text waits in the mapper's gate too.
+  const early: RunStreamEvent[] = [];
+  let saved = false;
+  const wordsSaved = (turn.saved ?? Promise.resolve()).then(
+    () => {
+      saved = true;
+      for (const event of early.splice(0)) mapper.handle(event);
+    },
+    (err: unknown) => {
+      unsaved.abort();
+      throw err;
+    },
+  );
+  wordsSaved.catch(() => undefined); // awaited below
   try {
     for await (const event of result) {
-      mapper.handle(event);
+      if (saved) mapper.handle(event);
+      else early.push(event);
       if (req.token.cancelled) break;
     }
+    await wordsSaved;
   } finally {
     offClose();
     mapper.close();
-    await settle(result.completed, req.token.cancelled ? 1_000 : SETTLE_TIMEOUT_MS);
+    await settle(result.completed, signal.aborted ? 1_000 : SETTLE_TIMEOUT_MS);
     // The turn's ledger rows are in before it ends, so the next turn's budget check counts them.
     await modelProvider.settled();
   }

@@ -15,6 +15,7 @@ import type { FirstExchange, TurnFacts } from '../../src/chat/hooks.js';
 import { runTurn, type TurnDeps, type TurnRequest } from '../../src/chat/turn.js';
 import { migrate } from '../../src/db/migrate.js';
 import { AppError } from '../../src/errors/app-error.js';
+import { NativeModelProvider, openAIEndpoint } from '../../src/llm/adapters/index.js';
 import { classifyProviderError } from '../../src/llm/provider-errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -109,12 +110,22 @@ describe('a turn stopped or broken outside the model stream', () => {
   it('a session deleted during the turn ends it with a database error the client can read, not a crash', async () => {
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Too ', 'late.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    let saved = (): void => undefined;
+    const wordsSaved = new Promise<void>((resolve) => (saved = resolve));
     const { deps, events, errors } = setup({
+      // Deleted once the user's words are in (assistant_start says so), before the model is asked.
       tools: async () => {
+        await wordsSaved;
         await database.db.query('DELETE FROM sessions WHERE id = $1', [s.uuid]);
         return [];
       },
     });
+    deps.sink = {
+      publish: (_uuid, event) => {
+        events.push(event);
+        if (event.type === 'assistant_start') saved();
+      },
+    };
 
     await expect(runTurn(deps, request(s))).resolves.toBe('error');
 
@@ -161,6 +172,68 @@ describe('a turn stopped or broken outside the model stream', () => {
     expect(events.some((e) => e.type === 'error' || e.type === 'session_updated')).toBe(false);
     const { rows } = await database.db.query<{ title: string | null }>('SELECT title FROM sessions WHERE id = $1', [s.uuid]);
     expect(rows[0]!.title).toBeNull();
+  });
+});
+
+describe('the model asked while the user’s words are saved', () => {
+  // A save made slow (and, for some words, failing) by a trigger: the model's answer comes back
+  // before it ends. The native adapter sends its text past the Runner, the path that must wait too.
+  const native = (): TurnDeps['modelProvider'] => new NativeModelProvider(openAIEndpoint(fake.baseUrl, 'test'), 'chat_completions', { readTimeoutMs: 60_000, maxRetries: 0 });
+  beforeAll(async () => {
+    await database.db.query(`CREATE FUNCTION test_slow_words() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.role = 'user' AND (NEW.content LIKE 'slow save%' OR NEW.content LIKE 'cannot save%') THEN
+          PERFORM count(*) FROM generate_series(1, 300000);
+        END IF;
+        IF NEW.role = 'user' AND NEW.content LIKE 'cannot save%' THEN RAISE EXCEPTION 'the words cannot be saved'; END IF;
+        RETURN NEW;
+      END $$`);
+    await database.db.query('CREATE TRIGGER test_slow_words BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION test_slow_words()');
+  });
+  afterAll(async () => {
+    await database.db.query('DROP TRIGGER test_slow_words ON messages');
+    await database.db.query('DROP FUNCTION test_slow_words()');
+  });
+
+  const said = (events: ServerEvent[]): string => events.flatMap((e) => (e.type === 'assistant_delta' ? [e.content] : [])).join('');
+
+  it('says nothing before the words are saved, then all of the answer; the next turn’s model call has them once', async () => {
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Held ', 'till ', 'saved.'] }], usage: { input_tokens: 12, output_tokens: 3 } });
+    const { deps, events } = setup({ modelProvider: native() });
+    await expect(runTurn(deps, { ...request(s), contents: ['slow save, first'] })).resolves.toBe('stop');
+    expect(events[0]).toMatchObject({ type: 'assistant_start' });
+    expect(said(events)).toBe('Held till saved.');
+    expect(events.at(-1)).toMatchObject({ type: 'assistant_end', finish_reason: 'stop' });
+
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Again.'] }], usage: { input_tokens: 20, output_tokens: 1 } });
+    const second = setup({ modelProvider: native() });
+    await expect(runTurn(second.deps, { ...request(s), contents: ['slow save, second'] })).resolves.toBe('stop');
+    const sent = (fake.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }).messages.filter((m) => m.role !== 'system');
+    const textOf = (content: unknown): string => (typeof content === 'string' ? content : (content as Array<{ text: string }>).map((p) => p.text).join(''));
+    expect(sent.map((m) => [m.role, textOf(m.content)])).toEqual([
+      ['user', 'slow save, first'],
+      ['assistant', 'Held till saved.'],
+      ['user', 'slow save, second'],
+    ]);
+    const messages = await listMessages(database.db, s.uuid);
+    expect(messages.map((m) => [m.role, m.content])).toEqual([
+      ['user', 'slow save, first'],
+      ['assistant', 'Held till saved.'],
+      ['user', 'slow save, second'],
+      ['assistant', 'Again.'],
+    ]);
+  });
+
+  it('words that cannot be saved end the turn with an error and none of the answer, and nothing is kept', async () => {
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Never ', 'shown.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
+    const { deps, events } = setup({ modelProvider: native() });
+    await expect(runTurn(deps, { ...request(s), contents: ['cannot save this'] })).resolves.toBe('error');
+    expect(types(events)).toEqual(['assistant_start', 'error', 'assistant_end']);
+    expect(events[1]).toMatchObject({ type: 'error', request_id: 'req-1' });
+    expect(await listMessages(database.db, s.uuid)).toEqual([]);
+    expect(await new ContextStore(database.db, s.uuid).getItems()).toEqual([]);
   });
 });
 
