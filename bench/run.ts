@@ -197,6 +197,7 @@ async function main(): Promise<void> {
       [`floor: @openai/agents Runner.run stream, ${DELTAS} deltas`, ms(floorMs), `${ratio(floorMs / rawMs)} raw`],
       [`pass-through: message sent → last delta on the WebSocket`, ms(passMs), `${ratio(passMs / nativeMs)} native-adapter floor (target ≤ 1.10×: ${verdict(passMs / nativeMs <= 1.1)}), ${ratio(passMs / floorMs)} SDK floor`],
       ['server CPU per delivered delta (child process, /proc stat): native / SDK adapter', `${us(cpuPerDelta)} / ${us(sdkServer.cpuPerDelta)}`, `native target ≤ 15 µs: ${verdict(cpuPerDelta <= 15)}; SDK-adapter pass-through ${ms(sdkServer.passMs)}`],
+      ['… LibreChat, for comparison: CPU per delta of its streaming path (reported, not measured here)', '~108 µs', 'cited from danny-avila/LibreChat PR #14313'],
       ['… for comparison, bench-process CPU per delta: fake + raw read / fake + SDK floor', `${us(median(rawCpu))} / ${us(median(sdkCpu))}`, `SDK alone ≈ ${us(sdkAlone)}`],
       [`floor with Pulp's native adapter: Runner.run stream, ${DELTAS} deltas`, ms(nativeMs), `${ratio(nativeMs / rawMs)} raw, ${ratio(nativeMs / floorMs)} SDK floor`],
       ['… Runner + model adapter CPU per delta (bench process minus fake + raw read): native / SDK', `${us(nativeAlone)} / ${us(sdkAlone)}`, `native ${ratio(nativeAlone / sdkAlone)} SDK`],
