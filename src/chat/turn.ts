@@ -321,13 +321,18 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
     },
   );
   wordsSaved.catch(() => undefined); // awaited below
-  try {
+  const reading = (async () => {
     for await (const event of result) {
       if (saved) mapper.handle(event);
       else early.push(event);
       if (req.token.cancelled) break;
     }
+  })();
+  try {
+    // What the run gave before it ended, or failed, is handled once the words are saved.
+    const [read] = await Promise.allSettled([reading, wordsSaved]);
     await wordsSaved;
+    if (read.status === 'rejected') throw read.reason;
   } finally {
     offClose();
     mapper.close();

@@ -225,6 +225,21 @@ describe('the model asked while the user’s words are saved', () => {
     ]);
   });
 
+  it('a run that fails before the words are saved still says, and keeps, what the model said', async () => {
+    const s = await newSession();
+    fake.enqueue({ steps: [{ type: 'text', deltas: ['Half an ', 'answer'] }, { type: 'tool_call', name: 'lookup', arguments: { word: 'x' }, callId: 'call_early' }] });
+    const { deps, events } = setup({ modelProvider: native() });
+    await expect(runTurn(deps, { ...request(s), contents: ['slow save, then a broken call'] })).resolves.toBe('error');
+    expect(events[0]).toMatchObject({ type: 'assistant_start' });
+    expect(said(events)).toBe('Half an answer');
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ code: 'EXT_7010' });
+    const messages = await listMessages(database.db, s.uuid);
+    expect(messages.slice(0, 2).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'slow save, then a broken call'],
+      ['assistant', 'Half an answer'],
+    ]);
+  });
+
   it('words that cannot be saved end the turn with an error and none of the answer, and nothing is kept', async () => {
     const s = await newSession();
     fake.enqueue({ steps: [{ type: 'text', deltas: ['Never ', 'shown.'] }], usage: { input_tokens: 12, output_tokens: 2 } });
