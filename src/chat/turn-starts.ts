@@ -208,6 +208,9 @@ export async function openTurn(
   const earlier = row.had_context ? activeItemsAt(db, req.sessionUuid, path_leaf) : undefined;
   const saved = startTurnRows(db, req, userItems, count, endPaused);
   for (const pending of [earlier, saved]) pending?.catch(() => undefined); // awaited by the turn, or not if it fails first
+  // Their statements go out at the loop's next turn (shared with other turns'): let them go before
+  // the model call's preparation holds the loop for a millisecond or more, so the save runs beside it.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   const session = { ...row, model: req.model ?? row.model, reasoning_effort: req.reasoningEffort ?? row.reasoning_effort };
   return { session, saved, ...(earlier ? { earlier } : {}) };
 }
