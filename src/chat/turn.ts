@@ -306,33 +306,13 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const unsaved = new AbortController();
   const signal = AbortSignal.any([req.token.signal, unsaved.signal]);
   const result = await runner.run(agent, history.slice(history.length - own), { stream: true, signal, maxTurns: MAX_TURNS });
-  // The run's events are taken as they come (a failing run drops those not taken), and handled once
-  // the words are saved; till then the answer's text waits in the mapper's gate too.
-  const early: RunStreamEvent[] = [];
-  let saved = false;
-  const wordsSaved = (turn.saved ?? Promise.resolve()).then(
-    () => {
-      saved = true;
-      for (const event of early.splice(0)) mapper.handle(event);
-    },
-    (err: unknown) => {
-      unsaved.abort();
-      throw err;
-    },
-  );
-  wordsSaved.catch(() => undefined); // awaited below
-  const reading = (async () => {
-    for await (const event of result) {
-      if (saved) mapper.handle(event);
-      else early.push(event);
-      if (req.token.cancelled) break;
-    }
-  })();
   try {
-    // What the run gave before it ended, or failed, is handled once the words are saved.
-    const [read] = await Promise.allSettled([reading, wordsSaved]);
-    await wordsSaved;
-    if (read.status === 'rejected') throw read.reason;
+    // Till the words are saved, the answer's text waits in the mapper's gate and the run's events here.
+    await handleOnceSaved(result, turn.saved ?? Promise.resolve(), {
+      handle: (event) => mapper.handle(event),
+      stop: () => unsaved.abort(),
+      cancelled: () => req.token.cancelled,
+    });
   } finally {
     offClose();
     mapper.close();
@@ -344,6 +324,40 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const firstTextAt = turn.recorder.firstTextAt;
   if (firstTextAt !== undefined) deps.metrics.timeToFirstToken.observe((firstTextAt - turn.startedAt) / 1000);
   return req.token.cancelled ? undefined : pausedCallsOf(result.interruptions);
+}
+
+/**
+ * Reads a run's events as they come (a run that fails drops the events not read yet) and hands
+ * them on once `saved` resolves. A save that fails stops the run and is thrown; otherwise a reading
+ * that failed is, once what came before its failure was handed on.
+ */
+async function handleOnceSaved(
+  events: AsyncIterable<RunStreamEvent>,
+  saved: Promise<unknown>,
+  run: { handle: (event: RunStreamEvent) => void; stop: () => void; cancelled: () => boolean },
+): Promise<void> {
+  const early: RunStreamEvent[] = [];
+  let ready = false;
+  const handedOn = saved.then(
+    () => {
+      ready = true;
+      for (const event of early.splice(0)) run.handle(event);
+    },
+    (err: unknown) => {
+      run.stop();
+      throw err;
+    },
+  );
+  const reading = (async () => {
+    for await (const event of events) {
+      if (ready) run.handle(event);
+      else early.push(event);
+      if (run.cancelled()) break;
+    }
+  })();
+  const [read] = await Promise.allSettled([reading, handedOn]);
+  await handedOn;
+  if (read.status === 'rejected') throw read.reason;
 }
 
 /** How the turn ended, from what ended its run early (if anything) and the token. */
