@@ -6,7 +6,14 @@ import { startFakeOpenAI } from '../test/support/fake-openai.js';
 import { parentMessages, toParent } from './processes.js';
 import { benchScript } from './scenarios.js';
 
-const fake = await startFakeOpenAI();
+/**
+ * Listening sockets of the fake: with one, a thousand turns started at once waited up to 4 s for
+ * the fake to accept their connections while it streamed the earlier ones (one accept per turn of
+ * its event loop), and that wait was counted as Pulp's time to the first delta.
+ */
+const ACCEPTORS = 64;
+
+const fake = await startFakeOpenAI({ acceptors: ACCEPTORS });
 fake.setHandler((req) => {
   // The fake records every request; the bench sends tens of thousands, so keep none.
   fake.requests.length = 0;

@@ -201,6 +201,36 @@ describe('the fake model server scripting', () => {
     expect(deltas).toEqual(['a', 'b', 'c']);
   });
 
+  it('keeps a generated answer on its schedule: what fell due while its loop was held comes at once', async () => {
+    fake.enqueue({ steps: [{ type: 'pace', ms: 20 }, { type: 'generated', count: 8, text: (i) => `w${i} ` }] });
+    const res = await fetch(`${fake.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }) });
+    const deltasPerRead: number[] = [];
+    let held = false;
+    for await (const bytes of res.body!) {
+      deltasPerRead.push((Buffer.from(bytes).toString('utf8').match(/"content":"w\d+ "/g) ?? []).length);
+      if (held) continue;
+      held = true;
+      // The fake shares this process: its event loop is held for 100 ms, as a loaded process's is.
+      const until = performance.now() + 100;
+      while (performance.now() < until);
+    }
+    expect(deltasPerRead.reduce((a, b) => a + b, 0)).toBe(8);
+    // Deltas 2 to 5 fell due during the hold; waiting a pace after each write would send them one by one.
+    expect(Math.max(...deltasPerRead)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('accepts on several listening sockets of one port, one record of requests for all', async () => {
+    const shared = await startFakeOpenAI({ acceptors: 3 });
+    try {
+      const client = new OpenAI({ apiKey: 'k', baseURL: shared.baseUrl, maxRetries: 0 });
+      const answers = await Promise.all(Array.from({ length: 12 }, () => client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'x' }] })));
+      expect(answers.map((a) => a.choices[0]?.message.content).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `Fake answer ${i + 1}.`).sort());
+      expect(shared.requests).toHaveLength(12);
+    } finally {
+      await shared.close();
+    }
+  });
+
   it('reports usage on the final chat completion chunk', async () => {
     fake.enqueue({ steps: [{ type: 'text', deltas: ['a', 'b'] }], usage: { input_tokens: 3, output_tokens: 2 } });
     const client = new OpenAI({ apiKey: 'k', baseURL: fake.baseUrl, maxRetries: 0 });

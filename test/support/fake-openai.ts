@@ -7,7 +7,7 @@
  * Errors are answered with `x-should-retry: false` so the official client surfaces them at once
  * instead of retrying with back-off, whatever its `maxRetries`.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -186,14 +186,12 @@ async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter
         }
         emit.textEnd();
         break;
-      case 'generated':
+      case 'generated': {
         emit.textStart();
-        for (let i = 0; i < step.count; i++) {
-          emit.textDelta(step.text(i));
-          await pause(live, live.paceMs);
-        }
+        await generate(live, step, emit);
         emit.textEnd();
         break;
+      }
       case 'tool_call': {
         const args = JSON.stringify(step.arguments);
         calls += 1;
@@ -207,6 +205,36 @@ async function runScript(live: Live, steps: FakeStep[], n: number, emit: Emitter
       }
     }
   }
+}
+
+/**
+ * A `generated` step is a load generator's answer: delta i is due at start + i × pace, whatever the
+ * fake's own load. Waiting a pace after each write instead stretched a thousand paced answers to
+ * twice their length (each wait began late), so a benchmark asked for 50 deltas a second got about
+ * 27. Deltas already due go out together in one write, as a provider's behind-schedule stream
+ * reaches its reader. Unpaced, every delta is due at once and is written as before.
+ */
+async function generate(live: Live, step: Extract<FakeStep, { type: 'generated' }>, emit: Emitter): Promise<void> {
+  const paceMs = live.paceMs;
+  if (paceMs <= 0) {
+    for (let i = 0; i < step.count; i++) emit.textDelta(step.text(i));
+    return;
+  }
+  const start = performance.now();
+  let corked = false;
+  for (let i = 0; i < step.count; i++) {
+    emit.textDelta(step.text(i));
+    const wait = start + (i + 1) * paceMs - performance.now();
+    if (wait <= 0) {
+      if (!corked) live.res.cork();
+      corked = true;
+      continue;
+    }
+    if (corked) live.res.uncork();
+    corked = false;
+    await pause(live, wait);
+  }
+  if (corked) live.res.uncork();
 }
 
 function usageOf(script: FakeResponse, body: Json, outputText: string, reasoning: string) {
@@ -371,8 +399,13 @@ async function readJson(req: IncomingMessage): Promise<Json> {
   return text ? (JSON.parse(text) as Json) : {};
 }
 
+export interface FakeOptions {
+  /** Listening sockets sharing the port (default 1); a load generator's fake takes bursts of connections. */
+  acceptors?: number;
+}
+
 /** Starts the fake on 127.0.0.1 with a free port. */
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(options: FakeOptions = {}): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
   const embeddingInputs: string[][] = [];
   const queue: FakeResponse[] = [];
@@ -452,19 +485,25 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     }
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', 'x-should-retry': 'false' });
       res.end(JSON.stringify({ error: { message: `fake server failure: ${String(err)}`, type: 'server_error', code: null, param: null } }));
     });
-  });
+  };
   let connections = 0;
-  server.on('connection', () => void connections++);
+  const servers = Array.from({ length: Math.max(1, options.acceptors ?? 1) }, () => createServer(onRequest).on('connection', () => void connections++));
   // A provider accepts a burst of connections at once; Node's default queue of 511 pending ones
   // overflowed when a thousand turns started together, and the kernel's 1 s SYN retry was measured
-  // as the server's time to first token.
-  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
-  const { port } = server.address() as AddressInfo;
+  // as the server's time to first token. More acceptors share the port (SO_REUSEPORT): libuv takes
+  // one connection per listening socket per turn of the event loop, so a fake busy streaming a
+  // thousand answers took about a hundred new connections a second through a single socket.
+  const reusePort = servers.length > 1;
+  const listen = (server: Server, port: number): Promise<void> => new Promise((resolve) => server.listen({ port, host: '127.0.0.1', backlog: 4096, reusePort }, resolve));
+  const [first, ...others] = servers as [Server, ...Server[]];
+  await listen(first, 0);
+  const { port } = first.address() as AddressInfo;
+  for (const server of others) await listen(server, port);
 
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
@@ -477,8 +516,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     nextAbort: () => new Promise((resolve) => abortWaiters.push(resolve)),
     openRequests: () => requests.filter((r) => !r.completed && r.abortedAt === undefined).length,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))));
     },
   };
 }
