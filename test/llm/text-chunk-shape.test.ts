@@ -30,7 +30,7 @@ describe('the shape of a text-only chunk', () => {
   it('gives the text of a chunk shaped like the one it learned from', () => {
     const shape = learned(chunk('Hello'), 'Hello');
     expect(shape.learning).toBe(false);
-    for (const text of [', world', 'x', '😀 naïve', ' {content: 1} ', 'a\u2028b']) expect(shape.textOf(chunk(text))).toBe(text);
+    for (const text of [', world', 'x', '😀 naïve', ' {content: 1} ', 'a\u2028b', 'a piece of text longer than a short slice', '😀😀😀😀😀😀😀😀😀😀 naïve']) expect(shape.textOf(chunk(text))).toBe(text);
   });
 
   it('leaves to the parser the text that has escapes in it, and empty text', () => {

@@ -15,6 +15,9 @@
 // eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in a string: such a chunk goes to the parser, which refuses it
 const PLAIN_LITERAL = /^"[^"\\\u0000-\u001f]+"$/;
 
+/** Literal length (quotes included) from which a slice would be a view of the chunk (V8: 13 characters). */
+const COPY_FROM = 15;
+
 /** Attempts to learn a shape before giving up for the answer, for a provider whose chunks all differ. */
 const LEARN_ATTEMPTS = 3;
 
@@ -39,7 +42,11 @@ export class TextChunkShape {
     if (data.slice(0, prefix.length) !== prefix || data.slice(end) !== suffix) return undefined;
     // A chunk shorter than the shape leaves an empty or reversed range here, which the test refuses.
     const literal = data.slice(prefix.length, end);
-    return PLAIN_LITERAL.test(literal) ? literal.slice(1, -1) : undefined;
+    if (!PLAIN_LITERAL.test(literal)) return undefined;
+    // A slice of 13 characters or more is a view of the whole chunk in V8: text kept for the answer
+    // would keep every chunk it came in. Parsing the literal gives the same characters as a string of
+    // their own; shorter slices are copies already.
+    return literal.length < COPY_FROM ? literal.slice(1, -1) : (JSON.parse(literal) as string);
   }
 
   /**
