@@ -141,8 +141,8 @@ async function settledRss(pulp: PulpChild): Promise<number> {
   return samples.at(-1) ?? 0;
 }
 
-/** A warm-up run, then `RUNS` measured ones of `sessions` streams: their medians and a row of each run's p99s. */
-async function warmedRuns(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number): Promise<{ m: Measured; rows: Row }> {
+/** A warm-up run, then `RUNS` measured ones of `sessions` streams: their medians, and a row of each run's p99s. */
+async function warmedRuns(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number): Promise<{ m: Measured; perRun: Row }> {
   const label = `${sessions.toLocaleString('en').replace(',', ' ')} streams × ${DELTAS} deltas at 50/s`;
   log(`${label}, warm-up run`);
   const warmUp = await measureStreams(pulp, fake, clients, sessions);
@@ -153,7 +153,7 @@ async function warmedRuns(pulp: PulpChild, fake: Measurable, clients: Measurable
   }
   return {
     m: medianOf(runs),
-    rows: [
+    perRun: [
       '… each run: delay p99; first delta p99',
       `${runs.map((r) => ms(r.result.delay.p99)).join(' / ')}; ${runs.map((r) => ms(r.result.first.p99)).join(' / ')}`,
       `the medians above are of these; the warm-up run before them: ${ms(warmUp.result.delay.p99)}; ${ms(warmUp.result.first.p99)}, ${warmUp.result.completed}/${sessions} completed`,
@@ -201,11 +201,11 @@ export async function streamScenarios(args: readonly string[] = []): Promise<Row
       await onServer(fakeUrl, pglite, async ({ pulp, clients, database }) => {
         rows.push(['concurrency scenarios below: database of the server', database, '']);
         if (only.includes('200')) {
-          const { m, rows: perRun } = await warmedRuns(pulp, fake, clients, 200);
+          const { m, perRun } = await warmedRuns(pulp, fake, clients, 200);
           rows.push(...streamRows(`200 streams × ${DELTAS} deltas at 50/s, all sent at once (fake model, Pulp, clients: 3 processes; medians of ${RUNS} runs)`, m, 50), perRun);
         }
         if (only.includes('1000')) {
-          const { m, rows: perRun } = await warmedRuns(pulp, fake, clients, 1_000);
+          const { m, perRun } = await warmedRuns(pulp, fake, clients, 1_000);
           rows.push(...streamRows(`1 000 streams × ${DELTAS} deltas at 50/s, all sent at once (medians of ${RUNS} runs)`, m, 250, 150));
           rows.push(['… p99 message → first delta', ms(m.result.first.p99), `target ≤ 2 000 ms: ${verdict(m.result.first.p99 <= 2_000)}`], perRun);
         }
@@ -221,7 +221,7 @@ export async function streamScenarios(args: readonly string[] = []): Promise<Row
         const grown = pulp.rssBytes() - rssBefore;
         rows.push([`${idle} idle sockets: open; Pulp RSS growth`, `${idleOpen}; ${(grown / MB).toFixed(0)} MB (${((grown / idle) / 1024).toFixed(1)} KB a socket)`, `≤ 600 MB: ${verdict(idleOpen === idle && grown <= 600 * MB)}`]);
         // Warmed up and measured as the 200-stream scenario is, so that the two compare.
-        const { m, rows: perRun } = await warmedRuns(pulp, fake, clients, 200);
+        const { m, perRun } = await warmedRuns(pulp, fake, clients, 200);
         rows.push(...streamRows(`200 streams × ${DELTAS} deltas beside ${idle} idle sockets (medians of ${RUNS} runs)`, m, 50), perRun);
       });
     }
