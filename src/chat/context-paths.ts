@@ -24,8 +24,8 @@ import { SharedStatement } from '../db/shared-statement.js';
 const itemTuples = (filter: string): string => `'[' || string_agg('[' || c.seq || ',' || COALESCE(c.summary_through_seq::text, 'null') || ','
   || COALESCE(to_json(c.message_id)::text, 'null') || ',' || c.item::text || ']', ',' ORDER BY c.seq) FILTER (WHERE ${filter}) || ']'`;
 
-/** The session's active leaf, else its newest message (null: no messages). */
-const ACTIVE_LEAF = (session: string) => `COALESCE((SELECT active_leaf_id FROM sessions WHERE id = ${session}),
+/** The session's active leaf, else its newest message (null: no messages): where an active-path read ends. */
+export const ACTIVE_LEAF = (session: string) => `COALESCE((SELECT active_leaf_id FROM sessions WHERE id = ${session}),
     (SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1))`;
 
 /**
@@ -211,4 +211,3 @@ export async function activePath(q: Queryable, session: string): Promise<ActiveP
   if (row) keep(q, session, snapshotOf(row, tuples, row.rows?.length ?? 0));
   return { leaf: row?.leaf ?? null, tuples };
 }
-

@@ -12,12 +12,14 @@
  * only that turn ends the pause and takes the general path: the common turn asks nothing first.
  */
 import type { AgentInputItem } from '@openai/agents';
+import { setImmediate } from 'node:timers/promises';
 import type { Database } from '../db/database.js';
 import { KeyedReads } from '../db/keyed-reads.js';
 import { INDEXED_TEXT_WEIGHT, sessionRows, valueOf, type Settled } from '../db/shared-statement.js';
 import type { SessionRow } from '../sessions/types.js';
 import { toStorableJson, toStorableText } from '../util/storable-text.js';
 import { FOLLOW } from './branch.js';
+import { ACTIVE_LEAF } from './context-paths.js';
 import { activeItemsAt } from './context-store.js';
 import { MAX_LISTED_FILES } from './instructions.js';
 import { saveUserWords } from './user-words.js';
@@ -37,6 +39,12 @@ interface Start {
 
 /** A session the shared statement passed over: it has a paused turn to end first, or it is gone. */
 class PassedOver extends Error {}
+
+/** What a turn start reads with the session row `s` (`SessionRow`): its file names, whether it had context, its owner's quota. */
+const turnStartColumns = (s: string): string => `ARRAY(
+  SELECT f.folder || '/' || f.filename FROM files f WHERE f.session_id = ${s}.id ORDER BY f.folder, f.filename LIMIT ${MAX_LISTED_FILES + 1}
+) AS listed_files, EXISTS (SELECT 1 FROM llm_context x WHERE x.session_id = ${s}.id) AS had_context,
+  (SELECT u.quota FROM users u WHERE u.id = ${s}.user_id) AS user_quota`;
 
 // The rows locked in id order (two batches never wait for each other in a cycle). Every CTE sees
 // the rows as they were before the statement: the new row's seq is the session's MAX + 1, and the
@@ -75,10 +83,7 @@ counted AS (
   WHERE s.id = msg.session_id
   RETURNING s.*
 )
-SELECT c.*, ARRAY(
-  SELECT f.folder || '/' || f.filename FROM files f WHERE f.session_id = c.id ORDER BY f.folder, f.filename LIMIT ${MAX_LISTED_FILES + 1}
-) AS listed_files, EXISTS (SELECT 1 FROM llm_context x WHERE x.session_id = c.id) AS had_context,
-  (SELECT u.quota FROM users u WHERE u.id = c.user_id) AS user_quota
+SELECT c.*, ${turnStartColumns('c')}
 FROM counted c`;
 
 /**
@@ -166,14 +171,11 @@ type BeforeRow = SessionRow & { key: string; paused: boolean; path_leaf: string 
 
 // A session as its next message will find it, for many turns at once: the row, what the start
 // statement returns with it, whether a turn waits for approvals, and the leaf its context path
-// ends at (ACTIVE_LEAF of the path reads).
+// ends at.
 const sessionsBefore = new KeyedReads<BeforeRow>(`
-SELECT k.id AS key, s.*, ARRAY(
-  SELECT f.folder || '/' || f.filename FROM files f WHERE f.session_id = s.id ORDER BY f.folder, f.filename LIMIT ${MAX_LISTED_FILES + 1}
-) AS listed_files, EXISTS (SELECT 1 FROM llm_context x WHERE x.session_id = s.id) AS had_context, u.quota AS user_quota,
-  EXISTS (SELECT 1 FROM paused_turns p WHERE p.session_id = s.id) AS paused,
-  COALESCE(s.active_leaf_id, (SELECT m.id FROM messages m WHERE m.session_id = s.id ORDER BY m.seq DESC LIMIT 1)) AS path_leaf
-FROM unnest($1::text[]) AS k(id) JOIN sessions s ON s.id = k.id::uuid JOIN users u ON u.id = s.user_id`);
+SELECT k.id AS key, s.*, ${turnStartColumns('s')},
+  EXISTS (SELECT 1 FROM paused_turns p WHERE p.session_id = s.id) AS paused, ${ACTIVE_LEAF('s.id')} AS path_leaf
+FROM unnest($1::text[]) AS k(id) JOIN sessions s ON s.id = k.id::uuid`);
 
 /**
  * Turns streaming on the server below which a new turn reads its session before it saves the
@@ -210,7 +212,7 @@ export async function openTurn(
   for (const pending of [earlier, saved]) pending?.catch(() => undefined); // awaited by the turn, or not if it fails first
   // Their statements go out at the loop's next turn (shared with other turns'): let them go before
   // the model call's preparation holds the loop for a millisecond or more, so the save runs beside it.
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  await setImmediate();
   const session = { ...row, model: req.model ?? row.model, reasoning_effort: req.reasoningEffort ?? row.reasoning_effort };
   return { session, saved, ...(earlier ? { earlier } : {}) };
 }

@@ -6,7 +6,7 @@
  * `token_usage` and `assistant_end` last. The stream itself goes through StreamMapper into the
  * turn's TurnRecorder.
  */
-import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type RunStreamEvent, type Tool } from '@openai/agents';
+import { Agent, MaxTurnsExceededError, Runner, type AgentInputItem, type ModelProvider, type Tool } from '@openai/agents';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { sharedUpdate } from '../db/shared-statement.js';
@@ -30,6 +30,7 @@ import { closingEvents, endTurn, type TurnEnding, type TurnOutcome } from './tur
 import type { StreamPace } from './stream-pace.js';
 import { TurnEmitter } from './turn-emitter.js';
 import { TurnRecorder, type ResponseUsage } from './turn-recorder.js';
+import { handleOnceSaved } from './run-events.js';
 import { openTurn, READ_FIRST_BELOW, type OpenedTurn } from './turn-starts.js';
 import { userItemsFor, type UserWords } from './user-words.js';
 import { endPausedBefore, pauseEvents, pausedCallsOf, RunPaused, SeqSink, type TurnPauses, type TurnResume } from './turn-pause.js';
@@ -324,40 +325,6 @@ async function runAgent(turn: Turn, session: SessionRow): Promise<unknown> {
   const firstTextAt = turn.recorder.firstTextAt;
   if (firstTextAt !== undefined) deps.metrics.timeToFirstToken.observe((firstTextAt - turn.startedAt) / 1000);
   return req.token.cancelled ? undefined : pausedCallsOf(result.interruptions);
-}
-
-/**
- * Reads a run's events as they come (a run that fails drops the events not read yet) and hands
- * them on once `saved` resolves. A save that fails stops the run and is thrown; otherwise a reading
- * that failed is, once what came before its failure was handed on.
- */
-async function handleOnceSaved(
-  events: AsyncIterable<RunStreamEvent>,
-  saved: Promise<unknown>,
-  run: { handle: (event: RunStreamEvent) => void; stop: () => void; cancelled: () => boolean },
-): Promise<void> {
-  const early: RunStreamEvent[] = [];
-  let ready = false;
-  const handedOn = saved.then(
-    () => {
-      ready = true;
-      for (const event of early.splice(0)) run.handle(event);
-    },
-    (err: unknown) => {
-      run.stop();
-      throw err;
-    },
-  );
-  const reading = (async () => {
-    for await (const event of events) {
-      if (ready) run.handle(event);
-      else early.push(event);
-      if (run.cancelled()) break;
-    }
-  })();
-  const [read] = await Promise.allSettled([reading, handedOn]);
-  await handedOn;
-  if (read.status === 'rejected') throw read.reason;
 }
 
 /** How the turn ended, from what ended its run early (if anything) and the token. */
