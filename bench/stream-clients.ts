@@ -4,7 +4,8 @@
  *
  *   ← {"idle": {"sessions", "perSession"}}       opens idle sockets → {"idleOpen": n}
  *   ← {"streams": {"sessions", "deltas", "paceMs"}}  one session + socket per stream → {"ready": n}
- *   ← {"go": true}                               every stream's message at once → {"result": StreamsResult}
+ *   ← {"go": {"timelineMs"?}}                    every stream's message at once → {"result": StreamsResult}
+ *                                                (with the run in slices of timelineMs when given)
  *
  * Delay of a delta = receive time − the send time the fake stamped in it (`benchClock`, shared by
  * all processes). A delta frame is matched as text, not parsed: at 50 000 frames a second the
@@ -29,6 +30,19 @@ export interface StreamsResult {
   /** Message sent → first assistant_delta, per turn. */
   first: { p50: number; p99: number; max: number };
   wallMs: number;
+  /** The run slice by slice, when the parent asked for it (`go.timelineMs`). */
+  timeline?: TimelineSlice[];
+}
+
+/** What the clients received in one slice of a run, its time counted from the moment the messages went. */
+export interface TimelineSlice {
+  fromMs: number;
+  deltas: number;
+  /** Absent when no delta came in the slice. */
+  delay?: { p50: number; p99: number; max: number };
+  /** Turns whose first delta, and whose `assistant_end`, came in the slice. */
+  firsts: number;
+  ends: number;
 }
 
 async function createSession(): Promise<string> {
@@ -70,12 +84,37 @@ interface Stream {
   ws: WebSocket;
   sentAt: number;
   firstAt: number;
+  endAt: number;
   stamps: number;
   finish: string;
 }
 
+/** Every delta's delay, and (for a timeline) when it came. */
+interface Received {
+  delays: number[];
+  at: number[] | undefined;
+}
+
+/** The run in slices of `sliceMs` from `start`. */
+function timelineOf(streams: readonly Stream[], received: Received, start: number, sliceMs: number): TimelineSlice[] {
+  const slice = (at: number): number => Math.max(0, Math.floor((at - start) / sliceMs));
+  const slices: Array<{ delays: number[]; firsts: number; ends: number }> = [];
+  const at = (i: number) => (slices[i] ??= { delays: [], firsts: 0, ends: 0 });
+  received.at?.forEach((t, i) => at(slice(t)).delays.push(received.delays[i]!));
+  for (const s of streams) {
+    if (s.stamps > 0) at(slice(s.firstAt)).firsts++;
+    if (s.finish !== '') at(slice(s.endAt)).ends++;
+  }
+  return Array.from(slices, (x, i) => {
+    const { delays, firsts, ends } = x ?? { delays: [], firsts: 0, ends: 0 };
+    const delay = delays.length > 0 ? { delay: { p50: percentile(delays, 50), p99: percentile(delays, 99), max: maxOf(delays) } } : {};
+    return { fromMs: i * sliceMs, deltas: delays.length, ...delay, firsts, ends };
+  });
+}
+
 /** Sends one message on every stream at once; resolves when every turn has ended. */
-function runStreams(streams: Stream[], deltas: number, paceMs: number, delays: number[]): Promise<void> {
+function runStreams(streams: Stream[], deltas: number, paceMs: number, received: Received): Promise<void> {
+  const { delays, at: times } = received;
   let open = streams.length;
   return new Promise((resolve, reject) => {
     for (const s of streams) {
@@ -86,6 +125,7 @@ function runStreams(streams: Stream[], deltas: number, paceMs: number, delays: n
           if (s.stamps === 0) s.firstAt = at;
           for (const m of text.matchAll(STAMP)) {
             delays.push(at - Number(m[1]));
+            times?.push(at);
             s.stamps++;
           }
           return;
@@ -93,6 +133,7 @@ function runStreams(streams: Stream[], deltas: number, paceMs: number, delays: n
         const event = JSON.parse(text) as { type: string; finish_reason?: string };
         if (event.type !== 'assistant_end') return;
         s.finish = event.finish_reason ?? '';
+        s.endAt = at;
         s.ws.off('message', onMessage);
         if (--open === 0) resolve();
       };
@@ -115,7 +156,7 @@ for (;;) {
   const message = (await next()) as {
     idle?: { sessions: number; perSession: number };
     streams?: { sessions: number; deltas: number; paceMs: number };
-    go?: true;
+    go?: { timelineMs?: number };
   };
   if (message.idle) {
     const { sessions, perSession } = message.idle;
@@ -124,12 +165,14 @@ for (;;) {
     toParent({ idleOpen: idle.filter((ws) => ws.readyState === ws.OPEN).length });
   } else if (message.streams) {
     plan = message.streams;
-    streams = await inParallel(message.streams.sessions, async () => ({ ws: await connect(await createSession()), sentAt: 0, firstAt: Number.NaN, stamps: 0, finish: '' }));
+    streams = await inParallel(message.streams.sessions, async () => ({ ws: await connect(await createSession()), sentAt: 0, firstAt: Number.NaN, endAt: Number.NaN, stamps: 0, finish: '' }));
     toParent({ ready: streams.length });
   } else if (message.go) {
-    const delays: number[] = [];
+    const sliceMs = message.go.timelineMs;
+    const received: Received = { delays: [], at: sliceMs ? [] : undefined };
+    const { delays } = received;
     const start = benchClock();
-    await runStreams(streams, plan.deltas, plan.paceMs, delays);
+    await runStreams(streams, plan.deltas, plan.paceMs, received);
     const wallMs = benchClock() - start;
     const firsts = streams.map((s) => s.firstAt - s.sentAt);
     const result: StreamsResult = {
@@ -138,6 +181,7 @@ for (;;) {
       delay: { p50: percentile(delays, 50), p99: percentile(delays, 99), max: maxOf(delays), count: delays.length },
       first: { p50: percentile(firsts, 50), p99: percentile(firsts, 99), max: maxOf(firsts) },
       wallMs,
+      ...(sliceMs ? { timeline: timelineOf(streams, received, start, sliceMs) } : {}),
     };
     for (const s of streams) s.ws.close();
     streams = [];

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:streams [-- 200 1000 idle postgres]`: the concurrency scenarios of bench/streams.ts alone,
+ * `npm run bench:streams [-- 200 1000 idle postgres timeline]`: the concurrency scenarios of bench/streams.ts alone,
  * printed as a markdown table (and written to bench/streams-results.md).
  */
 import { writeFileSync } from 'node:fs';

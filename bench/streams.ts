@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startPulpChild, type PulpChild } from './pulp-child.js';
 import { cpuMicrosOf, spawnBenchChild, type BenchChild } from './processes.js';
 import { benchPrompt, pulpTurn } from './scenarios.js';
-import type { StreamsResult } from './stream-clients.js';
+import type { StreamsResult, TimelineSlice } from './stream-clients.js';
 import { freshPostgres } from './postgres.js';
 import { median, ms, us } from './stats.js';
 
@@ -36,6 +36,8 @@ const RUNS = 3;
 const IDLE_SESSIONS = 2_000;
 const IDLE_PER_SESSION = 5;
 const RSS_SAMPLE_MS = 200;
+/** Slices of a run's timeline (`timeline` argument). */
+const TIMELINE_SLICE_MS = 250;
 const MB = 1024 * 1024;
 
 const log = (msg: string): void => void process.stderr.write(`bench:streams: ${msg}\n`);
@@ -52,17 +54,26 @@ interface Measured {
   serverMicrosPerDelta: number;
 }
 
-/** Sets up `sessions` streams on `clients`, sends them all at once, and reads every process's CPU around it. */
-async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number): Promise<Measured> {
+/**
+ * Sets up `sessions` streams on `clients`, sends them all at once, and reads every process's CPU
+ * around it; with `timelineMs`, also slice by slice.
+ */
+async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number, timelineMs?: number): Promise<Measured> {
   clients.tell({ streams: { sessions, deltas: DELTAS, paceMs: PACE_MS } });
   await clients.next<{ ready: number }>();
   const cpu = () => ({ server: pulp.cpuMicros(), fake: fake.cpuMicros(), clients: clients.cpuMicros() });
   const before = cpu();
   let peakRssBytes = pulp.rssBytes();
   const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, pulp.rssBytes())), RSS_SAMPLE_MS);
-  clients.tell({ go: true });
-  const { result } = await clients.next<{ result: StreamsResult }>().finally(() => clearInterval(sampler));
+  const slicesCpu = [before];
+  const slicer = timelineMs ? setInterval(() => slicesCpu.push(cpu()), timelineMs) : undefined;
+  clients.tell({ go: timelineMs ? { timelineMs } : {} });
+  const { result } = await clients.next<{ result: StreamsResult }>().finally(() => {
+    clearInterval(sampler);
+    clearInterval(slicer);
+  });
   const after = cpu();
+  if (timelineMs && result.timeline) log(timelineTable(result.timeline, slicesCpu, timelineMs));
   const cores = (k: keyof typeof before) => (after[k] - before[k]) / 1000 / result.wallMs;
   const serverMicrosPerDelta = (after.server - before.server) / (sessions * DELTAS);
   return { result, cores: { server: cores('server'), fake: cores('fake'), clients: cores('clients') }, peakRssBytes, serverMicrosPerDelta };
@@ -99,6 +110,23 @@ function streamRows(label: string, m: Measured, delayTarget: number, stretch?: n
 }
 
 type Measurable = BenchChild & { cpuMicros(): number };
+
+/**
+ * A run slice by slice: the deltas the clients received in it with their delays, the turns whose
+ * first delta and end came in it, and the cores each process used in it (read every `sliceMs`
+ * from the moment the messages went). Says when the slowest deltas came: the turn starts, the turn
+ * ends, or a pause in between.
+ */
+function timelineTable(slices: readonly TimelineSlice[], cpu: ReadonlyArray<Record<'server' | 'fake' | 'clients', number>>, sliceMs: number): string {
+  const cores = (i: number, k: 'server' | 'fake' | 'clients'): string => {
+    const [a, b] = [cpu[i], cpu[i + 1]];
+    return a && b ? ((b[k] - a[k]) / 1000 / sliceMs).toFixed(2) : '';
+  };
+  const lines = slices.map((x, i) =>
+    [x.fromMs, x.deltas, ...(x.delay ? [x.delay.p50, x.delay.p99, x.delay.max].map((v) => v.toFixed(0)) : ['', '', '']), x.firsts, x.ends, cores(i, 'server'), cores(i, 'fake'), cores(i, 'clients')].join('\t'),
+  );
+  return ['timeline: from ms\tdeltas\tdelay p50\tp99\tmax\tfirst deltas\tends\tcores Pulp\tfake\tclients', ...lines].join('\n');
+}
 
 interface Started {
   pulp: PulpChild;
@@ -142,14 +170,14 @@ async function settledRss(pulp: PulpChild): Promise<number> {
 }
 
 /** A warm-up run, then `RUNS` measured ones of `sessions` streams: their medians, and a row of each run's p99s. */
-async function warmedRuns(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number): Promise<{ m: Measured; perRun: Row }> {
+async function warmedRuns(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number, timelineMs?: number): Promise<{ m: Measured; perRun: Row }> {
   const label = `${sessions.toLocaleString('en').replace(',', ' ')} streams × ${DELTAS} deltas at 50/s`;
   log(`${label}, warm-up run`);
   const warmUp = await measureStreams(pulp, fake, clients, sessions);
   const runs: Measured[] = [];
   for (let run = 1; run <= RUNS; run++) {
     log(`${label}, run ${run} of ${RUNS}`);
-    runs.push(await measureStreams(pulp, fake, clients, sessions));
+    runs.push(await measureStreams(pulp, fake, clients, sessions, timelineMs));
   }
   return {
     m: medianOf(runs),
@@ -187,11 +215,13 @@ async function onServer<T>(fakeUrl: string, pglite: boolean, body: (s: Started) 
 
 /**
  * Every concurrency scenario; `only` picks some ('200', '1000', 'idle'). The server runs on PGlite
- * (the default database), or on a fresh PostgreSQL database when `only` has 'postgres'.
+ * (the default database), or on a fresh PostgreSQL database when `only` has 'postgres'; with
+ * 'timeline', each measured run is also printed slice by slice (stderr).
  */
 export async function streamScenarios(args: readonly string[] = []): Promise<Row[]> {
   const pglite = !args.includes('postgres');
-  const picked = args.filter((a) => a !== 'postgres' && a !== 'pglite');
+  const timelineMs = args.includes('timeline') ? TIMELINE_SLICE_MS : undefined;
+  const picked = args.filter((a) => a !== 'postgres' && a !== 'pglite' && a !== 'timeline');
   const only = words(picked);
   const fake = withCpu(spawnBenchChild('fake-model-child.ts'));
   const rows: Row[] = [];
@@ -201,11 +231,11 @@ export async function streamScenarios(args: readonly string[] = []): Promise<Row
       await onServer(fakeUrl, pglite, async ({ pulp, clients, database }) => {
         rows.push(['concurrency scenarios below: database of the server', database, '']);
         if (only.includes('200')) {
-          const { m, perRun } = await warmedRuns(pulp, fake, clients, 200);
+          const { m, perRun } = await warmedRuns(pulp, fake, clients, 200, timelineMs);
           rows.push(...streamRows(`200 streams × ${DELTAS} deltas at 50/s, all sent at once (fake model, Pulp, clients: 3 processes; medians of ${RUNS} runs)`, m, 50), perRun);
         }
         if (only.includes('1000')) {
-          const { m, perRun } = await warmedRuns(pulp, fake, clients, 1_000);
+          const { m, perRun } = await warmedRuns(pulp, fake, clients, 1_000, timelineMs);
           rows.push(...streamRows(`1 000 streams × ${DELTAS} deltas at 50/s, all sent at once (medians of ${RUNS} runs)`, m, 250, 150));
           rows.push(['… p99 message → first delta', ms(m.result.first.p99), `target ≤ 2 000 ms: ${verdict(m.result.first.p99 <= 2_000)}`], perRun);
         }
@@ -221,7 +251,7 @@ export async function streamScenarios(args: readonly string[] = []): Promise<Row
         const grown = pulp.rssBytes() - rssBefore;
         rows.push([`${idle} idle sockets: open; Pulp RSS growth`, `${idleOpen}; ${(grown / MB).toFixed(0)} MB (${((grown / idle) / 1024).toFixed(1)} KB a socket)`, `≤ 600 MB: ${verdict(idleOpen === idle && grown <= 600 * MB)}`]);
         // Warmed up and measured as the 200-stream scenario is, so that the two compare.
-        const { m, perRun } = await warmedRuns(pulp, fake, clients, 200);
+        const { m, perRun } = await warmedRuns(pulp, fake, clients, 200, timelineMs);
         rows.push(...streamRows(`200 streams × ${DELTAS} deltas beside ${idle} idle sockets (medians of ${RUNS} runs)`, m, 50), perRun);
       });
     }
