@@ -20,7 +20,6 @@ import { heading, streamScenarios, table } from './streams.js';
  * ratio by ±0.08 between runs of the same build, as much as the target's margin.
  */
 const REPS = 25;
-const TTFT_REPS = 9;
 /** Alternating plain and metered runs for the usage-accounting overhead. */
 const USAGE_REPS = 101;
 const DELTAS = 10_000;
@@ -61,7 +60,7 @@ function pulpEnv(fake: FakeOpenAI): Record<string, string> {
 async function pulpFirstDelta(pulp: PulpChild): Promise<number> {
   for (let i = 0; i < WARM_UP_TURNS; i++) await pulpTurn(pulp, benchPrompt(5));
   const firsts: number[] = [];
-  for (let i = 0; i < TTFT_REPS; i++) firsts.push((await pulpTurn(pulp, benchPrompt(5))).firstMs);
+  for (let i = 0; i < REPS; i++) firsts.push((await pulpTurn(pulp, benchPrompt(5))).firstMs);
   return median(firsts);
 }
 
@@ -153,7 +152,7 @@ async function main(): Promise<void> {
     // The Runner and its model adapter alone: the fake server's and the socket's share is what the raw read costs.
     const sdkAlone = median(sdkCpu) - median(rawCpu);
     const nativeAlone = median(nativeCpu) - median(rawCpu);
-    const floorFirstShort = median((await repeat(TTFT_REPS, () => floor(5))).map((t) => t.firstMs));
+    const floorFirstShort = median((await repeat(REPS, () => floor(5))).map((t) => t.firstMs));
 
     log('Pulp child process on PGlite, LLM_ADAPTER=sdk');
     const pulpSdk = await startPulpChild({ ...pulpEnv(fake), LLM_ADAPTER: 'sdk' });
@@ -216,7 +215,7 @@ async function main(): Promise<void> {
     await fake.close();
   }
   const out = [
-    heading(`Pulp benchmark, medians of ${REPS} runs (first token: ${TTFT_REPS})`, (performance.now() - began) / 1000),
+    heading(`Pulp benchmark, medians of ${REPS} runs`, (performance.now() - began) / 1000),
     '',
     table(rows),
   ].join('\n');
