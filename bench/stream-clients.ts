@@ -92,18 +92,18 @@ interface Stream {
 /** Every delta's delay, and (for a timeline) when it came. */
 interface Received {
   delays: number[];
-  at: number[] | undefined;
+  receivedAt: number[] | undefined;
 }
 
 /** The run in slices of `sliceMs` from `start`. */
 function timelineOf(streams: readonly Stream[], received: Received, start: number, sliceMs: number): TimelineSlice[] {
   const slice = (at: number): number => Math.max(0, Math.floor((at - start) / sliceMs));
   const slices: Array<{ delays: number[]; firsts: number; ends: number }> = [];
-  const at = (i: number) => (slices[i] ??= { delays: [], firsts: 0, ends: 0 });
-  received.at?.forEach((t, i) => at(slice(t)).delays.push(received.delays[i]!));
+  const sliceAt = (i: number) => (slices[i] ??= { delays: [], firsts: 0, ends: 0 });
+  received.receivedAt?.forEach((t, i) => sliceAt(slice(t)).delays.push(received.delays[i]!));
   for (const s of streams) {
-    if (s.stamps > 0) at(slice(s.firstAt)).firsts++;
-    if (s.finish !== '') at(slice(s.endAt)).ends++;
+    if (s.stamps > 0) sliceAt(slice(s.firstAt)).firsts++;
+    if (s.finish !== '') sliceAt(slice(s.endAt)).ends++;
   }
   return Array.from(slices, (x, i) => {
     const { delays, firsts, ends } = x ?? { delays: [], firsts: 0, ends: 0 };
@@ -114,7 +114,7 @@ function timelineOf(streams: readonly Stream[], received: Received, start: numbe
 
 /** Sends one message on every stream at once; resolves when every turn has ended. */
 function runStreams(streams: Stream[], deltas: number, paceMs: number, received: Received): Promise<void> {
-  const { delays, at: times } = received;
+  const { delays, receivedAt } = received;
   let open = streams.length;
   return new Promise((resolve, reject) => {
     for (const s of streams) {
@@ -125,7 +125,7 @@ function runStreams(streams: Stream[], deltas: number, paceMs: number, received:
           if (s.stamps === 0) s.firstAt = at;
           for (const m of text.matchAll(STAMP)) {
             delays.push(at - Number(m[1]));
-            times?.push(at);
+            receivedAt?.push(at);
             s.stamps++;
           }
           return;
@@ -169,7 +169,7 @@ for (;;) {
     toParent({ ready: streams.length });
   } else if (message.go) {
     const sliceMs = message.go.timelineMs;
-    const received: Received = { delays: [], at: sliceMs ? [] : undefined };
+    const received: Received = { delays: [], receivedAt: sliceMs ? [] : undefined };
     const { delays } = received;
     const start = benchClock();
     await runStreams(streams, plan.deltas, plan.paceMs, received);
