@@ -44,10 +44,13 @@ const log = (msg: string): void => void process.stderr.write(`bench:streams: ${m
 const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
 const words = (xs: readonly string[]) => (xs.length === 0 ? ['200', '1000', 'idle'] : xs);
 
+/** A figure for each of the three processes: the server, the fake model, the clients. */
+type PerProcess = Record<'server' | 'fake' | 'clients', number>;
+
 interface Measured {
   result: StreamsResult;
-  /** CPU used during the streams, in cores: server, fake model, clients. */
-  cores: { server: number; fake: number; clients: number };
+  /** CPU used during the streams, in cores. */
+  cores: PerProcess;
   /** Largest resident memory of the server while the streams ran. */
   peakRssBytes: number;
   /** Server CPU time over the streams ÷ model deltas sent: what one delta costs, whatever the machine's load. */
@@ -61,7 +64,7 @@ interface Measured {
 async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measurable, sessions: number, timelineMs?: number): Promise<Measured> {
   clients.tell({ streams: { sessions, deltas: DELTAS, paceMs: PACE_MS } });
   await clients.next<{ ready: number }>();
-  const cpu = () => ({ server: pulp.cpuMicros(), fake: fake.cpuMicros(), clients: clients.cpuMicros() });
+  const cpu = (): PerProcess => ({ server: pulp.cpuMicros(), fake: fake.cpuMicros(), clients: clients.cpuMicros() });
   const before = cpu();
   let peakRssBytes = pulp.rssBytes();
   const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, pulp.rssBytes())), RSS_SAMPLE_MS);
@@ -74,7 +77,7 @@ async function measureStreams(pulp: PulpChild, fake: Measurable, clients: Measur
   });
   const after = cpu();
   if (timelineMs && result.timeline) log(timelineTable(result.timeline, slicesCpu, timelineMs));
-  const cores = (k: keyof typeof before) => (after[k] - before[k]) / 1000 / result.wallMs;
+  const cores = (k: keyof PerProcess) => (after[k] - before[k]) / 1000 / result.wallMs;
   const serverMicrosPerDelta = (after.server - before.server) / (sessions * DELTAS);
   return { result, cores: { server: cores('server'), fake: cores('fake'), clients: cores('clients') }, peakRssBytes, serverMicrosPerDelta };
 }
@@ -117,8 +120,8 @@ type Measurable = BenchChild & { cpuMicros(): number };
  * from the moment the messages went). Says when the slowest deltas came: the turn starts, the turn
  * ends, or a pause in between.
  */
-function timelineTable(slices: readonly TimelineSlice[], cpu: ReadonlyArray<Record<'server' | 'fake' | 'clients', number>>, sliceMs: number): string {
-  const cores = (i: number, k: 'server' | 'fake' | 'clients'): string => {
+function timelineTable(slices: readonly TimelineSlice[], cpu: readonly PerProcess[], sliceMs: number): string {
+  const cores = (i: number, k: keyof PerProcess): string => {
     const [a, b] = [cpu[i], cpu[i + 1]];
     return a && b ? ((b[k] - a[k]) / 1000 / sliceMs).toFixed(2) : '';
   };
